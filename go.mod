@@ -1,0 +1,3 @@
+module github.com/pyhost/pyhost
+
+go 1.26
