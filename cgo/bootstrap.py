@@ -1,0 +1,108 @@
+# pyhost's Python-side helpers, executed once in every interpreter pyhost serves from (as the
+# module "_pyhost"). The hot path is in C; what lives here is either run once per interpreter
+# (loading the app) or rare (formatting a traceback, the file_wrapper fallback iteration).
+import io
+import os
+import sys
+import traceback
+
+
+class FileWrapper:
+    """wsgi.file_wrapper: pyhost sends a real file with sendfile(2); this iteration is only the
+    fallback for file-likes without a usable fileno()."""
+
+    def __init__(self, filelike, blksize=8192):
+        self.filelike = filelike
+        self.blksize = blksize
+        if hasattr(filelike, "close"):
+            self.close = filelike.close
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        data = self.filelike.read(self.blksize)
+        if data:
+            return data
+        raise StopIteration
+
+
+class _RequestBody(io.RawIOBase):
+    """Raw stream over the request body; reads go to Go with the thread state detached."""
+
+    def __init__(self, reader):
+        self._reader = reader
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        return self._reader.readinto(b)
+
+
+def make_input(reader):
+    return io.BufferedReader(_RequestBody(reader), 65536)
+
+
+def empty_input():
+    return io.BytesIO()
+
+
+def format_exception(exc):
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def _import_target(target, callable_name):
+    """'path/to/app.py' (callable_name, default 'application') or 'pkg.module:attr' (gunicorn
+    style; 'attr()' calls a factory)."""
+    if target.endswith(".py") or os.sep in target:
+        path = os.path.abspath(target)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"WSGI script {path} does not exist")
+        folder = os.path.dirname(path)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        import importlib.util
+        import zlib
+        name = "_pyhost_app_%08x" % zlib.crc32(path.encode())
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        attr = callable_name or "application"
+        where = path
+    else:
+        import importlib
+        modname, _, attr = target.partition(":")
+        attr = attr or callable_name or "application"
+        cwd = os.getcwd()
+        if cwd not in sys.path:
+            sys.path.insert(0, cwd)
+        module = importlib.import_module(modname)
+        where = modname
+    factory = attr.endswith("()")
+    obj = module
+    for part in attr.removesuffix("()").split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise AttributeError(f"{where} has no attribute {attr.removesuffix('()')!r}; "
+                                 f"name the WSGI callable with --callable") from None
+    if factory:
+        obj = obj()
+    if not callable(obj):
+        raise TypeError(f"{where}:{attr} is {type(obj).__name__}, not a WSGI callable")
+    return obj
+
+
+def load_app(target, callable_name, paths, chdir):
+    if chdir:
+        os.chdir(chdir)
+    for p in reversed([p for p in paths.split("\n") if p]):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    return _import_target(target, callable_name)

@@ -1,0 +1,154 @@
+/* interp.c — per-interpreter state: interned environ keys, the constant part of the environ,
+ * pyhost's own types and the bootstrap module. Every interpreter gets its own copies: objects
+ * never cross interpreters (a must under a per-interpreter GIL). */
+#include "pyh.h"
+#include <string.h>
+
+static const char *key_names[PYH_K_COUNT] = {
+    [PYH_K_REQUEST_METHOD] = "REQUEST_METHOD",
+    [PYH_K_SCRIPT_NAME] = "SCRIPT_NAME",
+    [PYH_K_PATH_INFO] = "PATH_INFO",
+    [PYH_K_QUERY_STRING] = "QUERY_STRING",
+    [PYH_K_CONTENT_TYPE] = "CONTENT_TYPE",
+    [PYH_K_CONTENT_LENGTH] = "CONTENT_LENGTH",
+    [PYH_K_SERVER_NAME] = "SERVER_NAME",
+    [PYH_K_SERVER_PORT] = "SERVER_PORT",
+    [PYH_K_SERVER_PROTOCOL] = "SERVER_PROTOCOL",
+    [PYH_K_REMOTE_ADDR] = "REMOTE_ADDR",
+    [PYH_K_REMOTE_PORT] = "REMOTE_PORT",
+    [PYH_K_URL_SCHEME] = "wsgi.url_scheme",
+    [PYH_K_REQUEST_ID] = "pyhost.request_id",
+    [PYH_K_HTTP_HOST] = "HTTP_HOST",
+    [PYH_K_HTTP_USER_AGENT] = "HTTP_USER_AGENT",
+    [PYH_K_HTTP_ACCEPT] = "HTTP_ACCEPT",
+    [PYH_K_HTTP_ACCEPT_ENCODING] = "HTTP_ACCEPT_ENCODING",
+    [PYH_K_HTTP_ACCEPT_LANGUAGE] = "HTTP_ACCEPT_LANGUAGE",
+    [PYH_K_HTTP_CONNECTION] = "HTTP_CONNECTION",
+    [PYH_K_HTTP_COOKIE] = "HTTP_COOKIE",
+    [PYH_K_HTTP_REFERER] = "HTTP_REFERER",
+    [PYH_K_HTTP_CACHE_CONTROL] = "HTTP_CACHE_CONTROL",
+    [PYH_K_HTTP_ORIGIN] = "HTTP_ORIGIN",
+    [PYH_K_HTTP_X_FORWARDED_FOR] = "HTTP_X_FORWARDED_FOR",
+    [PYH_K_HTTP_X_REQUEST_ID] = "HTTP_X_REQUEST_ID",
+};
+
+static pyh_interp *slots[PYH_MAX_INTERPS];
+static int slots_used = 1; /* slot 0 is the main interpreter */
+
+pyh_interp *pyh_interp_new_slot(PyInterpreterState *state, PyThreadState *owner) {
+    if (slots_used >= PYH_MAX_INTERPS) return NULL;
+    pyh_interp *in = PyMem_RawCalloc(1, sizeof *in);
+    if (in == NULL) return NULL;
+    in->index = slots_used;
+    in->state = state;
+    in->owner = owner;
+    slots[slots_used++] = in;
+    pyh_register_tstate(in, owner);
+    return in;
+}
+
+static PyObject *bootstrap_attr(PyObject *mod, const char *name) {
+    return PyObject_GetAttrString(mod, name);
+}
+
+static int set_template(PyObject *env, const char *key, PyObject *value) {
+    if (value == NULL) return -1;
+    int rc = PyDict_SetItemString(env, key, value);
+    Py_DECREF(value);
+    return rc;
+}
+
+int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
+                     int multiprocess, char **err) {
+    PyObject *mod = NULL, *code = NULL, *res = NULL, *env = NULL;
+    for (int i = 0; i < PYH_K_COUNT; i++) {
+        in->keys[i] = PyUnicode_InternFromString(key_names[i]);
+        if (in->keys[i] == NULL) goto fail;
+    }
+#define INTERN(field, s) if ((in->field = PyUnicode_InternFromString(s)) == NULL) goto fail
+    INTERN(str_close, "close");
+    INTERN(str_filelike, "filelike");
+    INTERN(str_blksize, "blksize");
+    INTERN(str_fileno, "fileno");
+    INTERN(str_tell, "tell");
+#undef INTERN
+
+    mod = PyImport_AddModule("_pyhost"); /* borrowed; registered in sys.modules */
+    if (mod == NULL) goto fail;
+    Py_INCREF(mod);
+    PyObject *globals = PyModule_GetDict(mod);
+    if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0) goto fail;
+    code = Py_CompileString(bootstrap_src, "<pyhost bootstrap>", Py_file_input);
+    if (code == NULL) goto fail;
+    res = PyEval_EvalCode(code, globals, globals);
+    if (res == NULL) goto fail;
+
+    in->start_response_type = (PyObject *)pyh_start_response_spec_type(mod);
+    in->body_reader_type = (PyObject *)pyh_body_reader_spec_type(mod);
+    if (!in->start_response_type || !in->body_reader_type) goto fail;
+    if (!(in->make_input = bootstrap_attr(mod, "make_input"))) goto fail;
+    if (!(in->empty_input = bootstrap_attr(mod, "empty_input"))) goto fail;
+    if (!(in->file_wrapper_type = bootstrap_attr(mod, "FileWrapper"))) goto fail;
+    if (!(in->format_exception = bootstrap_attr(mod, "format_exception"))) goto fail;
+
+    env = PyDict_New();
+    if (env == NULL) goto fail;
+    if (set_template(env, "wsgi.version", Py_BuildValue("(ii)", 1, 0)) < 0) goto fail;
+    if (set_template(env, "wsgi.multithread", PyBool_FromLong(multithread)) < 0) goto fail;
+    if (set_template(env, "wsgi.multiprocess", PyBool_FromLong(multiprocess)) < 0) goto fail;
+    if (set_template(env, "wsgi.run_once", PyBool_FromLong(0)) < 0) goto fail;
+    if (set_template(env, "wsgi.input_terminated", PyBool_FromLong(1)) < 0) goto fail;
+    PyObject *errors = PySys_GetObject("stderr"); /* borrowed */
+    if (errors == NULL) errors = Py_None;
+    Py_INCREF(errors);
+    if (set_template(env, "wsgi.errors", errors) < 0) goto fail;
+    Py_INCREF(in->file_wrapper_type);
+    if (set_template(env, "wsgi.file_wrapper", in->file_wrapper_type) < 0) goto fail;
+    in->environ_template = env;
+    Py_DECREF(mod);
+    Py_DECREF(code);
+    Py_DECREF(res);
+    return 0;
+fail:
+    *err = pyh_take_error(in);
+    Py_XDECREF(mod);
+    Py_XDECREF(code);
+    Py_XDECREF(res);
+    Py_XDECREF(env);
+    return -1;
+}
+
+int pyh_interp_load_app(pyh_interp *in, const char *target, const char *callable,
+                        const char *paths, const char *chdir_to, char **err) {
+    PyObject *mod = PyImport_ImportModule("_pyhost");
+    if (mod == NULL) goto fail;
+    PyObject *app = PyObject_CallMethod(mod, "load_app", "ssss", target, callable, paths,
+                                        chdir_to);
+    Py_DECREF(mod);
+    if (app == NULL) goto fail;
+    Py_XSETREF(in->app, app);
+    return 0;
+fail:
+    *err = pyh_take_error(in);
+    return -1;
+}
+
+char *pyh_take_error(pyh_interp *in) {
+    PyObject *exc = pyh_fetch_exception();
+    if (exc == NULL) return pyh_strdup("unknown error (no Python exception set)");
+    char *out = NULL;
+    PyObject *text = NULL;
+    if (in && in->format_exception) text = PyObject_CallOneArg(in->format_exception, exc);
+    if (text == NULL) {
+        PyErr_Clear();
+        text = PyObject_Repr(exc);
+    }
+    if (text) {
+        const char *s = PyUnicode_AsUTF8(text);
+        out = pyh_strdup(s ? s : "unprintable exception");
+        Py_DECREF(text);
+    }
+    PyErr_Clear();
+    Py_DECREF(exc);
+    return out ? out : pyh_strdup("unprintable exception");
+}

@@ -1,0 +1,153 @@
+/* pyh.h — the C side of pyhost's boundary with CPython.
+ *
+ * Everything that touches a PyObject lives in the .c files of this package. Go sees only the
+ * plain-C types below: an interpreter handle (pyh_interp*), a packed environ buffer going in
+ * and a pyh_result coming out. One request is one C call (pyh_serve); the few moments it must
+ * talk to Go (reading the body, streaming a chunk) go through the exported Go callbacks in
+ * callbacks.go with the thread state detached.
+ */
+#ifndef PYH_H
+#define PYH_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+
+#define PYH_MAX_INTERPS 256
+
+/* Environ keys Go may send by number instead of by name: their str objects are interned once
+ * per interpreter. The order is mirrored in cgo/environ_keys.go. */
+enum pyh_key {
+    PYH_K_REQUEST_METHOD,
+    PYH_K_SCRIPT_NAME,
+    PYH_K_PATH_INFO,
+    PYH_K_QUERY_STRING,
+    PYH_K_CONTENT_TYPE,
+    PYH_K_CONTENT_LENGTH,
+    PYH_K_SERVER_NAME,
+    PYH_K_SERVER_PORT,
+    PYH_K_SERVER_PROTOCOL,
+    PYH_K_REMOTE_ADDR,
+    PYH_K_REMOTE_PORT,
+    PYH_K_URL_SCHEME,
+    PYH_K_REQUEST_ID,
+    PYH_K_HTTP_HOST,
+    PYH_K_HTTP_USER_AGENT,
+    PYH_K_HTTP_ACCEPT,
+    PYH_K_HTTP_ACCEPT_ENCODING,
+    PYH_K_HTTP_ACCEPT_LANGUAGE,
+    PYH_K_HTTP_CONNECTION,
+    PYH_K_HTTP_COOKIE,
+    PYH_K_HTTP_REFERER,
+    PYH_K_HTTP_CACHE_CONTROL,
+    PYH_K_HTTP_ORIGIN,
+    PYH_K_HTTP_X_FORWARDED_FOR,
+    PYH_K_HTTP_X_REQUEST_ID,
+    PYH_K_COUNT
+};
+#define PYH_KEY_CUSTOM 255
+
+/* One interpreter pyhost serves from (main or sub), with its per-interpreter objects. All
+ * PyObject fields belong to `state`'s interpreter and are touched only with one of its thread
+ * states attached. */
+typedef struct pyh_interp {
+    int index;                    /* slot in the per-OS-thread thread-state table */
+    PyInterpreterState *state;
+    PyThreadState *owner;         /* the thread state the interpreter was created with */
+    PyObject *keys[PYH_K_COUNT];  /* interned environ keys */
+    PyObject *environ_template;   /* constant environ entries, copied per request */
+    PyObject *app;                /* the WSGI callable */
+    PyObject *start_response_type;
+    PyObject *body_reader_type;
+    PyObject *make_input;         /* bootstrap: wraps a BodyReader in io.BufferedReader */
+    PyObject *empty_input;        /* bootstrap: returns a fresh empty stream */
+    PyObject *file_wrapper_type;  /* bootstrap: FileWrapper */
+    PyObject *format_exception;   /* bootstrap: exception -> traceback text */
+    PyObject *str_close, *str_filelike, *str_blksize, *str_fileno, *str_tell;
+} pyh_interp;
+
+/* What a request's one C call hands back to Go. */
+enum pyh_outcome {
+    PYH_RESPOND = 0,  /* status+headers (and body) in buf, not yet sent: Go writes them */
+    PYH_STREAMED = 1, /* headers and body already went out through callbacks */
+    PYH_FAILED = 2,   /* app error before anything was sent: Go answers 500, logs err */
+    PYH_ABORTED = 3,  /* error after headers were sent, or the client went away: drop the connection */
+};
+
+typedef struct pyh_result {
+    int outcome;
+    int status;           /* numeric status code for PYH_RESPOND */
+    char *head;           /* packed "status\0name\0value\0..." */
+    size_t head_len;
+    int head_owned;       /* 1: malloc'd by C, Go must pyh_free it; 0: inside Go's buffer */
+    char *body;
+    size_t body_len;
+    int body_owned;
+    char *err;            /* malloc'd traceback / reason text, or NULL */
+    int64_t gil_wait_ns;  /* time spent waiting to attach the thread state */
+    int client_gone;      /* the client disconnected while we wrote or read */
+} pyh_result;
+
+/* One request's state while its C call runs (request.c). Lives on that call's stack; the
+ * Python objects that point at it (start_response, the body reader) are cut loose before the
+ * call returns, so a stray reference kept by the app can never reach a dead request. */
+typedef struct pyh_req {
+    pyh_interp *in;
+    uintptr_t handle;     /* cgo.Handle of the Go side, passed to the callbacks */
+    int has_body;
+    int started;          /* start_response was called */
+    int headers_sent;     /* the head went out through a callback */
+    int client_gone;
+    int status;
+    char *head;           /* packed "status\0name\0value\0..." */
+    size_t head_len, head_cap;
+    int head_owned;
+    char *body;           /* body collected for a one-shot response */
+    size_t body_len, body_cap;
+    int body_owned;
+} pyh_req;
+
+int pyh_buf_append(char **buf, size_t *len, size_t *cap, int *owned, const char *data,
+                   size_t n);
+int pyh_stream(pyh_req *r, const char *data, size_t n); /* detaches while Go writes; -1 + OSError */
+void pyh_start_response_release(PyObject *sr);
+void pyh_body_reader_release(PyObject *br);
+
+/* Lifecycle (runtime.c). */
+int pyh_initialize(const char *program_name, const char *python_home, int enable_gil,
+                   char **err);
+int pyh_finalize(void);
+pyh_interp *pyh_main_interp(void);
+const char *pyh_version(void);
+int pyh_free_threaded(void);
+
+/* Per-interpreter setup (interp.c). Called with the interpreter's thread state attached. */
+int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
+                     int multiprocess, char **err);
+int pyh_interp_load_app(pyh_interp *in, const char *target, const char *callable,
+                        const char *paths, const char *chdir_to, char **err);
+pyh_interp *pyh_interp_new_slot(PyInterpreterState *state, PyThreadState *owner);
+
+/* Thread states (tstate.c): one per (OS thread, interpreter), created on first use. */
+PyThreadState *pyh_attach(pyh_interp *in, int64_t *wait_ns);
+void pyh_detach(void);
+void pyh_register_tstate(pyh_interp *in, PyThreadState *ts);
+
+/* Requests (request.c). */
+void pyh_serve(pyh_interp *in, const char *packed, size_t packed_len, uintptr_t handle,
+               int has_body, char *buf, size_t buf_cap, pyh_result *out);
+
+/* Shared helpers. */
+char *pyh_strdup(const char *s);
+char *pyh_take_error(pyh_interp *in);   /* fetches + formats the current exception */
+PyObject *pyh_start_response_new(pyh_interp *in, void *req);
+PyObject *pyh_body_reader_new(pyh_interp *in, void *req);
+PyTypeObject *pyh_start_response_spec_type(PyObject *module);
+PyTypeObject *pyh_body_reader_spec_type(PyObject *module);
+PyObject *pyh_build_environ(pyh_interp *in, const char *packed, size_t len);
+void pyh_free(void *p);
+PyObject *pyh_fetch_exception(void);      /* normalised, traceback attached; NULL if none */
+void pyh_restore_exception(PyObject *exc); /* steals exc */
+int pyh_get_optional_attr(PyObject *obj, PyObject *name, PyObject **result);
+
+#endif

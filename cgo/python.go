@@ -1,0 +1,121 @@
+// Package cgo is pyhost's thin layer over the CPython C-API: the only package that imports "C".
+//
+// Go code never holds a Python object. It holds an *Interp (a C struct owned by this package),
+// hands a packed environ to Serve, and gets plain bytes back. Work that CPython wants on the
+// thread that initialised it (start-up, creating interpreters, finalisation) runs on one locked
+// goroutine, the runtime's "main thread".
+package cgo
+
+/*
+#cgo pkg-config: python3-embed
+#cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+#include <stdlib.h>
+#include "pyh.h"
+*/
+import "C"
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+//go:embed bootstrap.py
+var bootstrapSource string
+
+// Version is the linked CPython's sys.version (e.g. "3.11.2 (main, ...) [GCC 12.2.0]").
+func Version() string { return C.GoString(C.pyh_version()) }
+
+// FreeThreaded reports whether the linked CPython is a free-threaded (PEP 703) build.
+func FreeThreaded() bool { return C.pyh_free_threaded() != 0 }
+
+// VersionHex is PY_VERSION_HEX of the headers pyhost was compiled against.
+func VersionHex() uint32 { return uint32(C.PY_VERSION_HEX) }
+
+// Config is what Initialize needs to know.
+type Config struct {
+	ProgramName string
+	PythonHome  string // a Python prefix or a virtualenv
+	// EnableGIL matters only on free-threaded builds: 0 keeps the GIL off even when an
+	// extension asks for it, -1 lets an extension re-enable it (CPython's default), 1 turns it on.
+	EnableGIL int
+}
+
+// Runtime is the initialised embedded interpreter. There is at most one per process.
+type Runtime struct {
+	calls chan func()
+	done  chan struct{}
+	main  *Interp
+}
+
+var started sync.Once
+
+// Initialize starts CPython on a dedicated, locked OS thread and returns the runtime.
+func Initialize(cfg Config) (*Runtime, error) {
+	var already = true
+	started.Do(func() { already = false })
+	if already {
+		return nil, errors.New("the Python runtime can be initialised once per process")
+	}
+	rt := &Runtime{calls: make(chan func()), done: make(chan struct{})}
+	errc := make(chan error, 1)
+	go rt.mainThread(cfg, errc)
+	if err := <-errc; err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+func (rt *Runtime) mainThread(cfg Config, errc chan<- error) {
+	// Never unlocked: when this goroutine returns after finalising, its thread goes with it.
+	runtime.LockOSThread()
+	name := C.CString(cfg.ProgramName)
+	home := C.CString(cfg.PythonHome)
+	defer C.free(unsafe.Pointer(name))
+	defer C.free(unsafe.Pointer(home))
+	var cerr *C.char
+	if C.pyh_initialize(name, home, C.int(cfg.EnableGIL), &cerr) != 0 {
+		errc <- fmt.Errorf("%s", takeCString(cerr))
+		return
+	}
+	rt.main = &Interp{c: C.pyh_main_interp(), Name: "%{GLOBAL}"}
+	errc <- nil
+	for f := range rt.calls {
+		f()
+	}
+	close(rt.done)
+}
+
+// Do runs f on the runtime's main OS thread and waits for it.
+func (rt *Runtime) Do(f func()) {
+	done := make(chan struct{})
+	rt.calls <- func() { f(); close(done) }
+	<-done
+}
+
+// Main is the main interpreter (the %{GLOBAL} application group).
+func (rt *Runtime) Main() *Interp { return rt.main }
+
+// Finalize ends every interpreter and the runtime. No request may be running.
+func (rt *Runtime) Finalize() error {
+	var rc C.int
+	rt.Do(func() { rc = C.pyh_finalize() })
+	close(rt.calls)
+	<-rt.done
+	if rc != 0 {
+		return errors.New("Py_FinalizeEx reported an error while flushing buffered data")
+	}
+	return nil
+}
+
+func takeCString(s *C.char) string {
+	if s == nil {
+		return ""
+	}
+	defer C.pyh_free(unsafe.Pointer(s))
+	return strings.TrimRight(C.GoString(s), "\n")
+}

@@ -1,0 +1,199 @@
+/* request.c — one request, one C call: attach this thread's state for the interpreter, build
+ * the environ, call the app, drain its iterable, call close(), detach.
+ *
+ * A list or tuple response is gathered into the caller's buffer and handed back for Go to
+ * write after the call (no crossing at all); any other iterable is streamed chunk by chunk
+ * through pyhostSend with the thread state detached, since PEP 3333 forbids holding back a
+ * yielded block; a wsgi.file_wrapper over a real file goes to Go as a file descriptor. */
+#include "pyh.h"
+#include "_cgo_export.h"
+#include <string.h>
+
+static int check_bytes(PyObject *item) {
+    if (PyBytes_Check(item)) return 0;
+    PyErr_Format(PyExc_TypeError, "the response iterable yielded %.100s; WSGI bodies are bytes",
+                 Py_TYPE(item)->tp_name);
+    return -1;
+}
+
+static int need_start(pyh_req *r) {
+    if (r->started) return 0;
+    PyErr_SetString(PyExc_RuntimeError,
+                    "the app returned body data without calling start_response()");
+    return -1;
+}
+
+/* Sends a file_wrapper'd real file with sendfile. 1: sent (or client gone), 0: not a file Go can
+ * send (the caller iterates instead), -1: Python error. */
+static int try_sendfile(pyh_req *r, PyObject *wrapper) {
+    pyh_interp *in = r->in;
+    PyObject *filelike = PyObject_GetAttr(wrapper, in->str_filelike);
+    if (filelike == NULL) return -1;
+    PyObject *fd_obj = PyObject_CallMethodNoArgs(filelike, in->str_fileno);
+    PyObject *pos_obj = fd_obj ? PyObject_CallMethodNoArgs(filelike, in->str_tell) : NULL;
+    Py_DECREF(filelike);
+    if (pos_obj == NULL) { /* no fileno() / tell(): BytesIO and friends */
+        Py_XDECREF(fd_obj);
+        PyErr_Clear();
+        return 0;
+    }
+    int fd = PyLong_AsLong(fd_obj);
+    long long pos = PyLong_AsLongLong(pos_obj);
+    Py_DECREF(fd_obj);
+    Py_DECREF(pos_obj);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (need_start(r) < 0) return -1;
+    int64_t sent;
+    Py_BEGIN_ALLOW_THREADS
+    sent = pyhostSendFile(r->handle, r->head, r->head_len, fd, pos);
+    Py_END_ALLOW_THREADS
+    if (sent == -2) return 0; /* not a regular file: nothing was sent */
+    r->headers_sent = 1;
+    if (sent < 0) r->client_gone = 1;
+    return 1;
+}
+
+/* Drains the app's return value. 0 ok, -1 Python error (or client gone: r->client_gone). */
+static int drain(pyh_req *r, PyObject *result) {
+    if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) {
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(result);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *item = PySequence_Fast_GET_ITEM(result, i);
+            if (check_bytes(item) < 0) return -1;
+            Py_ssize_t len = PyBytes_GET_SIZE(item);
+            if (len == 0) continue;
+            if (need_start(r) < 0) return -1;
+            if (r->headers_sent) {
+                if (pyh_stream(r, PyBytes_AS_STRING(item), len) < 0) return -1;
+            } else if (pyh_buf_append(&r->body, &r->body_len, &r->body_cap, &r->body_owned,
+                                      PyBytes_AS_STRING(item), len) < 0) {
+                PyErr_NoMemory();
+                return -1;
+            }
+        }
+        return 0;
+    }
+    if (Py_IS_TYPE(result, (PyTypeObject *)r->in->file_wrapper_type) && !r->headers_sent &&
+        r->started) {
+        int rc = try_sendfile(r, result);
+        if (rc != 0) return rc < 0 ? -1 : 0;
+    }
+    PyObject *it = PyObject_GetIter(result);
+    if (it == NULL) return -1;
+    PyObject *item;
+    while ((item = PyIter_Next(it)) != NULL) {
+        int rc = check_bytes(item);
+        Py_ssize_t len = rc == 0 ? PyBytes_GET_SIZE(item) : 0;
+        if (rc == 0 && len > 0) {
+            rc = need_start(r);
+            if (rc == 0) rc = pyh_stream(r, PyBytes_AS_STRING(item), len);
+        }
+        Py_DECREF(item);
+        if (rc < 0) {
+            Py_DECREF(it);
+            return -1;
+        }
+    }
+    Py_DECREF(it);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+/* Calls result.close() if it has one. Keeps an earlier error if there was one. */
+static int close_result(pyh_req *r, PyObject *result, PyObject **first_error) {
+    PyObject *close = NULL;
+    if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) return 0;
+    if (pyh_get_optional_attr(result, r->in->str_close, &close) < 0) goto error;
+    if (close == NULL) return 0;
+    PyObject *ret = PyObject_CallNoArgs(close);
+    Py_DECREF(close);
+    if (ret == NULL) goto error;
+    Py_DECREF(ret);
+    return 0;
+error:
+    if (*first_error == NULL) *first_error = pyh_fetch_exception();
+    else PyErr_Clear();
+    return -1;
+}
+
+void pyh_serve(pyh_interp *in, const char *packed, size_t packed_len, uintptr_t handle,
+               int has_body, char *buf, size_t buf_cap, pyh_result *out) {
+    /* The caller's buffer: its first quarter holds the packed head, the rest the body. */
+    size_t head_cap = buf_cap / 4;
+    pyh_req r = {
+        .in = in, .handle = handle, .has_body = has_body,
+        .head = buf, .head_cap = head_cap,
+        .body = buf + head_cap, .body_cap = buf_cap - head_cap,
+    };
+    PyObject *error = NULL, *environ = NULL, *sr = NULL, *reader = NULL, *input = NULL;
+    PyObject *result = NULL;
+
+    memset(out, 0, sizeof *out);
+    pyh_attach(in, &out->gil_wait_ns);
+
+    if (in->app == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "no WSGI application is loaded in this interpreter");
+        goto error;
+    }
+    environ = pyh_build_environ(in, packed, packed_len);
+    if (environ == NULL) goto error;
+    if (has_body) {
+        reader = pyh_body_reader_new(in, &r);
+        input = reader ? PyObject_CallOneArg(in->make_input, reader) : NULL;
+    } else {
+        input = PyObject_CallNoArgs(in->empty_input);
+    }
+    if (input == NULL || PyDict_SetItemString(environ, "wsgi.input", input) < 0) goto error;
+    sr = pyh_start_response_new(in, &r);
+    if (sr == NULL) goto error;
+
+    PyObject *args[2] = {environ, sr};
+    result = PyObject_Vectorcall(in->app, args, 2, NULL);
+    if (result == NULL) goto error;
+    if (drain(&r, result) < 0) error = pyh_fetch_exception();
+    close_result(&r, result, &error);
+    if (error == NULL && !r.started) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the app returned without calling start_response() (PEP 3333)");
+        goto error;
+    }
+    goto done;
+error:
+    if (error == NULL) error = pyh_fetch_exception();
+done:
+    if (error != NULL) {
+        if (!r.client_gone) {
+            pyh_restore_exception(error);
+            out->err = pyh_take_error(in);
+        } else {
+            Py_DECREF(error);
+        }
+        out->outcome = r.headers_sent || r.client_gone ? PYH_ABORTED : PYH_FAILED;
+    } else if (r.client_gone) {
+        out->outcome = PYH_ABORTED;
+    } else if (r.headers_sent) {
+        out->outcome = PYH_STREAMED;
+    } else {
+        out->outcome = PYH_RESPOND;
+        out->status = r.status;
+        /* Pointers only for C memory: data still in Go's buffer is found there by Go. */
+        out->head = r.head_owned ? r.head : NULL;
+        out->head_len = r.head_len;
+        out->head_owned = r.head_owned;
+        out->body = r.body_owned ? r.body : NULL;
+        out->body_len = r.body_len;
+        out->body_owned = r.body_owned;
+        r.head_owned = r.body_owned = 0; /* ownership moved to Go */
+    }
+    out->client_gone = r.client_gone;
+    if (sr) pyh_start_response_release(sr);
+    if (reader) pyh_body_reader_release(reader);
+    Py_XDECREF(input);
+    Py_XDECREF(result);
+    Py_XDECREF(environ);
+    if (r.head_owned) free(r.head);
+    if (r.body_owned) free(r.body);
+    pyh_detach();
+}

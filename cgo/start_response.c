@@ -1,0 +1,243 @@
+/* start_response.c — the start_response callable and its write(), with PEP 3333's checks on
+ * status and headers done at call time so the app sees a bad header as an exception. */
+#include "pyh.h"
+#include "_cgo_export.h"
+#include <string.h>
+#include <strings.h>
+
+typedef struct {
+    PyObject_HEAD
+    pyh_req *req; /* NULL once the request is over */
+} StartResponse;
+
+int pyh_buf_append(char **buf, size_t *len, size_t *cap, int *owned, const char *data,
+                   size_t n) {
+    if (*len + n > *cap) {
+        size_t ncap = *cap ? *cap * 2 : 4096;
+        while (ncap < *len + n) ncap *= 2;
+        char *nb = *owned ? realloc(*buf, ncap) : malloc(ncap);
+        if (nb == NULL) return -1;
+        if (!*owned && *len) memcpy(nb, *buf, *len);
+        *buf = nb;
+        *cap = ncap;
+        *owned = 1;
+    }
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    return 0;
+}
+
+static const char *const hop_by_hop[] = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "te", "trailer", "trailers", "transfer-encoding", "upgrade", NULL,
+};
+
+static int is_token_char(unsigned char c) {
+    if (c >= '0' && c <= '9') return 1;
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return 1;
+    return strchr("!#$%&'*+-.^_`|~", c) != NULL && c != 0;
+}
+
+/* Returns the latin-1 bytes of a str, or NULL with an exception naming `what`. */
+static const char *latin1_of(PyObject *s, Py_ssize_t *n, const char *what) {
+    if (!PyUnicode_Check(s)) {
+        PyErr_Format(PyExc_TypeError, "%s must be str, not %.100s", what, Py_TYPE(s)->tp_name);
+        return NULL;
+    }
+    if (PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND) {
+        PyErr_Format(PyExc_ValueError, "%s %R is not latin-1: encode it (PEP 3333)", what, s);
+        return NULL;
+    }
+    *n = PyUnicode_GET_LENGTH(s);
+    return (const char *)PyUnicode_1BYTE_DATA(s);
+}
+
+static int pack_head(pyh_req *r, PyObject *status, PyObject *headers) {
+    Py_ssize_t n;
+    const char *st = latin1_of(status, &n, "status");
+    if (st == NULL) return -1;
+    if (n < 4 || st[3] != ' ' || st[0] < '1' || st[0] > '9' || st[1] < '0' || st[1] > '9' ||
+        st[2] < '0' || st[2] > '9') {
+        PyErr_Format(PyExc_ValueError,
+                     "status %R must be a 3-digit code, a space and a reason, like '200 OK'",
+                     status);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = st[i];
+        if (c < 0x20 || c == 0x7f) {
+            PyErr_Format(PyExc_ValueError, "status %R contains a control character", status);
+            return -1;
+        }
+    }
+    if (!PyList_Check(headers) && !PyTuple_Check(headers)) {
+        PyErr_Format(PyExc_TypeError, "response headers must be a list of (name, value) tuples, "
+                     "not %.100s", Py_TYPE(headers)->tp_name);
+        return -1;
+    }
+    r->head_len = 0;
+    if (pyh_buf_append(&r->head, &r->head_len, &r->head_cap, &r->head_owned, st, n + 1) < 0)
+        return -1; /* n+1: a str's data is NUL-terminated */
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(headers);
+    PyObject **items = PySequence_Fast_ITEMS(headers);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *h = items[i];
+        if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 2) {
+            PyErr_Format(PyExc_TypeError, "response header %R must be a (name, value) tuple", h);
+            return -1;
+        }
+        Py_ssize_t nn, vn;
+        const char *name = latin1_of(PyTuple_GET_ITEM(h, 0), &nn, "header name");
+        if (name == NULL) return -1;
+        const char *value = latin1_of(PyTuple_GET_ITEM(h, 1), &vn, "header value");
+        if (value == NULL) return -1;
+        if (nn == 0) {
+            PyErr_SetString(PyExc_ValueError, "empty response header name");
+            return -1;
+        }
+        for (Py_ssize_t j = 0; j < nn; j++) {
+            if (!is_token_char((unsigned char)name[j])) {
+                PyErr_Format(PyExc_ValueError, "response header name %R has an invalid "
+                             "character", PyTuple_GET_ITEM(h, 0));
+                return -1;
+            }
+        }
+        for (Py_ssize_t j = 0; j < vn; j++) {
+            unsigned char c = value[j];
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                PyErr_Format(PyExc_ValueError, "response header %R: value contains a control "
+                             "character (CR/LF injection?)", PyTuple_GET_ITEM(h, 0));
+                return -1;
+            }
+        }
+        for (const char *const *hop = hop_by_hop; *hop; hop++) {
+            if ((size_t)nn == strlen(*hop) && strncasecmp(name, *hop, nn) == 0) {
+                PyErr_Format(PyExc_ValueError, "hop-by-hop header %R is not allowed from a WSGI "
+                             "application (PEP 3333); the server manages the connection",
+                             PyTuple_GET_ITEM(h, 0));
+                return -1;
+            }
+        }
+        if (pyh_buf_append(&r->head, &r->head_len, &r->head_cap, &r->head_owned, name, nn + 1) <
+                0 ||
+            pyh_buf_append(&r->head, &r->head_len, &r->head_cap, &r->head_owned, value,
+                           vn + 1) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    r->status = (st[0] - '0') * 100 + (st[1] - '0') * 10 + (st[2] - '0');
+    return 0;
+}
+
+int pyh_stream(pyh_req *r, const char *data, size_t n) {
+    const char *head = r->headers_sent ? NULL : r->head;
+    size_t head_len = r->headers_sent ? 0 : r->head_len;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = pyhostSend(r->handle, (char *)head, head_len, (char *)data, n);
+    Py_END_ALLOW_THREADS
+    r->headers_sent = 1;
+    if (rc < 0) {
+        r->client_gone = 1;
+        PyErr_SetString(PyExc_OSError, "client disconnected while the response was written");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *sr_call(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"status", "headers", "exc_info", NULL};
+    PyObject *status, *headers, *exc_info = Py_None;
+    pyh_req *r = ((StartResponse *)self)->req;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:start_response", kwlist, &status,
+                                     &headers, &exc_info))
+        return NULL;
+    if (r == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "start_response() called after the request ended");
+        return NULL;
+    }
+    if (exc_info != Py_None) {
+        if (r->headers_sent) {
+            /* PEP 3333: too late to change the response; re-raise the app's exception. */
+            if (!PyTuple_Check(exc_info) || PyTuple_GET_SIZE(exc_info) != 3) {
+                PyErr_SetString(PyExc_TypeError, "exc_info must be a 3-tuple from sys.exc_info()");
+                return NULL;
+            }
+            PyObject *value = PyTuple_GET_ITEM(exc_info, 1);
+            if (!PyExceptionInstance_Check(value)) {
+                PyErr_SetString(PyExc_TypeError, "exc_info[1] is not an exception");
+                return NULL;
+            }
+            PyObject *tb = PyTuple_GET_ITEM(exc_info, 2);
+            if (tb != Py_None) PyException_SetTraceback(value, tb);
+            pyh_restore_exception(Py_NewRef(value));
+            return NULL;
+        }
+    } else if (r->started) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "start_response() called a second time without exc_info (PEP 3333)");
+        return NULL;
+    }
+    if (pack_head(r, status, headers) < 0) return NULL;
+    r->started = 1;
+    return PyObject_GetAttrString(self, "write");
+}
+
+static PyObject *sr_write(PyObject *self, PyObject *data) {
+    pyh_req *r = ((StartResponse *)self)->req;
+    if (r == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "write() called after the request ended");
+        return NULL;
+    }
+    if (!r->started) {
+        PyErr_SetString(PyExc_RuntimeError, "write() called before start_response()");
+        return NULL;
+    }
+    if (!PyBytes_Check(data)) {
+        PyErr_Format(PyExc_TypeError, "write() takes bytes, not %.100s", Py_TYPE(data)->tp_name);
+        return NULL;
+    }
+    if (pyh_stream(r, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data)) < 0) return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef sr_methods[] = {
+    {"write", sr_write, METH_O, "Write bytes to the response (PEP 3333's write callable)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static void sr_dealloc(PyObject *self) {
+    PyTypeObject *tp = Py_TYPE(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyType_Slot sr_slots[] = {
+    {Py_tp_call, sr_call},
+    {Py_tp_methods, sr_methods},
+    {Py_tp_dealloc, sr_dealloc},
+    {0, NULL},
+};
+
+static PyType_Spec sr_spec = {
+    .name = "_pyhost.StartResponse",
+    .basicsize = sizeof(StartResponse),
+    .flags = Py_TPFLAGS_DEFAULT,
+    .slots = sr_slots,
+};
+
+PyTypeObject *pyh_start_response_spec_type(PyObject *module) {
+    return (PyTypeObject *)PyType_FromModuleAndSpec(module, &sr_spec, NULL);
+}
+
+PyObject *pyh_start_response_new(pyh_interp *in, void *req) {
+    StartResponse *sr = PyObject_New(StartResponse, (PyTypeObject *)in->start_response_type);
+    if (sr) sr->req = req;
+    return (PyObject *)sr;
+}
+
+void pyh_start_response_release(PyObject *sr) {
+    ((StartResponse *)sr)->req = NULL;
+    Py_DECREF(sr);
+}

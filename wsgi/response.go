@@ -1,0 +1,122 @@
+package wsgi
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"net/textproto"
+	"os"
+	"strconv"
+	"syscall"
+
+	"github.com/pyhost/pyhost/cgo"
+)
+
+// writeHead turns the packed head the C side validated ("status\0name\0value\0...") into
+// net/http headers and sends the status line. A one-shot body's length becomes Content-Length
+// when the app gave none (bodyLen < 0: unknown, net/http chunks).
+func writeHead(w http.ResponseWriter, head []byte, status int, bodyLen int64) {
+	h := w.Header()
+	// No Content-Type from the app means none on the wire: a present-but-nil entry stops
+	// net/http from sniffing one, and appending to it below works as usual.
+	h["Content-Type"] = nil
+	rest := head[bytes.IndexByte(head, 0)+1:]
+	hasLength := false
+	for len(rest) > 0 {
+		i := bytes.IndexByte(rest, 0)
+		name := rest[:i]
+		rest = rest[i+1:]
+		j := bytes.IndexByte(rest, 0)
+		value := string(rest[:j])
+		rest = rest[j+1:]
+		key := textproto.CanonicalMIMEHeaderKey(string(name))
+		if key == "Content-Length" {
+			hasLength = true
+		}
+		h[key] = append(h[key], value)
+	}
+	if !hasLength && bodyLen >= 0 {
+		h["Content-Length"] = []string{strconv.FormatInt(bodyLen, 10)}
+	}
+	w.WriteHeader(status)
+}
+
+// statusOf reads the code from a packed head (validated by C: three digits first).
+func statusOf(head []byte) int {
+	return int(head[0]-'0')*100 + int(head[1]-'0')*10 + int(head[2]-'0')
+}
+
+// appContentLength finds the app's Content-Length in a packed head, or -1.
+func appContentLength(head []byte) int64 {
+	rest := head[bytes.IndexByte(head, 0)+1:]
+	for len(rest) > 0 {
+		i := bytes.IndexByte(rest, 0)
+		name := rest[:i]
+		rest = rest[i+1:]
+		j := bytes.IndexByte(rest, 0)
+		if bytes.EqualFold(name, []byte("Content-Length")) {
+			if n, err := strconv.ParseInt(string(rest[:j]), 10, 64); err == nil && n >= 0 {
+				return n
+			}
+		}
+		rest = rest[j+1:]
+	}
+	return -1
+}
+
+// requestIO is the Go side of one request, called back from C while the app runs.
+type requestIO struct {
+	w    http.ResponseWriter
+	r    *http.Request
+	head bool // the head went out
+}
+
+func (rio *requestIO) ReadBody(p []byte) (int, error) { return rio.r.Body.Read(p) }
+
+func (rio *requestIO) Send(head, chunk []byte) error {
+	if head != nil {
+		writeHead(rio.w, head, statusOf(head), -1)
+		rio.head = true
+	}
+	if len(chunk) > 0 {
+		if _, err := rio.w.Write(chunk); err != nil {
+			return err
+		}
+	}
+	return http.NewResponseController(rio.w).Flush()
+}
+
+// SendFile sends [offset, end) of a regular file — or the app's Content-Length of it — with
+// sendfile(2) through net/http's ReaderFrom path, which needs a known length (no chunking).
+func (rio *requestIO) SendFile(head []byte, fd int, offset int64) (int64, error) {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return 0, cgo.ErrNotRegularFile
+	}
+	count := appContentLength(head)
+	if count < 0 {
+		count = max(st.Size-offset, 0)
+	}
+	writeHead(rio.w, head, statusOf(head), count)
+	rio.head = true
+	if rio.r.Method == http.MethodHead || count == 0 {
+		return 0, nil
+	}
+	// The app keeps its file object; we send from a duplicate descriptor so closing ours
+	// cannot close theirs.
+	dup, err := syscall.Dup(fd)
+	if err != nil {
+		return 0, err
+	}
+	f := os.NewFile(uintptr(dup), "wsgi.file_wrapper")
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(rio.w, io.LimitReader(f, count))
+	if err == nil && n < count {
+		err = errors.New("file_wrapper: file shorter than Content-Length")
+	}
+	return n, err
+}
