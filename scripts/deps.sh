@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# deps.sh build|test — installs the Debian packages pyhost needs, only those missing, quietly.
+set -euo pipefail
+case ${1:-build} in
+build) pkgs=(gcc pkg-config python3-dev) ;;
+test) pkgs=(curl python3-flask python3-django python3-bottle python3-falcon python3-numpy) ;;
+bench) pkgs=(wrk) ;;
+*) echo "deps.sh: unknown set '$1' (build, test, bench)" >&2; exit 2 ;;
+esac
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing ${missing[*]} (apt)" >&2
+$sudo apt-get update -qq >/dev/null
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# lint.sh — gofmt, go vet and staticcheck (installed into GOBIN on first use, pinned).
+set -euo pipefail
+STATICCHECK_VERSION=2026.2.2
+unformatted=$(gofmt -l . | grep -v '^build/' || true)
+if [ -n "$unformatted" ]; then
+	echo "gofmt needed on: $unformatted" >&2
+	exit 1
+fi
+go vet ./...
+sc=$(go env GOPATH)/bin/staticcheck
+if ! "$sc" -version 2>/dev/null | grep -q "$STATICCHECK_VERSION"; then
+	echo "installing staticcheck $STATICCHECK_VERSION" >&2
+	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+"$sc" ./...
