@@ -1,0 +1,187 @@
+package pyhost_test
+
+// The integration harness: every test here runs the real pyhost binary, built once from this
+// tree against the Python that `go test` was configured for, and talks HTTP to it over
+// loopback.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var pyhostBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pyhost-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	pyhostBin = filepath.Join(dir, "pyhost")
+	build := exec.Command("go", "build", "-o", pyhostBin, "github.com/pyhost/pyhost")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building pyhost:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// repoPath is a path under the repository root (tests run in pyhost/).
+func repoPath(elem ...string) string {
+	abs, _ := filepath.Abs(filepath.Join(append([]string{".."}, elem...)...))
+	return abs
+}
+
+// logBuffer collects the server's stderr for assertions on its log.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// server is a running pyhost process.
+type server struct {
+	t    testing.TB
+	cmd  *exec.Cmd
+	URL  string // http://127.0.0.1:PORT
+	Log  *logBuffer
+	done chan error
+}
+
+var listenRE = regexp.MustCompile(`listen=http://(127\.0\.0\.1:\d+)`)
+
+// startServer runs `pyhost serve ARGS... --listen 127.0.0.1:0` and waits until it listens.
+// The process is stopped (SIGTERM, then killed) when the test ends.
+func startServer(t testing.TB, args ...string) *server {
+	t.Helper()
+	s, err := tryStartServer(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func tryStartServer(t testing.TB, args ...string) (*server, error) {
+	full := append([]string{"serve"}, args...)
+	full = append(full, "--listen", "127.0.0.1:0")
+	cmd := exec.Command(pyhostBin, full...)
+	cmd.Dir = repoPath()
+	logs := &logBuffer{}
+	pr, pw := io.Pipe()
+	cmd.Stderr = io.MultiWriter(logs, pw)
+	cmd.Stdout = logs
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{t: t, cmd: cmd, Log: logs, done: make(chan error, 1)}
+	go func() { s.done <- cmd.Wait(); pw.Close() }()
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	select {
+	case addr := <-found:
+		s.URL = "http://" + addr
+	case err := <-s.done:
+		return nil, fmt.Errorf("pyhost exited before listening (%v); log:\n%s", err, logs)
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("pyhost did not listen within 60s; log:\n%s", logs)
+	}
+	t.Cleanup(func() { s.stop() })
+	return s, nil
+}
+
+// stop sends SIGTERM and waits for a clean exit; returns the exit error.
+func (s *server) stop() error {
+	if s.cmd.ProcessState != nil {
+		return nil
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		s.done <- err
+		return err
+	case <-time.After(60 * time.Second):
+		_ = s.cmd.Process.Kill()
+		s.t.Errorf("pyhost did not exit within 60s of SIGTERM; log:\n%s", s.Log)
+		return <-s.done
+	}
+}
+
+// exitErr waits for the process to end and returns its error (nil: exit 0).
+func (s *server) wait() error {
+	err := <-s.done
+	s.done <- err
+	return err
+}
+
+var client = &http.Client{Timeout: 60 * time.Second}
+
+// get fetches path and returns status, headers and body.
+func (s *server) do(t testing.TB, method, path string, body io.Reader, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, s.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if strings.EqualFold(hdr[i], "Host") {
+			req.Host = hdr[i+1]
+			continue
+		}
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v\nserver log:\n%s", method, path, err, s.Log)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", method, path, err)
+	}
+	return resp, b
+}
+
+func (s *server) get(t testing.TB, path string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	return s.do(t, http.MethodGet, path, nil, hdr...)
+}
