@@ -101,7 +101,7 @@ def echo(environ, start_response):
         # read again to assemble data for the checksum: the stream is exhausted, so re-read
         # is impossible; instead, readn reports piece sizes and the test compares the sum.
         pass
-    after = [environ["wsgi.input"].read(), environ["wsgi.input"].read(10),
+    after = [environ["wsgi.input"].read(-1), environ["wsgi.input"].read(10),
              environ["wsgi.input"].readline()]
     return _json(start_response, {
         "len": len(data), "sha256": hashlib.sha256(data).hexdigest(), "pieces": pieces,

@@ -1,0 +1,260 @@
+package pyhost_test
+
+// The serve command as a user runs it: ways to name the app, import failures, concurrency,
+// graceful shutdown, wsgiref's validator.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestValidator(t *testing.T) {
+	s := startServer(t, "testdata/validated.py")
+	body := randomBytes(t, 200000)
+	checks := []struct {
+		method, path string
+		body         io.Reader
+		want         int
+	}{
+		{"GET", "/environ", nil, 200},
+		{"HEAD", "/head", nil, 200},
+		{"POST", "/echo?mode=readn&n=1000", bytes.NewReader(body), 200},
+		{"POST", "/echo?mode=readline&limit=100", chunkedReader{bytes.NewReader(body)}, 200},
+		{"GET", "/stream?n=20", nil, 200},
+		{"GET", "/write", nil, 200},
+		{"GET", "/filewrapper?bytesio=1", nil, 200},
+		{"GET", "/close", nil, 200},
+	}
+	for _, c := range checks {
+		resp, out := s.do(t, c.method, c.path, c.body)
+		if resp.StatusCode != c.want {
+			t.Errorf("%s %s: status %d, want %d: %s", c.method, c.path, resp.StatusCode, c.want, out)
+		}
+	}
+	if strings.Contains(s.Log.String(), "AssertionError") || strings.Contains(s.Log.String(), "WSGIWarning") {
+		t.Errorf("wsgiref.validate complained:\n%s", s.Log)
+	}
+}
+
+func TestFileWrapperValidated(t *testing.T) {
+	s := startServer(t, "testdata/validated.py")
+	path := filepath.Join(t.TempDir(), "f.bin")
+	content := randomBytes(t, 100000)
+	if err := os.WriteFile(path, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := s.get(t, "/filewrapper?path="+path)
+	if resp.StatusCode != 200 || !bytes.Equal(body, content) {
+		t.Errorf("status %d, %d bytes", resp.StatusCode, len(body))
+	}
+	if strings.Contains(s.Log.String(), "AssertionError") {
+		t.Errorf("wsgiref.validate complained:\n%s", s.Log)
+	}
+}
+
+func TestAppTargets(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"module:callable", []string{"mypkg.web:app", "--chdir", "testdata/pkgapp"}, "module cwd="},
+		{"module:factory()", []string{"mypkg.web:create()", "--python-path", "testdata/pkgapp"}, "factory"},
+		{"--callable and --python-path", []string{"testdata/named_callable.py", "--callable", "handler",
+			"--python-path", "testdata/extra"}, "hello from --python-path"},
+		{"flags before the app", []string{"--threads", "2", "testdata/hello.py"}, "Hello, World!"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := startServer(t, c.args...)
+			resp, body := s.get(t, "/")
+			if resp.StatusCode != 200 || !strings.Contains(string(body), c.want) {
+				t.Errorf("status %d body %q, want %q", resp.StatusCode, body, c.want)
+			}
+		})
+	}
+	t.Run("--chdir changes the working directory", func(t *testing.T) {
+		s := startServer(t, "mypkg.web:app", "--chdir", "testdata/pkgapp")
+		_, body := s.get(t, "/")
+		if !strings.HasSuffix(string(body), filepath.Join("testdata", "pkgapp")) {
+			t.Errorf("cwd: %q", body)
+		}
+	})
+}
+
+func runPyhost(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(pyhostBin, args...)
+	cmd.Dir = repoPath()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return out.String(), err
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("pyhost %v did not finish in 60s:\n%s", args, &out)
+	}
+	return "", nil
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+func TestLoadFailures(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"import error", []string{"serve", "testdata/broken_import.py", "--listen", "127.0.0.1:0"},
+			[]string{"Traceback", "this_module_does_not_exist_anywhere", "broken_import.py", "ModuleNotFoundError"}},
+		{"missing script", []string{"serve", "testdata/nope.py", "--listen", "127.0.0.1:0"},
+			[]string{"does not exist"}},
+		{"missing callable", []string{"serve", "testdata/hello.py", "--callable", "nothere", "--listen", "127.0.0.1:0"},
+			[]string{"has no attribute 'nothere'", "--callable"}},
+		{"not callable", []string{"serve", "os:sep", "--listen", "127.0.0.1:0"},
+			[]string{"not a WSGI callable"}},
+		{"no app", []string{"serve"}, []string{"which app?"}},
+		{"bad threads", []string{"serve", "testdata/hello.py", "--threads", "0"}, []string{"at least 1"}},
+		{"unknown flag", []string{"serve", "testdata/hello.py", "--nope"}, []string{"flag provided but not defined"}},
+		{"unknown command", []string{"bogus"}, []string{"unknown command"}},
+		{"port in use", nil, []string{"--listen"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := c.args
+			if c.name == "port in use" {
+				s := startServer(t, "testdata/hello.py")
+				args = []string{"serve", "testdata/hello.py", "--listen", strings.TrimPrefix(s.URL, "http://")}
+			}
+			out, err := runPyhost(t, args...)
+			if exitCode(err) == 0 {
+				t.Fatalf("pyhost %v exited 0:\n%s", args, out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	out, err := runPyhost(t, "version")
+	if err != nil || !strings.Contains(out, "pyhost ") || !strings.Contains(out, "Python 3.") ||
+		!strings.Contains(out, "build: ") {
+		t.Errorf("version: %v\n%s", err, out)
+	}
+	out, err = runPyhost(t, "help")
+	for _, flag := range []string{"-listen", "-threads", "-callable", "-python-path", "-python-home",
+		"-chdir", "-shutdown-timeout"} {
+		if !strings.Contains(out, flag) {
+			t.Errorf("help lacks %s (%v):\n%s", flag, err, out)
+		}
+	}
+}
+
+// TestConcurrentClients: 32 clients × 200 requests against 8 request threads; every response
+// must be the one asked for, none lost.
+func TestConcurrentClients(t *testing.T) {
+	s := startServer(t, "testdata/slow.py", "--threads", "8")
+	const clients, perClient = 32, 200
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			cl := &http.Client{Timeout: 60 * time.Second}
+			for i := 0; i < perClient; i++ {
+				id := fmt.Sprintf("%d-%d", c, i)
+				resp, err := cl.Get(s.URL + "/?ms=0&id=" + id)
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != 200 || string(body) != "slept 0 id="+id {
+					errs <- fmt.Errorf("request %s: status %d body %q err %v", id, resp.StatusCode, body, err)
+					return
+				}
+			}
+		}(c)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	s := startServer(t, "testdata/slow.py", "--threads", "4")
+	result := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(s.URL + "/?ms=1500&id=inflight")
+		if err != nil {
+			result <- "error: " + err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		result <- string(b)
+	}()
+	time.Sleep(500 * time.Millisecond) // the request is inside Python now
+	if err := s.stop(); err != nil {
+		t.Errorf("exit after SIGTERM: %v\n%s", err, s.Log)
+	}
+	if got := <-result; got != "slept 1500 id=inflight" {
+		t.Errorf("in-flight request: %q", got)
+	}
+	if !strings.Contains(s.Log.String(), "stopped cleanly") {
+		t.Errorf("no clean stop in the log:\n%s", s.Log)
+	}
+	if _, err := http.Get(s.URL + "/"); err == nil {
+		t.Errorf("still accepting after shutdown")
+	}
+}
+
+func TestShutdownTimeout(t *testing.T) {
+	s := startServer(t, "testdata/slow.py", "--shutdown-timeout", "300ms")
+	go func() { _, _ = http.Get(s.URL + "/?ms=5000") }()
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	err := s.stop()
+	if exitCode(err) == 0 {
+		t.Errorf("exit 0 although a request outlived --shutdown-timeout")
+	}
+	if time.Since(start) > 4*time.Second {
+		t.Errorf("shutdown waited for the request instead of the timeout")
+	}
+	if !strings.Contains(s.Log.String(), "shutdown timeout") {
+		t.Errorf("log does not explain:\n%s", s.Log)
+	}
+}

@@ -1,0 +1,11 @@
+# Requests that take a while, for graceful-shutdown and concurrency tests.
+import time
+from urllib.parse import parse_qs
+
+
+def application(environ, start_response):
+    q = parse_qs(environ.get("QUERY_STRING", ""))
+    time.sleep(int(q.get("ms", ["100"])[0]) / 1000)
+    body = ("slept %s id=%s" % (q.get("ms", ["100"])[0], q.get("id", [""])[0])).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
