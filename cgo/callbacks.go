@@ -9,8 +9,19 @@ import "C"
 import (
 	"errors"
 	"runtime/cgo"
+	"sync/atomic"
 	"unsafe"
 )
+
+// Crossing counters: Go→C calls (one per request) and C→Go callbacks (body reads, streamed
+// chunks, sendfile). Their ratio to requests is the hot path's crossing cost.
+var (
+	callsIn   atomic.Uint64
+	callbacks atomic.Uint64
+)
+
+// Crossings returns how many Go→C request calls and C→Go callbacks have happened.
+func Crossings() (calls, back uint64) { return callsIn.Load(), callbacks.Load() }
 
 // RequestIO is the Go side of a request, which the C side calls back into while the app runs.
 // Every call comes with the thread state detached, so it may block.
@@ -37,6 +48,7 @@ func bytesOf(p *C.char, n C.size_t) []byte {
 
 //export pyhostRead
 func pyhostRead(h C.uintptr_t, buf *C.char, n C.size_t) C.int64_t {
+	callbacks.Add(1)
 	rio := cgo.Handle(h).Value().(RequestIO)
 	got, err := rio.ReadBody(bytesOf(buf, n))
 	if got > 0 {
@@ -50,6 +62,7 @@ func pyhostRead(h C.uintptr_t, buf *C.char, n C.size_t) C.int64_t {
 
 //export pyhostSend
 func pyhostSend(h C.uintptr_t, head *C.char, headLen C.size_t, body *C.char, bodyLen C.size_t) C.int {
+	callbacks.Add(1)
 	rio := cgo.Handle(h).Value().(RequestIO)
 	if rio.Send(bytesOf(head, headLen), bytesOf(body, bodyLen)) != nil {
 		return -1
@@ -59,6 +72,7 @@ func pyhostSend(h C.uintptr_t, head *C.char, headLen C.size_t, body *C.char, bod
 
 //export pyhostSendFile
 func pyhostSendFile(h C.uintptr_t, head *C.char, headLen C.size_t, fd C.int, offset C.int64_t) C.int64_t {
+	callbacks.Add(1)
 	rio := cgo.Handle(h).Value().(RequestIO)
 	n, err := rio.SendFile(bytesOf(head, headLen), int(fd), int64(offset))
 	switch {

@@ -44,6 +44,7 @@ func NewCall() *Call { return &Call{buf: make([]byte, callBufferSize)} }
 // Serve runs the app of in for one request: one cgo crossing, plus callbacks into rio only
 // when the app reads its body or streams.
 func (in *Interp) Serve(c *Call, environ []byte, hasBody bool, rio RequestIO) {
+	callsIn.Add(1)
 	h := cgo.NewHandle(rio)
 	var env *C.char
 	if len(environ) > 0 {

@@ -146,13 +146,6 @@ func (s *server) stop() error {
 	}
 }
 
-// exitErr waits for the process to end and returns its error (nil: exit 0).
-func (s *server) wait() error {
-	err := <-s.done
-	s.done <- err
-	return err
-}
-
 var client = &http.Client{Timeout: 60 * time.Second}
 
 // get fetches path and returns status, headers and body.

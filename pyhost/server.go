@@ -99,6 +99,7 @@ func (s *Server) Run(ctx context.Context) error {
 			"finalising Python", "busy_threads", handler.Threads.Busy())
 		return errors.New("shutdown timed out with requests in flight")
 	}
+	logCrossings(s.log)
 	if err := s.finalize(); err != nil {
 		return err
 	}
@@ -123,4 +124,16 @@ func lastLine(s string) string {
 		}
 	}
 	return s
+}
+
+// logCrossings reports the cgo crossings the requests of this process made (the benchmark
+// reads this line).
+func logCrossings(log *slog.Logger) {
+	calls, back := cgo.Crossings()
+	perRequest := 0.0
+	if calls > 0 {
+		perRequest = float64(calls+back) / float64(calls)
+	}
+	log.Info("request statistics", "requests", calls, "cgo_calls", calls, "callbacks", back,
+		"crossings_per_request", fmt.Sprintf("%.2f", perRequest))
 }

@@ -235,10 +235,10 @@ start_pyhost() {
 	start pyhost "$PYHOST" serve "$APP" --listen "127.0.0.1:$1" --threads "$THREADS"
 }
 
-# pyhost_crossings PORT: cgo crossings per request of the pyhost on PORT.
-# Hook for when pyhost exposes the count; until then it reports n/a.
+# pyhost_crossings: cgo crossings per request of the pyhost just stopped, from the
+# "request statistics" line it logs at shutdown.
 pyhost_crossings() {
-	echo "n/a"
+	sed -n 's/.*request statistics.*crossings_per_request=\([0-9.]*\).*/\1/p' "$WORK/pyhost.log" | tail -n 1 | grep . || echo "n/a"
 }
 
 uwsgi_common() {
@@ -415,10 +415,10 @@ bench() {
 		ROWS+=("$name"$'\t'"$CONFIG"$'\t'"FAILED"$'\t'"-"$'\t'"-")
 		return 0
 	fi
-	if [[ $name == pyhost ]]; then
-		PYHOST_CROSSINGS=$(pyhost_crossings "$port")
-	fi
 	stop_server
+	if [[ $name == pyhost ]]; then
+		PYHOST_CROSSINGS=$(pyhost_crossings)
+	fi
 	log "   $rps req/s, p99 $(p99_ms "$p99") ms, $errs errors"
 	if ((errs > 0)); then
 		grep -E 'Socket errors|Non-2xx' <<<"$out" | sed 's/^ */   /' >&2 || true
