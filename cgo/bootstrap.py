@@ -5,6 +5,7 @@ import io
 import os
 import sys
 import traceback
+import zlib  # loaded here so `pyhost check` does not count it as the app's
 
 
 class FileWrapper:
@@ -63,7 +64,6 @@ def _import_target(target, callable_name):
         if folder not in sys.path:
             sys.path.insert(0, folder)
         import importlib.util
-        import zlib
         name = "_pyhost_app_%08x" % zlib.crc32(path.encode())
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
@@ -106,3 +106,65 @@ def load_app(target, callable_name, paths, chdir):
         if p not in sys.path:
             sys.path.insert(0, p)
     return _import_target(target, callable_name)
+
+
+# Free-threaded builds: an extension without Py_mod_gil support switches the GIL back on and
+# CPython says so with a RuntimeWarning. Record the module so pyhost can report it.
+gil_enabled_by = []
+if hasattr(sys, "_is_gil_enabled"):
+    import re
+    import warnings
+
+    warnings.filterwarnings("always", message="The global interpreter lock", category=RuntimeWarning)
+    _show = warnings.showwarning
+    _gil_re = re.compile(r"to load module '([^']+)'")
+
+    def _showwarning(message, category, filename, lineno, file=None, line=None):
+        m = _gil_re.search(str(message)) if issubclass(category, RuntimeWarning) else None
+        if m:
+            gil_enabled_by.append(m.group(1))
+            sys.stderr.write("pyhost: extension module %r re-enabled the GIL (it does not "
+                             "declare free-threading support)\n" % m.group(1))
+            return
+        _show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = _showwarning
+
+
+def gil_report():
+    enabled = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
+    return "%d\t%s" % (enabled, ",".join(gil_enabled_by))
+
+
+def _extension_modules():
+    import importlib.machinery
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    found = {}
+    for name, mod in list(sys.modules.items()):
+        origin = getattr(getattr(mod, "__spec__", None), "origin", None) or ""
+        if origin.endswith(suffixes):
+            found[name] = origin
+    return found
+
+
+def check_app(target, callable_name, paths, chdir):
+    """Imports the app here and reports, as JSON, the extension modules it loaded, the one
+    that failed (if any) and what happened to the GIL."""
+    import json
+    before = set(_extension_modules())
+    report = {"ok": True, "error": None, "failed_module": None}
+    try:
+        load_app(target, callable_name, paths, chdir)
+    except BaseException as e:  # noqa: BLE001 - the report is the point
+        report["ok"] = False
+        report["error"] = "".join(traceback.format_exception_only(type(e), e)).strip()
+        import re as _re
+        m = _re.search(r"module ([\w.]+) does not support loading in subinterpreters",
+                       report["error"])
+        report["failed_module"] = m.group(1) if m else getattr(e, "name", None)
+    loaded = _extension_modules()
+    report["extensions"] = [{"name": n, "file": f} for n, f in sorted(loaded.items())
+                            if n not in before]
+    report["gil_enabled"] = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
+    report["gil_enabled_by"] = list(gil_enabled_by)
+    return json.dumps(report)

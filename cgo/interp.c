@@ -126,8 +126,13 @@ int pyh_interp_load_app(pyh_interp *in, const char *target, const char *callable
                                         chdir_to);
     Py_DECREF(mod);
     if (app == NULL) goto fail;
-    Py_XSETREF(in->app, app);
-    return 0;
+    if (in->napps >= PYH_MAX_APPS) {
+        Py_DECREF(app);
+        *err = pyh_strdup("too many WSGI applications in one interpreter (at most 64)");
+        return -1;
+    }
+    in->apps[in->napps] = app;
+    return in->napps++;
 fail:
     *err = pyh_take_error(in);
     return -1;
@@ -151,4 +156,30 @@ char *pyh_take_error(pyh_interp *in) {
     PyErr_Clear();
     Py_DECREF(exc);
     return out ? out : pyh_strdup("unprintable exception");
+}
+
+char *pyh_bootstrap_call(pyh_interp *in, const char *fn, const char *a1, const char *a2,
+                         const char *a3, const char *a4, char **err) {
+    PyObject *mod = PyImport_ImportModule("_pyhost"), *res = NULL, *text = NULL;
+    char *out = NULL;
+    if (mod == NULL) goto fail;
+    PyObject *f = PyObject_GetAttrString(mod, fn);
+    Py_DECREF(mod);
+    if (f == NULL) goto fail;
+    if (a1 == NULL) res = PyObject_CallNoArgs(f);
+    else res = PyObject_CallFunction(f, "ssss", a1, a2, a3, a4);
+    Py_DECREF(f);
+    if (res == NULL) goto fail;
+    text = PyObject_Str(res);
+    Py_DECREF(res);
+    if (text == NULL) goto fail;
+    const char *s = PyUnicode_AsUTF8(text);
+    if (s == NULL) goto fail;
+    out = pyh_strdup(s);
+    Py_DECREF(text);
+    return out;
+fail:
+    Py_XDECREF(text);
+    *err = pyh_take_error(in);
+    return NULL;
 }

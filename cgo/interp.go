@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"unsafe"
 )
@@ -31,32 +32,83 @@ type PythonError struct{ Traceback string }
 
 func (e *PythonError) Error() string { return e.Traceback }
 
-// Setup prepares the interpreter for serving (environ keys, types, bootstrap) and loads the
-// app. It runs on the runtime's main thread, where the interpreter's owning thread state lives.
-func (rt *Runtime) Setup(in *Interp, app AppSpec, multithread, multiprocess bool) error {
+// Summary is the traceback's last line: the exception and its message.
+func (e *PythonError) Summary() string {
+	t := strings.TrimRight(e.Traceback, "\n")
+	if i := strings.LastIndexByte(t, '\n'); i >= 0 {
+		return t[i+1:]
+	}
+	return t
+}
+
+// GILMode is how an interpreter relates to the GIL (mirrors enum pyh_gil_mode).
+type GILMode int
+
+const (
+	// SharedGIL: a legacy sub-interpreter on the main GIL.
+	SharedGIL GILMode = C.PYH_GIL_SHARED
+	// OwnGIL: PEP 684 — its own GIL and allocator, multi-phase-init extensions only.
+	OwnGIL GILMode = C.PYH_GIL_OWN
+	// FreeThreaded: PEP 703 build, no GIL; sub-interpreters get the isolated config.
+	FreeThreaded GILMode = C.PYH_GIL_FREE
+)
+
+// NewInterpreter creates a sub-interpreter in the given mode for the application group name.
+// It lives until Finalize.
+func (rt *Runtime) NewInterpreter(mode GILMode, name string) (*Interp, error) {
+	var in *Interp
 	var err error
 	rt.Do(func() {
-		var tsWait C.int64_t
-		C.pyh_attach(in.c, &tsWait)
+		var cerr *C.char
+		c := C.pyh_new_interp(C.int(mode), &cerr)
+		if c == nil {
+			err = errors.New(takeCString(cerr))
+			return
+		}
+		in = &Interp{c: c, Name: name}
+		rt.subs = append(rt.subs, in)
+	})
+	return in, err
+}
+
+// Prepare readies the interpreter for serving: interned environ keys, pyhost's types and the
+// bootstrap module. It runs on the runtime's main thread, where the interpreter's owning
+// thread state lives. Call it once per interpreter.
+func (rt *Runtime) Prepare(in *Interp, multithread, multiprocess bool) error {
+	var err error
+	rt.Do(func() {
+		C.pyh_attach(in.c, nil)
 		defer C.pyh_detach()
 		src := C.CString(bootstrapSource)
 		defer C.free(unsafe.Pointer(src))
 		var cerr *C.char
 		if C.pyh_interp_setup(in.c, src, cBool(multithread), cBool(multiprocess), &cerr) != 0 {
-			err = errors.New("setting up the interpreter: " + takeCString(cerr))
-			return
+			err = fmt.Errorf("setting up interpreter %s: %s", in.Name, takeCString(cerr))
 		}
+	})
+	return err
+}
+
+// LoadApp imports a WSGI app into the interpreter and returns its index for Serve. An
+// exception raised by the import comes back as a *PythonError.
+func (rt *Runtime) LoadApp(in *Interp, app AppSpec) (int, error) {
+	var err error
+	var idx C.int
+	rt.Do(func() {
+		C.pyh_attach(in.c, nil)
+		defer C.pyh_detach()
 		target, callable := C.CString(app.Target), C.CString(app.Callable)
 		paths, chdir := C.CString(strings.Join(app.PythonPath, "\n")), C.CString(app.Chdir)
 		defer C.free(unsafe.Pointer(target))
 		defer C.free(unsafe.Pointer(callable))
 		defer C.free(unsafe.Pointer(paths))
 		defer C.free(unsafe.Pointer(chdir))
-		if C.pyh_interp_load_app(in.c, target, callable, paths, chdir, &cerr) != 0 {
+		var cerr *C.char
+		if idx = C.pyh_interp_load_app(in.c, target, callable, paths, chdir, &cerr); idx < 0 {
 			err = &PythonError{Traceback: takeCString(cerr)}
 		}
 	})
-	return err
+	return int(idx), err
 }
 
 func cBool(b bool) C.int {
@@ -64,4 +116,57 @@ func cBool(b bool) C.int {
 		return 1
 	}
 	return 0
+}
+
+// callBootstrap calls a function of the interpreter's _pyhost module with no arguments or
+// with exactly four str arguments, and returns str() of its result.
+func (rt *Runtime) callBootstrap(in *Interp, fn string, args ...string) (string, error) {
+	var out string
+	var err error
+	rt.Do(func() {
+		C.pyh_attach(in.c, nil)
+		defer C.pyh_detach()
+		cfn := C.CString(fn)
+		defer C.free(unsafe.Pointer(cfn))
+		var ca [4]*C.char
+		if len(args) == 4 {
+			for i, a := range args {
+				ca[i] = C.CString(a)
+				defer C.free(unsafe.Pointer(ca[i]))
+			}
+		}
+		var cerr *C.char
+		res := C.pyh_bootstrap_call(in.c, cfn, ca[0], ca[1], ca[2], ca[3], &cerr)
+		if res == nil {
+			err = &PythonError{Traceback: takeCString(cerr)}
+			return
+		}
+		out = takeCString(res)
+	})
+	return out, err
+}
+
+// GILEnabled reports whether the GIL is on (always true except on a free-threaded build).
+func (rt *Runtime) GILEnabled(in *Interp) bool {
+	out, err := rt.callBootstrap(in, "gil_report")
+	return err != nil || strings.HasPrefix(out, "1")
+}
+
+// GILEnabledBy lists the extension modules that switched the GIL back on.
+func (rt *Runtime) GILEnabledBy(in *Interp) []string {
+	out, err := rt.callBootstrap(in, "gil_report")
+	if err != nil {
+		return nil
+	}
+	_, mods, _ := strings.Cut(out, "\t")
+	if mods == "" {
+		return nil
+	}
+	return strings.Split(mods, ",")
+}
+
+// CheckApp imports app in the interpreter and returns the bootstrap's JSON report.
+func (rt *Runtime) CheckApp(in *Interp, app AppSpec) (string, error) {
+	return rt.callBootstrap(in, "check_app", app.Target, app.Callable,
+		strings.Join(app.PythonPath, "\n"), app.Chdir)
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #define PYH_MAX_INTERPS 256
+#define PYH_MAX_APPS 64
 
 /* Environ keys Go may send by number instead of by name: their str objects are interned once
  * per interpreter. The order is mirrored in cgo/environ_keys.go. */
@@ -54,9 +55,11 @@ typedef struct pyh_interp {
     int index;                    /* slot in the per-OS-thread thread-state table */
     PyInterpreterState *state;
     PyThreadState *owner;         /* the thread state the interpreter was created with */
+    int own_gil;                  /* a sub-interpreter with its own GIL (or none: free) */
     PyObject *keys[PYH_K_COUNT];  /* interned environ keys */
     PyObject *environ_template;   /* constant environ entries, copied per request */
-    PyObject *app;                /* the WSGI callable */
+    PyObject *apps[PYH_MAX_APPS]; /* WSGI callables loaded here (mounts sharing a group) */
+    int napps;
     PyObject *start_response_type;
     PyObject *body_reader_type;
     PyObject *make_input;         /* bootstrap: wraps a BodyReader in io.BufferedReader */
@@ -126,7 +129,14 @@ int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
                      int multiprocess, char **err);
 int pyh_interp_load_app(pyh_interp *in, const char *target, const char *callable,
                         const char *paths, const char *chdir_to, char **err);
+char *pyh_bootstrap_call(pyh_interp *in, const char *fn, const char *a1, const char *a2,
+                         const char *a3, const char *a4, char **err);
 pyh_interp *pyh_interp_new_slot(PyInterpreterState *state, PyThreadState *owner);
+
+/* Sub-interpreters (subinterp.c). */
+enum pyh_gil_mode { PYH_GIL_SHARED = 0, PYH_GIL_OWN = 1, PYH_GIL_FREE = 2 };
+pyh_interp *pyh_new_interp(int mode, char **err);
+void pyh_end_interp(pyh_interp *in);
 
 /* Thread states (tstate.c): one per (OS thread, interpreter), created on first use. */
 PyThreadState *pyh_attach(pyh_interp *in, int64_t *wait_ns);
@@ -134,7 +144,7 @@ void pyh_detach(void);
 void pyh_register_tstate(pyh_interp *in, PyThreadState *ts);
 
 /* Requests (request.c). */
-void pyh_serve(pyh_interp *in, const char *packed, size_t packed_len, uintptr_t handle,
+void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, uintptr_t handle,
                int has_body, char *buf, size_t buf_cap, pyh_result *out);
 
 /* Shared helpers. */

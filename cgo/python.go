@@ -30,8 +30,8 @@ var bootstrapSource string
 // Version is the linked CPython's sys.version (e.g. "3.11.2 (main, ...) [GCC 12.2.0]").
 func Version() string { return C.GoString(C.pyh_version()) }
 
-// FreeThreaded reports whether the linked CPython is a free-threaded (PEP 703) build.
-func FreeThreaded() bool { return C.pyh_free_threaded() != 0 }
+// IsFreeThreadedBuild reports whether the linked CPython is a free-threaded (PEP 703) build.
+func IsFreeThreadedBuild() bool { return C.pyh_free_threaded() != 0 }
 
 // VersionHex is PY_VERSION_HEX of the headers pyhost was compiled against.
 func VersionHex() uint32 { return uint32(C.PY_VERSION_HEX) }
@@ -50,6 +50,10 @@ type Runtime struct {
 	calls chan func()
 	done  chan struct{}
 	main  *Interp
+	subs  []*Interp // sub-interpreters, in creation order; touched only on the main thread
+
+	finalizeOnce sync.Once
+	finalizeErr  error
 }
 
 var started sync.Once
@@ -100,10 +104,23 @@ func (rt *Runtime) Do(f func()) {
 // Main is the main interpreter (the %{GLOBAL} application group).
 func (rt *Runtime) Main() *Interp { return rt.main }
 
-// Finalize ends every interpreter and the runtime. No request may be running.
+// Finalize ends every interpreter and the runtime (once; later calls return the first
+// result). No request may be running.
 func (rt *Runtime) Finalize() error {
+	rt.finalizeOnce.Do(func() { rt.finalizeErr = rt.finalize() })
+	return rt.finalizeErr
+}
+
+func (rt *Runtime) finalize() error {
 	var rc C.int
-	rt.Do(func() { rc = C.pyh_finalize() })
+	rt.Do(func() {
+		// Newest first, each with its own thread state current, then the runtime.
+		for i := len(rt.subs) - 1; i >= 0; i-- {
+			C.pyh_end_interp(rt.subs[i].c)
+		}
+		rt.subs = nil
+		rc = C.pyh_finalize()
+	})
 	close(rt.calls)
 	<-rt.done
 	if rc != 0 {

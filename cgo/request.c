@@ -118,7 +118,7 @@ error:
     return -1;
 }
 
-void pyh_serve(pyh_interp *in, const char *packed, size_t packed_len, uintptr_t handle,
+void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, uintptr_t handle,
                int has_body, char *buf, size_t buf_cap, pyh_result *out) {
     /* The caller's buffer: its first quarter holds the packed head, the rest the body. */
     size_t head_cap = buf_cap / 4;
@@ -133,8 +133,8 @@ void pyh_serve(pyh_interp *in, const char *packed, size_t packed_len, uintptr_t 
     memset(out, 0, sizeof *out);
     pyh_attach(in, &out->gil_wait_ns);
 
-    if (in->app == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "no WSGI application is loaded in this interpreter");
+    if (app < 0 || app >= in->napps) {
+        PyErr_SetString(PyExc_RuntimeError, "no such WSGI application in this interpreter");
         goto error;
     }
     environ = pyh_build_environ(in, packed, packed_len);
@@ -150,7 +150,7 @@ void pyh_serve(pyh_interp *in, const char *packed, size_t packed_len, uintptr_t 
     if (sr == NULL) goto error;
 
     PyObject *args[2] = {environ, sr};
-    result = PyObject_Vectorcall(in->app, args, 2, NULL);
+    result = PyObject_Vectorcall(in->apps[app], args, 2, NULL);
     if (result == NULL) goto error;
     if (drain(&r, result) < 0) error = pyh_fetch_exception();
     close_result(&r, result, &error);

@@ -41,16 +41,16 @@ type Call struct {
 // NewCall allocates a Call.
 func NewCall() *Call { return &Call{buf: make([]byte, callBufferSize)} }
 
-// Serve runs the app of in for one request: one cgo crossing, plus callbacks into rio only
+// Serve runs app (an index from LoadApp) of in for one request: one cgo crossing, plus callbacks into rio only
 // when the app reads its body or streams.
-func (in *Interp) Serve(c *Call, environ []byte, hasBody bool, rio RequestIO) {
+func (in *Interp) Serve(c *Call, app int, environ []byte, hasBody bool, rio RequestIO) {
 	callsIn.Add(1)
 	h := cgo.NewHandle(rio)
 	var env *C.char
 	if len(environ) > 0 {
 		env = (*C.char)(unsafe.Pointer(&environ[0]))
 	}
-	C.pyh_serve(in.c, env, C.size_t(len(environ)), C.uintptr_t(h), cBool(hasBody),
+	C.pyh_serve(in.c, C.int(app), env, C.size_t(len(environ)), C.uintptr_t(h), cBool(hasBody),
 		(*C.char)(unsafe.Pointer(&c.buf[0])), C.size_t(len(c.buf)), &c.res)
 	h.Delete()
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pyhost/pyhost/cgo"
+	"github.com/pyhost/pyhost/gil"
 )
 
 // Version is pyhost's own version (set with -ldflags "-X ...pyhost.Version=...").
@@ -25,8 +26,21 @@ Usage:
   pyhost serve APP [flags]     serve APP: path/to/app.py (callable "application") or
                                package.module:callable (gunicorn style; "module:factory()" calls
                                a factory)
+  pyhost check APP [flags]     import APP in a throwaway interpreter of a GIL mode and report,
+                               per extension module, whether it loads there (exit 1 if the app
+                               cannot run in that mode); takes --gil, --python-path, --chdir,
+                               --callable
   pyhost version               pyhost's version and the linked Python's version and build
   pyhost help                  this text
+
+Application groups (mod_wsgi's WSGIApplicationGroup): %{GLOBAL} is the main interpreter;
+%{SERVER} one sub-interpreter per listener (its host:port); %{RESOURCE} one per listener and
+mount (host:port|SCRIPT_NAME); any other name a sub-interpreter of that name. Apps in one group
+share module globals; different groups do not. Only %{GLOBAL} can import extension modules
+that do not support sub-interpreters (NumPy and other single-phase-init modules).
+
+GIL modes: shared (default; every interpreter on one GIL; CPython ≥ 3.11), own (PEP 684: each
+sub-interpreter its own GIL; ≥ 3.12), free (PEP 703 free-threaded build, 3.13t: no GIL).
 
 Flags of serve:
 `
@@ -53,6 +67,22 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&cfg.Chdir, "chdir", "", "change to this directory before loading the app")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second,
 		"on SIGTERM/SIGINT, how long in-flight requests may take to finish")
+	fs.Func("gil", "GIL mode: shared, own (Python ≥ 3.12) or free (free-threaded 3.13t build)",
+		func(v string) (err error) { cfg.GIL, err = gil.ParseMode(v); return err })
+	fs.StringVar(&cfg.ApplicationGroup, "application-group", "", "application group of the "+
+		"app: %{GLOBAL}, %{SERVER}, %{RESOURCE} or a name (default %{GLOBAL}; %{RESOURCE} "+
+		"under --gil own)")
+	fs.IntVar(&cfg.Interpreters, "interpreters", 1, "interpreters per sub-interpreter "+
+		"group; with K > 1 (--gil own or free) each loads the app and a request goes to the "+
+		"least busy, so one process uses K cores")
+	fs.BoolVar(&cfg.Preload, "preload", false, "create application groups and load their "+
+		"apps at start instead of on the first request")
+	fs.Func("mount", "serve another app under a URL prefix: /PREFIX=APP[,group=NAME]; "+
+		"repeatable", func(v string) error {
+		m, err := ParseMount(v)
+		cfg.Mounts = append(cfg.Mounts, m)
+		return err
+	})
 	return fs
 }
 
@@ -66,6 +96,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "check":
+		return check(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		printVersion(stdout)
 		return 0
@@ -81,7 +113,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 func printVersion(w io.Writer) {
 	build := "with the GIL"
-	if cgo.FreeThreaded() {
+	if cgo.IsFreeThreadedBuild() {
 		build = "free-threaded (PEP 703)"
 	}
 	fmt.Fprintf(w, "pyhost %s\nPython %s\nbuild: %s\n", Version,
@@ -105,13 +137,16 @@ func parseServe(args []string, stderr io.Writer) (Config, error) {
 	}
 	switch len(positional) {
 	case 0:
+		if len(cfg.Mounts) > 0 {
+			break
+		}
 		return cfg, errors.New("pyhost serve: which app? e.g. pyhost serve app.py")
 	case 1:
 		cfg.App = positional[0]
 	default:
 		return cfg, fmt.Errorf("pyhost serve: one app at a time, got %q", positional)
 	}
-	return cfg, cfg.Validate()
+	return cfg, cfg.Validate(LinkedBuild())
 }
 
 func serve(args []string, stderr io.Writer) int {

@@ -1,31 +1,85 @@
-// Package pyhost is the server: configuration, the embedded runtime's lifecycle, listeners
-// and graceful shutdown.
+// Package pyhost is the server: configuration, the embedded runtime's lifecycle, application
+// groups, listeners and graceful shutdown.
 package pyhost
 
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/subinterp"
 )
+
+// Application-group patterns, as mod_wsgi's WSGIApplicationGroup spells them.
+const (
+	GroupGlobal   = subinterp.Global // the main interpreter
+	GroupServer   = "%{SERVER}"      // one per listener: its host:port
+	GroupResource = "%{RESOURCE}"    // one per listener and mount: host:port|SCRIPT_NAME
+)
+
+// Mount is a WSGI app served under a URL prefix.
+type Mount struct {
+	Prefix   string // "/" or "/path" (no trailing slash)
+	App      string // path/to/app.py or package.module[:callable]
+	Callable string
+	Group    string // application group pattern; "" = the server's --application-group
+}
 
 // Config is everything `pyhost serve` takes.
 type Config struct {
-	App             string   // path/to/app.py or package.module[:callable]
-	Callable        string   // WSGI callable name in a script ("" = application)
-	Listen          []string // HOST:PORT, one listener each
-	Threads         int      // request threads: requests running Python at once
-	PythonPath      []string
-	PythonHome      string
-	Chdir           string
-	ShutdownTimeout time.Duration
+	App              string   // path/to/app.py or package.module[:callable], mounted at /
+	Callable         string   // WSGI callable name in a script ("" = application)
+	Mounts           []Mount  // more apps under URL prefixes (--mount)
+	Listen           []string // HOST:PORT, one listener each
+	Threads          int      // request threads: requests running Python at once
+	PythonPath       []string
+	PythonHome       string
+	Chdir            string
+	ShutdownTimeout  time.Duration
+	GIL              gil.Mode
+	ApplicationGroup string // "" = %{GLOBAL}, or %{RESOURCE} under --gil own
+	Interpreters     int    // interpreters per sub-interpreter group (a pool when > 1)
+	Preload          bool   // create groups and load apps at start, not on first request
 }
 
 // DefaultListen is where pyhost serves when no --listen is given.
 const DefaultListen = "127.0.0.1:8000"
 
-// Validate checks the configuration before anything starts.
-func (c *Config) Validate() error {
-	if c.App == "" {
+// DefaultGroup is the application group used when none is named: %{GLOBAL}, where every
+// extension module loads (as mod_wsgi-express does), except under --gil own, whose point is
+// sub-interpreters.
+func DefaultGroup(mode gil.Mode) string {
+	if mode == gil.Own {
+		return GroupResource
+	}
+	return GroupGlobal
+}
+
+// ParseMount reads --mount PREFIX=APP[,group=NAME].
+func ParseMount(s string) (Mount, error) {
+	prefix, app, ok := strings.Cut(s, "=")
+	if !ok || !strings.HasPrefix(prefix, "/") || app == "" {
+		return Mount{}, fmt.Errorf("--mount %q: want /PREFIX=APP[,group=NAME], e.g. "+
+			"--mount /api=api.py,group=api", s)
+	}
+	m := Mount{Prefix: prefix, App: app}
+	if i := strings.LastIndex(app, ",group="); i >= 0 {
+		m.App, m.Group = app[:i], app[i+len(",group="):]
+		if m.Group == "" {
+			return Mount{}, fmt.Errorf("--mount %q: empty group name", s)
+		}
+	}
+	if m.Prefix != "/" {
+		m.Prefix = strings.TrimRight(m.Prefix, "/")
+	}
+	return m, nil
+}
+
+// Validate checks the configuration before anything starts; build is the linked Python.
+func (c *Config) Validate(build gil.Build) error {
+	if c.App == "" && len(c.Mounts) == 0 {
 		return errors.New("no application: give a WSGI script (app.py) or module:callable, " +
 			"e.g. pyhost serve app.py")
 	}
@@ -38,5 +92,61 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("--shutdown-timeout %s: must not be negative", c.ShutdownTimeout)
 	}
+	if c.GIL == "" {
+		c.GIL = gil.Shared
+	}
+	if err := c.GIL.Check(build); err != nil {
+		return err
+	}
+	if c.ApplicationGroup == "" {
+		c.ApplicationGroup = DefaultGroup(c.GIL)
+	}
+	if c.Interpreters < 1 {
+		return fmt.Errorf("--interpreters %d: need at least 1", c.Interpreters)
+	}
+	seen := map[string]bool{}
+	for _, m := range c.AllMounts() {
+		if seen[m.Prefix] {
+			return fmt.Errorf("two apps mounted at %s", m.Prefix)
+		}
+		seen[m.Prefix] = true
+		if c.Interpreters > 1 && m.Group == GroupGlobal {
+			return fmt.Errorf("--interpreters %d needs sub-interpreters, but the app at %s runs "+
+				"in %s, the one main interpreter: use --application-group %s (or any name)",
+				c.Interpreters, m.Prefix, GroupGlobal, GroupResource)
+		}
+	}
+	if c.Interpreters > 1 && c.GIL == gil.Shared {
+		return fmt.Errorf("--interpreters %d with --gil shared: the interpreters would take "+
+			"turns on one GIL and gain nothing; use --gil own (Python ≥ 3.12) or --gil free",
+			c.Interpreters)
+	}
 	return nil
+}
+
+// AllMounts is the positional app (at /) followed by the --mount apps, each with its group
+// pattern filled in.
+func (c *Config) AllMounts() []Mount {
+	var all []Mount
+	if c.App != "" {
+		all = append(all, Mount{Prefix: "/", App: c.App, Callable: c.Callable})
+	}
+	all = append(all, c.Mounts...)
+	for i := range all {
+		if all[i].Group == "" {
+			all[i].Group = c.ApplicationGroup
+		}
+	}
+	return all
+}
+
+// groupName resolves a group pattern for a listener address and a mount's SCRIPT_NAME.
+func groupName(pattern, listenAddr, scriptName string) string {
+	switch pattern {
+	case GroupServer:
+		return listenAddr
+	case GroupResource:
+		return listenAddr + "|" + scriptName
+	}
+	return pattern
 }

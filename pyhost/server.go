@@ -8,80 +8,171 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/subinterp"
 	"github.com/pyhost/pyhost/wsgi"
 )
 
-// Server hosts one WSGI application in this process.
+// Server hosts WSGI applications in this process.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	rt  *cgo.Runtime
+	cfg       Config
+	log       *slog.Logger
+	rt        *cgo.Runtime
+	groups    *subinterp.Registry
+	threads   *gil.Limiter
+	listeners []net.Listener
+	handlers  [][]*wsgi.Handler // per listener, per mount
 }
 
-// ErrAppLoad means the application could not be imported; the traceback was logged.
+// ErrAppLoad means an application could not be imported; the traceback was logged.
 var ErrAppLoad = errors.New("the WSGI application failed to load")
 
-// New validates cfg and starts the embedded Python runtime with the app loaded.
+// LinkedBuild describes the CPython this binary is linked against.
+func LinkedBuild() gil.Build {
+	hex := cgo.VersionHex()
+	return gil.Build{
+		VersionHex:   hex,
+		Version:      strings.Fields(cgo.Version())[0],
+		FreeThreaded: cgo.IsFreeThreadedBuild(),
+	}
+}
+
+// New validates cfg, starts the embedded runtime, opens the listeners and loads the apps of
+// %{GLOBAL} (and, with Preload, of every group).
 func New(cfg Config, log *slog.Logger) (*Server, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.Validate(LinkedBuild()); err != nil {
 		return nil, err
 	}
 	exe, _ := os.Executable()
-	rt, err := cgo.Initialize(cgo.Config{ProgramName: exe, PythonHome: cfg.PythonHome, EnableGIL: -1})
+	rt, err := cgo.Initialize(cgo.Config{ProgramName: exe, PythonHome: cfg.PythonHome,
+		EnableGIL: cfg.GIL.EnableGIL()})
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, rt: rt}
-	app := cgo.AppSpec{Target: cfg.App, Callable: cfg.Callable, PythonPath: cfg.PythonPath,
-		Chdir: cfg.Chdir}
-	if err := rt.Setup(rt.Main(), app, cfg.Threads != 1, false); err != nil {
-		var pyErr *cgo.PythonError
-		if errors.As(err, &pyErr) {
-			log.Error("could not load the WSGI application", "app", cfg.App,
-				"traceback", pyErr.Traceback)
-			_ = rt.Finalize()
-			return nil, fmt.Errorf("%w: %s", ErrAppLoad, lastLine(pyErr.Traceback))
-		}
-		_ = rt.Finalize()
+	s := &Server{cfg: cfg, log: log, rt: rt, threads: gil.NewLimiter(cfg.Threads),
+		groups: subinterp.NewRegistry(rt, cfg.GIL, cfg.Interpreters, cfg.Threads != 1)}
+	if err := s.listen(); err != nil {
+		_ = s.finalize()
+		return nil, err
+	}
+	if err := s.preload(); err != nil {
+		s.closeListeners()
+		_ = s.finalize()
 		return nil, err
 	}
 	return s, nil
 }
 
-// Run serves until ctx is cancelled (SIGTERM/SIGINT), then stops accepting, waits for
-// in-flight requests up to the shutdown timeout and finalises Python.
-func (s *Server) Run(ctx context.Context) error {
-	handler := &wsgi.Handler{
-		Interp:  s.rt.Main(),
-		Threads: gil.NewLimiter(s.cfg.Threads),
-		Log:     s.log,
-	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
-	var listeners []net.Listener
+func (s *Server) listen() error {
 	for _, addr := range s.cfg.Listen {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			for _, l := range listeners {
-				l.Close()
-			}
-			_ = s.rt.Finalize()
+			s.closeListeners()
 			return fmt.Errorf("--listen %s: %w", addr, err)
 		}
-		listeners = append(listeners, ln)
+		s.listeners = append(s.listeners, ln)
+		var hs []*wsgi.Handler
+		for _, m := range s.cfg.AllMounts() {
+			hs = append(hs, s.newHandler(m, ln.Addr().String()))
+		}
+		s.handlers = append(s.handlers, hs)
 	}
-	errc := make(chan error, len(listeners))
-	for _, ln := range listeners {
-		s.log.Info("serving", "listen", "http://"+ln.Addr().String(), "app", s.cfg.App,
-			"threads", s.cfg.Threads, "python", cgo.Version())
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+}
+
+func (s *Server) newHandler(m Mount, listenAddr string) *wsgi.Handler {
+	scriptName := strings.TrimSuffix(m.Prefix, "/")
+	group := groupName(m.Group, listenAddr, scriptName)
+	spec := cgo.AppSpec{Target: m.App, Callable: m.Callable, PythonPath: s.cfg.PythonPath,
+		Chdir: s.cfg.Chdir}
+	return &wsgi.Handler{
+		Threads:    s.threads,
+		ScriptName: scriptName,
+		Log:        s.log,
+		Load:       func() (*subinterp.App, error) { return s.load(group, m, spec) },
+	}
+}
+
+// load creates the group if needed and imports the app into it, logging a failure in full
+// once (with advice when an extension cannot live in a sub-interpreter).
+func (s *Server) load(group string, m Mount, spec cgo.AppSpec) (*subinterp.App, error) {
+	start := time.Now()
+	g, err := s.groups.Group(group)
+	if err != nil {
+		s.log.Error("could not create the application group", "group", group, "error", err)
+		return nil, err
+	}
+	app, err := s.groups.Load(g, spec)
+	if err != nil {
+		var pyErr *cgo.PythonError
+		if errors.As(err, &pyErr) {
+			attrs := []any{"app", m.App, "mount", m.Prefix, "group", group, "traceback", pyErr.Traceback}
+			if advice := subinterp.ExplainLoadFailure(pyErr.Traceback, group); advice != "" {
+				attrs = append(attrs, "module", subinterp.ModuleOf(pyErr.Traceback), "remedy", advice)
+			}
+			s.log.Error("could not load the WSGI application", attrs...)
+			return nil, fmt.Errorf("%w: %s", ErrAppLoad, pyErr.Summary())
+		}
+		s.log.Error("could not load the WSGI application", "app", m.App, "group", group, "error", err)
+		return nil, err
+	}
+	s.log.Info("loaded WSGI application", "app", m.App, "mount", m.Prefix, "group", group,
+		"interpreters", g.Size(), "gil", string(s.cfg.GIL), "took", time.Since(start).Round(time.Millisecond).String())
+	s.reportGIL(group)
+	return app, nil
+}
+
+// reportGIL says when an extension switched the GIL back on in a free-threaded build.
+func (s *Server) reportGIL(group string) {
+	if !cgo.IsFreeThreadedBuild() || s.cfg.GIL != gil.Free {
+		return
+	}
+	if mods := s.rt.GILEnabledBy(s.rt.Main()); len(mods) > 0 || s.rt.GILEnabled(s.rt.Main()) {
+		s.log.Warn("the GIL is enabled again: an extension module did not declare "+
+			"free-threading support, so requests take turns on the GIL",
+			"group", group, "modules", strings.Join(mods, ","))
+	}
+}
+
+// preload loads %{GLOBAL}'s apps (always: an import error there stops the start, as with
+// mod_wsgi-express) and, with --preload, every group's.
+func (s *Server) preload() error {
+	for _, hs := range s.handlers {
+		for i, h := range hs {
+			m := s.cfg.AllMounts()[i]
+			if m.Group != GroupGlobal && !s.cfg.Preload {
+				continue
+			}
+			if _, err := h.App(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Run serves until ctx is cancelled (SIGTERM/SIGINT), then stops accepting, waits for
+// in-flight requests up to the shutdown timeout and finalises Python.
+func (s *Server) Run(ctx context.Context) error {
+	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	var servers []*http.Server
+	errc := make(chan error, len(s.listeners))
+	for i, ln := range s.listeners {
+		srv := &http.Server{Handler: newRouter(s.handlers[i]), ReadHeaderTimeout: 30 * time.Second,
+			ErrorLog: errLog}
+		servers = append(servers, srv)
+		s.log.Info("serving", "listen", "http://"+ln.Addr().String(), "threads", s.cfg.Threads,
+			"gil", string(s.cfg.GIL), "group", s.cfg.ApplicationGroup, "python", LinkedBuild().Version)
 		go func(ln net.Listener) { errc <- srv.Serve(ln) }(ln)
 	}
 	var serveErr error
@@ -92,12 +183,14 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		// Requests still inside Python: finalising now would pull the interpreter out from
-		// under them, so leave without it.
-		s.log.Error("requests still running after the shutdown timeout; exiting without "+
-			"finalising Python", "busy_threads", handler.Threads.Busy())
-		return errors.New("shutdown timed out with requests in flight")
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			// Requests still inside Python: finalising now would pull the interpreter out
+			// from under them, so leave without it.
+			s.log.Error("requests still running after the shutdown timeout; exiting without "+
+				"finalising Python", "busy_threads", s.threads.Busy())
+			return errors.New("shutdown timed out with requests in flight")
+		}
 	}
 	logCrossings(s.log)
 	if err := s.finalize(); err != nil {
@@ -109,22 +202,7 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-var finalizeOnce sync.Once
-
-func (s *Server) finalize() error {
-	var err error
-	finalizeOnce.Do(func() { err = s.rt.Finalize() })
-	return err
-}
-
-func lastLine(s string) string {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '\n' {
-			return s[i+1:]
-		}
-	}
-	return s
-}
+func (s *Server) finalize() error { return s.rt.Finalize() }
 
 // logCrossings reports the cgo crossings the requests of this process made (the benchmark
 // reads this line).

@@ -5,6 +5,7 @@ package wsgi
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -13,14 +14,43 @@ import (
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/subinterp"
 )
 
 // Handler is an http.Handler that runs a WSGI app.
 type Handler struct {
-	Interp     *cgo.Interp
 	Threads    *gil.Limiter
 	ScriptName string // mount point ("" for the root)
 	Log        *slog.Logger
+	// Load returns the app, importing it (and creating its application group) the first
+	// time. A failure is remembered: every request then gets a 500, as mod_wsgi does.
+	Load func() (*subinterp.App, error)
+
+	app     atomic.Pointer[subinterp.App]
+	loadMu  sync.Mutex
+	loadErr error
+}
+
+// App returns the loaded app, loading it now if no request has yet.
+func (h *Handler) App() (*subinterp.App, error) {
+	if a := h.app.Load(); a != nil {
+		return a, nil
+	}
+	h.loadMu.Lock()
+	defer h.loadMu.Unlock()
+	if a := h.app.Load(); a != nil {
+		return a, nil
+	}
+	if h.loadErr != nil {
+		return nil, h.loadErr
+	}
+	a, err := h.Load()
+	if err != nil {
+		h.loadErr = err
+		return nil, err
+	}
+	h.app.Store(a)
+	return a, nil
 }
 
 type scratch struct {
@@ -47,10 +77,19 @@ func newIDPrefix() string {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	app, err := h.App()
+	if err != nil {
+		h.Log.Error("WSGI application unavailable: it failed to load", "path", r.URL.Path,
+			"error", summary(err))
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
 	if err := h.Threads.Acquire(r.Context()); err != nil {
 		return // the client went away while waiting for a request thread
 	}
 	defer h.Threads.Release()
+	member := app.Group.Acquire()
+	defer member.Release()
 
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
@@ -61,7 +100,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
 
 	call := s.call
-	h.Interp.Serve(call, s.environ, hasBody, &s.rio)
+	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, &s.rio)
 	defer call.Release()
 	s.rio = requestIO{}
 
@@ -90,4 +129,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Tell net/http to drop the connection rather than end a response that is incomplete.
 		panic(http.ErrAbortHandler)
 	}
+}
+
+func summary(err error) string {
+	var pyErr *cgo.PythonError
+	if errors.As(err, &pyErr) {
+		return pyErr.Summary()
+	}
+	return err.Error()
 }

@@ -1,0 +1,100 @@
+/* subinterp.c — creating and ending sub-interpreters.
+ *
+ * Both run on the runtime's main thread with nothing attached. Creation attaches the main
+ * thread state (CPython wants one current), makes the interpreter — which leaves the new
+ * interpreter's thread state current — and detaches it again. That thread state is the
+ * interpreter's "owner": setup, loading the app and the final Py_EndInterpreter use it, all on
+ * this same OS thread. */
+#include "pyh.h"
+#include <stdio.h>
+
+#if PY_VERSION_HEX >= 0x030C0000
+static PyInterpreterConfig config_for(int mode) {
+    PyInterpreterConfig c = {0};
+    if (mode == PYH_GIL_SHARED) {
+        /* Legacy sub-interpreter: the main GIL and allocator, everything allowed. */
+        c.use_main_obmalloc = 1;
+        c.allow_fork = 1;
+        c.allow_exec = 1;
+        c.allow_threads = 1;
+        c.allow_daemon_threads = 1;
+        c.check_multi_interp_extensions = 0;
+        c.gil = PyInterpreterConfig_SHARED_GIL;
+    } else {
+        /* PEP 684: its own GIL, which requires its own allocator and only extensions that
+         * declare multi-interpreter support. Forking from a request stays forbidden. */
+        c.use_main_obmalloc = 0;
+        c.allow_fork = 0;
+        c.allow_exec = 0;
+        c.allow_threads = 1;
+        c.allow_daemon_threads = 0;
+        c.check_multi_interp_extensions = 1;
+        c.gil = PyInterpreterConfig_OWN_GIL;
+    }
+    return c;
+}
+#endif
+
+pyh_interp *pyh_new_interp(int mode, char **err) {
+    pyh_interp *main = pyh_main_interp();
+    PyThreadState *ts = NULL;
+    PyEval_RestoreThread(main->owner);
+#if PY_VERSION_HEX >= 0x030C0000
+    PyInterpreterConfig config = config_for(mode);
+    PyStatus st = Py_NewInterpreterFromConfig(&ts, &config);
+    if (PyStatus_Exception(st)) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "creating a sub-interpreter: %s",
+                 st.err_msg ? st.err_msg : "unknown error");
+        *err = pyh_strdup(msg);
+        PyEval_SaveThread(); /* the main thread state is current again */
+        return NULL;
+    }
+#else
+    if (mode != PYH_GIL_SHARED) {
+        *err = pyh_strdup("a per-interpreter GIL needs CPython 3.12 or newer");
+        PyEval_SaveThread();
+        return NULL;
+    }
+    ts = Py_NewInterpreter();
+    if (ts == NULL) {
+        *err = pyh_strdup("creating a sub-interpreter failed (Py_NewInterpreter)");
+        PyEval_SaveThread();
+        return NULL;
+    }
+#endif
+    pyh_interp *in = pyh_interp_new_slot(PyThreadState_GetInterpreter(ts), ts);
+    if (in == NULL) {
+        Py_EndInterpreter(ts);
+        *err = pyh_strdup("too many interpreters (pyhost supports 255 sub-interpreters)");
+        return NULL;
+    }
+    in->own_gil = mode != PYH_GIL_SHARED;
+    PyEval_SaveThread();
+    return in;
+}
+
+/* Ends a sub-interpreter the way CPython requires: its owner thread state current, every
+ * other thread state of it (those request threads made) cleared and deleted first. */
+void pyh_end_interp(pyh_interp *in) {
+    PyEval_RestoreThread(in->owner);
+    PyThreadState *t = PyInterpreterState_ThreadHead(in->state);
+    while (t != NULL) {
+        PyThreadState *next = PyThreadState_Next(t);
+        if (t != in->owner) {
+            PyThreadState_Clear(t);
+            PyThreadState_Delete(t);
+        }
+        t = next;
+    }
+    Py_EndInterpreter(in->owner);
+    /* Py_EndInterpreter leaves no thread state current. An own GIL is gone with its
+     * interpreter; the shared main GIL is still held, so hand it back through the main
+     * thread state. */
+    if (!in->own_gil) {
+        PyThreadState_Swap(pyh_main_interp()->owner);
+        PyEval_SaveThread();
+    }
+    pyh_register_tstate(in, NULL);
+    in->state = NULL;
+}

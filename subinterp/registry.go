@@ -1,0 +1,92 @@
+package subinterp
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/pyhost/pyhost/cgo"
+	"github.com/pyhost/pyhost/gil"
+)
+
+// Registry creates application groups on first use and keeps them.
+type Registry struct {
+	rt          *cgo.Runtime
+	mode        gil.Mode
+	poolSize    int // interpreters per sub-interpreter group (--interpreters)
+	multithread bool
+
+	mu     sync.Mutex
+	groups map[string]*Group
+}
+
+// NewRegistry returns a registry creating interpreters of mode, poolSize per sub-interpreter
+// group. multithread becomes wsgi.multithread in every interpreter.
+func NewRegistry(rt *cgo.Runtime, mode gil.Mode, poolSize int, multithread bool) *Registry {
+	return &Registry{rt: rt, mode: mode, poolSize: max(poolSize, 1), multithread: multithread,
+		groups: map[string]*Group{}}
+}
+
+func (r *Registry) interpMode() cgo.GILMode {
+	switch r.mode {
+	case gil.Own:
+		return cgo.OwnGIL
+	case gil.Free:
+		return cgo.FreeThreaded
+	}
+	return cgo.SharedGIL
+}
+
+// Group returns the named group, creating its interpreter(s) the first time.
+func (r *Registry) Group(name string) (*Group, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if g, ok := r.groups[name]; ok {
+		return g, nil
+	}
+	g := &Group{Name: name, apps: map[string]*App{}}
+	if name == Global {
+		g.members = []*Member{{in: r.rt.Main()}}
+	} else {
+		for i := 0; i < r.poolSize; i++ {
+			in, err := r.rt.NewInterpreter(r.interpMode(), name)
+			if err != nil {
+				return nil, fmt.Errorf("application group %s: %w", name, err)
+			}
+			g.members = append(g.members, &Member{in: in, index: i})
+		}
+	}
+	for _, m := range g.members {
+		if err := r.rt.Prepare(m.in, r.multithread, false); err != nil {
+			return nil, err
+		}
+	}
+	r.groups[name] = g
+	return g, nil
+}
+
+// Load imports spec into every interpreter of the group (once per distinct spec).
+func (r *Registry) Load(g *Group, spec cgo.AppSpec) (*App, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	key := appKey(spec)
+	if a, ok := g.apps[key]; ok {
+		return a, nil
+	}
+	a := &App{Group: g}
+	for _, m := range g.members {
+		id, err := r.rt.LoadApp(m.in, spec)
+		if err != nil {
+			return nil, err
+		}
+		a.ids = append(a.ids, id)
+	}
+	g.apps[key] = a
+	return a, nil
+}
+
+// Groups is how many application groups exist now.
+func (r *Registry) Groups() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.groups)
+}
