@@ -18,7 +18,12 @@ static PyInterpreterConfig config_for(int mode) {
         c.allow_exec = 1;
         c.allow_threads = 1;
         c.allow_daemon_threads = 1;
+#ifdef Py_GIL_DISABLED
+        /* Free-threaded builds refuse single-phase-init extensions in any sub-interpreter. */
+        c.check_multi_interp_extensions = 1;
+#else
         c.check_multi_interp_extensions = 0;
+#endif
         c.gil = PyInterpreterConfig_SHARED_GIL;
     } else {
         /* PEP 684: its own GIL, which requires its own allocator and only extensions that

@@ -42,22 +42,26 @@ func fwStartScript(t *testing.T, file string) *server {
 }
 
 func TestFlask(t *testing.T) {
+	needSystemPython(t, "TestFlask")
 	s := fwStartScript(t, "flask_app.py")
 	testFramework(t, s, "flask", http.StatusFound)
 }
 
 func TestBottle(t *testing.T) {
+	needSystemPython(t, "TestBottle")
 	s := fwStartScript(t, "bottle_app.py")
 	// Bottle answers redirect() with 303 on HTTP/1.1.
 	testFramework(t, s, "bottle", http.StatusSeeOther)
 }
 
 func TestFalcon(t *testing.T) {
+	needSystemPython(t, "TestFalcon")
 	s := fwStartScript(t, "falcon_app.py")
 	testFramework(t, s, "falcon", http.StatusFound)
 }
 
 func TestDjango(t *testing.T) {
+	needSystemPython(t, "TestDjango")
 	// settings.py reads the database path from the environment pyhost inherits.
 	t.Setenv("PYHOST_DJANGO_DB", filepath.Join(t.TempDir(), "db.sqlite3"))
 	s := startServer(t, "djangosite.wsgi:application", "--chdir", fwDir, "--python-path", fwDir,

@@ -22,7 +22,44 @@ import (
 	"time"
 )
 
-var pyhostBin string
+var (
+	pyhostBin string
+	linked    linkedPython
+)
+
+// linkedPython is the CPython the binary under test embeds.
+type linkedPython struct {
+	Version      string // "3.13.5"
+	Minor        int    // 13
+	FreeThreaded bool
+	// System: Debian's own python3 (3.11), whose dist-packages hold the frameworks the tests
+	// use. scripts/test.sh sets PYHOST_TEST_PYTHON to the interpreter of every other run.
+	System bool
+}
+
+func parseLinked(version string) linkedPython {
+	var lp linkedPython
+	if m := regexp.MustCompile(`Python (3\.(\d+)\.\d+)`).FindStringSubmatch(version); m != nil {
+		lp.Version = m[1]
+		fmt.Sscan(m[2], &lp.Minor)
+	}
+	lp.FreeThreaded = strings.Contains(version, "free-threaded")
+	lp.System = os.Getenv("PYHOST_TEST_PYTHON") == "" && lp.Minor == 11
+	return lp
+}
+
+// needSystemPython skips tests that use Debian's python3-* packages on other builds, saying so.
+func needSystemPython(t *testing.T, what string) {
+	t.Helper()
+	if !linked.System {
+		t.Skipf("%s uses Debian's packages, built for the system Python 3.11; this run embeds "+
+			"Python %s (covered by the system-Python run of make test)", what, linked.Version)
+	}
+}
+
+// debianDistPackages holds Debian's pure-Python packages; a 3.13 build can import the pure
+// ones (Flask and its dependencies) through --python-path.
+const debianDistPackages = "/usr/lib/python3/dist-packages"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "pyhost-test-")
@@ -37,6 +74,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building pyhost:", err)
 		os.Exit(1)
 	}
+	out, err := exec.Command(pyhostBin, "version").Output()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pyhost version:", err)
+		os.Exit(1)
+	}
+	linked = parseLinked(string(out))
+	fmt.Fprintf(os.Stderr, "testing against Python %s (free-threaded: %v, system: %v)\n",
+		linked.Version, linked.FreeThreaded, linked.System)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -70,7 +115,8 @@ func (l *logBuffer) String() string {
 type server struct {
 	t    testing.TB
 	cmd  *exec.Cmd
-	URL  string // http://127.0.0.1:PORT
+	URL  string   // http://127.0.0.1:PORT, the first listener
+	URLs []string // every listener, in the order given
 	Log  *logBuffer
 	done chan error
 }
@@ -102,23 +148,30 @@ func tryStartServer(t testing.TB, args ...string) (*server, error) {
 	}
 	s := &server{t: t, cmd: cmd, Log: logs, done: make(chan error, 1)}
 	go func() { s.done <- cmd.Wait(); pw.Close() }()
-	found := make(chan string, 1)
+	listeners := 0
+	for _, a := range full {
+		if a == "--listen" {
+			listeners++
+		}
+	}
+	found := make(chan []string, 1)
 	go func() {
+		var addrs []string
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
+				addrs = append(addrs, "http://"+m[1])
+				if len(addrs) == listeners {
+					found <- addrs
 				}
 			}
 		}
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	select {
-	case addr := <-found:
-		s.URL = "http://" + addr
+	case addrs := <-found:
+		s.URL, s.URLs = addrs[0], addrs
 	case err := <-s.done:
 		return nil, fmt.Errorf("pyhost exited before listening (%v); log:\n%s", err, logs)
 	case <-time.After(60 * time.Second):

@@ -1,6 +1,39 @@
 #!/usr/bin/env bash
-# test.sh — lint, then the Go test suite against the real interpreter and the real binary.
+# test.sh — lint, then the Go test suite against the real interpreter and the real binary:
+# first the system Python (3.11 on Debian 12, with Debian's frameworks), then CPython 3.13 and
+# 3.13t built from Debian's source package (cached after the first build), then every other
+# interpreter named in PYTHONS (e.g. PYTHONS=~/.pyenv/versions/3.12.1/bin/python3.12).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/lint.sh
-go test -count=1 -timeout 20m ./...
+
+results=()
+run_suite() { # run_suite LABEL PYTHON(empty = system) PACKAGES...
+	local label=$1 py=$2
+	shift 2
+	echo "== go test against $label" >&2
+	if [ -z "$py" ]; then
+		go test -count=1 -timeout 20m "$@"
+	else
+		local pc inc
+		pc="build/pc/$(echo "$py" | tr / _)"
+		scripts/python-pc.sh "$py" "$pc"
+		inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+		PYHOST_TEST_PYTHON=$py PKG_CONFIG_PATH=$PWD/$pc CGO_CFLAGS="-O2 -g -I$inc" \
+			go test -count=1 -timeout 20m "$@"
+	fi
+	results+=("$label: passed")
+}
+
+run_suite "system python3 $(pkg-config --modversion python3-embed)" "" ./...
+
+extra=()
+extra+=("$(scripts/build-python.sh 3.13 | tail -n 1)/bin/python3.13")
+extra+=("$(scripts/build-python.sh 3.13 --free-threaded | tail -n 1)/bin/python3.13t")
+for py in ${PYTHONS:-}; do
+	extra+=("$py")
+done
+for py in "${extra[@]}"; do
+	run_suite "$py" "$py" ./pyhost/
+done
+printf '%s\n' "${results[@]}" >&2
