@@ -258,3 +258,29 @@ func TestShutdownTimeout(t *testing.T) {
 		t.Errorf("log does not explain:\n%s", s.Log)
 	}
 }
+
+// TestVirtualenv: --python-home with a virtualenv makes its site-packages importable.
+func TestVirtualenv(t *testing.T) {
+	python := os.Getenv("PYHOST_TEST_PYTHON")
+	if python == "" {
+		python = "/usr/bin/python3"
+	}
+	venv := filepath.Join(t.TempDir(), "venv")
+	if out, err := exec.Command(python, "-m", "venv", "--without-pip", venv).CombinedOutput(); err != nil {
+		t.Fatalf("making a virtualenv with %s: %v\n%s", python, err, out)
+	}
+	purelib, err := exec.Command(filepath.Join(venv, "bin", "python3"), "-c",
+		"import sysconfig; print(sysconfig.get_paths()['purelib'])").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := filepath.Join(strings.TrimSpace(string(purelib)), "venv_only_module.py")
+	if err := os.WriteFile(mod, []byte("MESSAGE = 'from the virtualenv'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "testdata/venv_app.py", "--python-home", venv)
+	resp, body := s.get(t, "/")
+	if resp.StatusCode != 200 || string(body) != "from the virtualenv prefix="+venv {
+		t.Errorf("status %d body %q", resp.StatusCode, body)
+	}
+}

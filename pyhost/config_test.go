@@ -1,0 +1,63 @@
+package pyhost
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pyhost/pyhost/gil"
+)
+
+func TestParseMount(t *testing.T) {
+	good := map[string]Mount{
+		"/api=api.py":                {Prefix: "/api", App: "api.py"},
+		"/api/=pkg.mod:app,group=g1": {Prefix: "/api", App: "pkg.mod:app", Group: "g1"},
+		"/=site.py,group=%{GLOBAL}":  {Prefix: "/", App: "site.py", Group: "%{GLOBAL}"},
+		"/a=dir,with,commas/app.py":  {Prefix: "/a", App: "dir,with,commas/app.py"},
+		"/b=x.py,group=%{RESOURCE}":  {Prefix: "/b", App: "x.py", Group: "%{RESOURCE}"},
+	}
+	for in, want := range good {
+		if got, err := ParseMount(in); err != nil || got != want {
+			t.Errorf("ParseMount(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"api=api.py", "/api", "/api=", "/a=x.py,group="} {
+		if _, err := ParseMount(bad); err == nil {
+			t.Errorf("ParseMount(%q) accepted", bad)
+		}
+	}
+}
+
+func TestValidateGroups(t *testing.T) {
+	py313 := gil.Build{VersionHex: 0x030D05F0, Version: "3.13.5"}
+	c := Config{App: "a.py", Threads: 2, Interpreters: 1, GIL: gil.Own}
+	if err := c.Validate(py313); err != nil || c.ApplicationGroup != GroupResource {
+		t.Errorf("own defaults to %%{RESOURCE}: %q %v", c.ApplicationGroup, err)
+	}
+	c = Config{App: "a.py", Threads: 2, Interpreters: 1}
+	if err := c.Validate(py313); err != nil || c.ApplicationGroup != GroupGlobal || c.GIL != gil.Shared {
+		t.Errorf("defaults: %q %q %v", c.ApplicationGroup, c.GIL, err)
+	}
+	c = Config{App: "a.py", Threads: 2, Interpreters: 2, GIL: gil.Own, ApplicationGroup: GroupGlobal}
+	if err := c.Validate(py313); err == nil || !strings.Contains(err.Error(), "needs sub-interpreters") {
+		t.Errorf("pool in %%{GLOBAL}: %v", err)
+	}
+	c = Config{App: "a.py", Threads: 2, Interpreters: 1, Mounts: []Mount{{Prefix: "/", App: "b.py"}}}
+	if err := c.Validate(py313); err == nil || !strings.Contains(err.Error(), "two apps mounted at /") {
+		t.Errorf("duplicate mount: %v", err)
+	}
+}
+
+func TestGroupName(t *testing.T) {
+	cases := [][4]string{
+		{GroupGlobal, "127.0.0.1:80", "/x", GroupGlobal},
+		{GroupServer, "127.0.0.1:80", "/x", "127.0.0.1:80"},
+		{GroupResource, "127.0.0.1:80", "/x", "127.0.0.1:80|/x"},
+		{GroupResource, "127.0.0.1:80", "", "127.0.0.1:80|"},
+		{"mine", "127.0.0.1:80", "/x", "mine"},
+	}
+	for _, c := range cases {
+		if got := groupName(c[0], c[1], c[2]); got != c[3] {
+			t.Errorf("groupName(%q, %q, %q) = %q, want %q", c[0], c[1], c[2], got, c[3])
+		}
+	}
+}
