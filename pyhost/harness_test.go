@@ -231,3 +231,16 @@ func (s *server) get(t testing.TB, path string, hdr ...string) (*http.Response, 
 	t.Helper()
 	return s.do(t, http.MethodGet, path, nil, hdr...)
 }
+
+// waitForLog waits (10 s at most) for text to appear in the server log: a traceback may be
+// written after the response went out.
+func waitForLog(t *testing.T, s *server, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.Log.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log never said %q:\n%s", want, s.Log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -368,17 +368,6 @@ func rawRequest(t *testing.T, s *server, req string) string {
 	return string(out)
 }
 
-func waitForLog(t *testing.T, s *server, want string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(s.Log.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("log never said %q:\n%s", want, s.Log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestClientDisconnectClosesIterable(t *testing.T) {
 	s := startServer(t, "testdata/pep3333.py")
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
