@@ -4,7 +4,6 @@
 import io
 import os
 import sys
-import traceback
 import zlib  # loaded here so `pyhost check` does not count it as the app's
 
 
@@ -50,6 +49,7 @@ def empty_input():
 
 
 def format_exception(exc):
+    import traceback  # imported on first use: it costs every interpreter memory otherwise
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
@@ -111,20 +111,19 @@ def load_app(target, callable_name, paths, chdir):
 # Free-threaded builds: an extension without Py_mod_gil support switches the GIL back on and
 # CPython says so with a RuntimeWarning. Record the module so pyhost can report it.
 gil_enabled_by = []
-if hasattr(sys, "_is_gil_enabled"):
-    import re
+if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():
     import warnings
 
     warnings.filterwarnings("always", message="The global interpreter lock", category=RuntimeWarning)
     _show = warnings.showwarning
-    _gil_re = re.compile(r"to load module '([^']+)'")
 
     def _showwarning(message, category, filename, lineno, file=None, line=None):
-        m = _gil_re.search(str(message)) if issubclass(category, RuntimeWarning) else None
-        if m:
-            gil_enabled_by.append(m.group(1))
+        text = str(message)
+        if issubclass(category, RuntimeWarning) and "to load module '" in text:
+            module = text.split("to load module '", 1)[1].split("'", 1)[0]
+            gil_enabled_by.append(module)
             sys.stderr.write("pyhost: extension module %r re-enabled the GIL (it does not "
-                             "declare free-threading support)\n" % m.group(1))
+                             "declare free-threading support)\n" % module)
             return
         _show(message, category, filename, lineno, file, line)
 
@@ -157,6 +156,7 @@ def check_app(target, callable_name, paths, chdir):
         load_app(target, callable_name, paths, chdir)
     except BaseException as e:  # noqa: BLE001 - the report is the point
         report["ok"] = False
+        import traceback
         report["error"] = "".join(traceback.format_exception_only(type(e), e)).strip()
         import re as _re
         m = _re.search(r"module ([\w.]+) does not support loading in subinterpreters",
