@@ -119,6 +119,17 @@ type server struct {
 	URLs []string // every listener, in the order given
 	Log  *logBuffer
 	done chan error
+
+	stopMu  sync.Mutex
+	stopped bool // stop has run; exitErr is its result
+	exitErr error
+}
+
+// wasStopped reports whether the server was already stopped (by the test itself).
+func (s *server) wasStopped() bool {
+	s.stopMu.Lock()
+	defer s.stopMu.Unlock()
+	return s.stopped
 }
 
 var listenRE = regexp.MustCompile(`listen=http://(127\.0\.0\.1:\d+)`)
@@ -178,25 +189,40 @@ func tryStartServer(t testing.TB, args ...string) (*server, error) {
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("pyhost did not listen within 60s; log:\n%s", logs)
 	}
-	t.Cleanup(func() { s.stop() })
+	// Every server must also end well: exit 0 after finalising its interpreters (a crash or
+	// hang in teardown fails the test that started it). Tests that expect otherwise stop it
+	// themselves first.
+	t.Cleanup(func() {
+		if s.wasStopped() {
+			return
+		}
+		if err := s.stop(); err != nil {
+			t.Errorf("pyhost did not exit cleanly after SIGTERM: %v\n%s", err, s.Log)
+		} else if !strings.Contains(s.Log.String(), "stopped cleanly") {
+			t.Errorf("pyhost exited 0 without finishing its shutdown:\n%s", s.Log)
+		}
+	})
 	return s, nil
 }
 
-// stop sends SIGTERM and waits for a clean exit; returns the exit error.
+// stop sends SIGTERM and waits for the process to end; it returns the exit error (nil: exit
+// 0). Later calls return the same result.
 func (s *server) stop() error {
-	if s.cmd.ProcessState != nil {
-		return nil
+	s.stopMu.Lock()
+	defer s.stopMu.Unlock()
+	if s.stopped {
+		return s.exitErr
 	}
+	s.stopped = true
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-s.done:
-		s.done <- err
-		return err
+	case s.exitErr = <-s.done:
 	case <-time.After(60 * time.Second):
 		_ = s.cmd.Process.Kill()
 		s.t.Errorf("pyhost did not exit within 60s of SIGTERM; log:\n%s", s.Log)
-		return <-s.done
+		s.exitErr = <-s.done
 	}
+	return s.exitErr
 }
 
 var client = &http.Client{Timeout: 60 * time.Second}
