@@ -71,6 +71,8 @@ int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
     INTERN(str_blksize, "blksize");
     INTERN(str_fileno, "fileno");
     INTERN(str_tell, "tell");
+    INTERN(str_write, "write");
+    INTERN(str_wsgi_input, "wsgi.input");
 #undef INTERN
 
     mod = PyImport_AddModule("_pyhost"); /* borrowed; registered in sys.modules */

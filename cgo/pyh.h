@@ -66,7 +66,8 @@ typedef struct pyh_interp {
     PyObject *empty_input;        /* bootstrap: returns a fresh empty stream */
     PyObject *file_wrapper_type;  /* bootstrap: FileWrapper */
     PyObject *format_exception;   /* bootstrap: exception -> traceback text */
-    PyObject *str_close, *str_filelike, *str_blksize, *str_fileno, *str_tell;
+    PyObject *str_close, *str_filelike, *str_blksize, *str_fileno, *str_tell, *str_write;
+    PyObject *str_wsgi_input;
 } pyh_interp;
 
 /* What a request's one C call hands back to Go. */

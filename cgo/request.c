@@ -145,7 +145,7 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
     } else {
         input = PyObject_CallNoArgs(in->empty_input);
     }
-    if (input == NULL || PyDict_SetItemString(environ, "wsgi.input", input) < 0) goto error;
+    if (input == NULL || PyDict_SetItem(environ, in->str_wsgi_input, input) < 0) goto error;
     sr = pyh_start_response_new(in, &r);
     if (sr == NULL) goto error;
 

@@ -41,18 +41,23 @@ type Call struct {
 // NewCall allocates a Call.
 func NewCall() *Call { return &Call{buf: make([]byte, callBufferSize)} }
 
-// Serve runs app (an index from LoadApp) of in for one request: one cgo crossing, plus callbacks into rio only
-// when the app reads its body or streams.
-func (in *Interp) Serve(c *Call, app int, environ []byte, hasBody bool, rio RequestIO) {
+// IO names a RequestIO for the C side. Make one per long-lived RequestIO (a request thread's
+// scratch state) and reuse it: creating handles per request costs time and allocations.
+type IO struct{ h cgo.Handle }
+
+// NewIO registers rio for callbacks for the life of the process.
+func NewIO(rio RequestIO) IO { return IO{h: cgo.NewHandle(rio)} }
+
+// Serve runs app (an index from LoadApp) of in for one request: one cgo crossing, plus
+// callbacks into rio only when the app reads its body or streams.
+func (in *Interp) Serve(c *Call, app int, environ []byte, hasBody bool, rio IO) {
 	callsIn.Add(1)
-	h := cgo.NewHandle(rio)
 	var env *C.char
 	if len(environ) > 0 {
 		env = (*C.char)(unsafe.Pointer(&environ[0]))
 	}
-	C.pyh_serve(in.c, C.int(app), env, C.size_t(len(environ)), C.uintptr_t(h), cBool(hasBody),
+	C.pyh_serve(in.c, C.int(app), env, C.size_t(len(environ)), C.uintptr_t(rio.h), cBool(hasBody),
 		(*C.char)(unsafe.Pointer(&c.buf[0])), C.size_t(len(c.buf)), &c.res)
-	h.Delete()
 }
 
 // Outcome says how the request ended.

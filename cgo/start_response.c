@@ -150,9 +150,15 @@ static PyObject *sr_call(PyObject *self, PyObject *args, PyObject *kwargs) {
     static char *kwlist[] = {"status", "headers", "exc_info", NULL};
     PyObject *status, *headers, *exc_info = Py_None;
     pyh_req *r = ((StartResponse *)self)->req;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:start_response", kwlist, &status,
-                                     &headers, &exc_info))
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
+    if (kwargs == NULL && (nargs == 2 || nargs == 3)) { /* the usual call, parsed by hand */
+        status = PyTuple_GET_ITEM(args, 0);
+        headers = PyTuple_GET_ITEM(args, 1);
+        if (nargs == 3) exc_info = PyTuple_GET_ITEM(args, 2);
+    } else if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:start_response", kwlist,
+                                            &status, &headers, &exc_info)) {
         return NULL;
+    }
     if (r == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "start_response() called after the request ended");
         return NULL;
@@ -181,7 +187,7 @@ static PyObject *sr_call(PyObject *self, PyObject *args, PyObject *kwargs) {
     }
     if (pack_head(r, status, headers) < 0) return NULL;
     r->started = 1;
-    return PyObject_GetAttrString(self, "write");
+    return PyObject_GetAttr(self, r->in->str_write);
 }
 
 static PyObject *sr_write(PyObject *self, PyObject *data) {

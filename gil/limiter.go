@@ -6,39 +6,43 @@ package gil
 import "context"
 
 // Limiter admits at most N request threads into Python at once. Goroutines beyond that wait
-// in FIFO-ish order on a channel, which costs nothing while they wait.
+// in FIFO-ish order on a channel, which costs nothing while they wait. A request thread is
+// numbered (0..N-1), so per-thread scratch state can be kept in an array.
 type Limiter struct {
-	slots chan struct{}
+	free chan int
 }
 
 // NewLimiter returns a limiter with n request threads (n ≥ 1).
 func NewLimiter(n int) *Limiter {
-	if n < 1 {
-		n = 1
+	n = max(n, 1)
+	l := &Limiter{free: make(chan int, n)}
+	for i := 0; i < n; i++ {
+		l.free <- i
 	}
-	return &Limiter{slots: make(chan struct{}, n)}
+	return l
 }
 
 // Threads is the number of request threads.
-func (l *Limiter) Threads() int { return cap(l.slots) }
+func (l *Limiter) Threads() int { return cap(l.free) }
 
-// Acquire takes a request thread, or returns ctx's error if the request is abandoned first.
-func (l *Limiter) Acquire(ctx context.Context) error {
+// Acquire takes a request thread and returns its number, or ctx's error if the request is
+// abandoned first.
+func (l *Limiter) Acquire(ctx context.Context) (int, error) {
 	select {
-	case l.slots <- struct{}{}:
-		return nil
+	case t := <-l.free:
+		return t, nil
 	default:
 	}
 	select {
-	case l.slots <- struct{}{}:
-		return nil
+	case t := <-l.free:
+		return t, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return -1, ctx.Err()
 	}
 }
 
-// Release gives a request thread back.
-func (l *Limiter) Release() { <-l.slots }
+// Release gives request thread t back.
+func (l *Limiter) Release(t int) { l.free <- t }
 
 // Busy is the number of request threads in use now.
-func (l *Limiter) Busy() int { return len(l.slots) }
+func (l *Limiter) Busy() int { return cap(l.free) - len(l.free) }

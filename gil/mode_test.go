@@ -47,22 +47,24 @@ func TestCheck(t *testing.T) {
 func TestLimiter(t *testing.T) {
 	l := NewLimiter(2)
 	ctx := t.Context()
-	if err := l.Acquire(ctx); err != nil {
+	a, err := l.Acquire(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Acquire(ctx); err != nil {
-		t.Fatal(err)
+	b, err := l.Acquire(ctx)
+	if err != nil || a == b || a < 0 || b < 0 || a > 1 || b > 1 {
+		t.Fatalf("threads %d and %d (%v), want 0 and 1", a, b, err)
 	}
 	if l.Busy() != 2 || l.Threads() != 2 {
 		t.Errorf("busy %d threads %d", l.Busy(), l.Threads())
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := l.Acquire(cancelled); err == nil {
+	if _, err := l.Acquire(cancelled); err == nil {
 		t.Errorf("a third request thread was granted beyond the limit")
 	}
-	l.Release()
-	if err := l.Acquire(ctx); err != nil {
-		t.Errorf("after a release: %v", err)
+	l.Release(a)
+	if c, err := l.Acquire(ctx); err != nil || c != a {
+		t.Errorf("after a release: %d, %v; want thread %d back", c, err, a)
 	}
 }

@@ -29,6 +29,9 @@ type Handler struct {
 	app     atomic.Pointer[subinterp.App]
 	loadMu  sync.Mutex
 	loadErr error
+
+	scratchOnce sync.Once
+	scratch     []*scratch // one per request thread (gil.Limiter numbers them)
 }
 
 // App returns the loaded app, loading it now if no request has yet.
@@ -53,16 +56,26 @@ func (h *Handler) App() (*subinterp.App, error) {
 	return a, nil
 }
 
+// scratch is a request thread's reusable state: buffers and the callback handle.
 type scratch struct {
 	call    *cgo.Call
 	environ []byte
 	idbuf   []byte
 	rio     requestIO
+	io      cgo.IO // names &rio for the C side, made once
 }
 
-var scratchPool = sync.Pool{New: func() any {
-	return &scratch{call: cgo.NewCall(), environ: make([]byte, 0, 2048)}
-}}
+func (h *Handler) scratchFor(thread int) *scratch {
+	h.scratchOnce.Do(func() {
+		h.scratch = make([]*scratch, h.Threads.Threads())
+		for i := range h.scratch {
+			s := &scratch{call: cgo.NewCall(), environ: make([]byte, 0, 2048)}
+			s.io = cgo.NewIO(&s.rio)
+			h.scratch[i] = s
+		}
+	})
+	return h.scratch[thread]
+}
 
 // Request ids: a random per-process prefix and a counter, unique and cheap.
 var (
@@ -84,15 +97,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
-	if err := h.Threads.Acquire(r.Context()); err != nil {
+	thread, err := h.Threads.Acquire(r.Context())
+	if err != nil {
 		return // the client went away while waiting for a request thread
 	}
-	defer h.Threads.Release()
+	defer h.Threads.Release(thread)
 	member := app.Group.Acquire()
 	defer member.Release()
 
-	s := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(s)
+	s := h.scratchFor(thread)
 	s.idbuf = strconv.AppendUint(append(s.idbuf[:0], idPrefix...), idCounter.Add(1), 10)
 	requestID := string(s.idbuf)
 	s.environ = packEnviron(s.environ[:0], r, h.ScriptName, requestID)
@@ -100,7 +113,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
 
 	call := s.call
-	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, &s.rio)
+	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
 	defer call.Release()
 	s.rio = requestIO{}
 

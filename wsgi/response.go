@@ -8,6 +8,7 @@ import (
 	"net/textproto"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/pyhost/pyhost/cgo"
@@ -30,7 +31,10 @@ func writeHead(w http.ResponseWriter, head []byte, status int, bodyLen int64) {
 		j := bytes.IndexByte(rest, 0)
 		value := string(rest[:j])
 		rest = rest[j+1:]
-		key := textproto.CanonicalMIMEHeaderKey(string(name))
+		key, ok := commonHeaders[string(name)] // no allocation for the usual names
+		if !ok {
+			key = textproto.CanonicalMIMEHeaderKey(string(name))
+		}
 		if key == "Content-Length" {
 			hasLength = true
 		}
@@ -41,6 +45,20 @@ func writeHead(w http.ResponseWriter, head []byte, status int, bodyLen int64) {
 	}
 	w.WriteHeader(status)
 }
+
+// commonHeaders maps response-header names as apps usually spell them to net/http's
+// canonical form, sparing the hot path a conversion.
+var commonHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, h := range []string{"Content-Type", "Content-Length", "Set-Cookie", "Cache-Control",
+		"Location", "Last-Modified", "ETag", "Expires", "Vary", "Content-Encoding",
+		"Content-Disposition", "X-Frame-Options", "X-Content-Type-Options", "Server",
+		"Content-Language", "Access-Control-Allow-Origin", "Strict-Transport-Security"} {
+		m[h] = h
+		m[strings.ToLower(h)] = h
+	}
+	return m
+}()
 
 // statusOf reads the code from a packed head (validated by C: three digits first).
 func statusOf(head []byte) int {

@@ -1,0 +1,85 @@
+package wsgi
+
+// Benchmarks of the in-process hot path — environ packing, the one cgo call, the app, header
+// writing — with no sockets, so changes to it can be measured without the kernel's noise:
+//
+//	go test ./wsgi -run '^$' -bench . -benchmem
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/pyhost/pyhost/cgo"
+	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/subinterp"
+)
+
+var (
+	benchOnce sync.Once
+	benchRT   *cgo.Runtime
+	benchReg  *subinterp.Registry
+)
+
+func benchHandler(b *testing.B, script string) *Handler {
+	benchOnce.Do(func() {
+		rt, err := cgo.Initialize(cgo.Config{ProgramName: os.Args[0], EnableGIL: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchRT = rt
+		benchReg = subinterp.NewRegistry(rt, gil.Shared, 1, true)
+	})
+	abs, _ := filepath.Abs(filepath.Join("..", "testdata", script))
+	return &Handler{
+		Threads: gil.NewLimiter(8),
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Load: func() (*subinterp.App, error) {
+			g, err := benchReg.Group(subinterp.Global)
+			if err != nil {
+				return nil, err
+			}
+			return benchReg.Load(g, cgo.AppSpec{Target: abs})
+		},
+	}
+}
+
+// discardWriter is a ResponseWriter that keeps nothing, so the benchmark measures pyhost.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+func BenchmarkHello(b *testing.B) {
+	h := benchHandler(b, "hello.py")
+	req := httptest.NewRequest("GET", "/hello?x=1", nil)
+	req.Header.Set("User-Agent", "bench")
+	req.Header.Set("Accept", "*/*")
+	w := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w, req)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}
+}
+
+func BenchmarkHelloParallel(b *testing.B) {
+	h := benchHandler(b, "hello.py")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		req := httptest.NewRequest("GET", "/hello?x=1", nil)
+		w := &discardWriter{h: http.Header{}}
+		for pb.Next() {
+			clear(w.h)
+			h.ServeHTTP(w, req)
+		}
+	})
+}
