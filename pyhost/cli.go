@@ -144,7 +144,7 @@ func parseServe(args []string, stderr io.Writer) (Config, error) {
 	case 1:
 		cfg.App = positional[0]
 	default:
-		return cfg, fmt.Errorf("pyhost serve: one app at a time, got %q", positional)
+		return cfg, fmt.Errorf("pyhost serve: one app at / (add others with --mount /PREFIX=APP), got %q", positional)
 	}
 	return cfg, cfg.Validate(LinkedBuild())
 }
