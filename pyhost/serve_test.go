@@ -227,7 +227,7 @@ func TestGracefulShutdown(t *testing.T) {
 		resp.Body.Close()
 		result <- string(b)
 	}()
-	time.Sleep(500 * time.Millisecond) // the request is inside Python now
+	waitForLog(t, s, "slow.py: started id=inflight") // the request is inside Python now
 	if err := s.stop(); err != nil {
 		t.Errorf("exit after SIGTERM: %v\n%s", err, s.Log)
 	}
@@ -244,15 +244,23 @@ func TestGracefulShutdown(t *testing.T) {
 
 func TestShutdownTimeout(t *testing.T) {
 	s := startServer(t, "testdata/slow.py", "--shutdown-timeout", "300ms")
-	go func() { _, _ = http.Get(s.URL + "/?ms=5000") }()
-	time.Sleep(500 * time.Millisecond)
-	start := time.Now()
-	err := s.stop()
-	if exitCode(err) == 0 {
+	result := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(s.URL + "/?ms=30000&id=outlives")
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		result <- err
+	}()
+	waitForLog(t, s, "slow.py: started id=outlives")
+	if err := s.stop(); exitCode(err) == 0 {
 		t.Errorf("exit 0 although a request outlived --shutdown-timeout")
 	}
-	if time.Since(start) > 4*time.Second {
-		t.Errorf("shutdown waited for the request instead of the timeout")
+	// The process ended while the request was still sleeping: its client lost the connection
+	// instead of getting a response, so the shutdown did not wait for it.
+	if err := <-result; err == nil {
+		t.Errorf("the request completed: shutdown waited for it instead of the timeout")
 	}
 	if !strings.Contains(s.Log.String(), "shutdown timeout") {
 		t.Errorf("log does not explain:\n%s", s.Log)
