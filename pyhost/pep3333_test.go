@@ -395,3 +395,35 @@ func TestClientDisconnectClosesIterable(t *testing.T) {
 		t.Fatalf("server unhealthy after a disconnect: %d", resp.StatusCode)
 	}
 }
+
+// TestClientGoneMidUpload: a client that promises a body and hangs up halfway costs only its
+// own request: the app's read raises OSError, and the server goes on.
+func TestClientGoneMidUpload(t *testing.T) {
+	s := startServer(t, "testdata/pep3333.py")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(conn, "POST /echo?mode=read HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+	_, _ = conn.Write(bytes.Repeat([]byte("a"), 1000))
+	conn.Close()
+	waitForLog(t, s, "client disconnected mid-request")
+	if resp, body := s.get(t, "/head"); resp.StatusCode != 200 || len(body) == 0 {
+		t.Fatalf("server unhealthy after an abandoned upload: %d", resp.StatusCode)
+	}
+}
+
+// TestRawHeaderBytes: request-header bytes outside ASCII reach the app as latin-1 str, as
+// PEP 3333 prescribes for native strings.
+func TestRawHeaderBytes(t *testing.T) {
+	s := startServer(t, "testdata/pep3333.py")
+	raw := rawRequest(t, s, "GET /environ HTTP/1.1\r\nHost: x\r\nX-Name: caf\xe9\r\nConnection: close\r\n\r\n")
+	_, body, ok := strings.Cut(raw, "\r\n\r\n")
+	if !ok || !strings.HasPrefix(raw, "HTTP/1.1 200") {
+		t.Fatalf("response %q", raw)
+	}
+	env := jsonOf(t, []byte(body))
+	if env["HTTP_X_NAME"] != "caf\u00e9" {
+		t.Errorf("HTTP_X_NAME = %q, want latin-1 decoded %q", env["HTTP_X_NAME"], "caf\u00e9")
+	}
+}
