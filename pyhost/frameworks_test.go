@@ -30,15 +30,9 @@ import (
 var fwDir = repoPath("testdata", "frameworks")
 
 // fwStartScript serves testdata/frameworks/FILE (callable application) with 4 threads.
-//
-// Both starters close the shared client's idle connections before the server is stopped: the
-// concurrent subtests leave the Transport holding connections it dialled but never sent a
-// request on, and net/http's Shutdown waits 5 s for such StateNew connections to go idle.
 func fwStartScript(t *testing.T, file string) *server {
 	t.Helper()
-	s := startServer(t, filepath.Join(fwDir, file), "--python-path", fwDir, "--threads", "4")
-	t.Cleanup(client.CloseIdleConnections)
-	return s
+	return startServer(t, filepath.Join(fwDir, file), "--python-path", fwDir, "--threads", "4")
 }
 
 func TestFlask(t *testing.T) {
@@ -66,7 +60,6 @@ func TestDjango(t *testing.T) {
 	t.Setenv("PYHOST_DJANGO_DB", filepath.Join(t.TempDir(), "db.sqlite3"))
 	s := startServer(t, "djangosite.wsgi:application", "--chdir", fwDir, "--python-path", fwDir,
 		"--threads", "4")
-	t.Cleanup(client.CloseIdleConnections)
 	testFramework(t, s, "django", http.StatusFound)
 	t.Run("csrf form and sqlite model", func(t *testing.T) { testDjangoCSRF(t, s) })
 }

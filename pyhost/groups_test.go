@@ -387,7 +387,6 @@ func TestFlaskInMode(t *testing.T) {
 	}
 	s := startServer(t, filepath.Join(fwDir, "flask_app.py"), "--gil", mode,
 		"--python-path", fwDir, "--python-path", debianDistPackages, "--threads", "4")
-	t.Cleanup(client.CloseIdleConnections)
 	testFramework(t, s, "flask", 302)
 }
 
@@ -397,7 +396,6 @@ func TestDjangoSubinterpreter(t *testing.T) {
 	t.Setenv("PYHOST_DJANGO_DB", filepath.Join(t.TempDir(), "db.sqlite3"))
 	s := startServer(t, "djangosite.wsgi:application", "--chdir", fwDir, "--python-path", fwDir,
 		"--threads", "4", "--application-group", "django")
-	t.Cleanup(client.CloseIdleConnections)
 	testFramework(t, s, "django", 302)
 	t.Run("csrf form and sqlite model", func(t *testing.T) { testDjangoCSRF(t, s) })
 	if !strings.Contains(s.Log.String(), "group=django") {

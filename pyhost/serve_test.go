@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -290,5 +291,27 @@ func TestVirtualenv(t *testing.T) {
 	resp, body := s.get(t, "/")
 	if resp.StatusCode != 200 || string(body) != "from the virtualenv prefix="+venv {
 		t.Errorf("status %d body %q", resp.StatusCode, body)
+	}
+}
+
+// TestShutdownClosesUnusedConnections: a connection that never sent a request does not hold
+// up shutdown. net/http alone would wait 5 s for it, past this 2 s --shutdown-timeout, and
+// pyhost would then exit 1 for requests "still running".
+func TestShutdownClosesUnusedConnections(t *testing.T) {
+	s := startServer(t, "testdata/hello.py", "--shutdown-timeout", "2s")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if resp, _ := s.get(t, "/"); resp.StatusCode != 200 { // the server has accepted it by now
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	client.CloseIdleConnections()
+	if err := s.stop(); err != nil {
+		t.Errorf("exit after SIGTERM with an unused connection open: %v\n%s", err, s.Log)
+	}
+	if !strings.Contains(s.Log.String(), "stopped cleanly") {
+		t.Errorf("no clean stop:\n%s", s.Log)
 	}
 }

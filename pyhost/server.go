@@ -165,11 +165,12 @@ func (s *Server) preload() error {
 // in-flight requests up to the shutdown timeout and finalises Python.
 func (s *Server) Run(ctx context.Context) error {
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	var fresh newConns
 	var servers []*http.Server
 	errc := make(chan error, len(s.listeners))
 	for i, ln := range s.listeners {
 		srv := &http.Server{Handler: newRouter(s.handlers[i]), ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog: errLog}
+			ErrorLog: errLog, ConnState: fresh.track}
 		servers = append(servers, srv)
 		s.log.Info("serving", "listen", "http://"+ln.Addr().String(), "threads", s.cfg.Threads,
 			"gil", string(s.cfg.GIL), "group", s.cfg.ApplicationGroup, "python", LinkedBuild().Version)
@@ -183,8 +184,13 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	shutdowns := make(chan error, len(servers))
 	for _, srv := range servers {
-		if err := srv.Shutdown(sctx); err != nil {
+		go func(srv *http.Server) { shutdowns <- srv.Shutdown(sctx) }(srv)
+	}
+	fresh.closeAll()
+	for range servers {
+		if err := <-shutdowns; err != nil {
 			// Requests still inside Python: finalising now would pull the interpreter out
 			// from under them, so leave without it.
 			s.log.Error("requests still running after the shutdown timeout; exiting without "+

@@ -1,0 +1,42 @@
+package pyhost
+
+import (
+	"net"
+	"net/http"
+	"sync"
+)
+
+// newConns tracks connections that have not yet sent a byte of a request. net/http's Shutdown
+// waits up to 5 s for such connections (a client or load balancer that opened one early);
+// pyhost closes them when shutdown starts instead, as it does idle keep-alive connections.
+type newConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+// track is an http.Server ConnState hook.
+func (n *newConns) track(c net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		n.mu.Lock()
+		if n.conns == nil {
+			n.conns = map[net.Conn]struct{}{}
+		}
+		n.conns[c] = struct{}{}
+		n.mu.Unlock()
+	case http.StateActive, http.StateClosed, http.StateHijacked:
+		n.mu.Lock()
+		delete(n.conns, c)
+		n.mu.Unlock()
+	}
+}
+
+// closeAll closes every connection still waiting for its first request.
+func (n *newConns) closeAll() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for c := range n.conns {
+		c.Close()
+		delete(n.conns, c)
+	}
+}
