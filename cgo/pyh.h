@@ -56,6 +56,8 @@ typedef struct pyh_interp {
     PyInterpreterState *state;
     PyThreadState *owner;         /* the thread state the interpreter was created with */
     int own_gil;                  /* a sub-interpreter with its own GIL (or none: free) */
+    PyThreadState **made;         /* thread states pyhost made for request threads (tstate.c) */
+    int nmade, capmade;
     PyObject *keys[PYH_K_COUNT];  /* interned environ keys */
     PyObject *environ_template;   /* constant environ entries, copied per request */
     PyObject *apps[PYH_MAX_APPS]; /* WSGI callables loaded here (mounts sharing a group) */
@@ -137,12 +139,13 @@ pyh_interp *pyh_interp_new_slot(PyInterpreterState *state, PyThreadState *owner)
 /* Sub-interpreters (subinterp.c). */
 enum pyh_gil_mode { PYH_GIL_SHARED = 0, PYH_GIL_OWN = 1, PYH_GIL_FREE = 2 };
 pyh_interp *pyh_new_interp(int mode, char **err);
-void pyh_end_interp(pyh_interp *in);
+int pyh_end_interp(pyh_interp *in); /* 0 ended; 1 left alive: app daemon threads still run */
 
 /* Thread states (tstate.c): one per (OS thread, interpreter), created on first use. */
 PyThreadState *pyh_attach(pyh_interp *in, int64_t *wait_ns);
 void pyh_detach(void);
 void pyh_register_tstate(pyh_interp *in, PyThreadState *ts);
+void pyh_delete_made_tstates(pyh_interp *in); /* with in's owner attached, no request running */
 
 /* Requests (request.c). */
 void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, uintptr_t handle,

@@ -113,20 +113,37 @@ func (rt *Runtime) Finalize() error {
 
 func (rt *Runtime) finalize() error {
 	var rc C.int
+	var alive []string
 	rt.Do(func() {
 		// Newest first, each with its own thread state current, then the runtime.
 		for i := len(rt.subs) - 1; i >= 0; i-- {
-			C.pyh_end_interp(rt.subs[i].c)
+			if C.pyh_end_interp(rt.subs[i].c) != 0 {
+				alive = append(alive, rt.subs[i].Name)
+			}
 		}
 		rt.subs = nil
-		rc = C.pyh_finalize()
+		if len(alive) == 0 {
+			rc = C.pyh_finalize()
+		}
 	})
 	close(rt.calls)
 	<-rt.done
+	if len(alive) > 0 {
+		return &NotFinalizedError{Groups: alive}
+	}
 	if rc != 0 {
 		return errors.New("Py_FinalizeEx reported an error while flushing buffered data")
 	}
 	return nil
+}
+
+// NotFinalizedError: sub-interpreters still had daemon threads of the app running, so they
+// (and with them the runtime) could not be ended safely; the process should just exit.
+type NotFinalizedError struct{ Groups []string }
+
+func (e *NotFinalizedError) Error() string {
+	return fmt.Sprintf("application group(s) %s still run daemon threads started by the app; "+
+		"Python was not finalised (atexit handlers did not run)", strings.Join(e.Groups, ", "))
 }
 
 func takeCString(s *C.char) string {

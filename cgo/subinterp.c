@@ -80,17 +80,25 @@ pyh_interp *pyh_new_interp(int mode, char **err) {
 }
 
 /* Ends a sub-interpreter the way CPython requires: its owner thread state current, every
- * other thread state of it (those request threads made) cleared and deleted first. */
-void pyh_end_interp(pyh_interp *in) {
+ * other thread state of it deleted first. The app's non-daemon threads are waited for; if
+ * daemon threads of the app still run, their thread states cannot be taken from them, so the
+ * interpreter is left alive (returns 1) and the caller must not finalise the runtime. */
+int pyh_end_interp(pyh_interp *in) {
     PyEval_RestoreThread(in->owner);
-    PyThreadState *t = PyInterpreterState_ThreadHead(in->state);
-    while (t != NULL) {
-        PyThreadState *next = PyThreadState_Next(t);
-        if (t != in->owner) {
-            PyThreadState_Clear(t);
-            PyThreadState_Delete(t);
-        }
-        t = next;
+    PyObject *name = PyUnicode_FromString("threading");
+    PyObject *threading = name ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    if (threading != NULL) {
+        PyObject *r = PyObject_CallMethod(threading, "_shutdown", NULL);
+        if (r == NULL) PyErr_WriteUnraisable(threading);
+        Py_XDECREF(r);
+        Py_DECREF(threading);
+    }
+    PyErr_Clear();
+    pyh_delete_made_tstates(in);
+    if (PyInterpreterState_ThreadHead(in->state) != in->owner || PyThreadState_Next(in->owner)) {
+        PyEval_SaveThread();
+        return 1;
     }
     Py_EndInterpreter(in->owner);
     /* Py_EndInterpreter leaves no thread state current. An own GIL is gone with its
@@ -102,4 +110,5 @@ void pyh_end_interp(pyh_interp *in) {
     }
     pyh_register_tstate(in, NULL);
     in->state = NULL;
+    return 0;
 }

@@ -161,15 +161,23 @@ func serve(args []string, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// After the first signal starts the graceful shutdown, a second one ends the process at
+	// once (the default action), as with other servers.
+	go func() { <-ctx.Done(); stop() }()
 	srv, err := New(cfg, log)
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
-	if err := srv.Run(ctx); err != nil {
+	var notFinalized *cgo.NotFinalizedError
+	switch err := srv.Run(ctx); {
+	case errors.As(err, &notFinalized):
+		log.Warn("stopped without finalising Python", "reason", err)
+	case err != nil:
 		log.Error("pyhost stopped with an error", "error", err)
 		return 1
+	default:
+		log.Info("stopped cleanly")
 	}
-	log.Info("stopped cleanly")
 	return 0
 }

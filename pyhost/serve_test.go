@@ -315,3 +315,43 @@ func TestShutdownClosesUnusedConnections(t *testing.T) {
 		t.Errorf("no clean stop:\n%s", s.Log)
 	}
 }
+
+// TestFinalizeIsBounded: an app thread that keeps Python's finalisation waiting does not keep
+// pyhost from exiting: it gives up after the shutdown timeout, says why, and exits 1.
+func TestFinalizeIsBounded(t *testing.T) {
+	for _, group := range []string{"%{GLOBAL}", "sub"} {
+		t.Run(group, func(t *testing.T) {
+			s := startServer(t, "testdata/nondaemon_thread.py", "--shutdown-timeout", "1s",
+				"--application-group", group)
+			if resp, body := s.get(t, "/"); resp.StatusCode != 200 || string(body) != "background thread alive=1\n" {
+				t.Fatalf("status %d body %q", resp.StatusCode, body)
+			}
+			if err := s.stop(); exitCode(err) != 1 {
+				t.Errorf("exit %v, want 1\n%s", err, s.Log)
+			}
+			if !strings.Contains(s.Log.String(), "did not finish finalising") {
+				t.Errorf("log does not say why:\n%s", s.Log)
+			}
+		})
+	}
+}
+
+// TestDaemonThreads: an app's daemon thread never crashes the exit. The main interpreter is
+// finalised as usual; a sub-interpreter that still runs one is left alone, and pyhost says so.
+func TestDaemonThreads(t *testing.T) {
+	cases := map[string]string{"%{GLOBAL}": "stopped cleanly", "sub": "still run daemon threads"}
+	for group, want := range cases {
+		t.Run(group, func(t *testing.T) {
+			s := startServer(t, "testdata/daemon_thread.py", "--application-group", group)
+			if resp, body := s.get(t, "/"); resp.StatusCode != 200 || string(body) != "daemon thread alive=1\n" {
+				t.Fatalf("status %d body %q", resp.StatusCode, body)
+			}
+			if err := s.stop(); err != nil {
+				t.Errorf("exit: %v\n%s", err, s.Log)
+			}
+			if !strings.Contains(s.Log.String(), want) {
+				t.Errorf("log lacks %q:\n%s", want, s.Log)
+			}
+		})
+	}
+}

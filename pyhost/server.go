@@ -199,8 +199,22 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	}
 	logCrossings(s.log)
-	if err := s.finalize(); err != nil {
-		return err
+	// Finalising waits for the app's non-daemon threads (as Python's own exit does); one that
+	// never ends must not keep the server from exiting.
+	finalized := make(chan error, 1)
+	go func() { finalized <- s.finalize() }()
+	limit := max(time.Until(deadline(sctx)), 2*time.Second)
+	select {
+	case err := <-finalized:
+		if err != nil {
+			return err
+		}
+	case <-time.After(limit):
+		s.log.Error("Python did not finish finalising within the shutdown timeout; a non-daemon "+
+			"thread the app started is probably still running (make it a daemon thread, or "+
+			"end it from an atexit handler registered before it starts); exiting without it",
+			"waited", limit.Round(time.Millisecond).String())
+		return errors.New("finalising Python timed out")
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
@@ -209,6 +223,11 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 func (s *Server) finalize() error { return s.rt.Finalize() }
+
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
+}
 
 // logCrossings reports the cgo crossings the requests of this process made (the benchmark
 // reads this line).
