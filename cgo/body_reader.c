@@ -17,7 +17,9 @@ static PyObject *br_readinto(PyObject *self, PyObject *arg) {
     if (r != NULL && r->has_body && view.len > 0) {
         uintptr_t h = r->handle;
         Py_BEGIN_ALLOW_THREADS
+        pthread_mutex_lock(&r->io_lock);
         n = pyhostRead(h, view.buf, (size_t)view.len);
+        pthread_mutex_unlock(&r->io_lock);
         Py_END_ALLOW_THREADS
     }
     PyBuffer_Release(&view);

@@ -11,6 +11,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #define PYH_MAX_INTERPS 256
@@ -100,6 +101,10 @@ typedef struct pyh_result {
 typedef struct pyh_req {
     pyh_interp *in;
     uintptr_t handle;     /* cgo.Handle of the Go side, passed to the callbacks */
+    /* Serialises callbacks: they run with the GIL released, and an app thread calling write()
+     * or reading wsgi.input beside the request's own thread must not enter Go at the same
+     * time (net/http's ResponseWriter and Body are not safe for concurrent use). */
+    pthread_mutex_t io_lock;
     int has_body;
     int started;          /* start_response was called */
     int headers_sent;     /* the head went out through a callback */

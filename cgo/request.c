@@ -48,7 +48,9 @@ static int try_sendfile(pyh_req *r, PyObject *wrapper) {
     if (need_start(r) < 0) return -1;
     int64_t sent;
     Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&r->io_lock);
     sent = pyhostSendFile(r->handle, r->head, r->head_len, fd, pos);
+    pthread_mutex_unlock(&r->io_lock);
     Py_END_ALLOW_THREADS
     if (sent == -2) return 0; /* not a regular file: nothing was sent */
     r->headers_sent = 1;
@@ -59,15 +61,19 @@ static int try_sendfile(pyh_req *r, PyObject *wrapper) {
 /* Drains the app's return value. 0 ok, -1 Python error (or client gone: r->client_gone). */
 static int drain(pyh_req *r, PyObject *result) {
     if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) {
-        Py_ssize_t n = PySequence_Fast_GET_SIZE(result);
-        for (Py_ssize_t i = 0; i < n; i++) {
+        /* The size is read again each time: streaming releases the GIL, and another thread of
+         * the app could change the list meanwhile. */
+        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(result); i++) {
             PyObject *item = PySequence_Fast_GET_ITEM(result, i);
             if (check_bytes(item) < 0) return -1;
             Py_ssize_t len = PyBytes_GET_SIZE(item);
             if (len == 0) continue;
             if (need_start(r) < 0) return -1;
             if (r->headers_sent) {
-                if (pyh_stream(r, PyBytes_AS_STRING(item), len) < 0) return -1;
+                Py_INCREF(item); /* keeps its bytes alive while Go writes them */
+                int rc = pyh_stream(r, PyBytes_AS_STRING(item), len);
+                Py_DECREF(item);
+                if (rc < 0) return -1;
             } else if (pyh_buf_append(&r->body, &r->body_len, &r->body_cap, &r->body_owned,
                                       PyBytes_AS_STRING(item), len) < 0) {
                 PyErr_NoMemory();
@@ -131,6 +137,7 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
     PyObject *result = NULL;
 
     memset(out, 0, sizeof *out);
+    pthread_mutex_init(&r.io_lock, NULL);
     pyh_attach(in, &out->gil_wait_ns);
 
     if (app < 0 || app >= in->napps) {
@@ -196,4 +203,5 @@ done:
     if (r.head_owned) free(r.head);
     if (r.body_owned) free(r.body);
     pyh_detach();
+    pthread_mutex_destroy(&r.io_lock);
 }

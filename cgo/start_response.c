@@ -135,7 +135,9 @@ int pyh_stream(pyh_req *r, const char *data, size_t n) {
     size_t head_len = r->headers_sent ? 0 : r->head_len;
     int rc;
     Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&r->io_lock);
     rc = pyhostSend(r->handle, (char *)head, head_len, (char *)data, n);
+    pthread_mutex_unlock(&r->io_lock);
     Py_END_ALLOW_THREADS
     r->headers_sent = 1;
     if (rc < 0) {

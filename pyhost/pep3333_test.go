@@ -427,3 +427,21 @@ func TestRawHeaderBytes(t *testing.T) {
 		t.Errorf("HTTP_X_NAME = %q, want latin-1 decoded %q", env["HTTP_X_NAME"], "caf\u00e9")
 	}
 }
+
+// TestWriteFromAppThreads: write() called by several app threads at once reaches the client
+// whole, each 1000-byte block intact (the C side serialises its calls into Go).
+func TestWriteFromAppThreads(t *testing.T) {
+	s := startServer(t, "testdata/pep3333.py")
+	for round := 0; round < 5; round++ {
+		resp, body := s.get(t, "/threaded-write")
+		if resp.StatusCode != 200 || len(body) != 4*50*1000 {
+			t.Fatalf("status %d, %d bytes, want 200000", resp.StatusCode, len(body))
+		}
+		for i := 0; i < len(body); i += 1000 {
+			block := body[i : i+1000]
+			if bytes.Count(block, block[:1]) != 1000 {
+				t.Fatalf("block %d is interleaved: %q…", i/1000, block[:40])
+			}
+		}
+	}
+}

@@ -178,6 +178,22 @@ def cookies(environ, start_response):
     return [b"two cookies\n"]
 
 
+def threaded_write(environ, start_response):
+    """write() from several threads at once: not what PEP 3333 has in mind, but it must
+    not corrupt the response or crash the server."""
+    write = start_response("200 OK", [("Content-Type", "text/plain")])
+
+    def writer(mark):
+        for _ in range(50):
+            write(mark * 1000)
+    threads = [threading.Thread(target=writer, args=(bytes([65 + i]),)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return []
+
+
 # Misbehaving apps: each must cost only its own request.
 def err_raise(environ, start_response):
     raise RuntimeError("boom from the app")
@@ -287,7 +303,7 @@ def err_exit(environ, start_response):
 routes = {
     "/environ": environ_dump, "/echo": echo, "/stream": stream, "/write": write_callable,
     "/filewrapper": file_wrapper, "/close": close_route, "/slow-stream": slow_stream,
-    "/closed": closed_list, "/sleep": sleep, "/head": head, "/cookies": cookies,
+    "/closed": closed_list, "/threaded-write": threaded_write, "/sleep": sleep, "/head": head, "/cookies": cookies,
     "/error/raise": err_raise, "/error/non-iterable": err_non_iterable,
     "/error/double-start": err_double_start, "/error/bad-status": err_bad_status,
     "/error/header-type": err_header_type, "/error/crlf": err_crlf,
