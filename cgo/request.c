@@ -60,6 +60,12 @@ static int try_sendfile(pyh_req *r, PyObject *wrapper) {
 
 /* Drains the app's return value. 0 ok, -1 Python error (or client gone: r->client_gone). */
 static int drain(pyh_req *r, PyObject *result) {
+    if (PyBytes_Check(result) || PyUnicode_Check(result)) {
+        /* Iterating would "work" and send one byte (or character) at a time, or fail on ints. */
+        PyErr_Format(PyExc_TypeError, "the app returned %.50s itself; return an iterable of "
+                     "bytes, e.g. [body]", Py_TYPE(result)->tp_name);
+        return -1;
+    }
     if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) {
         /* The size is read again each time: streaming releases the GIL, and another thread of
          * the app could change the list meanwhile. */

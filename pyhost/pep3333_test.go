@@ -303,6 +303,7 @@ func TestAppErrors(t *testing.T) {
 		{"/error/no-start", "without calling start_response"},
 		{"/error/no-start-empty", "without calling start_response"},
 		{"/error/yield-str", "WSGI bodies are bytes"},
+		{"/error/return-bytes", "the app returned bytes itself; return an iterable of bytes, e.g. [body]"},
 		{"/error/exit", "SystemExit"},
 	}
 	for _, c := range cases {

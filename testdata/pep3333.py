@@ -248,6 +248,11 @@ def err_no_start_empty(environ, start_response):
     return []
 
 
+def err_return_bytes(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return b"the body itself, not in a list"
+
+
 def err_yield_str(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return ["a str, not bytes"]
@@ -310,6 +315,7 @@ routes = {
     "/error/non-latin1": err_non_latin1, "/error/headers-not-list": err_headers_not_list,
     "/error/hop": err_hop, "/error/no-start": err_no_start,
     "/error/no-start-empty": err_no_start_empty, "/error/yield-str": err_yield_str,
+    "/error/return-bytes": err_return_bytes,
     "/error/midstream": err_midstream, "/error/exc-info": err_exc_info,
     "/error/exc-info-late": err_exc_info_late, "/error/close-raises": err_close_raises,
     "/error/exit": err_exit,
