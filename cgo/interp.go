@@ -146,23 +146,18 @@ func (rt *Runtime) callBootstrap(in *Interp, fn string, args ...string) (string,
 	return out, err
 }
 
-// GILEnabled reports whether the GIL is on (always true except on a free-threaded build).
-func (rt *Runtime) GILEnabled(in *Interp) bool {
-	out, err := rt.callBootstrap(in, "gil_report")
-	return err != nil || strings.HasPrefix(out, "1")
-}
-
-// GILEnabledBy lists the extension modules that switched the GIL back on.
-func (rt *Runtime) GILEnabledBy(in *Interp) []string {
+// GILReport says whether the GIL is on in the interpreter (always, except on a free-threaded
+// build) and which extension modules switched it back on.
+func (rt *Runtime) GILReport(in *Interp) (enabled bool, enabledBy []string) {
 	out, err := rt.callBootstrap(in, "gil_report")
 	if err != nil {
-		return nil
+		return true, nil
 	}
-	_, mods, _ := strings.Cut(out, "\t")
-	if mods == "" {
-		return nil
+	flag, mods, _ := strings.Cut(out, "\t")
+	if mods != "" {
+		enabledBy = strings.Split(mods, ",")
 	}
-	return strings.Split(mods, ",")
+	return flag == "1", enabledBy
 }
 
 // CheckApp imports app in the interpreter and returns the bootstrap's JSON report.

@@ -128,19 +128,23 @@ func (s *Server) load(group string, m Mount, spec cgo.AppSpec) (*subinterp.App, 
 	}
 	s.log.Info("loaded WSGI application", "app", m.App, "mount", m.Prefix, "group", group,
 		"interpreters", g.Size(), "gil", string(s.cfg.GIL), "took", time.Since(start).Round(time.Millisecond).String())
-	s.reportGIL(group)
+	s.reportGIL(g)
 	return app, nil
 }
 
-// reportGIL says when an extension switched the GIL back on in a free-threaded build.
-func (s *Server) reportGIL(group string) {
+// reportGIL says when an extension switched the GIL back on in a free-threaded build (each
+// interpreter has its own switch).
+func (s *Server) reportGIL(g *subinterp.Group) {
 	if !cgo.IsFreeThreadedBuild() || s.cfg.GIL != gil.Free {
 		return
 	}
-	if mods := s.rt.GILEnabledBy(s.rt.Main()); len(mods) > 0 || s.rt.GILEnabled(s.rt.Main()) {
-		s.log.Warn("the GIL is enabled again: an extension module did not declare "+
-			"free-threading support, so requests take turns on the GIL",
-			"group", group, "modules", strings.Join(mods, ","))
+	for _, in := range g.Interps() {
+		if enabled, mods := s.rt.GILReport(in); enabled {
+			s.log.Warn("the GIL is enabled again: an extension module did not declare "+
+				"free-threading support, so requests take turns on the GIL",
+				"group", g.Name, "modules", strings.Join(mods, ","))
+			return
+		}
 	}
 }
 

@@ -44,6 +44,15 @@ type Group struct {
 // Size is the number of interpreters in the group.
 func (g *Group) Size() int { return len(g.members) }
 
+// Interps lists the group's interpreters.
+func (g *Group) Interps() []*cgo.Interp {
+	out := make([]*cgo.Interp, len(g.members))
+	for i, m := range g.members {
+		out[i] = m.in
+	}
+	return out
+}
+
 // Acquire picks the least busy interpreter and counts the request on it.
 func (g *Group) Acquire() *Member {
 	n := len(g.members)
