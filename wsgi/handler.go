@@ -31,7 +31,7 @@ type Handler struct {
 	loadErr error
 
 	scratchOnce sync.Once
-	scratch     []*scratch // one per request thread (gil.Limiter numbers them)
+	scratch     []*scratch // one per request thread (gil.Limiter numbers them), made on first use
 }
 
 // App returns the loaded app, loading it now if no request has yet.
@@ -65,16 +65,18 @@ type scratch struct {
 	io      cgo.IO // names &rio for the C side, made once
 }
 
-func (h *Handler) scratchFor(thread int) *scratch {
-	h.scratchOnce.Do(func() {
-		h.scratch = make([]*scratch, h.Threads.Threads())
-		for i := range h.scratch {
-			s := &scratch{call: cgo.NewCall(), environ: make([]byte, 0, 2048)}
-			s.io = cgo.NewIO(&s.rio)
-			h.scratch[i] = s
-		}
-	})
-	return h.scratch[thread]
+// scratchFor returns request thread t's scratch state. Only the goroutine holding thread t
+// touches slot t, so making it lazily needs no lock; a large --threads costs memory only for
+// the threads that ever run.
+func (h *Handler) scratchFor(t int) *scratch {
+	h.scratchOnce.Do(func() { h.scratch = make([]*scratch, h.Threads.Threads()) })
+	s := h.scratch[t]
+	if s == nil {
+		s = &scratch{call: cgo.NewCall(), environ: make([]byte, 0, 2048)}
+		s.io = cgo.NewIO(&s.rio)
+		h.scratch[t] = s
+	}
+	return s
 }
 
 // Request ids: a random per-process prefix and a counter, unique and cheap.
