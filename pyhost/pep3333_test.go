@@ -279,6 +279,14 @@ func TestFileWrapper(t *testing.T) {
 			}
 		})
 	}
+	// A real file goes out with sendfile: Python never reads it (a file whose read() records
+	// its calls stays unread), and the bytes still arrive.
+	if resp, body := s.get(t, "/filewrapper?tracked=1&path="+path); resp.StatusCode != 200 || !bytes.Equal(body, content) {
+		t.Fatalf("tracked file: status %d, %d bytes", resp.StatusCode, len(body))
+	}
+	if _, n := s.get(t, "/python-reads"); string(n) != "0" {
+		t.Errorf("Python read the file_wrapper'd file %s times; sendfile should have sent it", n)
+	}
 	resp, body := s.do(t, "HEAD", "/filewrapper?path="+path, nil)
 	if resp.StatusCode != 200 || len(body) != 0 || resp.ContentLength != int64(len(content)) {
 		t.Errorf("HEAD file_wrapper: status %d, %d bytes, CL %d", resp.StatusCode, len(body), resp.ContentLength)
@@ -331,7 +339,8 @@ func TestAppErrors(t *testing.T) {
 			t.Errorf("status %d body %q", resp.StatusCode, body)
 		}
 	})
-	for _, path := range []string{"/error/midstream", "/error/exc-info-late", "/error/close-raises"} {
+	for _, path := range []string{"/error/midstream", "/error/exc-info-late", "/error/close-raises",
+		"/error/midstream-close"} {
 		t.Run(path+" aborts the connection", func(t *testing.T) {
 			raw := rawRequest(t, s, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
 			if !strings.HasPrefix(raw, "HTTP/1.1 200 OK") {
@@ -342,6 +351,10 @@ func TestAppErrors(t *testing.T) {
 			}
 			waitForLog(t, s, "after the response started")
 		})
+	}
+	// An iterable that raised mid-stream was still closed.
+	if _, closed := s.get(t, "/closed"); !strings.Contains(string(closed), `"midstream"`) {
+		t.Errorf("close() not called after the app raised mid-stream: %s", closed)
 	}
 	// A traceback names the file and line.
 	if !strings.Contains(s.Log.String(), "pep3333.py") {

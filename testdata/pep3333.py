@@ -129,10 +129,21 @@ def write_callable(environ, start_response):
     return [b"returned\n"]
 
 
+python_reads = []  # read() calls on a TrackedFile: none when the server uses sendfile
+
+
+class TrackedFile(io.FileIO):
+    def read(self, *args):
+        python_reads.append(args)
+        return super().read(*args)
+
+
 def file_wrapper(environ, start_response):
     q = _query(environ)
     if "bytesio" in q:
         f = io.BytesIO(b"from a BytesIO\n" * 100)
+    elif "tracked" in q:
+        f = TrackedFile(q["path"], "rb")
     else:
         f = open(q["path"], "rb")
         if "skip" in q:
@@ -153,6 +164,10 @@ def slow_stream(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     q = _query(environ)
     return Closing(q.get("name", "slow"), [b"x" * 65536] * int(q.get("n", "200")), delay=0.01)
+
+
+def python_read_count(environ, start_response):
+    return _json(start_response, len(python_reads))
 
 
 def closed_list(environ, start_response):
@@ -267,6 +282,17 @@ def err_midstream(environ, start_response):
     return gen()
 
 
+class RaisingClosing(Closing):
+    def __iter__(self):
+        yield b"first chunk\n"
+        raise RuntimeError("boom mid-stream, with close()")
+
+
+def err_midstream_close(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return RaisingClosing("midstream", [])
+
+
 def err_exc_info(environ, start_response):
     try:
         start_response("200 OK", [("Content-Type", "text/plain")])
@@ -308,7 +334,8 @@ def err_exit(environ, start_response):
 routes = {
     "/environ": environ_dump, "/echo": echo, "/stream": stream, "/write": write_callable,
     "/filewrapper": file_wrapper, "/close": close_route, "/slow-stream": slow_stream,
-    "/closed": closed_list, "/threaded-write": threaded_write, "/sleep": sleep, "/head": head, "/cookies": cookies,
+    "/closed": closed_list, "/threaded-write": threaded_write,
+    "/python-reads": python_read_count, "/error/midstream-close": err_midstream_close, "/sleep": sleep, "/head": head, "/cookies": cookies,
     "/error/raise": err_raise, "/error/non-iterable": err_non_iterable,
     "/error/double-start": err_double_start, "/error/bad-status": err_bad_status,
     "/error/header-type": err_header_type, "/error/crlf": err_crlf,
