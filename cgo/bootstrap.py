@@ -7,6 +7,23 @@ import sys
 import zlib  # loaded here so `pyhost check` does not count it as the app's
 
 
+def _python_executable():
+    """sys.executable is pyhost's own binary (it is the program); code that starts Python
+    subprocesses with it (multiprocessing's spawn, subprocess.run([sys.executable, ...]))
+    needs the interpreter of this installation instead."""
+    if os.path.basename(sys.executable).startswith("python"):
+        return
+    name = "python%d.%d%s" % (sys.version_info[0], sys.version_info[1], getattr(sys, "abiflags", ""))
+    candidate = os.path.join(sys.exec_prefix, "bin", name)
+    if os.access(candidate, os.X_OK):
+        sys.executable = candidate
+        if hasattr(sys, "_base_executable"):
+            sys._base_executable = candidate
+
+
+_python_executable()
+
+
 class FileWrapper:
     """wsgi.file_wrapper: pyhost sends a real file with sendfile(2); this iteration is only the
     fallback for file-likes without a usable fileno()."""

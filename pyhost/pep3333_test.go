@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,6 +84,11 @@ func TestEnviron(t *testing.T) {
 	}
 	if fmt.Sprint(env["_errors_methods"]) != "[write writelines flush]" {
 		t.Errorf("wsgi.errors lacks methods: %v", env["_errors_methods"])
+	}
+	// sys.executable is the Python interpreter (not pyhost), so subprocesses of it work.
+	exe, _ := env["_sys_executable"].(string)
+	if out, err := exec.Command(exe, "-c", "print(6*7)").Output(); err != nil || string(out) != "42\n" {
+		t.Errorf("sys.executable %q does not run Python: %v %q", exe, err, out)
 	}
 	if fmt.Sprint(env["_input_methods"]) != "[read readline readlines __iter__]" {
 		t.Errorf("wsgi.input lacks methods: %v", env["_input_methods"])

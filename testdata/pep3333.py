@@ -56,6 +56,7 @@ def environ_dump(environ, start_response):
     out["_file_wrapper_callable"] = callable(environ["wsgi.file_wrapper"])
     out["_path_info_latin1_bytes"] = list(environ["PATH_INFO"].encode("latin-1"))
     out["_thread"] = threading.get_ident()
+    out["_sys_executable"] = sys.executable
     return _json(start_response, out)
 
 
