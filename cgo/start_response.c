@@ -187,7 +187,11 @@ static PyObject *sr_call(PyObject *self, PyObject *args, PyObject *kwargs) {
                         "start_response() called a second time without exc_info (PEP 3333)");
         return NULL;
     }
-    if (pack_head(r, status, headers) < 0) return NULL;
+    if (pack_head(r, status, headers) < 0) {
+        /* The packed head is half-overwritten now: no body may go out with it. */
+        r->started = 0;
+        return NULL;
+    }
     r->started = 1;
     return PyObject_GetAttr(self, r->in->str_write);
 }
