@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseMode(t *testing.T) {
@@ -66,5 +67,15 @@ func TestLimiter(t *testing.T) {
 	l.Release(a)
 	if c, err := l.Acquire(ctx); err != nil || c != a {
 		t.Errorf("after a release: %d, %v; want thread %d back", c, err, a)
+	}
+}
+
+func TestWaits(t *testing.T) {
+	n0, total0 := Waits()
+	RecordWait(3 * time.Millisecond)
+	RecordWait(time.Millisecond)
+	n, total := Waits()
+	if n-n0 != 2 || total-total0 != 4*time.Millisecond {
+		t.Errorf("recorded %d waits totalling %s, want 2 and 4ms", n-n0, total-total0)
 	}
 }

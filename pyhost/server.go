@@ -233,14 +233,20 @@ func deadline(ctx context.Context) time.Time {
 	return d
 }
 
-// logCrossings reports the cgo crossings the requests of this process made (the benchmark
-// reads this line).
+// logCrossings reports the cgo crossings the requests of this process made and how long they
+// waited for the GIL (the benchmarks read this line).
 func logCrossings(log *slog.Logger) {
 	calls, back := cgo.Crossings()
 	perRequest := 0.0
 	if calls > 0 {
 		perRequest = float64(calls+back) / float64(calls)
 	}
+	waits, waited := gil.Waits()
+	meanWait := time.Duration(0)
+	if waits > 0 {
+		meanWait = waited / time.Duration(waits)
+	}
 	log.Info("request statistics", "requests", calls, "cgo_calls", calls, "callbacks", back,
-		"crossings_per_request", fmt.Sprintf("%.2f", perRequest))
+		"crossings_per_request", fmt.Sprintf("%.2f", perRequest),
+		"mean_gil_wait", meanWait.String(), "total_gil_wait", waited.Round(time.Millisecond).String())
 }

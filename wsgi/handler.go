@@ -117,6 +117,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call := s.call
 	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
 	defer call.Release()
+	gil.RecordWait(call.GILWait())
 	s.rio = requestIO{}
 
 	switch call.Outcome() {
