@@ -248,5 +248,5 @@ func logCrossings(log *slog.Logger) {
 	}
 	log.Info("request statistics", "requests", calls, "cgo_calls", calls, "callbacks", back,
 		"crossings_per_request", fmt.Sprintf("%.2f", perRequest),
-		"mean_gil_wait", meanWait.String(), "total_gil_wait", waited.Round(time.Millisecond).String())
+		"mean_gil_wait", meanWait.Round(100*time.Nanosecond).String(), "total_gil_wait", waited.Round(time.Millisecond).String())
 }
