@@ -37,15 +37,9 @@ static PyMethodDef br_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static void br_dealloc(PyObject *self) {
-    PyTypeObject *tp = Py_TYPE(self);
-    tp->tp_free(self);
-    Py_DECREF(tp);
-}
-
 static PyType_Slot br_slots[] = {
     {Py_tp_methods, br_methods},
-    {Py_tp_dealloc, br_dealloc},
+    {Py_tp_dealloc, pyh_heap_dealloc},
     {0, NULL},
 };
 

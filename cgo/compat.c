@@ -1,5 +1,6 @@
-/* compat.c — the C-API calls whose spelling changed between the CPython versions pyhost
- * supports (3.11 .. 3.13t). Version checks live here and nowhere else. */
+/* compat.c — small C-API helpers: the calls whose spelling changed between the CPython
+ * versions pyhost supports (3.11 .. 3.13t), and the dealloc
+ * shared by pyhost's heap types. */
 #include "pyh.h"
 
 PyObject *pyh_fetch_exception(void) {
@@ -31,4 +32,12 @@ int pyh_get_optional_attr(PyObject *obj, PyObject *name, PyObject **result) {
 #else
     return _PyObject_LookupAttr(obj, name, result);
 #endif
+}
+
+/* tp_dealloc of pyhost's plain heap types (no GC, no references to drop): an instance of a
+ * heap type holds a reference to its type, released here. */
+void pyh_heap_dealloc(PyObject *self) {
+    PyTypeObject *tp = Py_TYPE(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
 }

@@ -168,5 +168,6 @@ void pyh_free(void *p);
 PyObject *pyh_fetch_exception(void);      /* normalised, traceback attached; NULL if none */
 void pyh_restore_exception(PyObject *exc); /* steals exc */
 int pyh_get_optional_attr(PyObject *obj, PyObject *name, PyObject **result);
+void pyh_heap_dealloc(PyObject *self);
 
 #endif

@@ -219,16 +219,10 @@ static PyMethodDef sr_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static void sr_dealloc(PyObject *self) {
-    PyTypeObject *tp = Py_TYPE(self);
-    tp->tp_free(self);
-    Py_DECREF(tp);
-}
-
 static PyType_Slot sr_slots[] = {
     {Py_tp_call, sr_call},
     {Py_tp_methods, sr_methods},
-    {Py_tp_dealloc, sr_dealloc},
+    {Py_tp_dealloc, pyh_heap_dealloc},
     {0, NULL},
 };
 
