@@ -8,7 +8,9 @@ package cgo
 
 /*
 #cgo pkg-config: python3-embed
-#cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+// Our C is clean under -Wall -Wextra (checked against 3.11, 3.12, 3.13 and 3.13t headers);
+// -Wno-unused-parameter only quiets cgo's generated prologue for argument-less calls.
+#cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter
 #include <stdlib.h>
 #include "pyh.h"
 */
