@@ -175,10 +175,8 @@ def check_app(target, callable_name, paths, chdir):
         report["ok"] = False
         import traceback
         report["error"] = "".join(traceback.format_exception_only(type(e), e)).strip()
-        import re as _re
-        m = _re.search(r"module ([\w.]+) does not support loading in subinterpreters",
-                       report["error"])
-        report["failed_module"] = m.group(1) if m else getattr(e, "name", None)
+        # A module that cannot load in a sub-interpreter is named by pyhost from the message.
+        report["failed_module"] = getattr(e, "name", None)
     loaded = _extension_modules()
     report["extensions"] = [{"name": n, "file": f} for n, f in sorted(loaded.items())
                             if n not in before]

@@ -120,14 +120,27 @@ fail:
     return -1;
 }
 
+/* Calls _pyhost.<fn>() with no arguments (a1 == NULL) or with four str arguments. */
+static PyObject *bootstrap_call(const char *fn, const char *a1, const char *a2, const char *a3,
+                                const char *a4) {
+    PyObject *mod = PyImport_ImportModule("_pyhost");
+    if (mod == NULL) return NULL;
+    PyObject *f = PyObject_GetAttrString(mod, fn);
+    Py_DECREF(mod);
+    if (f == NULL) return NULL;
+    PyObject *res = a1 == NULL ? PyObject_CallNoArgs(f)
+                               : PyObject_CallFunction(f, "ssss", a1, a2, a3, a4);
+    Py_DECREF(f);
+    return res;
+}
+
 int pyh_interp_load_app(pyh_interp *in, const char *target, const char *callable,
                         const char *paths, const char *chdir_to, char **err) {
-    PyObject *mod = PyImport_ImportModule("_pyhost");
-    if (mod == NULL) goto fail;
-    PyObject *app = PyObject_CallMethod(mod, "load_app", "ssss", target, callable, paths,
-                                        chdir_to);
-    Py_DECREF(mod);
-    if (app == NULL) goto fail;
+    PyObject *app = bootstrap_call("load_app", target, callable, paths, chdir_to);
+    if (app == NULL) {
+        *err = pyh_take_error(in);
+        return -1;
+    }
     if (in->napps >= PYH_MAX_APPS) {
         Py_DECREF(app);
         *err = pyh_strdup("too many WSGI applications in one interpreter (at most 64)");
@@ -135,9 +148,6 @@ int pyh_interp_load_app(pyh_interp *in, const char *target, const char *callable
     }
     in->apps[in->napps] = app;
     return in->napps++;
-fail:
-    *err = pyh_take_error(in);
-    return -1;
 }
 
 char *pyh_take_error(pyh_interp *in) {
@@ -162,22 +172,14 @@ char *pyh_take_error(pyh_interp *in) {
 
 char *pyh_bootstrap_call(pyh_interp *in, const char *fn, const char *a1, const char *a2,
                          const char *a3, const char *a4, char **err) {
-    PyObject *mod = PyImport_ImportModule("_pyhost"), *res = NULL, *text = NULL;
-    char *out = NULL;
-    if (mod == NULL) goto fail;
-    PyObject *f = PyObject_GetAttrString(mod, fn);
-    Py_DECREF(mod);
-    if (f == NULL) goto fail;
-    if (a1 == NULL) res = PyObject_CallNoArgs(f);
-    else res = PyObject_CallFunction(f, "ssss", a1, a2, a3, a4);
-    Py_DECREF(f);
+    PyObject *res = bootstrap_call(fn, a1, a2, a3, a4), *text = NULL;
     if (res == NULL) goto fail;
     text = PyObject_Str(res);
     Py_DECREF(res);
     if (text == NULL) goto fail;
     const char *s = PyUnicode_AsUTF8(text);
     if (s == NULL) goto fail;
-    out = pyh_strdup(s);
+    char *out = pyh_strdup(s);
     Py_DECREF(text);
     return out;
 fail:

@@ -97,18 +97,32 @@ func (rt *Runtime) LoadApp(in *Interp, app AppSpec) (int, error) {
 	rt.Do(func() {
 		C.pyh_attach(in.c, nil)
 		defer C.pyh_detach()
-		target, callable := C.CString(app.Target), C.CString(app.Callable)
-		paths, chdir := C.CString(strings.Join(app.PythonPath, "\n")), C.CString(app.Chdir)
-		defer C.free(unsafe.Pointer(target))
-		defer C.free(unsafe.Pointer(callable))
-		defer C.free(unsafe.Pointer(paths))
-		defer C.free(unsafe.Pointer(chdir))
+		a, free := cStrings(app.args()...)
+		defer free()
 		var cerr *C.char
-		if idx = C.pyh_interp_load_app(in.c, target, callable, paths, chdir, &cerr); idx < 0 {
+		if idx = C.pyh_interp_load_app(in.c, a[0], a[1], a[2], a[3], &cerr); idx < 0 {
 			err = &PythonError{Traceback: takeCString(cerr)}
 		}
 	})
 	return int(idx), err
+}
+
+// args are the bootstrap's load_app / check_app arguments for the app.
+func (app AppSpec) args() []string {
+	return []string{app.Target, app.Callable, strings.Join(app.PythonPath, "\n"), app.Chdir}
+}
+
+// cStrings copies strings into C memory; free releases them.
+func cStrings(ss ...string) ([]*C.char, func()) {
+	cs := make([]*C.char, len(ss))
+	for i, s := range ss {
+		cs[i] = C.CString(s)
+	}
+	return cs, func() {
+		for _, c := range cs {
+			C.free(unsafe.Pointer(c))
+		}
+	}
 }
 
 func cBool(b bool) C.int {
@@ -128,13 +142,9 @@ func (rt *Runtime) callBootstrap(in *Interp, fn string, args ...string) (string,
 		defer C.pyh_detach()
 		cfn := C.CString(fn)
 		defer C.free(unsafe.Pointer(cfn))
-		var ca [4]*C.char
-		if len(args) == 4 {
-			for i, a := range args {
-				ca[i] = C.CString(a)
-				defer C.free(unsafe.Pointer(ca[i]))
-			}
-		}
+		ca, free := cStrings(args...)
+		defer free()
+		ca = append(ca, nil, nil, nil, nil) // no arguments: a NULL first one says so
 		var cerr *C.char
 		res := C.pyh_bootstrap_call(in.c, cfn, ca[0], ca[1], ca[2], ca[3], &cerr)
 		if res == nil {
@@ -162,6 +172,5 @@ func (rt *Runtime) GILReport(in *Interp) (enabled bool, enabledBy []string) {
 
 // CheckApp imports app in the interpreter and returns the bootstrap's JSON report.
 func (rt *Runtime) CheckApp(in *Interp, app AppSpec) (string, error) {
-	return rt.callBootstrap(in, "check_app", app.Target, app.Callable,
-		strings.Join(app.PythonPath, "\n"), app.Chdir)
+	return rt.callBootstrap(in, "check_app", app.args()...)
 }

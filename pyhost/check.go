@@ -9,6 +9,7 @@ import (
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/subinterp"
 )
 
 // checkReport is what the bootstrap's check_app returns.
@@ -115,8 +116,12 @@ func printCheck(w io.Writer, app string, mode gil.Mode, r *checkReport) {
 	for _, e := range r.Extensions {
 		fmt.Fprintf(w, "  ok     %-30s %s\n", e.Name, e.File)
 	}
-	if r.FailedModule != "" {
-		fmt.Fprintf(w, "  FAILS  %-30s %s\n", r.FailedModule, r.Error)
+	failed, unsupported := subinterp.UnsupportedModule(r.Error)
+	if !unsupported {
+		failed = r.FailedModule
+	}
+	if failed != "" {
+		fmt.Fprintf(w, "  FAILS  %-30s %s\n", failed, r.Error)
 	}
 	if cgo.IsFreeThreadedBuild() {
 		if len(r.GILEnabledBy) > 0 {
@@ -127,10 +132,10 @@ func printCheck(w io.Writer, app string, mode gil.Mode, r *checkReport) {
 	switch {
 	case r.OK:
 		fmt.Fprintf(w, "result: the app can run with --gil %s\n", mode)
-	case r.FailedModule != "" && mode != gil.Free:
+	case unsupported:
 		fmt.Fprintf(w, "result: the app cannot run in a sub-interpreter of this mode because "+
 			"%s does not support sub-interpreters: serve it with --application-group %%{GLOBAL} "+
-			"or --gil shared\n", r.FailedModule)
+			"or --gil shared\n", failed)
 	default:
 		fmt.Fprintf(w, "result: the app failed to import: %s\n", r.Error)
 	}

@@ -330,6 +330,13 @@ func TestCheckCommand(t *testing.T) {
 	if err != nil || !strings.Contains(out, "can run with --gil shared") {
 		t.Errorf("check hello shared: %v\n%s", err, out)
 	}
+	// A plain missing module is an import failure, not a sub-interpreter problem.
+	out, err = runPyhost(t, "check", "testdata/broken_import.py", "--gil", "shared")
+	if exitCode(err) != 1 || !strings.Contains(out, "FAILS  this_module_does_not_exist_anywhere") ||
+		!strings.Contains(out, "result: the app failed to import") ||
+		strings.Contains(out, "does not support sub-interpreters") {
+		t.Errorf("check broken_import: exit %d\n%s", exitCode(err), out)
+	}
 	switch {
 	case linked.FreeThreaded:
 		out, err = runPyhost(t, "check", "testdata/hello.py", "--gil", "free")

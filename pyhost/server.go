@@ -24,8 +24,9 @@ type Server struct {
 	rt        *cgo.Runtime
 	groups    *subinterp.Registry
 	threads   *gil.Limiter
+	mounts    []Mount // cfg.AllMounts(), resolved once
 	listeners []net.Listener
-	handlers  [][]*wsgi.Handler // per listener, per mount
+	handlers  [][]*wsgi.Handler // per listener, per mount (same order as mounts)
 }
 
 // ErrAppLoad means an application could not be imported; the traceback was logged.
@@ -54,7 +55,8 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, rt: rt, threads: gil.NewLimiter(cfg.Threads),
-		groups: subinterp.NewRegistry(rt, cfg.GIL, cfg.Interpreters, cfg.Threads != 1)}
+		groups: subinterp.NewRegistry(rt, cfg.GIL, cfg.Interpreters, cfg.Threads != 1),
+		mounts: cfg.AllMounts()}
 	if err := s.listen(); err != nil {
 		_ = s.finalize()
 		return nil, err
@@ -76,7 +78,7 @@ func (s *Server) listen() error {
 		}
 		s.listeners = append(s.listeners, ln)
 		var hs []*wsgi.Handler
-		for _, m := range s.cfg.AllMounts() {
+		for _, m := range s.mounts {
 			hs = append(hs, s.newHandler(m, ln.Addr().String()))
 		}
 		s.handlers = append(s.handlers, hs)
@@ -117,8 +119,8 @@ func (s *Server) load(group string, m Mount, spec cgo.AppSpec) (*subinterp.App, 
 		var pyErr *cgo.PythonError
 		if errors.As(err, &pyErr) {
 			attrs := []any{"app", m.App, "mount", m.Prefix, "group", group, "traceback", pyErr.Traceback}
-			if advice := subinterp.ExplainLoadFailure(pyErr.Traceback, group); advice != "" {
-				attrs = append(attrs, "module", subinterp.ModuleOf(pyErr.Traceback), "remedy", advice)
+			if mod, ok := subinterp.UnsupportedModule(pyErr.Traceback); ok {
+				attrs = append(attrs, "module", mod, "remedy", subinterp.Remedy(mod, group))
 			}
 			s.log.Error("could not load the WSGI application", attrs...)
 			return nil, fmt.Errorf("%w: %s", ErrAppLoad, pyErr.Summary())
@@ -153,8 +155,7 @@ func (s *Server) reportGIL(g *subinterp.Group) {
 func (s *Server) preload() error {
 	for _, hs := range s.handlers {
 		for i, h := range hs {
-			m := s.cfg.AllMounts()[i]
-			if m.Group != GroupGlobal && !s.cfg.Preload {
+			if s.mounts[i].Group != GroupGlobal && !s.cfg.Preload {
 				continue
 			}
 			if _, err := h.App(); err != nil {

@@ -7,23 +7,19 @@ import (
 
 var notSubinterpSafe = regexp.MustCompile(`module ([\w.]+) does not support loading in subinterpreters`)
 
-// ExplainLoadFailure turns an import traceback into advice when the cause is an extension
-// module that cannot live in a sub-interpreter (single-phase init, or no
-// Py_mod_multiple_interpreters support under a per-interpreter GIL). "" when it is not that.
-func ExplainLoadFailure(traceback, group string) string {
-	m := notSubinterpSafe.FindStringSubmatch(traceback)
-	if m == nil {
-		return ""
+// UnsupportedModule finds, in an import failure's text, the extension module that cannot live
+// in a sub-interpreter (single-phase init, or no Py_mod_multiple_interpreters support under a
+// per-interpreter GIL).
+func UnsupportedModule(text string) (module string, ok bool) {
+	if m := notSubinterpSafe.FindStringSubmatch(text); m != nil {
+		return m[1], true
 	}
-	return fmt.Sprintf("extension module %s does not support sub-interpreters, so the app "+
-		"cannot run in application group %s: run it in the main interpreter "+
-		"(--application-group %%{GLOBAL}) or use --gil shared", m[1], group)
+	return "", false
 }
 
-// ModuleOf returns the module named in such a failure, or "".
-func ModuleOf(traceback string) string {
-	if m := notSubinterpSafe.FindStringSubmatch(traceback); m != nil {
-		return m[1]
-	}
-	return ""
+// Remedy is the advice for such a module in the named application group.
+func Remedy(module, group string) string {
+	return fmt.Sprintf("extension module %s does not support sub-interpreters, so the app "+
+		"cannot run in application group %s: run it in the main interpreter "+
+		"(--application-group %%{GLOBAL}) or use --gil shared", module, group)
 }

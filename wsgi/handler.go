@@ -5,7 +5,6 @@ package wsgi
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -95,7 +94,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	app, err := h.App()
 	if err != nil {
 		h.Log.Error("WSGI application unavailable: it failed to load", "path", r.URL.Path,
-			"error", summary(err))
+			"error", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
@@ -145,12 +144,4 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Tell net/http to drop the connection rather than end a response that is incomplete.
 		panic(http.ErrAbortHandler)
 	}
-}
-
-func summary(err error) string {
-	var pyErr *cgo.PythonError
-	if errors.As(err, &pyErr) {
-		return pyErr.Summary()
-	}
-	return err.Error()
 }
