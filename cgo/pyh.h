@@ -83,7 +83,6 @@ enum pyh_outcome {
 
 typedef struct pyh_result {
     int outcome;
-    int status;           /* numeric status code for PYH_RESPOND */
     char *head;           /* packed "status\0name\0value\0..." */
     size_t head_len;
     int head_owned;       /* 1: malloc'd by C, Go must pyh_free it; 0: inside Go's buffer */
@@ -109,7 +108,6 @@ typedef struct pyh_req {
     int started;          /* start_response was called */
     int headers_sent;     /* the head went out through a callback */
     int client_gone;
-    int status;
     char *head;           /* packed "status\0name\0value\0..." */
     size_t head_len, head_cap;
     int head_owned;

@@ -190,7 +190,6 @@ done:
         out->outcome = PYH_STREAMED;
     } else {
         out->outcome = PYH_RESPOND;
-        out->status = r.status;
         /* Pointers only for C memory: data still in Go's buffer is found there by Go. */
         out->head = r.head_owned ? r.head : NULL;
         out->head_len = r.head_len;

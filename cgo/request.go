@@ -63,9 +63,6 @@ func (in *Interp) Serve(c *Call, app int, environ []byte, hasBody bool, rio IO) 
 // Outcome says how the request ended.
 func (c *Call) Outcome() Outcome { return Outcome(c.res.outcome) }
 
-// Status is the numeric status code (Respond only).
-func (c *Call) Status() int { return int(c.res.status) }
-
 // Head is the packed status line and headers (Respond only), valid until Release.
 func (c *Call) Head() []byte {
 	if c.res.head_owned != 0 {

@@ -126,7 +126,6 @@ static int pack_head(pyh_req *r, PyObject *status, PyObject *headers) {
             return -1;
         }
     }
-    r->status = (st[0] - '0') * 100 + (st[1] - '0') * 10 + (st[2] - '0');
     return 0;
 }
 

@@ -122,7 +122,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch call.Outcome() {
 	case cgo.Respond:
 		body := call.Body()
-		writeHead(w, call.Head(), call.Status(), int64(len(body)))
+		writeHead(w, call.Head(), int64(len(body)))
 		if len(body) > 0 && r.Method != http.MethodHead {
 			_, _ = w.Write(body)
 		}

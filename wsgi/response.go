@@ -14,23 +14,16 @@ import (
 	"github.com/pyhost/pyhost/cgo"
 )
 
-// writeHead turns the packed head the C side validated ("status\0name\0value\0...") into
+// writeHead turns the packed head the C side validated ("NNN reason\0name\0value\0...") into
 // net/http headers and sends the status line. A one-shot body's length becomes Content-Length
 // when the app gave none (bodyLen < 0: unknown, net/http chunks).
-func writeHead(w http.ResponseWriter, head []byte, status int, bodyLen int64) {
+func writeHead(w http.ResponseWriter, head []byte, bodyLen int64) {
 	h := w.Header()
 	// No Content-Type from the app means none on the wire: a present-but-nil entry stops
 	// net/http from sniffing one, and appending to it below works as usual.
 	h["Content-Type"] = nil
-	rest := head[bytes.IndexByte(head, 0)+1:]
 	hasLength := false
-	for len(rest) > 0 {
-		i := bytes.IndexByte(rest, 0)
-		name := rest[:i]
-		rest = rest[i+1:]
-		j := bytes.IndexByte(rest, 0)
-		value := string(rest[:j])
-		rest = rest[j+1:]
+	for name, value, rest := nextHeader(afterStatus(head)); name != nil; name, value, rest = nextHeader(rest) {
 		key, ok := commonHeaders[string(name)] // no allocation for the usual names
 		if !ok {
 			key = textproto.CanonicalMIMEHeaderKey(string(name))
@@ -38,12 +31,26 @@ func writeHead(w http.ResponseWriter, head []byte, status int, bodyLen int64) {
 		if key == "Content-Length" {
 			hasLength = true
 		}
-		h[key] = append(h[key], value)
+		h[key] = append(h[key], string(value))
 	}
 	if !hasLength && bodyLen >= 0 {
 		h["Content-Length"] = []string{strconv.FormatInt(bodyLen, 10)}
 	}
-	w.WriteHeader(status)
+	// C checked the status: three digits first.
+	w.WriteHeader(int(head[0]-'0')*100 + int(head[1]-'0')*10 + int(head[2]-'0'))
+}
+
+// afterStatus skips a packed head's status line, leaving its header pairs.
+func afterStatus(head []byte) []byte { return head[bytes.IndexByte(head, 0)+1:] }
+
+// nextHeader splits the first name/value pair off packed header pairs; name is nil at the end.
+func nextHeader(pairs []byte) (name, value, rest []byte) {
+	if len(pairs) == 0 {
+		return nil, nil, nil
+	}
+	i := bytes.IndexByte(pairs, 0)
+	j := i + 1 + bytes.IndexByte(pairs[i+1:], 0)
+	return pairs[:i], pairs[i+1 : j], pairs[j+1:]
 }
 
 // commonHeaders maps response-header names as apps usually spell them to net/http's
@@ -60,42 +67,29 @@ var commonHeaders = func() map[string]string {
 	return m
 }()
 
-// statusOf reads the code from a packed head (validated by C: three digits first).
-func statusOf(head []byte) int {
-	return int(head[0]-'0')*100 + int(head[1]-'0')*10 + int(head[2]-'0')
-}
-
 // appContentLength finds the app's Content-Length in a packed head, or -1.
 func appContentLength(head []byte) int64 {
-	rest := head[bytes.IndexByte(head, 0)+1:]
-	for len(rest) > 0 {
-		i := bytes.IndexByte(rest, 0)
-		name := rest[:i]
-		rest = rest[i+1:]
-		j := bytes.IndexByte(rest, 0)
+	for name, value, rest := nextHeader(afterStatus(head)); name != nil; name, value, rest = nextHeader(rest) {
 		if bytes.EqualFold(name, []byte("Content-Length")) {
-			if n, err := strconv.ParseInt(string(rest[:j]), 10, 64); err == nil && n >= 0 {
+			if n, err := strconv.ParseInt(string(value), 10, 64); err == nil && n >= 0 {
 				return n
 			}
 		}
-		rest = rest[j+1:]
 	}
 	return -1
 }
 
 // requestIO is the Go side of one request, called back from C while the app runs.
 type requestIO struct {
-	w    http.ResponseWriter
-	r    *http.Request
-	head bool // the head went out
+	w http.ResponseWriter
+	r *http.Request
 }
 
 func (rio *requestIO) ReadBody(p []byte) (int, error) { return rio.r.Body.Read(p) }
 
 func (rio *requestIO) Send(head, chunk []byte) error {
 	if head != nil {
-		writeHead(rio.w, head, statusOf(head), -1)
-		rio.head = true
+		writeHead(rio.w, head, -1)
 	}
 	if len(chunk) > 0 {
 		if _, err := rio.w.Write(chunk); err != nil {
@@ -116,8 +110,7 @@ func (rio *requestIO) SendFile(head []byte, fd int, offset int64) (int64, error)
 	if count < 0 {
 		count = max(st.Size-offset, 0)
 	}
-	writeHead(rio.w, head, statusOf(head), count)
-	rio.head = true
+	writeHead(rio.w, head, count)
 	if rio.r.Method == http.MethodHead || count == 0 {
 		return 0, nil
 	}
