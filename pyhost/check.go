@@ -41,19 +41,12 @@ func check(args []string, stdout, stderr io.Writer) int {
 	fs.Var((*stringList)(&cfg.PythonPath), "python-path", "directory to prepend to sys.path")
 	fs.StringVar(&cfg.Chdir, "chdir", "", "change to this directory before loading the app")
 	fs.StringVar(&cfg.PythonHome, "python-home", "", "Python prefix or virtualenv")
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+	positional, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
 	}
 	if len(positional) != 1 {
 		fmt.Fprintln(stderr, "pyhost check: give one app, e.g. pyhost check app.py --gil own")

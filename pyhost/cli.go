@@ -120,20 +120,29 @@ func printVersion(w io.Writer) {
 		strings.ReplaceAll(cgo.Version(), "\n", " "), build)
 }
 
+// parseInterspersed parses flags that come before, between and after the positional
+// arguments (Go's flag package stops at the first of those), and returns the positionals.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
 // parseServe accepts flags before and after the APP argument, as people type them.
 func parseServe(args []string, stderr io.Writer) (Config, error) {
 	var cfg Config
 	fs := serveFlags(&cfg, stderr)
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return cfg, err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+	positional, err := parseInterspersed(fs, args)
+	if err != nil {
+		return cfg, err
 	}
 	switch len(positional) {
 	case 0:
