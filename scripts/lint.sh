@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # lint.sh — gofmt, go vet and staticcheck (installed into GOBIN on first use, pinned).
 set -euo pipefail
+# The module version (v0.8.2) is what the module proxy knows; the tool reports itself as
+# 2026.2.2, which is what -version prints.
+STATICCHECK_MODULE=v0.8.2
 STATICCHECK_VERSION=2026.2.2
 unformatted=$(gofmt -l . | grep -v '^build/' || true)
 if [ -n "$unformatted" ]; then
@@ -10,7 +13,7 @@ fi
 go vet ./...
 sc=$(go env GOPATH)/bin/staticcheck
 if ! "$sc" -version 2>/dev/null | grep -q "$STATICCHECK_VERSION"; then
-	echo "installing staticcheck $STATICCHECK_VERSION" >&2
-	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+	echo "installing staticcheck $STATICCHECK_MODULE ($STATICCHECK_VERSION)" >&2
+	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_MODULE"
 fi
 "$sc" ./...
