@@ -355,4 +355,3 @@ func TestPyGILStateCallbacksRunInTheRightInterpreter(t *testing.T) {
 		})
 	}
 }
-
