@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -68,18 +69,7 @@ func getConcurrently(s *server, path string, n, c int) ([][]byte, error) {
 
 func readAll(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			if err.Error() == "EOF" {
-				return []byte(b.String()), nil
-			}
-			return nil, err
-		}
-	}
+	return io.ReadAll(resp.Body)
 }
 
 // stopWith sends sig to the server and waits for it to exit; it returns the exit error.
