@@ -59,6 +59,9 @@ static int is_virtualenv(const char *dir) {
  * main thread gets Go's stack back: an app's enable() then finds the stack allocated and
  * installs none, its handlers (SA_ONSTACK) run on each thread's own signal stack, and a crash
  * in Python code still prints the Python traceback before Go reports the signal and exits.
+ * (With faulthandler on, a fault in Go code passes through it too: it prints the Python
+ * tracebacks and re-raises, and Go treats the re-raised signal as fatal rather than as a
+ * recoverable nil-pointer panic. pyhost's Go code has no expected faults, so that is kept.)
  * Called with the main thread state attached; go_stack is this thread's stack before Python
  * started (PYTHONFAULTHANDLER=1 already enabled faulthandler during initialisation). */
 static void settle_faulthandler_stack(const stack_t *go_stack) {
