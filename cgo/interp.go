@@ -58,7 +58,7 @@ const (
 func (rt *Runtime) NewInterpreter(mode GILMode, name string) (*Interp, error) {
 	var in *Interp
 	var err error
-	rt.Do(func() {
+	rt.do("while creating application group "+name, func() {
 		var cerr *C.char
 		c := C.pyh_new_interp(C.int(mode), &cerr)
 		if c == nil {
@@ -76,7 +76,7 @@ func (rt *Runtime) NewInterpreter(mode GILMode, name string) (*Interp, error) {
 // thread state lives. Call it once per interpreter.
 func (rt *Runtime) Prepare(in *Interp, multithread, multiprocess bool) error {
 	var err error
-	rt.Do(func() {
+	rt.do("while setting up application group "+in.Name, func() {
 		C.pyh_attach(in.c, nil)
 		defer C.pyh_detach()
 		src := C.CString(bootstrapSource)
@@ -94,7 +94,7 @@ func (rt *Runtime) Prepare(in *Interp, multithread, multiprocess bool) error {
 func (rt *Runtime) LoadApp(in *Interp, app AppSpec) (int, error) {
 	var err error
 	var idx C.int
-	rt.Do(func() {
+	rt.do("while importing "+app.Target, func() {
 		C.pyh_attach(in.c, nil)
 		defer C.pyh_detach()
 		a, free := cStrings(app.args()...)
@@ -137,7 +137,7 @@ func cBool(b bool) C.int {
 func (rt *Runtime) callBootstrap(in *Interp, fn string, args ...string) (string, error) {
 	var out string
 	var err error
-	rt.Do(func() {
+	rt.do("while pyhost's "+fn+" ran", func() {
 		C.pyh_attach(in.c, nil)
 		defer C.pyh_detach()
 		cfn := C.CString(fn)

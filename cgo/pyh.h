@@ -12,6 +12,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 
 #define PYH_MAX_INTERPS 256
@@ -129,6 +130,16 @@ int pyh_finalize(void);
 pyh_interp *pyh_main_interp(void);
 const char *pyh_version(void);
 int pyh_free_threaded(void);
+
+/* Signals Go keeps whatever Python code does (signals.c). */
+#define PYH_KEPT_SIGNALS 5
+typedef struct pyh_signal_snapshot {
+    struct sigaction action[PYH_KEPT_SIGNALS];
+    int valid[PYH_KEPT_SIGNALS];
+} pyh_signal_snapshot;
+int pyh_kept_signal(int i);                              /* the i-th kept signal's number */
+void pyh_signals_save(pyh_signal_snapshot *snap);
+uint32_t pyh_signals_restore(const pyh_signal_snapshot *snap); /* bit i: kept signal i put back */
 
 /* Per-interpreter setup (interp.c). Called with the interpreter's thread state attached. */
 int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,

@@ -20,6 +20,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -45,12 +46,15 @@ type Config struct {
 	// EnableGIL matters only on free-threaded builds: 0 keeps the GIL off even when an
 	// extension asks for it, -1 lets an extension re-enable it (CPython's default), 1 turns it on.
 	EnableGIL int
+	// Log receives warnings about what app code did to the process (nil: slog.Default()).
+	Log *slog.Logger
 }
 
 // Runtime is the initialised embedded interpreter. There is at most one per process.
 type Runtime struct {
 	calls chan func()
 	done  chan struct{}
+	log   *slog.Logger
 	main  *Interp
 	subs  []*Interp // sub-interpreters, in creation order; touched only on the main thread
 
@@ -67,7 +71,11 @@ func Initialize(cfg Config) (*Runtime, error) {
 	if already {
 		return nil, errors.New("the Python runtime can be initialised once per process")
 	}
-	rt := &Runtime{calls: make(chan func()), done: make(chan struct{})}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	ignoreSIGPIPE()
+	rt := &Runtime{calls: make(chan func()), done: make(chan struct{}), log: cfg.Log}
 	errc := make(chan error, 1)
 	go rt.mainThread(cfg, errc)
 	if err := <-errc; err != nil {
@@ -84,7 +92,11 @@ func (rt *Runtime) mainThread(cfg Config, errc chan<- error) {
 	defer C.free(unsafe.Pointer(name))
 	defer C.free(unsafe.Pointer(home))
 	var cerr *C.char
-	if C.pyh_initialize(name, home, C.int(cfg.EnableGIL), &cerr) != 0 {
+	var rc C.int
+	keepingSignals(rt.log, "while Python started (site-packages .pth files)", func() {
+		rc = C.pyh_initialize(name, home, C.int(cfg.EnableGIL), &cerr)
+	})
+	if rc != 0 {
 		errc <- fmt.Errorf("%s", takeCString(cerr))
 		return
 	}
@@ -96,10 +108,16 @@ func (rt *Runtime) mainThread(cfg Config, errc chan<- error) {
 	close(rt.done)
 }
 
-// Do runs f on the runtime's main OS thread and waits for it.
-func (rt *Runtime) Do(f func()) {
+// Do runs f on the runtime's main OS thread and waits for it. If f's Python code changed how
+// a signal pyhost keeps is handled (signal.signal works only there), Go's handling is put
+// back and the log says so.
+func (rt *Runtime) Do(f func()) { rt.do("while running Python on the main thread", f) }
+
+// do is Do with the work named for the log ("while importing app.py"); "" restores signals
+// without a word.
+func (rt *Runtime) do(during string, f func()) {
 	done := make(chan struct{})
-	rt.calls <- func() { f(); close(done) }
+	rt.calls <- func() { keepingSignals(rt.log, during, f); close(done) }
 	<-done
 }
 
@@ -116,7 +134,8 @@ func (rt *Runtime) Finalize() error {
 func (rt *Runtime) finalize() error {
 	var rc C.int
 	var alive []string
-	rt.Do(func() {
+	// Quietly: Py_FinalizeEx resets to SIG_DFL every signal an app had a handler for.
+	rt.do("", func() {
 		// Newest first, each with its own thread state current, then the runtime.
 		for i := len(rt.subs) - 1; i >= 0; i-- {
 			if C.pyh_end_interp(rt.subs[i].c) != 0 {

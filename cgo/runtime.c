@@ -4,6 +4,7 @@
  * pyh_initialize keeps the main thread state; Go pins that work to one locked goroutine so
  * finalisation later happens on the same OS thread, as CPython expects. */
 #include "pyh.h"
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,8 +49,44 @@ static int is_virtualenv(const char *dir) {
     return access(cfg, R_OK) == 0;
 }
 
+/* faulthandler.enable() allocates an alternate signal stack once and installs it (sigaltstack)
+ * on the thread that enables it first; Py_FinalizeEx frees it, restoring the old stack only
+ * on the thread that finalises. Left to the app, enable() from a request would swap one of
+ * pyhost's request threads from Go's 32 KiB signal stack to faulthandler's (about 17 KiB),
+ * on which every later signal for that thread (Go's preemption, a profiler's SIGPROF) runs,
+ * and after Python is finalised that thread would still point at the freed memory. So
+ * faulthandler gets its stack here, on the main thread, before any app code runs, and the
+ * main thread gets Go's stack back: an app's enable() then finds the stack allocated and
+ * installs none, its handlers (SA_ONSTACK) run on each thread's own signal stack, and a crash
+ * in Python code still prints the Python traceback before Go reports the signal and exits.
+ * (With faulthandler on, a fault in Go code passes through it too: it prints the Python
+ * tracebacks and re-raises, and Go treats the re-raised signal as fatal rather than as a
+ * recoverable nil-pointer panic. pyhost's Go code has no expected faults, so that is kept.)
+ * Called with the main thread state attached; go_stack is this thread's stack before Python
+ * started (PYTHONFAULTHANDLER=1 already enabled faulthandler during initialisation). */
+static void settle_faulthandler_stack(const stack_t *go_stack) {
+    PyObject *fh = PyImport_ImportModule("faulthandler");
+    if (fh == NULL) {
+        PyErr_Clear();
+        return;
+    }
+    PyObject *enabled = PyObject_CallMethod(fh, "is_enabled", NULL);
+    if (enabled != NULL && !PyObject_IsTrue(enabled)) {
+        PyObject *r = PyObject_CallMethod(fh, "enable", "i", 2);
+        Py_XDECREF(r);
+        r = r ? PyObject_CallMethod(fh, "disable", NULL) : NULL;
+        Py_XDECREF(r);
+    }
+    Py_XDECREF(enabled);
+    Py_DECREF(fh);
+    PyErr_Clear();
+    sigaltstack(go_stack, NULL);
+}
+
 int pyh_initialize(const char *program_name, const char *python_home, int enable_gil,
                    char **err) {
+    stack_t go_stack;
+    int have_go_stack = sigaltstack(NULL, &go_stack) == 0;
     PyStatus st;
     PyConfig config;
     PyConfig_InitPythonConfig(&config);
@@ -84,6 +121,7 @@ int pyh_initialize(const char *program_name, const char *python_home, int enable
     main_interp.state = PyThreadState_GetInterpreter(main_tstate);
     main_interp.owner = main_tstate;
     pyh_register_tstate(&main_interp, main_tstate);
+    if (have_go_stack) settle_faulthandler_stack(&go_stack);
     /* Leave the runtime with no thread state attached: requests attach their own. */
     PyEval_SaveThread();
     return 0;

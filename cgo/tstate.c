@@ -4,7 +4,26 @@
  * first Python call to close(); the thread state made for that thread and interpreter is kept
  * in thread-local storage and reused by every later request that lands on the same thread.
  * That keeps threading.local and contextvars coherent and avoids PyGILState_* (which only
- * knows the main interpreter). */
+ * knows the main interpreter).
+ *
+ * pyhost never calls PyGILState_Ensure, but C code inside a request does: a ctypes callback,
+ * a sqlite3 user function and many extensions release the GIL and re-enter Python through it.
+ * PyGILState_Ensure picks the thread state CPython has bound to this OS thread, so that
+ * binding decides which interpreter the callback runs in:
+ *
+ * - 3.11 binds the FIRST thread state created on a thread and never moves it. A thread that
+ *   served a sub-interpreter first would run every later %{GLOBAL} callback inside that
+ *   sub-interpreter (with the wrong sys.modules, or worse). So on 3.11 the main interpreter
+ *   gets its thread state on a thread before any sub-interpreter does (DESIGN rule 9, the
+ *   rule mod_wsgi follows): %{GLOBAL} callbacks are right, and a sub-interpreter's callbacks
+ *   run in the main interpreter, as under mod_wsgi (3.11 has no way to bind another one;
+ *   apps whose C extensions call back through PyGILState belong in %{GLOBAL} there).
+ * - 3.12 and later rebind on every attach (pystate.c: tstate_activate() calls
+ *   bind_gilstate_tstate() for a thread state not yet bound), so the binding is always the
+ *   thread state pyhost attached for the request: callbacks run in the request's own
+ *   interpreter, %{GLOBAL} or not. That is the only correct answer for a sub-interpreter
+ *   with its own GIL (its objects must never run under another interpreter's GIL) and for
+ *   the free-threaded build, so nothing is done there. */
 #include "pyh.h"
 #include <pthread.h>
 #include <time.h>
@@ -23,25 +42,37 @@ static int64_t now_ns(void) {
 
 void pyh_register_tstate(pyh_interp *in, PyThreadState *ts) { thread_states[in->index] = ts; }
 
+/* Makes this OS thread's thread state for the interpreter (no thread state need be attached:
+ * PyThreadState_New binds the new one to the calling thread). */
+static PyThreadState *make_tstate(pyh_interp *in) {
+    PyThreadState *ts = PyThreadState_New(in->state);
+    thread_states[in->index] = ts;
+    /* Remember it: teardown deletes these, and only these (threads the app started keep
+     * theirs until they end). */
+    pthread_mutex_lock(&made_lock);
+    if (in->nmade == in->capmade) {
+        int cap = in->capmade ? in->capmade * 2 : 16;
+        PyThreadState **grown = PyMem_RawRealloc(in->made, cap * sizeof *grown);
+        if (grown != NULL) {
+            in->made = grown;
+            in->capmade = cap;
+        }
+    }
+    if (in->nmade < in->capmade) in->made[in->nmade++] = ts;
+    pthread_mutex_unlock(&made_lock);
+    return ts;
+}
+
 PyThreadState *pyh_attach(pyh_interp *in, int64_t *wait_ns) {
     PyThreadState *ts = thread_states[in->index];
     if (ts == NULL) {
-        /* PyThreadState_New needs no attached thread state; it binds to this OS thread. */
-        ts = PyThreadState_New(in->state);
-        thread_states[in->index] = ts;
-        /* Remember it: teardown deletes these, and only these (threads the app started keep
-         * theirs until they end). */
-        pthread_mutex_lock(&made_lock);
-        if (in->nmade == in->capmade) {
-            int cap = in->capmade ? in->capmade * 2 : 16;
-            PyThreadState **grown = PyMem_RawRealloc(in->made, cap * sizeof *grown);
-            if (grown != NULL) {
-                in->made = grown;
-                in->capmade = cap;
-            }
-        }
-        if (in->nmade < in->capmade) in->made[in->nmade++] = ts;
-        pthread_mutex_unlock(&made_lock);
+#if PY_VERSION_HEX < 0x030C0000
+        /* 3.11 binds PyGILState to the first thread state made on a thread: make it the main
+         * interpreter's (see the top of this file). */
+        pyh_interp *main = pyh_main_interp();
+        if (in != main && thread_states[main->index] == NULL) make_tstate(main);
+#endif
+        ts = make_tstate(in);
     }
     int64_t t0 = now_ns();
     PyEval_RestoreThread(ts);

@@ -50,7 +50,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	exe, _ := os.Executable()
 	rt, err := cgo.Initialize(cgo.Config{ProgramName: exe, PythonHome: cfg.PythonHome,
-		EnableGIL: cfg.GIL.EnableGIL()})
+		EnableGIL: cfg.GIL.EnableGIL(), Log: log})
 	if err != nil {
 		return nil, err
 	}
