@@ -57,7 +57,7 @@ const maxPackedField = math.MaxUint32
 // header limit (MaxHeaderBytes) refuses such requests long before they get here; this keeps the
 // format safe on its own, whatever that limit is set to. Answer it with 431.
 type FieldTooLargeError struct {
-	Field string // "header name", "header X-Foo", "path", ...
+	Field string // what was too long: "header name", "header value", "path", ...
 	Len   int
 }
 
