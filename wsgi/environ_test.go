@@ -55,3 +55,24 @@ func TestAppendEnvironRefusesFieldsOver4GiB(t *testing.T) {
 	}()
 	packEnviron(nil, r, "", "id")
 }
+
+// BenchmarkPackEnviron measures packing alone (no Python): a browser-like request.
+func BenchmarkPackEnviron(b *testing.B) {
+	r := &http.Request{Method: "GET", URL: &url.URL{Path: "/app/page", RawQuery: "q=1"},
+		Proto: "HTTP/1.1", Host: "example.test", RemoteAddr: "192.0.2.1:1234",
+		Header: http.Header{
+			"User-Agent":      {"Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/120.0"},
+			"Accept":          {"text/html,application/xhtml+xml"},
+			"Accept-Language": {"en-GB,en;q=0.5"},
+			"Accept-Encoding": {"gzip, deflate, br"},
+			"Cookie":          {"session=abc123", "theme=dark"},
+			"Sec-Fetch-Mode":  {"navigate"},
+			"Sec-Fetch-Site":  {"none"},
+			"Dnt":             {"1"},
+		}}
+	buf := make([]byte, 0, 2048)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = packEnviron(buf[:0], r, "/app", "id-1")
+	}
+}
