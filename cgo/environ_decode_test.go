@@ -7,12 +7,16 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// testInterp is the main interpreter, prepared once for every test of the package.
-var testInterp *Interp
+// testRuntime and testInterp (the main interpreter, prepared) serve every test of the package.
+var (
+	testRuntime *Runtime
+	testInterp  *Interp
+)
 
 func TestMain(m *testing.M) {
 	rt, err := Initialize(Config{ProgramName: os.Args[0], EnableGIL: -1})
@@ -24,7 +28,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	testInterp = rt.Main()
+	testRuntime, testInterp = rt, rt.Main()
 	code := m.Run()
 	if err := rt.Finalize(); err != nil {
 		fmt.Fprintln(os.Stderr, "finalising Python:", err)
@@ -185,4 +189,39 @@ func TestEnvironKeysMatchTheirHeaders(t *testing.T) {
 			}
 		}
 	}
+}
+
+// noIO is a request with no body whose response the test reads from the Call.
+type noIO struct{}
+
+func (noIO) ReadBody([]byte) (int, error)               { return 0, nil }
+func (noIO) Send(_, _ []byte) error                     { return nil }
+func (noIO) SendFile([]byte, int, int64) (int64, error) { return 0, ErrNotRegularFile }
+
+// A malformed packed environ reaching a real request ends it as Failed (the handler's 500)
+// with a SystemError that says what was wrong, before the app runs.
+func TestServeMalformedEnvironFails(t *testing.T) {
+	hello, _ := filepath.Abs(filepath.Join("..", "testdata", "hello.py"))
+	app, err := testRuntime.LoadApp(testInterp, AppSpec{Target: hello})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rio := NewIO(noIO{})
+	c := NewCall()
+	for name, b := range decodeSeeds() {
+		if _, ok := referenceDecode(b); ok {
+			continue
+		}
+		testInterp.Serve(c, app, b, false, rio)
+		if c.Outcome() != Failed || !strings.Contains(c.Err(), "SystemError: pyhost: malformed") {
+			t.Errorf("%s: outcome %d, error %q; want Failed with a SystemError", name, c.Outcome(), c.Err())
+		}
+		c.Release()
+	}
+	// The same request with a well-formed environ is served.
+	testInterp.Serve(c, app, packed(byte(0), "GET"), false, rio)
+	if c.Outcome() != Respond || string(c.Body()) != "Hello, World!\n" {
+		t.Errorf("well-formed environ: outcome %d, body %q, error %q", c.Outcome(), c.Body(), c.Err())
+	}
+	c.Release()
 }
