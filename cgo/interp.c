@@ -4,34 +4,6 @@
 #include "pyh.h"
 #include <string.h>
 
-static const char *key_names[PYH_K_COUNT] = {
-    [PYH_K_REQUEST_METHOD] = "REQUEST_METHOD",
-    [PYH_K_SCRIPT_NAME] = "SCRIPT_NAME",
-    [PYH_K_PATH_INFO] = "PATH_INFO",
-    [PYH_K_QUERY_STRING] = "QUERY_STRING",
-    [PYH_K_CONTENT_TYPE] = "CONTENT_TYPE",
-    [PYH_K_CONTENT_LENGTH] = "CONTENT_LENGTH",
-    [PYH_K_SERVER_NAME] = "SERVER_NAME",
-    [PYH_K_SERVER_PORT] = "SERVER_PORT",
-    [PYH_K_SERVER_PROTOCOL] = "SERVER_PROTOCOL",
-    [PYH_K_REMOTE_ADDR] = "REMOTE_ADDR",
-    [PYH_K_REMOTE_PORT] = "REMOTE_PORT",
-    [PYH_K_URL_SCHEME] = "wsgi.url_scheme",
-    [PYH_K_REQUEST_ID] = "pyhost.request_id",
-    [PYH_K_HTTP_HOST] = "HTTP_HOST",
-    [PYH_K_HTTP_USER_AGENT] = "HTTP_USER_AGENT",
-    [PYH_K_HTTP_ACCEPT] = "HTTP_ACCEPT",
-    [PYH_K_HTTP_ACCEPT_ENCODING] = "HTTP_ACCEPT_ENCODING",
-    [PYH_K_HTTP_ACCEPT_LANGUAGE] = "HTTP_ACCEPT_LANGUAGE",
-    [PYH_K_HTTP_CONNECTION] = "HTTP_CONNECTION",
-    [PYH_K_HTTP_COOKIE] = "HTTP_COOKIE",
-    [PYH_K_HTTP_REFERER] = "HTTP_REFERER",
-    [PYH_K_HTTP_CACHE_CONTROL] = "HTTP_CACHE_CONTROL",
-    [PYH_K_HTTP_ORIGIN] = "HTTP_ORIGIN",
-    [PYH_K_HTTP_X_FORWARDED_FOR] = "HTTP_X_FORWARDED_FOR",
-    [PYH_K_HTTP_X_REQUEST_ID] = "HTTP_X_REQUEST_ID",
-};
-
 static pyh_interp *slots[PYH_MAX_INTERPS];
 static int slots_used = 1; /* slot 0 is the main interpreter */
 
@@ -62,7 +34,7 @@ int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
                      int multiprocess, char **err) {
     PyObject *mod = NULL, *code = NULL, *res = NULL, *env = NULL;
     for (int i = 0; i < PYH_K_COUNT; i++) {
-        in->keys[i] = PyUnicode_InternFromString(key_names[i]);
+        in->keys[i] = PyUnicode_InternFromString(pyh_environ_key_name(i));
         if (in->keys[i] == NULL) goto fail;
     }
 #define INTERN(field, s) if ((in->field = PyUnicode_InternFromString(s)) == NULL) goto fail

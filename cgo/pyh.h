@@ -15,39 +15,16 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "environ_keys.h"
+
 #define PYH_MAX_INTERPS 256
 #define PYH_MAX_APPS 64
 
-/* Environ keys Go may send by number instead of by name: their str objects are interned once
- * per interpreter. The order is mirrored in cgo/environ_keys.go. */
-enum pyh_key {
-    PYH_K_REQUEST_METHOD,
-    PYH_K_SCRIPT_NAME,
-    PYH_K_PATH_INFO,
-    PYH_K_QUERY_STRING,
-    PYH_K_CONTENT_TYPE,
-    PYH_K_CONTENT_LENGTH,
-    PYH_K_SERVER_NAME,
-    PYH_K_SERVER_PORT,
-    PYH_K_SERVER_PROTOCOL,
-    PYH_K_REMOTE_ADDR,
-    PYH_K_REMOTE_PORT,
-    PYH_K_URL_SCHEME,
-    PYH_K_REQUEST_ID,
-    PYH_K_HTTP_HOST,
-    PYH_K_HTTP_USER_AGENT,
-    PYH_K_HTTP_ACCEPT,
-    PYH_K_HTTP_ACCEPT_ENCODING,
-    PYH_K_HTTP_ACCEPT_LANGUAGE,
-    PYH_K_HTTP_CONNECTION,
-    PYH_K_HTTP_COOKIE,
-    PYH_K_HTTP_REFERER,
-    PYH_K_HTTP_CACHE_CONTROL,
-    PYH_K_HTTP_ORIGIN,
-    PYH_K_HTTP_X_FORWARDED_FOR,
-    PYH_K_HTTP_X_REQUEST_ID,
-    PYH_K_COUNT
-};
+/* Environ keys Go may send by number instead of by name (the list is environ_keys.h); a key
+ * byte of PYH_KEY_CUSTOM is followed by the key's own bytes instead. */
+#define PYH_KEY_ENUM(suffix, key, header) PYH_K_##suffix,
+enum pyh_key { PYH_ENVIRON_KEYS(PYH_KEY_ENUM) PYH_K_COUNT };
+#undef PYH_KEY_ENUM
 #define PYH_KEY_CUSTOM 255
 
 /* One interpreter pyhost serves from (main or sub), with its per-interpreter objects. All
@@ -173,6 +150,9 @@ PyObject *pyh_body_reader_new(pyh_interp *in, void *req);
 PyTypeObject *pyh_start_response_spec_type(PyObject *module);
 PyTypeObject *pyh_body_reader_spec_type(PyObject *module);
 PyObject *pyh_build_environ(pyh_interp *in, const char *packed, size_t len);
+int pyh_environ_key_count(void);
+const char *pyh_environ_key_name(int id);   /* NULL past the end */
+const char *pyh_environ_key_header(int id); /* the request header it carries, or NULL */
 void pyh_free(void *p);
 PyObject *pyh_fetch_exception(void);      /* normalised, traceback attached; NULL if none */
 void pyh_restore_exception(PyObject *exc); /* steals exc */

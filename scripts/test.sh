@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/lint.sh
+# Every fuzz target for a bounded time (FUZZTIME, default 15s each), against the system Python.
+scripts/fuzz.sh
 
 results=()
 run_suite() { # run_suite LABEL PYTHON(empty = system) PACKAGES...

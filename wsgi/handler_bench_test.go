@@ -10,9 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/pyhost/pyhost/cgo"
@@ -20,31 +18,18 @@ import (
 	"github.com/pyhost/pyhost/subinterp"
 )
 
-var (
-	benchOnce sync.Once
-	benchRT   *cgo.Runtime
-	benchReg  *subinterp.Registry
-)
-
 func benchHandler(b *testing.B, script string) *Handler {
-	benchOnce.Do(func() {
-		rt, err := cgo.Initialize(cgo.Config{ProgramName: os.Args[0], EnableGIL: -1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		benchRT = rt
-		benchReg = subinterp.NewRegistry(rt, gil.Shared, 1, true)
-	})
+	reg := testRegistry(b)
 	abs, _ := filepath.Abs(filepath.Join("..", "testdata", script))
 	return &Handler{
 		Threads: gil.NewLimiter(8),
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Load: func() (*subinterp.App, error) {
-			g, err := benchReg.Group(subinterp.Global)
+			g, err := reg.Group(subinterp.Global)
 			if err != nil {
 				return nil, err
 			}
-			return benchReg.Load(g, cgo.AppSpec{Target: abs})
+			return reg.Load(g, cgo.AppSpec{Target: abs})
 		},
 	}
 }

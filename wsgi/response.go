@@ -36,20 +36,44 @@ func writeHead(w http.ResponseWriter, head []byte, bodyLen int64) {
 	if !hasLength && bodyLen >= 0 {
 		h["Content-Length"] = []string{strconv.FormatInt(bodyLen, 10)}
 	}
-	// C checked the status: three digits first.
-	w.WriteHeader(int(head[0]-'0')*100 + int(head[1]-'0')*10 + int(head[2]-'0'))
+	w.WriteHeader(statusCode(head))
 }
 
-// afterStatus skips a packed head's status line, leaving its header pairs.
-func afterStatus(head []byte) []byte { return head[bytes.IndexByte(head, 0)+1:] }
+// statusCode reads the three digits start_response checked at the head's start. The reader
+// below trusts no more than it checks, like C (DESIGN rule 7): these functions also run inside
+// callbacks from C, where a panic would end the process. A head without a valid code cannot
+// come from start_response; it is answered as a server error, never handed to WriteHeader,
+// which panics outside 100-999.
+func statusCode(head []byte) int {
+	if len(head) < 3 || head[0] < '1' || head[0] > '9' || head[1] < '0' || head[1] > '9' ||
+		head[2] < '0' || head[2] > '9' {
+		return http.StatusInternalServerError
+	}
+	return int(head[0]-'0')*100 + int(head[1]-'0')*10 + int(head[2]-'0')
+}
 
-// nextHeader splits the first name/value pair off packed header pairs; name is nil at the end.
+// afterStatus skips a packed head's status line, leaving its header pairs (none if the status
+// is not NUL-terminated).
+func afterStatus(head []byte) []byte {
+	i := bytes.IndexByte(head, 0)
+	if i < 0 {
+		return nil
+	}
+	return head[i+1:]
+}
+
+// nextHeader splits the first name/value pair off packed header pairs; name is nil at the end,
+// or where a name or value lacks its NUL terminator.
 func nextHeader(pairs []byte) (name, value, rest []byte) {
-	if len(pairs) == 0 {
+	i := bytes.IndexByte(pairs, 0)
+	if i < 0 {
 		return nil, nil, nil
 	}
-	i := bytes.IndexByte(pairs, 0)
-	j := i + 1 + bytes.IndexByte(pairs[i+1:], 0)
+	j := bytes.IndexByte(pairs[i+1:], 0)
+	if j < 0 {
+		return nil, nil, nil
+	}
+	j += i + 1
 	return pairs[:i], pairs[i+1 : j], pairs[j+1:]
 }
 
