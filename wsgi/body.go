@@ -11,6 +11,9 @@ import (
 // ErrBodyTooLarge means a request body passed the body limit (413).
 var ErrBodyTooLarge = errors.New("request body larger than the limit")
 
+// errSpool means a body could not be written to its temporary file (disk full, no such dir).
+var errSpool = errors.New("could not spool a request body")
+
 // bodyBuffer holds a whole request body read before the request takes a request thread, so a
 // slow client costs a goroutine and this buffer, never a thread: in memory up to a threshold,
 // beyond it in an unlinked temporary file. The app's wsgi.input reads it back.
@@ -125,14 +128,14 @@ func (b *bodyBuffer) appendByte(c byte, memory, limit int64, tempDir string) err
 func (b *bodyBuffer) spill(tempDir string) error {
 	f, err := os.CreateTemp(tempDir, "pyhost-body-")
 	if err != nil {
-		return fmt.Errorf("spooling a request body to a temporary file (set --body-temp-dir "+
-			"to a writable directory with room): %w", err)
+		return fmt.Errorf("%w to a temporary file (set --body-temp-dir to a writable "+
+			"directory with room): %w", errSpool, err)
 	}
 	_ = os.Remove(f.Name())
 	b.file = f
 	if len(b.mem) > 0 {
 		if _, err := f.Write(b.mem); err != nil {
-			return fmt.Errorf("spooling a request body: %w", err)
+			return fmt.Errorf("%w: %w", errSpool, err)
 		}
 	}
 	b.putMem()
@@ -151,7 +154,7 @@ func (b *bodyBuffer) fillFile(src io.Reader, limit int64) error {
 				return ErrBodyTooLarge
 			}
 			if _, werr := b.file.Write(buf[:n]); werr != nil {
-				return fmt.Errorf("spooling a request body: %w", werr)
+				return fmt.Errorf("%w: %w", errSpool, werr)
 			}
 		}
 		if err == io.EOF {
