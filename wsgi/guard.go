@@ -61,8 +61,16 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, why
 	}
 	h.Log.Warn("request refused: "+why, append([]any{"status", status, "remote", r.RemoteAddr,
 		"method", r.Method, "path", path}, attrs...)...)
-	w.Header().Set("Connection", "close")
+	dropConnection(w)
 	http.Error(w, strconv.Itoa(status)+" "+http.StatusText(status), status)
+}
+
+// dropConnection closes the connection after this response without reading what is left of
+// the request: net/http would otherwise try to read up to 256 KiB of an unread body first, a
+// wait with no deadline on a client that stalled.
+func dropConnection(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 var bodyPool = sync.Pool{New: func() any { return new(bodyBuffer) }}
@@ -91,8 +99,8 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bodyBuffer,
 	b := bodyPool.Get().(*bodyBuffer)
 	src := idleReader{r: r.Body, rc: http.NewResponseController(w), idle: lim.BodyIdleTimeout}
 	err := b.fill(src, r.ContentLength, lim.BodyMemory, lim.MaxBodyBytes, lim.BodyTempDir)
-	src.done()
 	if err == nil {
+		src.done()
 		return b, true
 	}
 	putBody(b)
@@ -105,12 +113,13 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (*bodyBuffer,
 			"--body-timeout", "timeout", lim.BodyIdleTimeout.String())
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, syscall.ECONNRESET):
-		h.Log.Info("client disconnected while sending its request body", "remote",
+		h.Log.Info("client disconnected mid-request, while sending its body (the app never "+
+			"saw the request)", "remote",
 			r.RemoteAddr, "path", r.URL.Path)
-		w.Header().Set("Connection", "close")
+		dropConnection(w)
 	case errors.Is(err, errSpool):
 		h.Log.Error("could not buffer a request body", "path", r.URL.Path, "error", err)
-		w.Header().Set("Connection", "close")
+		dropConnection(w)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 	default:
 		h.refuse(w, r, http.StatusBadRequest, "malformed request body", "error", err)

@@ -112,14 +112,14 @@ func (rio *requestIO) ReadBody(p []byte) (int, error) {
 		rio.log.Warn("request body over the limit while the app read it; raise "+
 			"--max-body-size if the app takes such uploads", "remote", rio.r.RemoteAddr,
 			"path", rio.r.URL.Path, "limit", lim.MaxBodyBytes)
-		rio.w.Header().Set("Connection", "close")
+		dropConnection(rio.w)
 		return 0, ErrBodyTooLarge
 	}
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		rio.log.Warn("the client sent no body byte within --body-timeout; the app's read "+
 			"fails", "remote", rio.r.RemoteAddr, "path", rio.r.URL.Path,
 			"timeout", lim.BodyIdleTimeout.String())
-		rio.w.Header().Set("Connection", "close")
+		dropConnection(rio.w)
 	}
 	return n, err
 }
