@@ -311,7 +311,7 @@ func TestSlowReaders(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		slowReader(t, s, "/list?n="+strconv.Itoa(size))
 	}
-	time.Sleep(time.Second) // the responses are built and their writes blocked
+	time.Sleep(2 * time.Second) // the responses are built and their writes blocked
 	stillServes(t, s, "4 slow readers of a list body on 2 threads")
 
 	for i := 0; i < 4; i++ {
