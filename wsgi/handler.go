@@ -125,28 +125,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the client went away while waiting for a request thread
 	}
 	member := app.Group.Acquire()
-	// A request thread (and the interpreter member) is held until the response is in Go
-	// memory or, for a streamed one, written.
+	s := h.scratchFor(thread)
+	call := s.call
+	// A request thread (its scratch, the Call included, and the interpreter member) is held
+	// until the response is in Go memory or, for a streamed one, written. Nothing of the
+	// scratch may be touched after release: the next request on this thread owns it.
 	held := true
 	release := func() {
 		if held {
 			held = false
+			call.Release()
 			member.Release()
 			h.Threads.Release(thread)
 		}
 	}
 	defer release()
 
-	s := h.scratchFor(thread)
 	s.idbuf = strconv.AppendUint(append(s.idbuf[:0], idPrefix...), idCounter.Add(1), 10)
 	requestID := string(s.idbuf)
 	s.environ = packEnviron(s.environ[:0], r, h.ScriptName, requestID)
 	s.rio = requestIO{w: w, r: r, body: body, limits: &h.Limits, log: h.Log}
 	hasBody := body != nil && body.Len() > 0 || body == nil && hasBody(r)
 
-	call := s.call
 	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
-	defer call.Release()
 	gil.RecordWait(call.GILWait())
 	s.rio = requestIO{}
 
@@ -156,7 +157,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// thread back, then write, so a client that reads slowly holds a goroutine and its
 		// response, never a request thread.
 		resp := takeResponse(call.Head(), call.Body())
-		call.Release()
 		release()
 		h.writeResponse(w, r, resp)
 		resp.free()
