@@ -26,7 +26,7 @@ var (
 	benchReg  *subinterp.Registry
 )
 
-func benchHandler(b *testing.B, script string) *Handler {
+func benchHandler(b testing.TB, script string) *Handler {
 	benchOnce.Do(func() {
 		rt, err := cgo.Initialize(cgo.Config{ProgramName: os.Args[0], EnableGIL: -1})
 		if err != nil {
