@@ -30,7 +30,7 @@ func limitFlags(fs *flag.FlagSet, l *wsgi.Limits) {
 	fs.DurationVar(&l.BodyIdleTimeout, "body-timeout", l.BodyIdleTimeout, "longest wait for "+
 		"the next byte of a request body; then 408 and close (0: none)")
 	fs.DurationVar(&l.KeepAliveTimeout, "keepalive-timeout", l.KeepAliveTimeout, "how long "+
-		"an idle keep-alive connection stays open (0: --header-timeout)")
+		"an idle keep-alive connection stays open (0: none)")
 	fs.DurationVar(&l.WriteTimeout, "write-timeout", l.WriteTimeout, "longest wait for the "+
 		"client to accept the next response byte; then the connection is closed (0: none)")
 }
