@@ -64,8 +64,11 @@ func (b *bodyBuffer) fill(src io.Reader, expect, memory, limit int64, tempDir st
 				if n == 0 && err == io.EOF {
 					return nil
 				}
-				if n == 0 && err != nil {
-					return err
+				if n == 0 {
+					if err != nil {
+						return err
+					}
+					continue // a read of nothing (io.Reader allows it): ask again
 				}
 				expect = -1 // more than declared (only a faulty reader does this): go on
 				if err := b.appendByte(probe[0], memory, limit, tempDir); err != nil {
