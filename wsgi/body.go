@@ -149,19 +149,32 @@ func (b *bodyBuffer) fillFile(src io.Reader, limit int64) error {
 	bp := copyBufPool.Get().(*[]byte)
 	defer copyBufPool.Put(bp)
 	buf := *bp
+	filled := 0 // bytes in buf not yet written: a trickling client costs few writes
+	flush := func() error {
+		if filled == 0 {
+			return nil
+		}
+		_, err := b.file.Write(buf[:filled])
+		filled = 0
+		if err != nil {
+			return fmt.Errorf("%w: %w", errSpool, err)
+		}
+		return nil
+	}
 	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			b.size += int64(n)
-			if limit > 0 && b.size > limit {
-				return ErrBodyTooLarge
-			}
-			if _, werr := b.file.Write(buf[:n]); werr != nil {
-				return fmt.Errorf("%w: %w", errSpool, werr)
+		n, err := src.Read(buf[filled:])
+		b.size += int64(n)
+		if limit > 0 && b.size > limit {
+			return ErrBodyTooLarge
+		}
+		filled += n
+		if filled == len(buf) {
+			if werr := flush(); werr != nil {
+				return werr
 			}
 		}
 		if err == io.EOF {
-			return nil
+			return flush()
 		}
 		if err != nil {
 			return err
