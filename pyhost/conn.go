@@ -98,8 +98,9 @@ func (c *guardedConn) Write(p []byte) (int, error) {
 	if err != nil {
 		c.writeFailed(err)
 	}
-	if len(p) > 12 && (p[9] == '4' || p[9] == '5') && bytes.HasPrefix(p, []byte("HTTP/1.1 ")) &&
-		!bytes.Contains(p, []byte("\r\nDate: ")) {
+	if len(p) > 12 && len(p) < 1024 && (p[9] == '4' || p[9] == '5') &&
+		bytes.HasPrefix(p, []byte("HTTP/1.1 ")) && !bytes.Contains(p, []byte("\r\nDate: ")) &&
+		bytes.Contains(p, []byte("\r\nConnection: close\r\n\r\n")) {
 		c.parserRefused(p)
 	}
 	return n, err
@@ -119,8 +120,9 @@ func (c *guardedConn) moveWriteDeadline() {
 }
 
 // parserRefused logs a response net/http wrote by itself for a request it could not parse:
-// it writes those in one piece, straight to the connection and without a Date header, which
-// every response through a handler has.
+// it writes those in one short piece, straight to the connection, ending its head with
+// "Connection: close" and without the Date header that every response through a handler has
+// (a handler's head split by a full write buffer would lack Date too, but not end there).
 func (c *guardedConn) parserRefused(p []byte) {
 	status, _, _ := bytes.Cut(p[len("HTTP/1.1 "):], []byte("\r\n"))
 	advice := "the request was malformed"
