@@ -77,6 +77,7 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 		"least busy, so one process uses K cores")
 	fs.BoolVar(&cfg.Preload, "preload", false, "create application groups and load their "+
 		"apps at start instead of on the first request")
+	limitFlags(fs, &cfg.Limits)
 	fs.Func("mount", "serve another app under a URL prefix: /PREFIX=APP[,group=NAME]; "+
 		"repeatable", func(v string) error {
 		m, err := ParseMount(v)

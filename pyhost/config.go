@@ -10,6 +10,7 @@ import (
 
 	"github.com/pyhost/pyhost/gil"
 	"github.com/pyhost/pyhost/subinterp"
+	"github.com/pyhost/pyhost/wsgi"
 )
 
 // Application-group patterns, as mod_wsgi's WSGIApplicationGroup spells them.
@@ -42,6 +43,9 @@ type Config struct {
 	ApplicationGroup string // "" = %{GLOBAL}, or %{RESOURCE} under --gil own
 	Interpreters     int    // interpreters per sub-interpreter group (a pool when > 1)
 	Preload          bool   // create groups and load apps at start, not on first request
+	// Limits bound each request and connection (--max-*, --*-timeout, --body-*); zero
+	// values switch a limit off. serve's flags start from wsgi.DefaultLimits().
+	Limits wsgi.Limits
 }
 
 // DefaultListen is where pyhost serves when no --listen is given.
@@ -91,6 +95,9 @@ func (c *Config) Validate(build gil.Build) error {
 	}
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("--shutdown-timeout %s: must not be negative", c.ShutdownTimeout)
+	}
+	if err := checkLimits(c.Limits); err != nil {
+		return err
 	}
 	if c.GIL == "" {
 		c.GIL = gil.Shared
@@ -149,4 +156,23 @@ func groupName(pattern, listenAddr, scriptName string) string {
 		return listenAddr + "|" + scriptName
 	}
 	return pattern
+}
+
+// checkLimits refuses negative limits (zero switches one off).
+func checkLimits(l wsgi.Limits) error {
+	for _, v := range []struct {
+		flag string
+		n    int64
+	}{
+		{"--max-header-bytes", int64(l.MaxHeaderBytes)}, {"--max-header-fields", int64(l.MaxHeaderFields)},
+		{"--max-request-line", int64(l.MaxRequestLine)}, {"--max-body-size", l.MaxBodyBytes},
+		{"--body-memory", l.BodyMemory}, {"--header-timeout", int64(l.HeaderTimeout)},
+		{"--body-timeout", int64(l.BodyIdleTimeout)}, {"--keepalive-timeout", int64(l.KeepAliveTimeout)},
+		{"--write-timeout", int64(l.WriteTimeout)},
+	} {
+		if v.n < 0 {
+			return fmt.Errorf("%s: must not be negative (0 switches the limit off)", v.flag)
+		}
+	}
+	return nil
 }

@@ -101,6 +101,7 @@ func (s *Server) newHandler(m Mount, listenAddr string) *wsgi.Handler {
 		Threads:    s.threads,
 		ScriptName: scriptName,
 		Log:        s.log,
+		Limits:     s.cfg.Limits,
 		Load:       func() (*subinterp.App, error) { return s.load(group, m, spec) },
 	}
 }
@@ -174,8 +175,21 @@ func (s *Server) Run(ctx context.Context) error {
 	var servers []*http.Server
 	errc := make(chan error, len(s.listeners))
 	for i, ln := range s.listeners {
-		srv := &http.Server{Handler: newRouter(s.handlers[i]), ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog: errLog, ConnState: fresh.track}
+		lim := s.cfg.Limits
+		srv := &http.Server{Handler: newRouter(s.handlers[i]), ErrorLog: errLog,
+			// net/http's bound on the whole head (it allows 4 KiB more and answers 431 by
+			// itself); the handler checks the precise limits and the request line.
+			MaxHeaderBytes:    lim.MaxHeaderBytes,
+			ReadHeaderTimeout: lim.HeaderTimeout,
+			IdleTimeout:       lim.KeepAliveTimeout,
+			ConnState: func(c net.Conn, st http.ConnState) {
+				fresh.track(c, st)
+				if gc, ok := c.(*guardedConn); ok {
+					gc.connStateChanged(st)
+				}
+			}}
+		ln = &guardedListener{Listener: ln, writeTimeout: lim.WriteTimeout,
+			headerTimeout: lim.HeaderTimeout, log: s.log}
 		servers = append(servers, srv)
 		s.log.Info("serving", "listen", "http://"+ln.Addr().String(), "threads", s.cfg.Threads,
 			"gil", string(s.cfg.GIL), "group", s.cfg.ApplicationGroup, "python", LinkedBuild().Version)

@@ -21,6 +21,7 @@ type Handler struct {
 	Threads    *gil.Limiter
 	ScriptName string // mount point ("" for the root)
 	Log        *slog.Logger
+	Limits     Limits
 	// Load returns the app, importing it (and creating its application group) the first
 	// time. A failure is remembered: every request then gets a 500, as mod_wsgi does.
 	Load func() (*subinterp.App, error)
@@ -98,34 +99,67 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
 		return
 	}
+	if !h.checkHead(w, r) {
+		return
+	}
+	if len(r.TransferEncoding) > 0 {
+		// net/http drops a Content-Length sent beside Transfer-Encoding before we see the
+		// request, so whether this is the smuggling shape of RFC 9112 §6.1 cannot be told: the
+		// body is read as chunked, and the connection is closed after the response, as the RFC
+		// requires for that case.
+		w.Header().Set("Connection", "close")
+	}
+	var body *bodyBuffer
+	if hasBody(r) {
+		var ok bool
+		if body, ok = h.readBody(w, r); !ok {
+			return
+		}
+		if body != nil {
+			defer putBody(body)
+		}
+	}
+
 	thread, err := h.Threads.Acquire(r.Context())
 	if err != nil {
 		return // the client went away while waiting for a request thread
 	}
-	defer h.Threads.Release(thread)
 	member := app.Group.Acquire()
-	defer member.Release()
-
 	s := h.scratchFor(thread)
+	call := s.call
+	// A request thread (its scratch, the Call included, and the interpreter member) is held
+	// until the response is in Go memory or, for a streamed one, written. Nothing of the
+	// scratch may be touched after release: the next request on this thread owns it.
+	held := true
+	release := func() {
+		if held {
+			held = false
+			call.Release()
+			member.Release()
+			h.Threads.Release(thread)
+		}
+	}
+	defer release()
+
 	s.idbuf = strconv.AppendUint(append(s.idbuf[:0], idPrefix...), idCounter.Add(1), 10)
 	requestID := string(s.idbuf)
 	s.environ = packEnviron(s.environ[:0], r, h.ScriptName, requestID)
-	s.rio = requestIO{w: w, r: r}
-	hasBody := r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
+	s.rio = requestIO{w: w, r: r, body: body, limits: &h.Limits, log: h.Log}
+	hasBody := body != nil && body.Len() > 0 || body == nil && hasBody(r)
 
-	call := s.call
 	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
-	defer call.Release()
 	gil.RecordWait(call.GILWait())
 	s.rio = requestIO{}
 
 	switch call.Outcome() {
 	case cgo.Respond:
-		body := call.Body()
-		writeHead(w, call.Head(), int64(len(body)))
-		if len(body) > 0 && r.Method != http.MethodHead {
-			_, _ = w.Write(body)
-		}
+		// The head and body live in the request thread's scratch: copy them out, give the
+		// thread back, then write, so a client that reads slowly holds a goroutine and its
+		// response, never a request thread.
+		resp := takeResponse(call.Head(), call.Body())
+		release()
+		h.writeResponse(w, r, resp)
+		resp.free()
 	case cgo.Streamed:
 	case cgo.Failed:
 		h.Log.Error("WSGI application failed", "request_id", requestID, "method", r.Method,
@@ -144,4 +178,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Tell net/http to drop the connection rather than end a response that is incomplete.
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// hasBody reports whether a request comes with a body to read.
+func hasBody(r *http.Request) bool {
+	return r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/pyhost/pyhost/subinterp"
 )
 
-func benchHandler(b *testing.B, script string) *Handler {
+func benchHandler(b testing.TB, script string) *Handler {
 	reg := testRegistry(b)
 	abs, _ := filepath.Abs(filepath.Join("..", "testdata", script))
 	return &Handler{

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/textproto"
 	"os"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pyhost/pyhost/cgo"
 )
@@ -105,11 +107,46 @@ func appContentLength(head []byte) int64 {
 
 // requestIO is the Go side of one request, called back from C while the app runs.
 type requestIO struct {
-	w http.ResponseWriter
-	r *http.Request
+	w      http.ResponseWriter
+	r      *http.Request
+	body   *bodyBuffer // the buffered body; nil when the app reads the connection (StreamBody)
+	limits *Limits
+	log    *slog.Logger
+	read   int64 // body bytes the app read from the connection (StreamBody)
 }
 
-func (rio *requestIO) ReadBody(p []byte) (int, error) { return rio.r.Body.Read(p) }
+// ReadBody serves wsgi.input: from the buffer, or with StreamBody from the connection, each
+// read under the body idle timeout and the whole under the body limit.
+func (rio *requestIO) ReadBody(p []byte) (int, error) {
+	if rio.body != nil {
+		return rio.body.Read(p)
+	}
+	lim := rio.limits
+	if lim.BodyIdleTimeout > 0 {
+		_ = http.NewResponseController(rio.w).SetReadDeadline(time.Now().Add(lim.BodyIdleTimeout))
+	}
+	n, err := rio.r.Body.Read(p)
+	rio.read += int64(n)
+	if err == io.EOF && lim.BodyIdleTimeout > 0 {
+		// net/http's own read after the body, which notices a client that goes away while
+		// the app runs, must not time out.
+		_ = http.NewResponseController(rio.w).SetReadDeadline(time.Time{})
+	}
+	if lim.MaxBodyBytes > 0 && rio.read > lim.MaxBodyBytes {
+		rio.log.Warn("request body over the limit while the app read it; raise "+
+			"--max-body-size if the app takes such uploads", "remote", rio.r.RemoteAddr,
+			"path", rio.r.URL.Path, "limit", lim.MaxBodyBytes)
+		dropConnection(rio.w)
+		return 0, ErrBodyTooLarge
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		rio.log.Warn("the client sent no body byte within --body-timeout; the app's read "+
+			"fails", "remote", rio.r.RemoteAddr, "path", rio.r.URL.Path,
+			"timeout", lim.BodyIdleTimeout.String())
+		dropConnection(rio.w)
+	}
+	return n, err
+}
 
 func (rio *requestIO) Send(head, chunk []byte) error {
 	if head != nil {

@@ -1,0 +1,176 @@
+package pyhost
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+)
+
+// guardedListener hands net/http connections that enforce what net/http leaves to its
+// caller: a response write timeout with nginx's send_timeout meaning (no byte accepted by the
+// client for that long, however long the whole response takes), a 408 and a log line when a
+// client does not finish its request head in time, and a log line for every request net/http
+// itself refuses (431 for an oversized head, 400 for a malformed one), which it answers
+// without telling anyone.
+type guardedListener struct {
+	net.Listener
+	writeTimeout  time.Duration
+	headerTimeout time.Duration
+	log           *slog.Logger
+}
+
+func (l *guardedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return c, nil
+	}
+	return &guardedConn{TCPConn: tc, l: l}, nil
+}
+
+// guardedConn is one client connection. It embeds *net.TCPConn so net/http keeps its fast
+// paths (CloseWrite for a clean close after an error, ReadFrom for sendfile).
+type guardedConn struct {
+	*net.TCPConn
+	l *guardedListener
+	// state is the http.ConnState net/http last reported; headBytes counts the bytes read
+	// while waiting for a request head (New or Idle), to tell a stalled head from an idle
+	// keep-alive connection when a read times out.
+	state     atomic.Int32
+	headBytes atomic.Int64
+	timedOut  atomic.Bool // a write timed out (logged once)
+	// deadlineSetAt is when the write deadline was last moved. Writes to one connection
+	// never run concurrently (net/http serialises them), so it needs no lock.
+	deadlineSetAt time.Time
+}
+
+// connStateChanged is called from the server's ConnState hook.
+func (c *guardedConn) connStateChanged(st http.ConnState) {
+	if st == http.StateIdle || st == http.StateNew {
+		c.headBytes.Store(0)
+	}
+	c.state.Store(int32(st))
+}
+
+func (c *guardedConn) Read(p []byte) (int, error) {
+	n, err := c.TCPConn.Read(p)
+	st := http.ConnState(c.state.Load())
+	if st != http.StateNew && st != http.StateIdle {
+		return n, err
+	}
+	got := c.headBytes.Add(int64(n))
+	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		if got == 0 {
+			c.l.log.Debug("closed an idle connection", "remote", c.RemoteAddr().String(),
+				"state", st.String())
+			return n, err
+		}
+		c.l.log.Warn("request refused: the client did not finish its request head within "+
+			"--header-timeout; connection closed", "status", http.StatusRequestTimeout,
+			"remote", c.RemoteAddr().String(), "head_bytes", got,
+			"timeout", c.l.headerTimeout.String())
+		// net/http closes such a connection without a word; a client that is merely slow
+		// deserves to know why (as Apache's mod_reqtimeout tells it). Nothing else is being
+		// written on this connection while its head is read.
+		_ = c.TCPConn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = c.TCPConn.Write([]byte(requestTimeoutResponse))
+	}
+	return n, err
+}
+
+const requestTimeoutResponse = "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; " +
+	"charset=utf-8\r\nContent-Length: 20\r\nConnection: close\r\n\r\n408 Request Timeout\n"
+
+func (c *guardedConn) Write(p []byte) (int, error) {
+	if c.l.writeTimeout > 0 {
+		c.moveWriteDeadline()
+	}
+	n, err := c.TCPConn.Write(p)
+	if err != nil {
+		c.writeFailed(err)
+	}
+	if len(p) > 12 && len(p) < 1024 && (p[9] == '4' || p[9] == '5') &&
+		bytes.HasPrefix(p, []byte("HTTP/1.1 ")) && !bytes.Contains(p, []byte("\r\nDate: ")) &&
+		bytes.Contains(p, []byte("\r\nConnection: close\r\n\r\n")) {
+		c.parserRefused(p)
+	}
+	return n, err
+}
+
+// moveWriteDeadline gives the next write --write-timeout from now. Setting a deadline costs a
+// runtime timer update (about a tenth of a hello-world request's throughput when done on every
+// write), so it is only moved once an eighth of the timeout has passed since it was last set:
+// a blocked write then fails after between 7/8 of the timeout and all of it.
+func (c *guardedConn) moveWriteDeadline() {
+	now := time.Now()
+	if now.Sub(c.deadlineSetAt) < c.l.writeTimeout/8 {
+		return
+	}
+	c.deadlineSetAt = now
+	_ = c.TCPConn.SetWriteDeadline(now.Add(c.l.writeTimeout))
+}
+
+// parserRefused logs a response net/http wrote by itself for a request it could not parse:
+// it writes those in one short piece, straight to the connection, ending its head with
+// "Connection: close" and without the Date header that every response through a handler has
+// (a handler's head split by a full write buffer would lack Date too, but not end there).
+func (c *guardedConn) parserRefused(p []byte) {
+	status, _, _ := bytes.Cut(p[len("HTTP/1.1 "):], []byte("\r\n"))
+	advice := "the request was malformed"
+	if bytes.HasPrefix(status, []byte("431")) {
+		advice = "the request head was larger than --max-header-bytes (the request line " +
+			"too: one longer than that gets 431, not 414); raise it if clients legitimately " +
+			"send more"
+	}
+	c.l.log.Warn("request refused by the HTTP parser: "+advice, "response", string(status),
+		"remote", c.RemoteAddr().String())
+}
+
+func (c *guardedConn) writeFailed(err error) {
+	if errors.Is(err, os.ErrDeadlineExceeded) && c.timedOut.CompareAndSwap(false, true) {
+		c.l.log.Warn("response write timed out: the client accepted no byte within "+
+			"--write-timeout; connection closed", "remote", c.RemoteAddr().String(),
+			"timeout", c.l.writeTimeout.String())
+	}
+}
+
+// sendfileStep is how much one sendfile may send under one write deadline, so that the
+// timeout means "no progress", not "the whole file".
+const sendfileStep = 4 << 20
+
+// ReadFrom keeps net/http's sendfile path (a file behind an io.LimitedReader) and moves the
+// write deadline along every step of it.
+func (c *guardedConn) ReadFrom(r io.Reader) (int64, error) {
+	if c.l.writeTimeout <= 0 {
+		return c.TCPConn.ReadFrom(r)
+	}
+	lr, ok := r.(*io.LimitedReader)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{c}, r) // plain writes, each under the deadline
+	}
+	var total int64
+	for lr.N > 0 {
+		step := min(lr.N, sendfileStep)
+		c.moveWriteDeadline()
+		n, err := c.TCPConn.ReadFrom(&io.LimitedReader{R: lr.R, N: step})
+		lr.N -= n
+		total += n
+		if err != nil {
+			c.writeFailed(err)
+			return total, err
+		}
+		if n < step {
+			break // the file ended
+		}
+	}
+	return total, nil
+}

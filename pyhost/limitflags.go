@@ -1,0 +1,36 @@
+package pyhost
+
+import (
+	"flag"
+
+	"github.com/pyhost/pyhost/wsgi"
+)
+
+// limitFlags defines serve's limit flags on l, starting from wsgi.DefaultLimits(). The README
+// ("Limits and protections") explains each default.
+func limitFlags(fs *flag.FlagSet, l *wsgi.Limits) {
+	*l = wsgi.DefaultLimits()
+	fs.Var(intSize{&l.MaxHeaderBytes}, "max-header-bytes", "largest request head (request "+
+		"line and header fields) in bytes; larger gets 431 (0: net/http's 1M)")
+	fs.IntVar(&l.MaxHeaderFields, "max-header-fields", l.MaxHeaderFields,
+		"most request header fields; more gets 431 (0: no limit)")
+	fs.Var(intSize{&l.MaxRequestLine}, "max-request-line", "longest request line in bytes; "+
+		"longer gets 414 (0: no limit but --max-header-bytes)")
+	fs.Var(byteSize{&l.MaxBodyBytes}, "max-body-size", "largest request body; larger gets "+
+		"413, refused before reading when Content-Length says so (0: no limit)")
+	fs.Var(byteSize{&l.BodyMemory}, "body-memory", "request bodies up to this size are "+
+		"buffered in memory, larger ones in a temporary file")
+	fs.StringVar(&l.BodyTempDir, "body-temp-dir", "", "directory for request bodies over "+
+		"--body-memory (default $TMPDIR or /tmp)")
+	fs.BoolVar(&l.StreamBody, "stream-request-body", false, "let the app read the request "+
+		"body as it arrives instead of buffering it first (a slow upload then holds a "+
+		"request thread)")
+	fs.DurationVar(&l.HeaderTimeout, "header-timeout", l.HeaderTimeout, "time a client has "+
+		"to send its whole request head; then 408 and close (0: none)")
+	fs.DurationVar(&l.BodyIdleTimeout, "body-timeout", l.BodyIdleTimeout, "longest wait for "+
+		"the next byte of a request body; then 408 and close (0: none)")
+	fs.DurationVar(&l.KeepAliveTimeout, "keepalive-timeout", l.KeepAliveTimeout, "how long "+
+		"an idle keep-alive connection stays open (0: none)")
+	fs.DurationVar(&l.WriteTimeout, "write-timeout", l.WriteTimeout, "longest wait for the "+
+		"client to accept the next response byte; then the connection is closed (0: none)")
+}

@@ -1,0 +1,43 @@
+package wsgi
+
+import (
+	"time"
+)
+
+// Limits bound what one request may cost before and while it runs. The server (pyhost)
+// enforces the connection-level ones (header bytes beyond the precise check, header timeout,
+// keep-alive); the handler enforces the rest, each answered with its status and a log line.
+type Limits struct {
+	MaxHeaderBytes  int   // request line + header fields, in bytes → 431
+	MaxHeaderFields int   // header field lines (Host included) → 431
+	MaxRequestLine  int   // method, target and version → 414
+	MaxBodyBytes    int64 // request body → 413 (0: no limit)
+	// BodyMemory is how much of a request body is held in memory; a larger body is spooled
+	// to an unlinked temporary file in BodyTempDir ("" = os.TempDir()).
+	BodyMemory  int64
+	BodyTempDir string
+	// StreamBody hands wsgi.input the connection itself instead of a buffer: the app may read
+	// the body as it arrives, but holds a request thread while the client sends it.
+	StreamBody bool
+
+	HeaderTimeout    time.Duration // whole request head (server-level)
+	BodyIdleTimeout  time.Duration // no body byte for this long → 408
+	KeepAliveTimeout time.Duration // idle connection between requests (server-level)
+	WriteTimeout     time.Duration // no response byte accepted by the client for this long
+}
+
+// DefaultLimits are what a production proxy in front of an app server would choose; the
+// README's "Limits and protections" section gives the reasoning for each.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxHeaderBytes:   32 << 10,
+		MaxHeaderFields:  100,
+		MaxRequestLine:   8190,
+		MaxBodyBytes:     100 << 20,
+		BodyMemory:       1 << 20,
+		HeaderTimeout:    30 * time.Second,
+		BodyIdleTimeout:  60 * time.Second,
+		KeepAliveTimeout: 75 * time.Second,
+		WriteTimeout:     60 * time.Second,
+	}
+}
