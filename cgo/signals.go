@@ -24,7 +24,7 @@ func ignoreSIGPIPE() { signal.Ignore(syscall.SIGPIPE) }
 var keptSignalPurpose = map[syscall.Signal]string{
 	syscall.SIGTERM: "for graceful shutdown",
 	syscall.SIGINT:  "for graceful shutdown",
-	syscall.SIGHUP:  "to end the server",
+	syscall.SIGHUP:  "for graceful shutdown",
 	syscall.SIGPIPE: "ignored (a write to a closed socket or pipe then raises " +
 		"BrokenPipeError instead of killing the server)",
 	syscall.SIGURG: "for the Go scheduler (goroutine preemption)",

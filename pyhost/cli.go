@@ -169,7 +169,10 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	// SIGHUP stops gracefully too: reloading the code needs worker processes to hand over to,
+	// which a single-process server does not have; a process manager then starts it anew.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT,
+		syscall.SIGHUP)
 	defer stop()
 	// After the first signal starts the graceful shutdown, a second one ends the process at
 	// once (the default action), as with other servers.
