@@ -76,13 +76,18 @@ func TestMultiprocessingForkPoolInsideARequest(t *testing.T) {
 	stillServes(t, s)
 }
 
-// An own-GIL sub-interpreter may not fork (CPython refuses): a 500, and the server lives on.
-func TestForkRefusedInAnOwnGILInterpreter(t *testing.T) {
-	if linked.Minor < 12 {
-		t.Skipf("own-GIL sub-interpreters need Python 3.12 or later; this run embeds %s",
+// An isolated sub-interpreter (--gil own, or free on a free-threaded build) may not fork:
+// CPython refuses with a RuntimeError, the app's request gets a 500 and the server lives on.
+func TestForkRefusedInAnIsolatedInterpreter(t *testing.T) {
+	mode := "own"
+	switch {
+	case linked.FreeThreaded:
+		mode = "free"
+	case linked.Minor < 12:
+		t.Skipf("isolated sub-interpreters need Python 3.12 or later; this run embeds %s",
 			linked.Version)
 	}
-	s := startServer(t, "testdata/fork.py", "--gil", "own")
+	s := startServer(t, "testdata/fork.py", "--gil", mode, "--application-group", "isolated")
 	resp, body := s.get(t, "/fork?child=exit3")
 	if resp.StatusCode != http.StatusInternalServerError {
 		t.Errorf("status %d, want 500: %s", resp.StatusCode, body)
