@@ -18,9 +18,12 @@ static PyObject *br_readinto(PyObject *self, PyObject *arg) {
     if (rc == 0) rc = pyh_req_lock(r);
     if (rc == 0) {
         /* Go's request body (and the handle naming it) is the next request's once this one
-         * ended: a late read raises rather than report a truncated body as complete. */
-        rc = pyh_req_late(r, "wsgi.input read after the request ended; read the request body "
-                          "before the app returns (or copy it for the thread that needs it)");
+         * ended: a late read raises rather than report a truncated body as complete. A body
+         * already read to its end still reads as ended. */
+        if (r->has_body)
+            rc = pyh_req_late(r, "wsgi.input read after the request ended; read the request "
+                              "body before the app returns (or copy it for the thread that "
+                              "needs it)");
         if (rc == 0 && r->has_body && view.len > 0) {
             Py_BEGIN_ALLOW_THREADS
             n = pyhostRead(r->handle, view.buf, (size_t)view.len);

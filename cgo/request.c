@@ -82,11 +82,32 @@ static PyObject *body_item(PyObject *seq, Py_ssize_t i) {
 #define body_item_done(item) ((void)0)
 #endif
 
-/* Gathers a list or tuple body into r->body (or streams it, once a write() sent the head). The
- * request's lock is held throughout: start_response and write() from the app's other threads
- * change the state read here. */
+/* Streams one chunk of the body. */
+static int stream_chunk(pyh_req *r, PyObject *item) {
+    if (pyh_refuse_in_forked_child() < 0 || pyh_req_lock(r) < 0) return -1;
+    int rc = need_start(r);
+    if (rc == 0) rc = pyh_req_send(r, PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item));
+    pyh_req_unlock(r);
+    return rc;
+}
+
+/* Free-threaded, the app's other threads may call start_response or write() while a list body
+ * is drained, so the drain holds the request's lock throughout. With the GIL every write of the
+ * request's state happens with a thread state attached (and the lock held), so this attached
+ * thread reads the state unlocked and locks only to stream: the hot path takes no lock here. */
+#ifdef Py_GIL_DISABLED
+#define drain_lock(r) pyh_req_lock(r)
+#define drain_unlock(r) pyh_req_unlock(r)
+#define drain_send(r, item) pyh_req_send(r, PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item))
+#else
+#define drain_lock(r) 0
+#define drain_unlock(r) ((void)0)
+#define drain_send(r, item) stream_chunk(r, item)
+#endif
+
+/* Gathers a list or tuple body into r->body, or streams it once a write() sent the head. */
 static int drain_sequence(pyh_req *r, PyObject *seq) {
-    if (pyh_req_lock(r) < 0) return -1;
+    if (drain_lock(r) < 0) return -1;
     int rc = 0;
     PyObject *item;
     for (Py_ssize_t i = 0; rc == 0 && (item = body_item(seq, i)) != NULL; i++) {
@@ -96,7 +117,7 @@ static int drain_sequence(pyh_req *r, PyObject *seq) {
         if (len > 0 && rc == 0) {
             if (r->headers_sent) {
                 Py_INCREF(item); /* keeps its bytes alive while Go writes them */
-                rc = pyh_req_send(r, PyBytes_AS_STRING(item), len);
+                rc = drain_send(r, item);
                 Py_DECREF(item);
             } else if (pyh_buf_append(&r->body, &r->body_len, &r->body_cap, &r->body_owned,
                                       PyBytes_AS_STRING(item), len) < 0) {
@@ -106,16 +127,7 @@ static int drain_sequence(pyh_req *r, PyObject *seq) {
         }
         body_item_done(item);
     }
-    pyh_req_unlock(r);
-    return rc;
-}
-
-/* Streams one chunk of an iterable body. */
-static int stream_chunk(pyh_req *r, PyObject *item) {
-    if (pyh_refuse_in_forked_child() < 0 || pyh_req_lock(r) < 0) return -1;
-    int rc = need_start(r);
-    if (rc == 0) rc = pyh_req_send(r, PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item));
-    pyh_req_unlock(r);
+    drain_unlock(r);
     return rc;
 }
 
