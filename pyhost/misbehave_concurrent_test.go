@@ -8,12 +8,14 @@ package pyhost_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 )
 
 func TestBodyListChangedWhileDrained(t *testing.T) {
-	s := startServer(t, "testdata/concurrent.py", "--threads", "2")
+	s := startServer(t, freeThreadedArgs("testdata/concurrent.py", "--threads", "2")...)
 	const chunk = 256 << 10 // testdata/concurrent.py's CHUNK
 	hammer(t, 20, 2, func(int) {
 		status, body, ok := fetch(t, s, "GET", "/mutating-body", nil)
@@ -38,7 +40,7 @@ func TestBodyListChangedWhileDrained(t *testing.T) {
 }
 
 func TestHeaderListChangedWhileStartResponseReadsIt(t *testing.T) {
-	s := startServer(t, "testdata/concurrent.py", "--threads", "2")
+	s := startServer(t, freeThreadedArgs("testdata/concurrent.py", "--threads", "2")...)
 	hammer(t, 6, 2, func(int) {
 		status, body, ok := fetch(t, s, "GET", "/mutating-headers", nil)
 		if ok && (status != http.StatusOK || string(body) != "headers survived\n") {
@@ -49,7 +51,7 @@ func TestHeaderListChangedWhileStartResponseReadsIt(t *testing.T) {
 }
 
 func TestConcurrentWritesFromAppThreads(t *testing.T) {
-	s := startServer(t, "testdata/concurrent.py", "--threads", "2")
+	s := startServer(t, freeThreadedArgs("testdata/concurrent.py", "--threads", "2")...)
 	const threads, writes, size = 4, 200, 64
 	hammer(t, 10, 2, func(int) {
 		status, body, ok := fetch(t, s, "GET",
@@ -75,6 +77,34 @@ func TestConcurrentWritesFromAppThreads(t *testing.T) {
 			if got := per[fmt.Sprintf("%02d", w)]; got != writes {
 				t.Errorf("thread %d: %d chunks arrived, want %d", w, got, writes)
 			}
+		}
+	})
+	stillServes(t, s)
+}
+
+// Several app threads call start_response (with exc_info) at once, with heads that outgrow the
+// buffer: the one head that goes out must be one thread's, whole.
+func TestConcurrentStartResponseFromAppThreads(t *testing.T) {
+	s := startServer(t, freeThreadedArgs("testdata/concurrent.py", "--threads", "2")...)
+	hammer(t, 10, 2, func(int) {
+		req, err := http.NewRequest("GET", s.URL+"/concurrent-start-response?threads=4&calls=300",
+			nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Errorf("GET /concurrent-start-response: %v\nserver log:\n%s", err, s.Log)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		v := resp.Header.Get("X-Thread")
+		if resp.StatusCode != http.StatusOK || string(body) != "one head won\n" || v == "" ||
+			strings.Trim(v, v[:1]) != "" {
+			t.Errorf("status %d, body %q, X-Thread %.40q (%d bytes): want 200 and one "+
+				"thread's header, whole", resp.StatusCode, body, v, len(v))
 		}
 	})
 	stillServes(t, s)

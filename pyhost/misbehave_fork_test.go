@@ -34,7 +34,7 @@ func rawGet(t *testing.T, s *server, path string) string {
 }
 
 func TestForkInsideARequest(t *testing.T) {
-	s := startServer(t, "testdata/fork.py", "--threads", "2")
+	s := startServer(t, freeThreadedArgs("testdata/fork.py", "--threads", "2")...)
 	for _, c := range []struct {
 		child  string
 		status int
@@ -66,7 +66,7 @@ func TestForkInsideARequest(t *testing.T) {
 }
 
 func TestMultiprocessingForkPoolInsideARequest(t *testing.T) {
-	s := startServer(t, "testdata/fork.py", "--threads", "2")
+	s := startServer(t, freeThreadedArgs("testdata/fork.py", "--threads", "2")...)
 	for i := 0; i < 5; i++ {
 		resp, body := s.get(t, "/pool?n=1000")
 		if resp.StatusCode != http.StatusOK || string(body) != "332833500\n" {

@@ -70,6 +70,15 @@ func stillServes(t *testing.T, s *server) {
 	}
 }
 
+// freeThreadedArgs turns the GIL off on a free-threaded build (pyhost's default, --gil shared,
+// keeps it on there), so that the app's threads really run at the same time as the request's.
+func freeThreadedArgs(args ...string) []string {
+	if linked.FreeThreaded {
+		return append(args, "--gil", "free")
+	}
+	return args
+}
+
 // hammer runs fn(0..n-1) on `workers` goroutines, and stops early once the test failed.
 func hammer(t *testing.T, n, workers int, fn func(i int)) {
 	var wg sync.WaitGroup
@@ -93,7 +102,7 @@ func hammer(t *testing.T, n, workers int, fn func(i int)) {
 // A call made once the request is over raises, for each of the three objects an app thread can
 // keep.
 func TestLateCallsFromAppThreadsRaise(t *testing.T) {
-	s := startServer(t, "testdata/outlive.py", "--threads", "2")
+	s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
 	body := randomBytes(t, 100_000)
 	for i, c := range []struct{ what, method, path string }{
 		{"write()", "GET", "/write-later"},
@@ -116,7 +125,7 @@ func TestLateCallsFromAppThreadsRaise(t *testing.T) {
 // An app thread that writes in a loop while its request ends: the writes in flight at the end
 // finish on the request's own connection, the next one raises.
 func TestWriteRacingTheEndOfItsRequest(t *testing.T) {
-	s := startServer(t, "testdata/outlive.py", "--threads", "2")
+	s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
 	hammer(t, 60, 3, func(i int) {
 		if i%3 != 0 {
 			stillServes(t, s)
@@ -135,7 +144,7 @@ func TestWriteRacingTheEndOfItsRequest(t *testing.T) {
 
 // An app thread that calls start_response in a loop while its request ends.
 func TestStartResponseRacingTheEndOfItsRequest(t *testing.T) {
-	s := startServer(t, "testdata/outlive.py", "--threads", "2")
+	s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
 	hammer(t, 60, 3, func(i int) {
 		if i%3 != 0 {
 			stillServes(t, s)
@@ -154,7 +163,7 @@ func TestStartResponseRacingTheEndOfItsRequest(t *testing.T) {
 // The upload pattern: the app hands wsgi.input to a worker thread and answers 202 at once. The
 // thread reads what it can while the request lasts; a read after the end raises.
 func TestUploadHandedToAThreadAnswered202(t *testing.T) {
-	s := startServer(t, "testdata/outlive.py", "--threads", "2")
+	s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
 	const size = 64 << 10
 	body := randomBytes(t, size)
 	hammer(t, 200, 8, func(i int) {

@@ -7,6 +7,9 @@
 #                        another thread keeps changing
 #   /concurrent-write?threads=N&writes=K
 #                        N threads each write() K chunks of 64 bytes (one digit pair repeated)
+#   /concurrent-start-response?threads=N&calls=K
+#                        N threads each call start_response() K times (exc_info), with headers
+#                        of changing sizes, before the body goes out
 #   /                    hello
 import sys
 import threading
@@ -106,6 +109,33 @@ def application(environ, start_response):
         if errors:
             raise errors[0]
         return []
+
+    if path == "/concurrent-start-response":
+        query = dict(p.split("=") for p in environ["QUERY_STRING"].split("&") if "=" in p)
+        nthreads, ncalls = int(query.get("threads", 4)), int(query.get("calls", 500))
+        errors = []
+
+        def starter(t):
+            try:
+                for i in range(ncalls):
+                    # 100 bytes to 24 KB: the packed head outgrows its buffer and shrinks again.
+                    value = ("%d" % t) * (100 + (i * 997 + t * 4999) % 24_000)
+                    try:
+                        raise ValueError("replace the response")
+                    except ValueError:
+                        start_response("200 OK", [("Content-Type", "text/plain"),
+                                                  ("X-Thread", value)], sys.exc_info())
+            except Exception as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=starter, args=(t,)) for t in range(nthreads)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+        return [b"one head won\n"]
 
     _stop_pending()
     start_response("200 OK", plain)
