@@ -22,7 +22,12 @@ def _fresh_chunk(i):
     return bytes([97 + i % 26]) * CHUNK
 
 
-def _churn_body(body, stop):
+def _churn_body(body, stop, filled):
+    # The chunks are made here, so this thread owns them: when it replaces one, it is freed at
+    # once (free-threaded CPython defers freeing an object another thread made), and its
+    # memory goes to the next chunk, of another letter.
+    body.extend(_fresh_chunk(i) for i in range(8))
+    filled.set()
     i = 0
     while not stop.is_set() and i < 50_000:
         n = len(body)
@@ -58,11 +63,12 @@ def application(environ, start_response):
 
     if path == "/mutating-body":
         _stop_pending()
-        body = [_fresh_chunk(i) for i in range(8)]
-        stop = threading.Event()
-        churn = threading.Thread(target=_churn_body, args=(body, stop))
+        body = []
+        stop, filled = threading.Event(), threading.Event()
+        churn = threading.Thread(target=_churn_body, args=(body, stop, filled))
         start_response("200 OK", plain)
         churn.start()
+        filled.wait(10)
         try:
             return body
         finally:
