@@ -6,7 +6,7 @@
 
 typedef struct {
     PyObject_HEAD
-    pyh_req *req; /* NULL once the request is over: reads then see end-of-body */
+    pyh_req *req; /* a counted reference: the request's state lives while this object does */
 } BodyReader;
 
 static PyObject *br_readinto(PyObject *self, PyObject *arg) {
@@ -14,22 +14,40 @@ static PyObject *br_readinto(PyObject *self, PyObject *arg) {
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_WRITABLE) < 0) return NULL;
     int64_t n = 0;
-    if (r != NULL && r->has_body && view.len > 0) {
-        uintptr_t h = r->handle;
-        Py_BEGIN_ALLOW_THREADS
-        pthread_mutex_lock(&r->io_lock);
-        n = pyhostRead(h, view.buf, (size_t)view.len);
-        pthread_mutex_unlock(&r->io_lock);
-        Py_END_ALLOW_THREADS
+    int rc = pyh_refuse_in_forked_child();
+    if (rc == 0) rc = pyh_req_lock(r);
+    if (rc == 0) {
+        /* Go's request body (and the handle naming it) is the next request's once this one
+         * ended: a late read raises rather than report a truncated body as complete. A body
+         * already read to its end still reads as ended. */
+        if (r->has_body)
+            rc = pyh_req_late(r, "wsgi.input read after the request ended; read the request "
+                              "body before the app returns (or copy it for the thread that "
+                              "needs it)");
+        if (rc == 0 && r->has_body && view.len > 0) {
+            Py_BEGIN_ALLOW_THREADS
+            n = pyhostRead(r->handle, view.buf, (size_t)view.len);
+            Py_END_ALLOW_THREADS
+            if (n < 0) {
+                r->client_gone = 1;
+                PyErr_SetString(PyExc_OSError,
+                                "client disconnected while the request body was read");
+                rc = -1;
+            } else if (n == 0) {
+                r->has_body = 0; /* end of body: later reads need not cross */
+            }
+        }
+        pyh_req_unlock(r);
     }
     PyBuffer_Release(&view);
-    if (n < 0) {
-        r->client_gone = 1;
-        PyErr_SetString(PyExc_OSError, "client disconnected while the request body was read");
-        return NULL;
-    }
-    if (n == 0 && r != NULL) r->has_body = 0; /* end of body: later reads need not cross */
+    if (rc < 0) return NULL;
     return PyLong_FromLongLong(n);
+}
+
+static void br_dealloc(PyObject *self) {
+    pyh_req *r = ((BodyReader *)self)->req;
+    pyh_heap_dealloc(self);
+    pyh_req_decref(r);
 }
 
 static PyMethodDef br_methods[] = {
@@ -39,7 +57,7 @@ static PyMethodDef br_methods[] = {
 
 static PyType_Slot br_slots[] = {
     {Py_tp_methods, br_methods},
-    {Py_tp_dealloc, pyh_heap_dealloc},
+    {Py_tp_dealloc, br_dealloc},
     {0, NULL},
 };
 
@@ -54,13 +72,10 @@ PyTypeObject *pyh_body_reader_spec_type(PyObject *module) {
     return (PyTypeObject *)PyType_FromModuleAndSpec(module, &br_spec, NULL);
 }
 
-PyObject *pyh_body_reader_new(pyh_interp *in, void *req) {
+PyObject *pyh_body_reader_new(pyh_interp *in, pyh_req *req) {
     BodyReader *br = PyObject_New(BodyReader, (PyTypeObject *)in->body_reader_type);
-    if (br) br->req = req;
+    if (br == NULL) return NULL;
+    pyh_req_incref(req);
+    br->req = req;
     return (PyObject *)br;
-}
-
-void pyh_body_reader_release(PyObject *br) {
-    ((BodyReader *)br)->req = NULL;
-    Py_DECREF(br);
 }

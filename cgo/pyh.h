@@ -72,33 +72,56 @@ typedef struct pyh_result {
     int client_gone;      /* the client disconnected while we wrote or read */
 } pyh_result;
 
-/* One request's state while its C call runs (request.c). Lives on that call's stack; the
- * Python objects that point at it (start_response, the body reader) are cut loose before the
- * call returns, so a stray reference kept by the app can never reach a dead request. */
+/* One request's C state (request_state.c). It lives on the heap, not on pyh_serve's stack,
+ * and is reference-counted: pyh_serve holds one reference, and so does every StartResponse and
+ * BodyReader object made for the request, which an app thread may keep and use long after the
+ * request ended. `lock` guards everything the app's threads can reach: a callback into Go (the
+ * per-request-thread handle, Go's buffers) happens only with the lock held and `finished`
+ * still 0, and pyh_serve sets `finished` under the lock before it returns into Go. So a late
+ * write(), read or start_response() gets a Python exception, never the next request's state.
+ * The lock is taken with the thread state detached when it is contended (pyh_req_lock): a
+ * write() blocked in Go on a slow client must not hold up every Python thread. */
 typedef struct pyh_req {
     pyh_interp *in;
     uintptr_t handle;     /* cgo.Handle of the Go side, passed to the callbacks */
-    /* Serialises callbacks: they run with the GIL released, and an app thread calling write()
-     * or reading wsgi.input beside the request's own thread must not enter Go at the same
-     * time (net/http's ResponseWriter and Body are not safe for concurrent use). */
-    pthread_mutex_t io_lock;
+    int refs;             /* atomic: pyh_serve + the Python objects pointing here */
+    pthread_mutex_t lock;
+    uintptr_t lock_owner; /* atomic: the thread holding lock (re-entry is refused, not hung) */
+    /* Guarded by lock: */
+    int finished;         /* pyh_serve returned (or is returning) into Go */
     int has_body;
     int started;          /* start_response was called */
     int headers_sent;     /* the head went out through a callback */
     int client_gone;
-    char *head;           /* packed "status\0name\0value\0..." */
+    char *head;           /* packed "status\0name\0value\0..."; Go reads it only under lock */
     size_t head_len, head_cap;
     int head_owned;
+    /* Touched by pyh_serve's thread only: */
     char *body;           /* body collected for a one-shot response */
     size_t body_len, body_cap;
     int body_owned;
 } pyh_req;
 
+pyh_req *pyh_req_begin(pyh_interp *in, uintptr_t handle, int has_body);
+void pyh_req_incref(pyh_req *r);
+void pyh_req_decref(pyh_req *r);   /* any thread; frees the state with the last reference */
+void pyh_req_end(pyh_req *r);      /* pyh_serve's own reference, after pyh_req_finish */
+int pyh_req_sole_owner(pyh_req *r); /* no Python object points at r any more */
+int pyh_req_lock(pyh_req *r);      /* attached; -1 + RuntimeError if this thread holds it */
+int pyh_req_trylock(pyh_req *r);   /* 1: taken without waiting */
+void pyh_req_unlock(pyh_req *r);
+/* With the lock held and the request not finished: the callbacks into Go, with the thread
+ * state detached while Go works. -1 + OSError when the client went away. */
+int pyh_req_send(pyh_req *r, const char *data, size_t n);
+int pyh_req_late(pyh_req *r, const char *what); /* -1 + RuntimeError when r is finished */
+
 int pyh_buf_append(char **buf, size_t *len, size_t *cap, int *owned, const char *data,
                    size_t n);
-int pyh_stream(pyh_req *r, const char *data, size_t n); /* detaches while Go writes; -1 + OSError */
-void pyh_start_response_release(PyObject *sr);
-void pyh_body_reader_release(PyObject *br);
+
+/* Fork (fork.c): a child forked inside a request never runs Go code. */
+int pyh_forked_child(void);                 /* 1 in a child forked from this process */
+int pyh_refuse_in_forked_child(void);       /* -1 + OSError in a forked child, else 0 */
+void pyh_exit_if_forked_child(PyObject *error); /* child: exits as Python would; steals */
 
 /* Lifecycle (runtime.c). */
 int pyh_initialize(const char *program_name, const char *python_home, int enable_gil,
@@ -145,8 +168,8 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
 /* Shared helpers. */
 char *pyh_strdup(const char *s);
 char *pyh_take_error(pyh_interp *in);   /* fetches + formats the current exception */
-PyObject *pyh_start_response_new(pyh_interp *in, void *req);
-PyObject *pyh_body_reader_new(pyh_interp *in, void *req);
+PyObject *pyh_start_response_new(pyh_interp *in, pyh_req *req); /* takes a reference to req */
+PyObject *pyh_body_reader_new(pyh_interp *in, pyh_req *req);
 PyTypeObject *pyh_start_response_spec_type(PyObject *module);
 PyTypeObject *pyh_body_reader_spec_type(PyObject *module);
 PyObject *pyh_build_environ(pyh_interp *in, const char *packed, size_t len);

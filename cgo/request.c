@@ -45,17 +45,104 @@ static int try_sendfile(pyh_req *r, PyObject *wrapper) {
         PyErr_Clear();
         return 0;
     }
-    if (need_start(r) < 0) return -1;
-    int64_t sent;
-    Py_BEGIN_ALLOW_THREADS
-    pthread_mutex_lock(&r->io_lock);
-    sent = pyhostSendFile(r->handle, r->head, r->head_len, fd, pos);
-    pthread_mutex_unlock(&r->io_lock);
-    Py_END_ALLOW_THREADS
-    if (sent == -2) return 0; /* not a regular file: nothing was sent */
-    r->headers_sent = 1;
-    if (sent < 0) r->client_gone = 1;
-    return 1;
+    if (pyh_refuse_in_forked_child() < 0 || pyh_req_lock(r) < 0) return -1;
+    int64_t sent = -2;
+    /* Not started, or another thread of the app wrote meanwhile: the caller iterates. */
+    if (r->started && !r->headers_sent) {
+        const char *head = r->head;
+        size_t head_len = r->head_len;
+        Py_BEGIN_ALLOW_THREADS
+        sent = pyhostSendFile(r->handle, (char *)head, head_len, fd, pos);
+        Py_END_ALLOW_THREADS
+        if (sent != -2) r->headers_sent = 1;
+        if (sent < 0 && sent != -2) r->client_gone = 1;
+    }
+    pyh_req_unlock(r);
+    return sent == -2 ? 0 : 1; /* -2: not a regular file, nothing was sent */
+}
+
+/* Items of a list or tuple body. Free-threaded, another thread of the app may change a list
+ * while it is drained: every item is then a strong reference (NULL past the end). With the GIL
+ * the list cannot change while this thread holds it, and borrowed items cost nothing. */
+#ifdef Py_GIL_DISABLED
+static PyObject *body_item(PyObject *seq, Py_ssize_t i) {
+    if (PyTuple_CheckExact(seq))
+        return i < PyTuple_GET_SIZE(seq) ? Py_NewRef(PyTuple_GET_ITEM(seq, i)) : NULL;
+    PyObject *item = PyList_GetItemRef(seq, i);
+    if (item == NULL) PyErr_Clear(); /* IndexError: the list is shorter now */
+    return item;
+}
+#define body_item_done(item) Py_DECREF(item)
+#else
+static PyObject *body_item(PyObject *seq, Py_ssize_t i) {
+    /* The size is read again each time: streaming releases the GIL, and another thread of the
+     * app could change the list meanwhile. */
+    return i < PySequence_Fast_GET_SIZE(seq) ? PySequence_Fast_GET_ITEM(seq, i) : NULL;
+}
+#define body_item_done(item) ((void)0)
+#endif
+
+/* Streams one chunk of the body. */
+static int stream_chunk(pyh_req *r, PyObject *item) {
+    if (pyh_refuse_in_forked_child() < 0 || pyh_req_lock(r) < 0) return -1;
+    int rc = need_start(r);
+    if (rc == 0) rc = pyh_req_send(r, PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item));
+    pyh_req_unlock(r);
+    return rc;
+}
+
+/* Free-threaded, the app's other threads may call start_response or write() while a list body
+ * is drained, so the drain holds the request's lock throughout. With the GIL every write of the
+ * request's state happens with a thread state attached (and the lock held), so this attached
+ * thread reads the state unlocked and locks only to stream: the hot path takes no lock here. */
+#ifdef Py_GIL_DISABLED
+#define drain_lock(r) pyh_req_lock(r)
+#define drain_unlock(r) pyh_req_unlock(r)
+#define drain_send(r, item) pyh_req_send(r, PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item))
+#else
+#define drain_lock(r) 0
+#define drain_unlock(r) ((void)0)
+#define drain_send(r, item) stream_chunk(r, item)
+#endif
+
+/* Gathers a list or tuple body into r->body, or streams it once a write() sent the head. */
+static int drain_sequence(pyh_req *r, PyObject *seq) {
+    if (drain_lock(r) < 0) return -1;
+    int rc = 0;
+    PyObject *item;
+    for (Py_ssize_t i = 0; rc == 0 && (item = body_item(seq, i)) != NULL; i++) {
+        rc = check_bytes(item);
+        Py_ssize_t len = rc == 0 ? PyBytes_GET_SIZE(item) : 0;
+        if (len > 0) rc = need_start(r);
+        if (len > 0 && rc == 0) {
+            if (r->headers_sent) {
+                Py_INCREF(item); /* keeps its bytes alive while Go writes them */
+                rc = drain_send(r, item);
+                Py_DECREF(item);
+            } else if (pyh_buf_append(&r->body, &r->body_len, &r->body_cap, &r->body_owned,
+                                      PyBytes_AS_STRING(item), len) < 0) {
+                PyErr_NoMemory();
+                rc = -1;
+            }
+        }
+        body_item_done(item);
+    }
+    drain_unlock(r);
+    return rc;
+}
+
+/* r->started, which the app's other threads may set at any time. With the GIL every write of
+ * the request's state happens with the lock held and a thread state attached, so an attached
+ * reader needs no lock. */
+static int started(pyh_req *r) {
+#ifdef Py_GIL_DISABLED
+    if (pyh_req_lock(r) < 0) return 0; /* not reached: this thread does not hold it */
+    int s = r->started;
+    pyh_req_unlock(r);
+    return s;
+#else
+    return r->started;
+#endif
 }
 
 /* Drains the app's return value. 0 ok, -1 Python error (or client gone: r->client_gone). */
@@ -66,30 +153,8 @@ static int drain(pyh_req *r, PyObject *result) {
                      "bytes, e.g. [body]", Py_TYPE(result)->tp_name);
         return -1;
     }
-    if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) {
-        /* The size is read again each time: streaming releases the GIL, and another thread of
-         * the app could change the list meanwhile. */
-        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(result); i++) {
-            PyObject *item = PySequence_Fast_GET_ITEM(result, i);
-            if (check_bytes(item) < 0) return -1;
-            Py_ssize_t len = PyBytes_GET_SIZE(item);
-            if (len == 0) continue;
-            if (need_start(r) < 0) return -1;
-            if (r->headers_sent) {
-                Py_INCREF(item); /* keeps its bytes alive while Go writes them */
-                int rc = pyh_stream(r, PyBytes_AS_STRING(item), len);
-                Py_DECREF(item);
-                if (rc < 0) return -1;
-            } else if (pyh_buf_append(&r->body, &r->body_len, &r->body_cap, &r->body_owned,
-                                      PyBytes_AS_STRING(item), len) < 0) {
-                PyErr_NoMemory();
-                return -1;
-            }
-        }
-        return 0;
-    }
-    if (Py_IS_TYPE(result, (PyTypeObject *)r->in->file_wrapper_type) && !r->headers_sent &&
-        r->started) {
+    if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) return drain_sequence(r, result);
+    if (Py_IS_TYPE(result, (PyTypeObject *)r->in->file_wrapper_type)) {
         int rc = try_sendfile(r, result);
         if (rc != 0) return rc < 0 ? -1 : 0;
     }
@@ -98,11 +163,7 @@ static int drain(pyh_req *r, PyObject *result) {
     PyObject *item;
     while ((item = PyIter_Next(it)) != NULL) {
         int rc = check_bytes(item);
-        Py_ssize_t len = rc == 0 ? PyBytes_GET_SIZE(item) : 0;
-        if (rc == 0 && len > 0) {
-            rc = need_start(r);
-            if (rc == 0) rc = pyh_stream(r, PyBytes_AS_STRING(item), len);
-        }
+        if (rc == 0 && PyBytes_GET_SIZE(item) > 0) rc = stream_chunk(r, item);
         Py_DECREF(item);
         if (rc < 0) {
             Py_DECREF(it);
@@ -130,20 +191,61 @@ error:
     return -1;
 }
 
+/* Marks r finished and moves its outcome into out (out->err holds the app's traceback when
+ * `failed`). Runs no Python code. When no Python object points at r any more (the usual case)
+ * no other thread can reach it, and the lock is skipped. */
+static void finish(pyh_req *r, int failed, pyh_result *out) {
+    int locked = !pyh_req_sole_owner(r);
+    if (locked) pyh_req_lock(r); /* cannot fail: this thread never holds it here */
+    r->finished = 1;
+    if (failed) {
+        out->outcome = r->headers_sent || r->client_gone ? PYH_ABORTED : PYH_FAILED;
+        if (r->client_gone) { /* the error was the client leaving: nothing to log */
+            free(out->err);
+            out->err = NULL;
+        }
+    } else if (r->client_gone) {
+        out->outcome = PYH_ABORTED;
+    } else if (r->headers_sent) {
+        out->outcome = PYH_STREAMED;
+    } else {
+        out->outcome = PYH_RESPOND;
+        /* Pointers only for C memory: data still in Go's buffer is found there by Go. */
+        out->head = r->head_owned ? r->head : NULL;
+        out->head_len = r->head_len;
+        out->head_owned = r->head_owned;
+        out->body = r->body_owned ? r->body : NULL;
+        out->body_len = r->body_len;
+        out->body_owned = r->body_owned;
+        r->head_owned = r->body_owned = 0; /* ownership moved to Go */
+    }
+    out->client_gone = r->client_gone;
+    if (r->head_owned) free(r->head);
+    if (r->body_owned) free(r->body);
+    /* Nothing may reach Go's buffer (the next request's) through r from now on. */
+    r->head = r->body = NULL;
+    r->head_len = r->head_cap = r->body_len = r->body_cap = 0;
+    r->head_owned = r->body_owned = 0;
+    if (locked) pyh_req_unlock(r);
+}
+
 void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, uintptr_t handle,
                int has_body, char *buf, size_t buf_cap, pyh_result *out) {
-    /* The caller's buffer: its first quarter holds the packed head, the rest the body. */
-    size_t head_cap = buf_cap / 4;
-    pyh_req r = {
-        .in = in, .handle = handle, .has_body = has_body,
-        .head = buf, .head_cap = head_cap,
-        .body = buf + head_cap, .body_cap = buf_cap - head_cap,
-    };
     PyObject *error = NULL, *environ = NULL, *sr = NULL, *reader = NULL, *input = NULL;
     PyObject *result = NULL;
 
     memset(out, 0, sizeof *out);
-    pthread_mutex_init(&r.io_lock, NULL);
+    pyh_req *r = pyh_req_begin(in, handle, has_body);
+    if (r == NULL) {
+        out->outcome = PYH_FAILED;
+        out->err = pyh_strdup("out of memory for a request's state");
+        return;
+    }
+    /* The caller's buffer: its first quarter holds the packed head, the rest the body. */
+    r->head = buf;
+    r->head_cap = buf_cap / 4;
+    r->body = buf + r->head_cap;
+    r->body_cap = buf_cap - r->head_cap;
     pyh_attach(in, &out->gil_wait_ns);
 
     if (app < 0 || app >= in->napps) {
@@ -153,21 +255,22 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
     environ = pyh_build_environ(in, packed, packed_len);
     if (environ == NULL) goto error;
     if (has_body) {
-        reader = pyh_body_reader_new(in, &r);
+        reader = pyh_body_reader_new(in, r);
         input = reader ? PyObject_CallOneArg(in->make_input, reader) : NULL;
     } else {
         input = PyObject_CallNoArgs(in->empty_input);
     }
     if (input == NULL || PyDict_SetItem(environ, in->str_wsgi_input, input) < 0) goto error;
-    sr = pyh_start_response_new(in, &r);
+    sr = pyh_start_response_new(in, r);
     if (sr == NULL) goto error;
 
     PyObject *args[2] = {environ, sr};
     result = PyObject_Vectorcall(in->apps[app], args, 2, NULL);
     if (result == NULL) goto error;
-    if (drain(&r, result) < 0) error = pyh_fetch_exception();
-    close_result(&r, result, &error);
-    if (error == NULL && !r.started) {
+    if (pyh_forked_child()) goto done; /* the app forked and this is the child: no body */
+    if (drain(r, result) < 0) error = pyh_fetch_exception();
+    close_result(r, result, &error);
+    if (error == NULL && !started(r)) {
         PyErr_SetString(PyExc_RuntimeError,
                         "the app returned without calling start_response() (PEP 3333)");
         goto error;
@@ -176,37 +279,20 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
 error:
     if (error == NULL) error = pyh_fetch_exception();
 done:
-    if (error != NULL) {
-        if (!r.client_gone) {
-            pyh_restore_exception(error);
-            out->err = pyh_take_error(in);
-        } else {
-            Py_DECREF(error);
-        }
-        out->outcome = r.headers_sent || r.client_gone ? PYH_ABORTED : PYH_FAILED;
-    } else if (r.client_gone) {
-        out->outcome = PYH_ABORTED;
-    } else if (r.headers_sent) {
-        out->outcome = PYH_STREAMED;
-    } else {
-        out->outcome = PYH_RESPOND;
-        /* Pointers only for C memory: data still in Go's buffer is found there by Go. */
-        out->head = r.head_owned ? r.head : NULL;
-        out->head_len = r.head_len;
-        out->head_owned = r.head_owned;
-        out->body = r.body_owned ? r.body : NULL;
-        out->body_len = r.body_len;
-        out->body_owned = r.body_owned;
-        r.head_owned = r.body_owned = 0; /* ownership moved to Go */
+    pyh_exit_if_forked_child(error); /* a child forked by the app never returns into Go */
+    int failed = error != NULL;
+    if (failed) {
+        pyh_restore_exception(error);
+        out->err = pyh_take_error(in);
     }
-    out->client_gone = r.client_gone;
-    if (sr) pyh_start_response_release(sr);
-    if (reader) pyh_body_reader_release(reader);
+    /* Finalisers may run here (and write, or fork): all before the request is finished. */
+    Py_XDECREF(sr);
+    Py_XDECREF(reader);
     Py_XDECREF(input);
     Py_XDECREF(result);
     Py_XDECREF(environ);
-    if (r.head_owned) free(r.head);
-    if (r.body_owned) free(r.body);
+    pyh_exit_if_forked_child(NULL);
+    finish(r, failed, out);
+    pyh_req_end(r);
     pyh_detach();
-    pthread_mutex_destroy(&r.io_lock);
 }

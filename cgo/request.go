@@ -49,7 +49,10 @@ type IO struct{ h cgo.Handle }
 func NewIO(rio RequestIO) IO { return IO{h: cgo.NewHandle(rio)} }
 
 // Serve runs app (an index from LoadApp) of in for one request: one cgo crossing, plus
-// callbacks into rio only when the app reads its body or streams.
+// callbacks into rio only when the app reads its body or streams. Once Serve returns, nothing
+// calls rio or touches c's buffer for this request again — an app thread that kept
+// start_response, write() or wsgi.input gets a Python exception instead (cgo/request_state.c)
+// — so both may serve the next request at once.
 func (in *Interp) Serve(c *Call, app int, environ []byte, hasBody bool, rio IO) {
 	callsIn.Add(1)
 	var env *C.char

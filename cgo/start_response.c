@@ -7,7 +7,7 @@
 
 typedef struct {
     PyObject_HEAD
-    pyh_req *req; /* NULL once the request is over */
+    pyh_req *req; /* a counted reference: the request's state lives while this object does */
 } StartResponse;
 
 int pyh_buf_append(char **buf, size_t *len, size_t *cap, int *owned, const char *data,
@@ -52,7 +52,9 @@ static const char *latin1_of(PyObject *s, Py_ssize_t *n, const char *what) {
     return (const char *)PyUnicode_1BYTE_DATA(s);
 }
 
-static int pack_head(pyh_req *r, PyObject *status, PyObject *headers) {
+/* Checks status and headers (PEP 3333's rules) and returns the size of their packed form, or
+ * -1 with an exception. headers is a list or tuple; on success no Python code has run. */
+static Py_ssize_t head_size(PyObject *status, PyObject *headers) {
     Py_ssize_t n;
     const char *st = latin1_of(status, &n, "status");
     if (st == NULL) return -1;
@@ -70,14 +72,7 @@ static int pack_head(pyh_req *r, PyObject *status, PyObject *headers) {
             return -1;
         }
     }
-    if (!PyList_Check(headers) && !PyTuple_Check(headers)) {
-        PyErr_Format(PyExc_TypeError, "response headers must be a list of (name, value) tuples, "
-                     "not %.100s", Py_TYPE(headers)->tp_name);
-        return -1;
-    }
-    r->head_len = 0;
-    if (pyh_buf_append(&r->head, &r->head_len, &r->head_cap, &r->head_owned, st, n + 1) < 0)
-        return -1; /* n+1: a str's data is NUL-terminated */
+    Py_ssize_t size = n + 1;
     Py_ssize_t count = PySequence_Fast_GET_SIZE(headers);
     PyObject **items = PySequence_Fast_ITEMS(headers);
     for (Py_ssize_t i = 0; i < count; i++) {
@@ -118,33 +113,63 @@ static int pack_head(pyh_req *r, PyObject *status, PyObject *headers) {
                 return -1;
             }
         }
-        if (pyh_buf_append(&r->head, &r->head_len, &r->head_cap, &r->head_owned, name, nn + 1) <
-                0 ||
-            pyh_buf_append(&r->head, &r->head_len, &r->head_cap, &r->head_owned, value,
-                           vn + 1) < 0) {
-            PyErr_NoMemory();
-            return -1;
-        }
+        size += nn + 1 + vn + 1;
     }
+    return size;
+}
+
+/* Copies one latin-1 str, NUL included, if it fits and is what head_size saw. */
+static char *put_str(char *p, const char *end, PyObject *s) {
+    if (p == NULL || !PyUnicode_Check(s) || PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND) return NULL;
+    size_t n = (size_t)PyUnicode_GET_LENGTH(s) + 1; /* a str's data is NUL-terminated */
+    if (n > (size_t)(end - p)) return NULL;
+    memcpy(p, PyUnicode_1BYTE_DATA(s), n);
+    return p + n;
+}
+
+/* Writes the packed head into r's head buffer, growing it to size. Called with r's lock held
+ * (Go may be reading the buffer otherwise) and runs no Python code. 0 ok; -1 out of memory;
+ * -2 the headers are not what head_size measured (the caller raises once unlocked). */
+static int head_copy(pyh_req *r, PyObject *status, PyObject *headers, size_t size) {
+    if (size > r->head_cap) {
+        size_t cap = r->head_cap ? r->head_cap * 2 : 4096;
+        while (cap < size) cap *= 2;
+        char *grown = malloc(cap);
+        if (grown == NULL) return -1;
+        if (r->head_owned) free(r->head);
+        r->head = grown;
+        r->head_cap = cap;
+        r->head_owned = 1;
+    }
+    char *p = r->head, *end = r->head + size;
+    p = put_str(p, end, status);
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(headers);
+    PyObject **items = PySequence_Fast_ITEMS(headers);
+    for (Py_ssize_t i = 0; i < count && p != NULL; i++) {
+        PyObject *h = items[i];
+        if (!PyTuple_Check(h) || PyTuple_GET_SIZE(h) != 2) return -2;
+        p = put_str(put_str(p, end, PyTuple_GET_ITEM(h, 0)), end, PyTuple_GET_ITEM(h, 1));
+    }
+    if (p != end) return -2;
+    r->head_len = size;
     return 0;
 }
 
-int pyh_stream(pyh_req *r, const char *data, size_t n) {
-    const char *head = r->headers_sent ? NULL : r->head;
-    size_t head_len = r->headers_sent ? 0 : r->head_len;
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    pthread_mutex_lock(&r->io_lock);
-    rc = pyhostSend(r->handle, (char *)head, head_len, (char *)data, n);
-    pthread_mutex_unlock(&r->io_lock);
-    Py_END_ALLOW_THREADS
-    r->headers_sent = 1;
-    if (rc < 0) {
-        r->client_gone = 1;
-        PyErr_SetString(PyExc_OSError, "client disconnected while the response was written");
-        return -1;
+/* Re-raises the app's exception from exc_info (PEP 3333: too late to change the response). */
+static PyObject *reraise(PyObject *exc_info) {
+    if (!PyTuple_Check(exc_info) || PyTuple_GET_SIZE(exc_info) != 3) {
+        PyErr_SetString(PyExc_TypeError, "exc_info must be a 3-tuple from sys.exc_info()");
+        return NULL;
     }
-    return 0;
+    PyObject *value = PyTuple_GET_ITEM(exc_info, 1);
+    if (!PyExceptionInstance_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "exc_info[1] is not an exception");
+        return NULL;
+    }
+    PyObject *tb = PyTuple_GET_ITEM(exc_info, 2);
+    if (tb != Py_None) PyException_SetTraceback(value, tb);
+    pyh_restore_exception(Py_NewRef(value));
+    return NULL;
 }
 
 static PyObject *sr_call(PyObject *self, PyObject *args, PyObject *kwargs) {
@@ -160,57 +185,97 @@ static PyObject *sr_call(PyObject *self, PyObject *args, PyObject *kwargs) {
                                             &status, &headers, &exc_info)) {
         return NULL;
     }
-    if (r == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "start_response() called after the request ended");
+    if (pyh_refuse_in_forked_child() < 0) return NULL;
+    if (!PyList_Check(headers) && !PyTuple_Check(headers)) {
+        PyErr_Format(PyExc_TypeError, "response headers must be a list of (name, value) tuples, "
+                     "not %.100s", Py_TYPE(headers)->tp_name);
         return NULL;
     }
-    if (exc_info != Py_None) {
-        if (r->headers_sent) {
-            /* PEP 3333: too late to change the response; re-raise the app's exception. */
-            if (!PyTuple_Check(exc_info) || PyTuple_GET_SIZE(exc_info) != 3) {
-                PyErr_SetString(PyExc_TypeError, "exc_info must be a 3-tuple from sys.exc_info()");
-                return NULL;
-            }
-            PyObject *value = PyTuple_GET_ITEM(exc_info, 1);
-            if (!PyExceptionInstance_Check(value)) {
-                PyErr_SetString(PyExc_TypeError, "exc_info[1] is not an exception");
-                return NULL;
-            }
-            PyObject *tb = PyTuple_GET_ITEM(exc_info, 2);
-            if (tb != Py_None) PyException_SetTraceback(value, tb);
-            pyh_restore_exception(Py_NewRef(value));
-            return NULL;
+    /* The headers are checked and measured first, with no lock held (errors format the app's
+     * objects, which may run its code), then copied under the lock. A list must not change in
+     * between: with the GIL nothing else runs unless this thread waits for the lock, so it is
+     * snapshotted as a tuple only then; free-threaded, other threads run at any time. */
+#ifdef Py_GIL_DISABLED
+    PyObject *snapshot = PySequence_Tuple(headers);
+    if (snapshot == NULL) return NULL;
+#else
+    PyObject *snapshot = Py_NewRef(headers);
+#endif
+    Py_ssize_t size = head_size(status, snapshot);
+    if (size < 0) goto fail;
+    if (!pyh_req_trylock(r)) {
+        if (!PyTuple_Check(snapshot)) {
+            Py_SETREF(snapshot, PySequence_Tuple(snapshot));
+            if (snapshot == NULL) return NULL;
+            size = head_size(status, snapshot);
+            if (size < 0) goto fail;
         }
+        if (pyh_req_lock(r) < 0) goto fail;
+    }
+    enum { PACKED, LATE, AGAIN, RERAISE, NO_MEMORY, CHANGED } verdict = PACKED;
+    if (r->finished) {
+        verdict = LATE;
+    } else if (exc_info != Py_None) {
+        if (r->headers_sent) verdict = RERAISE;
     } else if (r->started) {
+        verdict = AGAIN;
+    }
+    if (verdict == PACKED) {
+        int rc = head_copy(r, status, snapshot, (size_t)size);
+        /* A failed copy may have overwritten the head: no body may go out with it. */
+        r->started = rc == 0;
+        if (rc < 0) verdict = rc == -1 ? NO_MEMORY : CHANGED;
+    }
+    pyh_req_unlock(r);
+    Py_DECREF(snapshot);
+    switch (verdict) {
+    case PACKED:
+        return PyObject_GetAttr(self, r->in->str_write);
+    case LATE:
+        PyErr_SetString(PyExc_RuntimeError, "start_response() called after the request ended; "
+                        "the response is complete");
+        return NULL;
+    case AGAIN:
         PyErr_SetString(PyExc_RuntimeError,
                         "start_response() called a second time without exc_info (PEP 3333)");
         return NULL;
-    }
-    if (pack_head(r, status, headers) < 0) {
-        /* The packed head is half-overwritten now: no body may go out with it. */
-        r->started = 0;
+    case RERAISE:
+        return reraise(exc_info);
+    case NO_MEMORY:
+        return PyErr_NoMemory();
+    case CHANGED:
+        PyErr_SetString(PyExc_RuntimeError,
+                        "the response headers changed while start_response() read them");
         return NULL;
     }
-    r->started = 1;
-    return PyObject_GetAttr(self, r->in->str_write);
+    return NULL;
+fail:
+    Py_XDECREF(snapshot);
+    return NULL;
 }
 
 static PyObject *sr_write(PyObject *self, PyObject *data) {
     pyh_req *r = ((StartResponse *)self)->req;
-    if (r == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "write() called after the request ended");
-        return NULL;
-    }
-    if (!r->started) {
-        PyErr_SetString(PyExc_RuntimeError, "write() called before start_response()");
-        return NULL;
-    }
     if (!PyBytes_Check(data)) {
         PyErr_Format(PyExc_TypeError, "write() takes bytes, not %.100s", Py_TYPE(data)->tp_name);
         return NULL;
     }
-    if (pyh_stream(r, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data)) < 0) return NULL;
+    if (pyh_refuse_in_forked_child() < 0 || pyh_req_lock(r) < 0) return NULL;
+    int rc = pyh_req_late(r, "write() called after the request ended; the response is complete");
+    if (rc == 0 && !r->started) {
+        PyErr_SetString(PyExc_RuntimeError, "write() called before start_response()");
+        rc = -1;
+    }
+    if (rc == 0) rc = pyh_req_send(r, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data));
+    pyh_req_unlock(r);
+    if (rc < 0) return NULL;
     Py_RETURN_NONE;
+}
+
+static void sr_dealloc(PyObject *self) {
+    pyh_req *r = ((StartResponse *)self)->req;
+    pyh_heap_dealloc(self);
+    pyh_req_decref(r);
 }
 
 static PyMethodDef sr_methods[] = {
@@ -221,7 +286,7 @@ static PyMethodDef sr_methods[] = {
 static PyType_Slot sr_slots[] = {
     {Py_tp_call, sr_call},
     {Py_tp_methods, sr_methods},
-    {Py_tp_dealloc, pyh_heap_dealloc},
+    {Py_tp_dealloc, sr_dealloc},
     {0, NULL},
 };
 
@@ -236,13 +301,10 @@ PyTypeObject *pyh_start_response_spec_type(PyObject *module) {
     return (PyTypeObject *)PyType_FromModuleAndSpec(module, &sr_spec, NULL);
 }
 
-PyObject *pyh_start_response_new(pyh_interp *in, void *req) {
+PyObject *pyh_start_response_new(pyh_interp *in, pyh_req *req) {
     StartResponse *sr = PyObject_New(StartResponse, (PyTypeObject *)in->start_response_type);
-    if (sr) sr->req = req;
+    if (sr == NULL) return NULL;
+    pyh_req_incref(req);
+    sr->req = req;
     return (PyObject *)sr;
-}
-
-void pyh_start_response_release(PyObject *sr) {
-    ((StartResponse *)sr)->req = NULL;
-    Py_DECREF(sr);
 }

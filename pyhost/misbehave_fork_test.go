@@ -1,0 +1,97 @@
+package pyhost_test
+
+// Apps that fork inside a request (testdata/fork.py): the child must end as under plain Python
+// and never run Go code — no second response on the client's connection, no second server
+// that outlives the parent — and the server must go on serving and shut down cleanly.
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawGet sends one GET on a fresh connection that asks to be closed, and returns all the bytes
+// that came back until the connection closed: a forked child writing onto the connection would
+// show up as a second response.
+func rawGet(t *testing.T, s *server, path string) string {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", path)
+	out, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("GET %s: %v after %q\nserver log:\n%s", path, err, out, s.Log)
+	}
+	return string(out)
+}
+
+func TestForkInsideARequest(t *testing.T) {
+	s := startServer(t, freeThreadedArgs("testdata/fork.py", "--threads", "2")...)
+	for _, c := range []struct {
+		child  string
+		status int
+		log    string // what the child printed to stderr, as plain Python would
+	}{
+		{"exit3", 3, ""},
+		{"exitnone", 0, ""},
+		{"exitmsg", 1, "child says goodbye"},
+		{"raise", 1, "ValueError: raised in the forked child"},
+		{"return", 1, "forked inside a request and its app returned into the server"},
+		{"write", 4, "the client connection belongs to the parent process"},
+		{"sigterm", -15, ""}, // waitstatus_to_exitcode: -signal
+	} {
+		t.Run(c.child, func(t *testing.T) {
+			out := rawGet(t, s, "/fork?child="+c.child)
+			if n := strings.Count(out, "HTTP/1.1 "); n != 1 {
+				t.Errorf("the client got %d responses, want the parent's one:\n%s", n, out)
+			}
+			want := fmt.Sprintf("child exit status %d\n", c.status)
+			if !strings.HasPrefix(out, "HTTP/1.1 200 ") || !strings.HasSuffix(out, want) {
+				t.Errorf("want 200 and %q, got:\n%s", want, out)
+			}
+			if c.log != "" && !strings.Contains(s.Log.String(), c.log) {
+				t.Errorf("the child did not print %q:\n%s", c.log, s.Log)
+			}
+		})
+	}
+	stillServes(t, s)
+}
+
+func TestMultiprocessingForkPoolInsideARequest(t *testing.T) {
+	s := startServer(t, freeThreadedArgs("testdata/fork.py", "--threads", "2")...)
+	for i := 0; i < 5; i++ {
+		resp, body := s.get(t, "/pool?n=1000")
+		if resp.StatusCode != http.StatusOK || string(body) != "332833500\n" {
+			t.Fatalf("round %d: status %d, body %q\n%s", i, resp.StatusCode, body, s.Log)
+		}
+	}
+	stillServes(t, s)
+}
+
+// An isolated sub-interpreter (--gil own, or free on a free-threaded build) may not fork:
+// CPython refuses with a RuntimeError, the app's request gets a 500 and the server lives on.
+func TestForkRefusedInAnIsolatedInterpreter(t *testing.T) {
+	mode := "own"
+	switch {
+	case linked.FreeThreaded:
+		mode = "free"
+	case linked.Minor < 12:
+		t.Skipf("isolated sub-interpreters need Python 3.12 or later; this run embeds %s",
+			linked.Version)
+	}
+	s := startServer(t, "testdata/fork.py", "--gil", mode, "--application-group", "isolated")
+	resp, body := s.get(t, "/fork?child=exit3")
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("status %d, want 500: %s", resp.StatusCode, body)
+	}
+	waitForLog(t, s, "RuntimeError")
+	stillServes(t, s)
+}

@@ -1,0 +1,181 @@
+package pyhost_test
+
+// App threads that outlive their request (testdata/outlive.py): they keep start_response, its
+// write() and wsgi.input and use them after, or while, the request ends. Each late call must
+// get a clear Python exception — never the memory or the connection of the next request on the
+// same request thread — and the server must go on serving and shut down cleanly.
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// lateCallError is what every late call must raise: the request's C state says it is over.
+const lateCallError = "RuntimeError: "
+
+// fetch is s.do for goroutines other than the test's: it reports, rather than stops on, a
+// failed request (a crashed server fails every later one).
+func fetch(t *testing.T, s *server, method, path string, body []byte) (int, []byte, bool) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Error(err)
+		return 0, nil, false
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Errorf("%s %s: %v\nserver log:\n%s", method, path, err, s.Log)
+		return 0, nil, false
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Errorf("%s %s: reading the body: %v", method, path, err)
+		return 0, nil, false
+	}
+	return resp.StatusCode, out, true
+}
+
+// outcome asks the app how a thread's last call ended.
+func outcome(t *testing.T, s *server, path string) string {
+	t.Helper()
+	status, body, ok := fetch(t, s, "GET", path, nil)
+	if ok && status != http.StatusOK {
+		t.Errorf("GET %s: status %d: %s", path, status, body)
+	}
+	return strings.TrimSpace(string(body))
+}
+
+// wantLate checks that a thread's call after its request ended raised a RuntimeError that says
+// so.
+func wantLate(t *testing.T, what, got string) {
+	t.Helper()
+	if !strings.HasPrefix(got, lateCallError) || !strings.Contains(got, "after the request ended") {
+		t.Errorf("%s after the request ended: thread recorded %q, want a RuntimeError saying "+
+			"the request ended", what, got)
+	}
+}
+
+// stillServes checks that the server answers a plain request correctly.
+func stillServes(t *testing.T, s *server) {
+	t.Helper()
+	status, body, ok := fetch(t, s, "GET", "/", nil)
+	if ok && (status != http.StatusOK || string(body) != "Hello, World!\n") {
+		t.Errorf("a plain request: status %d, body %q", status, body)
+	}
+}
+
+// freeThreadedArgs turns the GIL off on a free-threaded build (pyhost's default, --gil shared,
+// keeps it on there), so that the app's threads really run at the same time as the request's.
+func freeThreadedArgs(args ...string) []string {
+	if linked.FreeThreaded {
+		return append(args, "--gil", "free")
+	}
+	return args
+}
+
+// hammer runs fn(0..n-1) on `workers` goroutines, and stops early once the test failed.
+func hammer(t *testing.T, n, workers int, fn func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				fn(i)
+			}
+		}()
+	}
+	for i := 0; i < n && !t.Failed(); i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// A call made once the request is over raises, for each of the three objects an app thread can
+// keep.
+func TestLateCallsFromAppThreadsRaise(t *testing.T) {
+	s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
+	body := randomBytes(t, 100_000)
+	for i, c := range []struct{ what, method, path string }{
+		{"write()", "GET", "/write-later"},
+		{"start_response()", "GET", "/start-response-later"},
+		{"wsgi.input.read()", "POST", "/read-later"},
+	} {
+		key := fmt.Sprint(i)
+		status, out, ok := fetch(t, s, c.method, c.path+"?id="+key, body)
+		if !ok || status/100 != 2 {
+			t.Fatalf("%s %s: status %d: %s", c.method, c.path, status, out)
+		}
+		// Other requests reuse the request thread's state before the late call is let go.
+		stillServes(t, s)
+		stillServes(t, s)
+		wantLate(t, c.what, outcome(t, s, "/release?id="+key))
+	}
+	stillServes(t, s)
+}
+
+// An app thread that writes in a loop while its request ends: the writes in flight at the end
+// finish on the request's own connection, the next one raises.
+func TestWriteRacingTheEndOfItsRequest(t *testing.T) {
+	s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
+	hammer(t, 60, 3, func(i int) {
+		if i%3 != 0 {
+			stillServes(t, s)
+			return
+		}
+		key := fmt.Sprint(i)
+		status, body, ok := fetch(t, s, "GET", "/write-race?id="+key, nil)
+		if ok && (status != http.StatusOK || len(body) == 0 || len(bytes.Trim(body, "x")) != 0) {
+			t.Errorf("/write-race: status %d, %d bytes of body %.80q: want only the "+
+				"thread's x's", status, len(body), body)
+		}
+		wantLate(t, "write()", outcome(t, s, "/outcome?id="+key))
+	})
+	stillServes(t, s)
+}
+
+// An app thread that calls start_response in a loop while its request ends.
+func TestStartResponseRacingTheEndOfItsRequest(t *testing.T) {
+	s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
+	hammer(t, 60, 3, func(i int) {
+		if i%3 != 0 {
+			stillServes(t, s)
+			return
+		}
+		key := fmt.Sprint(i)
+		status, body, ok := fetch(t, s, "GET", "/start-response-race?id="+key, nil)
+		if ok && ((status != 200 && status != 500) || string(body) != "body\n") {
+			t.Errorf("/start-response-race: status %d, body %q", status, body)
+		}
+		wantLate(t, "start_response()", outcome(t, s, "/outcome?id="+key))
+	})
+	stillServes(t, s)
+}
+
+// The upload pattern: the app hands wsgi.input to a worker thread and answers 202 at once. The
+// thread reads what it can while the request lasts; a read after the end raises.
+func TestUploadHandedToAThreadAnswered202(t *testing.T) {
+	s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
+	const size = 64 << 10
+	body := randomBytes(t, size)
+	hammer(t, 200, 8, func(i int) {
+		key := fmt.Sprint(i)
+		status, out, ok := fetch(t, s, "POST", "/read-race?id="+key, body)
+		if ok && (status != http.StatusAccepted || string(out) != "accepted\n") {
+			t.Errorf("/read-race: status %d, body %q", status, out)
+		}
+		got := outcome(t, s, "/outcome?id="+key)
+		if got != fmt.Sprintf("read %d bytes", size) {
+			wantLate(t, "wsgi.input.read()", got)
+		}
+	})
+	stillServes(t, s)
+}
