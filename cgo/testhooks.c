@@ -84,8 +84,11 @@ char *pyh_test_start_response(pyh_interp *in, const char *fields, size_t len, in
                               int utf8, size_t *out_len, char **err) {
     const char *p = fields, *end = fields + len;
     PyObject *status = NULL, *headers = NULL, *sr = NULL, *res = NULL;
-    pyh_req r = {.in = in};
-    pthread_mutex_init(&r.io_lock, NULL);
+    pyh_req *r = pyh_req_begin(in, 0, 0);
+    if (r == NULL) {
+        *err = pyh_strdup("out of memory for a request's state");
+        return NULL;
+    }
     pyh_attach(in, NULL);
     if ((status = next_str(&p, end, utf8)) == NULL) goto fail;
     if ((headers = PyList_New(nheaders)) == NULL) goto fail;
@@ -98,24 +101,30 @@ char *pyh_test_start_response(pyh_interp *in, const char *fields, size_t len, in
         if (pair == NULL) goto fail;
         PyList_SET_ITEM(headers, i, pair);
     }
-    if ((sr = pyh_start_response_new(in, &r)) == NULL) goto fail;
+    if ((sr = pyh_start_response_new(in, r)) == NULL) goto fail;
     PyObject *args[2] = {status, headers};
     if ((res = PyObject_Vectorcall(sr, args, 2, NULL)) == NULL) goto fail;
     Py_DECREF(res);
-    pyh_start_response_release(sr);
+    Py_DECREF(sr);
     Py_DECREF(status);
     Py_DECREF(headers);
     pyh_detach();
-    pthread_mutex_destroy(&r.io_lock);
-    *out_len = r.head_len;
-    return r.head_owned ? r.head : pyh_strdup(""); /* an accepted head is never empty */
+    /* The head is ours now; the state goes back as this thread's spare. */
+    char *head = r->head_owned ? r->head : pyh_strdup(""); /* an accepted head is never empty */
+    *out_len = r->head_len;
+    r->head = NULL;
+    r->head_owned = 0;
+    pyh_req_end(r);
+    return head;
 fail:
     *err = pyh_take_error(NULL); /* repr(exc): a traceback costs more than the call */
-    if (sr) pyh_start_response_release(sr);
+    Py_XDECREF(sr);
     Py_XDECREF(status);
     Py_XDECREF(headers);
     pyh_detach();
-    pthread_mutex_destroy(&r.io_lock);
-    if (r.head_owned) free(r.head);
+    if (r->head_owned) free(r->head);
+    r->head = NULL;
+    r->head_owned = 0;
+    pyh_req_end(r);
     return NULL;
 }

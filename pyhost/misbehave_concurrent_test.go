@@ -36,7 +36,7 @@ func TestBodyListChangedWhileDrained(t *testing.T) {
 			}
 		}
 	})
-	stillServes(t, s)
+	plainRequestServed(t, s)
 }
 
 func TestHeaderListChangedWhileStartResponseReadsIt(t *testing.T) {
@@ -47,7 +47,7 @@ func TestHeaderListChangedWhileStartResponseReadsIt(t *testing.T) {
 			t.Errorf("status %d, body %q", status, body)
 		}
 	})
-	stillServes(t, s)
+	plainRequestServed(t, s)
 }
 
 func TestConcurrentWritesFromAppThreads(t *testing.T) {
@@ -79,7 +79,7 @@ func TestConcurrentWritesFromAppThreads(t *testing.T) {
 			}
 		}
 	})
-	stillServes(t, s)
+	plainRequestServed(t, s)
 }
 
 // Several app threads call start_response (with exc_info) at once, with heads that outgrow the
@@ -107,5 +107,5 @@ func TestConcurrentStartResponseFromAppThreads(t *testing.T) {
 				"thread's header, whole", resp.StatusCode, body, v, len(v))
 		}
 	})
-	stillServes(t, s)
+	plainRequestServed(t, s)
 }

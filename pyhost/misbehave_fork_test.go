@@ -62,7 +62,7 @@ func TestForkInsideARequest(t *testing.T) {
 			}
 		})
 	}
-	stillServes(t, s)
+	plainRequestServed(t, s)
 }
 
 func TestMultiprocessingForkPoolInsideARequest(t *testing.T) {
@@ -73,7 +73,7 @@ func TestMultiprocessingForkPoolInsideARequest(t *testing.T) {
 			t.Fatalf("round %d: status %d, body %q\n%s", i, resp.StatusCode, body, s.Log)
 		}
 	}
-	stillServes(t, s)
+	plainRequestServed(t, s)
 }
 
 // An isolated sub-interpreter (--gil own, or free on a free-threaded build) may not fork:
@@ -93,5 +93,5 @@ func TestForkRefusedInAnIsolatedInterpreter(t *testing.T) {
 		t.Errorf("status %d, want 500: %s", resp.StatusCode, body)
 	}
 	waitForLog(t, s, "RuntimeError")
-	stillServes(t, s)
+	plainRequestServed(t, s)
 }

@@ -61,8 +61,8 @@ func wantLate(t *testing.T, what, got string) {
 	}
 }
 
-// stillServes checks that the server answers a plain request correctly.
-func stillServes(t *testing.T, s *server) {
+// plainRequestServed checks that the server answers a plain request correctly.
+func plainRequestServed(t *testing.T, s *server) {
 	t.Helper()
 	status, body, ok := fetch(t, s, "GET", "/", nil)
 	if ok && (status != http.StatusOK || string(body) != "Hello, World!\n") {
@@ -115,11 +115,11 @@ func TestLateCallsFromAppThreadsRaise(t *testing.T) {
 			t.Fatalf("%s %s: status %d: %s", c.method, c.path, status, out)
 		}
 		// Other requests reuse the request thread's state before the late call is let go.
-		stillServes(t, s)
-		stillServes(t, s)
+		plainRequestServed(t, s)
+		plainRequestServed(t, s)
 		wantLate(t, c.what, outcome(t, s, "/release?id="+key))
 	}
-	stillServes(t, s)
+	plainRequestServed(t, s)
 }
 
 // An app thread that writes in a loop while its request ends: the writes in flight at the end
@@ -128,7 +128,7 @@ func TestWriteRacingTheEndOfItsRequest(t *testing.T) {
 	s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
 	hammer(t, 60, 3, func(i int) {
 		if i%3 != 0 {
-			stillServes(t, s)
+			plainRequestServed(t, s)
 			return
 		}
 		key := fmt.Sprint(i)
@@ -139,7 +139,7 @@ func TestWriteRacingTheEndOfItsRequest(t *testing.T) {
 		}
 		wantLate(t, "write()", outcome(t, s, "/outcome?id="+key))
 	})
-	stillServes(t, s)
+	plainRequestServed(t, s)
 }
 
 // An app thread that calls start_response in a loop while its request ends.
@@ -147,7 +147,7 @@ func TestStartResponseRacingTheEndOfItsRequest(t *testing.T) {
 	s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
 	hammer(t, 60, 3, func(i int) {
 		if i%3 != 0 {
-			stillServes(t, s)
+			plainRequestServed(t, s)
 			return
 		}
 		key := fmt.Sprint(i)
@@ -157,7 +157,7 @@ func TestStartResponseRacingTheEndOfItsRequest(t *testing.T) {
 		}
 		wantLate(t, "start_response()", outcome(t, s, "/outcome?id="+key))
 	})
-	stillServes(t, s)
+	plainRequestServed(t, s)
 }
 
 // The upload pattern: the app hands wsgi.input to a worker thread and answers 202 at once. The
@@ -177,5 +177,5 @@ func TestUploadHandedToAThreadAnswered202(t *testing.T) {
 			wantLate(t, "wsgi.input.read()", got)
 		}
 	})
-	stillServes(t, s)
+	plainRequestServed(t, s)
 }
