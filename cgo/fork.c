@@ -66,9 +66,10 @@ static void flush_std_stream(const char *name) {
 /* The status plain Python exits with when its program ends with `error` (NULL: no error). */
 static int exit_status(PyObject *error) {
     if (error == NULL) {
-        PySys_FormatStderr("pyhost: process %d was forked inside a request and its app returned "
-                           "into the server; it exits with status 1 (end a forked child with "
-                           "os._exit() or sys.exit())\n", (int)getpid());
+        PySys_FormatStderr("pyhost: process %d was forked by the app (inside a request, or while "
+                           "it was imported) and returned into the server; it exits with status "
+                           "1 (end a forked child with os._exit() or sys.exit())\n",
+                           (int)getpid());
         return 1;
     }
     if (!PyErr_GivenExceptionMatches(error, PyExc_SystemExit)) {

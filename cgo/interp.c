@@ -109,6 +109,8 @@ static PyObject *bootstrap_call(const char *fn, const char *a1, const char *a2, 
 int pyh_interp_load_app(pyh_interp *in, const char *target, const char *callable,
                         const char *paths, const char *chdir_to, char **err) {
     PyObject *app = bootstrap_call("load_app", target, callable, paths, chdir_to);
+    /* An app that forks while it is imported: its child ends here, never in Go. */
+    if (pyh_forked_child()) pyh_exit_if_forked_child(app ? NULL : pyh_fetch_exception());
     if (app == NULL) {
         *err = pyh_take_error(in);
         return -1;
@@ -145,6 +147,7 @@ char *pyh_take_error(pyh_interp *in) {
 char *pyh_bootstrap_call(pyh_interp *in, const char *fn, const char *a1, const char *a2,
                          const char *a3, const char *a4, char **err) {
     PyObject *res = bootstrap_call(fn, a1, a2, a3, a4), *text = NULL;
+    if (pyh_forked_child()) pyh_exit_if_forked_child(res ? NULL : pyh_fetch_exception());
     if (res == NULL) goto fail;
     text = PyObject_Str(res);
     Py_DECREF(res);

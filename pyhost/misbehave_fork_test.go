@@ -44,7 +44,7 @@ func TestForkInsideARequest(t *testing.T) {
 		{"exitnone", 0, ""},
 		{"exitmsg", 1, "child says goodbye"},
 		{"raise", 1, "ValueError: raised in the forked child"},
-		{"return", 1, "forked inside a request and its app returned into the server"},
+		{"return", 1, "was forked by the app (inside a request, or while it was imported) and returned into the server"},
 		{"write", 4, "the client connection belongs to the parent process"},
 		{"sigterm", -15, ""}, // waitstatus_to_exitcode: -signal
 	} {
@@ -94,4 +94,19 @@ func TestForkRefusedInAnIsolatedInterpreter(t *testing.T) {
 	}
 	waitForLog(t, s, "RuntimeError")
 	plainRequestServed(t, s)
+}
+
+// An app that forks while it is imported, and whose child carries on with the import as the
+// parent does: the child must end when the import returns into pyhost (before, it returned
+// into Go, a copy of the runtime without its threads, and hung there, and with it the parent's
+// os.waitpid and the whole start).
+func TestForkWhileTheAppIsImported(t *testing.T) {
+	s := startServer(t, "testdata/fork_at_import.py")
+	_, body := s.get(t, "/")
+	if got, want := string(body), "child exit status 1\n"; got != want {
+		t.Errorf("GET /: %q, want %q", got, want)
+	}
+	if !strings.Contains(s.Log.String(), "was forked by the app") {
+		t.Errorf("the forked child did not say why it exits; log:\n%s", s.Log)
+	}
 }
