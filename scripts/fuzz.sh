@@ -35,8 +35,10 @@ while read -r pkg dir; do
 	for name in $targets; do
 		echo "== fuzzing $pkg $name for $fuzztime" >&2
 		log=$(mktemp)
+		# Quiet unless it fails: the progress lines are noise in make test's output.
 		if ! go test -run "^$name\$" -fuzz "^$name\$" -fuzztime "$fuzztime" \
-			-fuzzminimizetime "$minimizetime" "$pkg" 2>&1 | tee "$log" >&2; then
+			-fuzzminimizetime "$minimizetime" "$pkg" >"$log" 2>&1; then
+			cat "$log" >&2
 			echo "fuzz.sh: $pkg $name FAILED; the failing input is under testdata/fuzz/$name/" \
 				"(re-run: go test -run '$name/<file>' $pkg)" >&2
 			rm -f "$log"
