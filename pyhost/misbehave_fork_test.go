@@ -6,12 +6,9 @@ package pyhost_test
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 )
 
 // rawGet sends one GET on a fresh connection that asks to be closed, and returns all the bytes
@@ -19,18 +16,7 @@ import (
 // show up as a second response.
 func rawGet(t *testing.T, s *server, path string) string {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", path)
-	out, err := io.ReadAll(conn)
-	if err != nil {
-		t.Fatalf("GET %s: %v after %q\nserver log:\n%s", path, err, out, s.Log)
-	}
-	return string(out)
+	return rawRequest(t, s, fmt.Sprintf("GET %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n", path))
 }
 
 func TestForkInsideARequest(t *testing.T) {

@@ -122,42 +122,37 @@ func TestLateCallsFromAppThreadsRaise(t *testing.T) {
 	plainRequestServed(t, s)
 }
 
-// An app thread that writes in a loop while its request ends: the writes in flight at the end
-// finish on the request's own connection, the next one raises.
-func TestWriteRacingTheEndOfItsRequest(t *testing.T) {
-	s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
-	hammer(t, 60, 3, func(i int) {
-		if i%3 != 0 {
+// An app thread that calls write() — or start_response() — in a loop while its request ends:
+// the writes in flight at the end finish on the request's own connection, the next call raises.
+func TestLateCallsRacingTheEndOfTheirRequest(t *testing.T) {
+	for _, c := range []struct {
+		what, path string
+		ok         func(status int, body []byte) bool
+	}{
+		{"write()", "/write-race", func(status int, body []byte) bool {
+			return status == http.StatusOK && len(body) > 0 && len(bytes.Trim(body, "x")) == 0
+		}},
+		{"start_response()", "/start-response-race", func(status int, body []byte) bool {
+			return (status == 200 || status == 500) && string(body) == "body\n"
+		}},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
+			hammer(t, 60, 3, func(i int) {
+				if i%3 != 0 {
+					plainRequestServed(t, s)
+					return
+				}
+				key := fmt.Sprint(i)
+				status, body, ok := fetch(t, s, "GET", c.path+"?id="+key, nil)
+				if ok && !c.ok(status, body) {
+					t.Errorf("%s: status %d, %d bytes of body %.80q", c.path, status, len(body), body)
+				}
+				wantLate(t, c.what, outcome(t, s, "/outcome?id="+key))
+			})
 			plainRequestServed(t, s)
-			return
-		}
-		key := fmt.Sprint(i)
-		status, body, ok := fetch(t, s, "GET", "/write-race?id="+key, nil)
-		if ok && (status != http.StatusOK || len(body) == 0 || len(bytes.Trim(body, "x")) != 0) {
-			t.Errorf("/write-race: status %d, %d bytes of body %.80q: want only the "+
-				"thread's x's", status, len(body), body)
-		}
-		wantLate(t, "write()", outcome(t, s, "/outcome?id="+key))
-	})
-	plainRequestServed(t, s)
-}
-
-// An app thread that calls start_response in a loop while its request ends.
-func TestStartResponseRacingTheEndOfItsRequest(t *testing.T) {
-	s := startServer(t, freeThreadedArgs("testdata/outlive.py", "--threads", "2")...)
-	hammer(t, 60, 3, func(i int) {
-		if i%3 != 0 {
-			plainRequestServed(t, s)
-			return
-		}
-		key := fmt.Sprint(i)
-		status, body, ok := fetch(t, s, "GET", "/start-response-race?id="+key, nil)
-		if ok && ((status != 200 && status != 500) || string(body) != "body\n") {
-			t.Errorf("/start-response-race: status %d, body %q", status, body)
-		}
-		wantLate(t, "start_response()", outcome(t, s, "/outcome?id="+key))
-	})
-	plainRequestServed(t, s)
+		})
+	}
 }
 
 // The upload pattern: the app hands wsgi.input to a worker thread and answers 202 at once. The
