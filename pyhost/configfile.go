@@ -57,6 +57,7 @@ type FileMount struct {
 	Mount               // Prefix, App (scripts resolved against the file's folder), Callable, Group
 	ProcessGroup string // the [group.NAME] it runs in
 	Line         int
+	index        int // among the file's [[mount]] tables, for error keys
 }
 
 // StaticAlias is one [[static]] table: files under Dir served at Prefix by Go, no Python.
@@ -64,6 +65,7 @@ type StaticAlias struct {
 	Prefix string
 	Dir    string
 	Line   int
+	index  int // among the file's [[static]] tables, for error keys
 }
 
 // ImplicitGroup names the process group of a file that declares none: serve's defaults.
@@ -107,6 +109,8 @@ type fileLoader struct {
 	lines keyLines
 	dir   string
 	probs []ConfigProblem
+	// mountTables: the file has [[mount]] tables, even if none is valid.
+	mountTables bool
 }
 
 func (l *fileLoader) problem(line int, key, format string, args ...any) {
@@ -143,6 +147,7 @@ func parseServerFile(path string, data []byte, build gil.Build) (*ServerFile, er
 		case "group":
 			l.readGroups(doc[key])
 		case "mount":
+			l.mountTables = true
 			l.readTables(doc[key], "mount", l.readMount)
 		case "static":
 			l.readTables(doc[key], "static", l.readStatic)
@@ -329,7 +334,8 @@ func (l *fileLoader) require(fields map[string]string, key string, path []string
 }
 
 // prefix checks a URL prefix and drops its trailing slash.
-func (l *fileLoader) prefix(p, key string, line int) (string, bool) {
+func (l *fileLoader) prefix(p, key string, path []string) (string, bool) {
+	line := l.lines.line(append(slices.Clone(path), "prefix")...)
 	if !strings.HasPrefix(p, "/") {
 		l.problem(line, key+".prefix", "%q: a URL prefix starts with /", p)
 		return "", false
@@ -354,7 +360,7 @@ func (l *fileLoader) readMount(table map[string]any, key string, path ...string)
 	if !l.require(f, key, path, "prefix", "app") {
 		return
 	}
-	prefix, ok := l.prefix(f["prefix"], key, line)
+	prefix, ok := l.prefix(f["prefix"], key, path)
 	if !ok {
 		return
 	}
@@ -371,6 +377,7 @@ func (l *fileLoader) readMount(table map[string]any, key string, path ...string)
 			l.problem(appLine, key+".app", "%s is a folder: name the WSGI script file", m.App)
 		}
 	}
+	m.index, _ = strconv.Atoi(path[1])
 	l.f.Mounts = append(l.f.Mounts, m)
 }
 
@@ -380,7 +387,7 @@ func (l *fileLoader) readStatic(table map[string]any, key string, path ...string
 	if !l.require(f, key, path, "prefix", "directory") {
 		return
 	}
-	prefix, ok := l.prefix(f["prefix"], key, line)
+	prefix, ok := l.prefix(f["prefix"], key, path)
 	if !ok {
 		return
 	}
@@ -391,7 +398,8 @@ func (l *fileLoader) readStatic(table map[string]any, key string, path ...string
 	} else if !fi.IsDir() {
 		l.problem(dirLine, key+".directory", "%s is not a folder", dir)
 	}
-	l.f.Static = append(l.f.Static, StaticAlias{Prefix: prefix, Dir: dir, Line: line})
+	index, _ := strconv.Atoi(path[1])
+	l.f.Static = append(l.f.Static, StaticAlias{Prefix: prefix, Dir: dir, Line: line, index: index})
 }
 
 // checkMounts gives each mount its process group and refuses prefixes used twice.
@@ -400,11 +408,13 @@ func (l *fileLoader) checkMounts() {
 		l.f.Groups = []ProcessGroup{{Name: ImplicitGroup}}
 	}
 	taken := map[string]int{}
+	mounts := l.f.Mounts[:0]
 	for i := range l.f.Mounts {
 		m := &l.f.Mounts[i]
-		key := fmt.Sprintf("mount[%d]", i)
+		key := fmt.Sprintf("mount[%d]", m.index)
 		if at, dup := taken[m.Prefix]; dup {
-			l.problem(l.lines.line("mount", strconv.Itoa(i), "prefix"), key+".prefix", "%s is already mounted on line %d", m.Prefix, at)
+			l.problem(l.lines.line("mount", strconv.Itoa(m.index), "prefix"), key+".prefix", "%s is already mounted on line %d", m.Prefix, at)
+			continue
 		}
 		taken[m.Prefix] = m.Line
 		switch {
@@ -413,17 +423,19 @@ func (l *fileLoader) checkMounts() {
 		case m.ProcessGroup == "":
 			l.problem(m.Line, key, "process-group is missing: the file declares several groups (%s)", groupNames(l.f.Groups))
 		case l.f.group(m.ProcessGroup) == nil:
-			l.problem(l.lines.line("mount", strconv.Itoa(i), "process-group"), key+".process-group",
+			l.problem(l.lines.line("mount", strconv.Itoa(m.index), "process-group"), key+".process-group",
 				"%q is not declared: add a [group.%s] table or use one of %s", m.ProcessGroup, m.ProcessGroup, groupNames(l.f.Groups))
 		}
+		mounts = append(mounts, *m)
 	}
-	for i, s := range l.f.Static {
+	l.f.Mounts = mounts
+	for _, s := range l.f.Static {
 		if at, dup := taken[s.Prefix]; dup {
-			l.problem(l.lines.line("static", strconv.Itoa(i), "prefix"), fmt.Sprintf("static[%d].prefix", i), "%s is already used on line %d", s.Prefix, at)
+			l.problem(l.lines.line("static", strconv.Itoa(s.index), "prefix"), fmt.Sprintf("static[%d].prefix", s.index), "%s is already used on line %d", s.Prefix, at)
 		}
 		taken[s.Prefix] = s.Line
 	}
-	if len(l.f.Mounts) == 0 {
+	if !l.mountTables {
 		l.problem(0, "", "nothing to serve: add a [[mount]] with a prefix and an app")
 	}
 }
@@ -450,6 +462,9 @@ func (l *fileLoader) configureGroups(build gil.Build) {
 			}
 		}
 		if len(g.Config.Mounts) == 0 {
+			if g.Line == 0 { // the implicit group: its mounts' problems are reported already
+				continue
+			}
 			l.problem(g.Line, key, "no [[mount]] runs in this group: mount an app with process-group = %q, or remove the group", g.Name)
 			continue
 		}

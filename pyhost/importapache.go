@@ -15,9 +15,10 @@ import (
 
 // apacheDirective is one directive or section line, continuation lines joined.
 type apacheDirective struct {
-	line int
-	name string // lower case; "<virtualhost" opens a section, "</virtualhost" closes one
-	args []string
+	line     int
+	name     string // lower case; "<virtualhost" opens a section, "</virtualhost" closes one
+	spelling string // as written
+	args     []string
 }
 
 // readApache splits a config into directives: '#' lines are comments, a trailing backslash
@@ -48,7 +49,7 @@ func readApache(r io.Reader) ([]apacheDirective, error) {
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %v", start, err)
 		}
-		d := apacheDirective{line: start, name: strings.ToLower(words[0]), args: words[1:]}
+		d := apacheDirective{line: start, name: strings.ToLower(words[0]), spelling: words[0], args: words[1:]}
 		if strings.HasPrefix(d.name, "<") {
 			d.name = strings.TrimSuffix(d.name, ">")
 			if last := len(d.args) - 1; last >= 0 {
@@ -70,10 +71,17 @@ func apacheWords(s string) ([]string, error) {
 		if s == "" {
 			return words, nil
 		}
+		// A quote starts a run that may hold spaces, at the start of a word ("a=b c", as
+		// Apache reads it) or after its first characters (a="b c", as people also write it).
 		var w strings.Builder
-		if q := s[0]; q == '"' || q == '\'' {
-			i := 1
-			for ; i < len(s) && s[i] != q; i++ {
+		i := 0
+		for ; i < len(s) && s[i] != ' ' && s[i] != '\t'; i++ {
+			q := s[i]
+			if q != '"' && q != '\'' {
+				w.WriteByte(q)
+				continue
+			}
+			for i++; i < len(s) && s[i] != q; i++ {
 				if s[i] == '\\' && i+1 < len(s) {
 					i++
 				}
@@ -82,15 +90,8 @@ func apacheWords(s string) ([]string, error) {
 			if i == len(s) {
 				return nil, fmt.Errorf("unterminated %c quote", q)
 			}
-			s = s[i+1:]
-		} else {
-			end := strings.IndexAny(s, " \t")
-			if end < 0 {
-				end = len(s)
-			}
-			w.WriteString(s[:end])
-			s = s[end:]
 		}
+		s = s[i:]
 		words = append(words, w.String())
 	}
 }
@@ -277,16 +278,16 @@ func (im *apacheImport) read(directives []apacheDirective) {
 			im.readDaemon(d)
 		case "wsgiprocessgroup", "wsgiapplicationgroup", "wsgicallableobject":
 			if len(d.args) != 1 {
-				im.warnf(d.line, "%s takes one argument; ignored", d.name)
+				im.warnf(d.line, "%s takes one argument; ignored", d.spelling)
 				continue
 			}
 			if inIgnored {
-				im.warnf(d.line, "%s inside a regex or <Files> section cannot be mapped to a URL prefix; ignored", d.name)
+				im.warnf(d.line, "%s inside a regex or <Files> section cannot be mapped to a URL prefix; ignored", d.spelling)
 				continue
 			}
 			if strings.HasPrefix(d.args[0], "%{ENV:") {
 				im.warnf(d.line, "%s %s: chosen per request from the environment, which pyhost "+
-					"does not do; ignored", d.name, d.args[0])
+					"does not do; ignored", d.spelling, d.args[0])
 				continue
 			}
 			im.settings = append(im.settings, apacheSetting{apacheScope: here, name: d.name,
@@ -311,13 +312,17 @@ func (im *apacheImport) read(directives []apacheDirective) {
 					"ignored", d.args[0], d.args[1])
 				continue
 			}
-			im.static = append(im.static, StaticAlias{Prefix: d.args[0], Dir: d.args[1], Line: d.line})
+			prefix := d.args[0]
+			if prefix != "/" {
+				prefix = strings.TrimRight(prefix, "/")
+			}
+			im.static = append(im.static, StaticAlias{Prefix: prefix, Dir: d.args[1], Line: d.line})
 		case "aliasmatch", "wsgiscriptaliasmatch":
 			im.warnf(d.line, "%s (a regular expression) has no pyhost counterpart; map its URLs "+
-				"with [[mount]] or [[static]] by hand", d.name)
+				"with [[mount]] or [[static]] by hand", d.spelling)
 		default:
 			if strings.HasPrefix(d.name, "wsgi") {
-				im.warnf(d.line, "%s has no pyhost counterpart; ignored", d.name)
+				im.warnf(d.line, "%s has no pyhost counterpart; ignored", d.spelling)
 			}
 		}
 	}
