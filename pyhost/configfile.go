@@ -111,6 +111,8 @@ type fileLoader struct {
 	probs []ConfigProblem
 	// mountTables: the file has [[mount]] tables, even if none is valid.
 	mountTables bool
+	// strayMounts: a mount names a group the file does not declare.
+	strayMounts bool
 }
 
 func (l *fileLoader) problem(line int, key, format string, args ...any) {
@@ -423,6 +425,7 @@ func (l *fileLoader) checkMounts() {
 		case m.ProcessGroup == "":
 			l.problem(m.Line, key, "process-group is missing: the file declares several groups (%s)", groupNames(l.f.Groups))
 		case l.f.group(m.ProcessGroup) == nil:
+			l.strayMounts = true
 			l.problem(l.lines.line("mount", strconv.Itoa(m.index), "process-group"), key+".process-group",
 				"%q is not declared: add a [group.%s] table or use one of %s", m.ProcessGroup, m.ProcessGroup, groupNames(l.f.Groups))
 		}
@@ -461,14 +464,17 @@ func (l *fileLoader) configureGroups(build gil.Build) {
 				g.Config.Mounts = append(g.Config.Mounts, m.Mount)
 			}
 		}
+		check := &g.Config
 		if len(g.Config.Mounts) == 0 {
-			if g.Line == 0 { // the implicit group: its mounts' problems are reported already
-				continue
+			if g.Line != 0 && !l.strayMounts { // (the implicit group's mounts are reported)
+				l.problem(g.Line, key, "no [[mount]] runs in this group: mount an app with process-group = %q, or remove the group", g.Name)
 			}
-			l.problem(g.Line, key, "no [[mount]] runs in this group: mount an app with process-group = %q, or remove the group", g.Name)
-			continue
+			// Its options are still checked, as if it served an app.
+			unused := g.Config
+			unused.App = "unused"
+			check = &unused
 		}
-		if err := g.Config.Validate(build); err != nil {
+		if err := check.Validate(build); err != nil {
 			line, optKey := g.Line, key
 			// serve's checks name the flag they refuse: point at that key when the file has it.
 			if name, ok := strings.CutPrefix(err.Error(), "--"); ok {
