@@ -30,6 +30,13 @@ Usage:
                                per extension module, whether it loads there (exit 1 if the app
                                cannot run in that mode); takes --gil, --python-path, --chdir,
                                --callable
+  pyhost serve --config FILE [flags]
+                               serve what a config file (TOML) declares; flags given beside
+                               it override the file's value of that key
+  pyhost check-config FILE     validate a config file without starting anything (exit 2 and
+                               every problem with its line when it is wrong)
+  pyhost import-apache FILE    write the config file equivalent to an Apache mod_wsgi snippet
+                               (WSGIDaemonProcess, WSGIScriptAlias, ...) to stdout
   pyhost version               pyhost's version and the linked Python's version and build
   pyhost help                  this text
 
@@ -99,6 +106,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
+	case "check-config":
+		return checkConfig(args[1:], stdout, stderr)
+	case "import-apache":
+		return importApache(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		printVersion(stdout)
 		return 0
@@ -139,6 +150,9 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // parseServe accepts flags before and after the APP argument, as people type them.
 func parseServe(args []string, stderr io.Writer) (Config, error) {
+	if cfg, found, err := parseServeConfig(args, stderr); found {
+		return cfg, err
+	}
 	var cfg Config
 	fs := serveFlags(&cfg, stderr)
 	positional, err := parseInterspersed(fs, args)

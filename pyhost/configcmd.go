@@ -1,0 +1,161 @@
+package pyhost
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// ErrSeveralGroups refuses, for now, files that need the supervisor's routing between groups.
+var ErrSeveralGroups = errors.New("serving several process groups, or static aliases, from " +
+	"one config file is not built yet: serve --config runs files with one [group.NAME] and " +
+	"no [[static]]; pyhost check-config validates the whole file")
+
+// checkConfig is `pyhost check-config FILE`: exit 0 and a summary when the file is valid, 2
+// with every problem (FILE:LINE: key: what is wrong) when it is not.
+func checkConfig(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
+		fmt.Fprintln(stderr, "usage: pyhost check-config FILE")
+		return 2
+	}
+	f, err := LoadServerFile(args[0], LinkedBuild())
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	f.Summary(stdout)
+	return 0
+}
+
+// Summary writes what the file declares, one line per listener, group, mount and alias.
+func (f *ServerFile) Summary(w io.Writer) {
+	fmt.Fprintf(w, "%s: valid\n", f.Path)
+	listen := f.Listen
+	if len(listen) == 0 {
+		listen = []string{DefaultListen + " (default)"}
+	}
+	fmt.Fprintf(w, "listeners: %s\n", strings.Join(listen, ", "))
+	for _, g := range f.Groups {
+		var opts []string
+		for _, o := range g.Options {
+			opts = append(opts, o.Key+"="+strings.Join(o.Values, ","))
+		}
+		if len(opts) == 0 {
+			opts = []string{"serve's defaults"}
+		}
+		fmt.Fprintf(w, "group %s: %s\n", g.Name, strings.Join(opts, " "))
+	}
+	for _, m := range f.Mounts {
+		app := m.App
+		if m.Callable != "" {
+			app += " (callable " + m.Callable + ")"
+		}
+		appGroup := m.Group
+		if appGroup == "" {
+			appGroup = f.group(m.ProcessGroup).Config.ApplicationGroup
+		}
+		fmt.Fprintf(w, "mount %s -> %s in group %s, application group %s\n", m.Prefix, app,
+			m.ProcessGroup, appGroup)
+	}
+	for _, s := range f.Static {
+		fmt.Fprintf(w, "static %s -> %s\n", s.Prefix, s.Dir)
+	}
+	if err := f.servable(); err != nil {
+		fmt.Fprintf(w, "note: %v\n", err)
+	}
+}
+
+func (f *ServerFile) group(name string) *ProcessGroup {
+	for i := range f.Groups {
+		if f.Groups[i].Name == name {
+			return &f.Groups[i]
+		}
+	}
+	return nil
+}
+
+// servable says whether serve --config can run the file today.
+func (f *ServerFile) servable() error {
+	if len(f.Groups) > 1 || len(f.Static) > 0 {
+		return ErrSeveralGroups
+	}
+	return nil
+}
+
+// cutConfigFlag finds --config FILE (or -config, =FILE) among serve's arguments and returns
+// the file and the other arguments.
+func cutConfigFlag(args []string) (path string, rest []string, found bool, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "config" {
+			rest = append(rest, a)
+			continue
+		}
+		if !hasValue {
+			if i+1 == len(args) {
+				return "", nil, true, errors.New("--config needs a FILE")
+			}
+			i++
+			value = args[i]
+		}
+		if found {
+			return "", nil, true, errors.New("--config given twice: one file describes the server")
+		}
+		path, found = value, true
+	}
+	return path, rest, found, nil
+}
+
+// parseServeConfig is serve with --config FILE. The file sets the server; flags given beside
+// it override the file's value of the same key (all of it, for repeatable flags such as
+// --listen and --python-path), as command lines override config files in gunicorn and
+// uWSGI. What to serve comes from the file alone: an APP argument or --mount is refused.
+func parseServeConfig(args []string, stderr io.Writer) (cfg Config, found bool, err error) {
+	path, rest, found, err := cutConfigFlag(args)
+	if !found || err != nil {
+		return cfg, found, err
+	}
+	f, err := LoadServerFile(path, LinkedBuild())
+	if err != nil {
+		return cfg, true, err
+	}
+	if err := f.servable(); err != nil {
+		return cfg, true, fmt.Errorf("pyhost serve --config %s: %w", path, err)
+	}
+	var probe Config
+	given := map[string]bool{}
+	probeFlags := serveFlags(&probe, io.Discard)
+	if positional, err := parseInterspersed(probeFlags, rest); err == nil {
+		if len(probe.Mounts) > 0 {
+			positional = append(positional, "--mount")
+		}
+		if len(positional) > 0 {
+			return cfg, true, fmt.Errorf("pyhost serve --config %s: the file's [[mount]] tables "+
+				"say what to serve; add the app there instead of on the command line (%s)",
+				path, strings.Join(positional, " "))
+		}
+		probeFlags.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	}
+	g := f.Groups[0]
+	fs := serveFlags(&cfg, stderr)
+	if probs := g.applyOptions(fs, given); len(probs) > 0 {
+		return cfg, true, &ConfigError{Path: path, Problems: probs}
+	}
+	if !given["listen"] {
+		cfg.Listen = f.Listen
+	}
+	if _, err := parseInterspersed(fs, rest); err != nil {
+		return cfg, true, err
+	}
+	for _, m := range f.Mounts {
+		cfg.Mounts = append(cfg.Mounts, m.Mount)
+	}
+	return cfg, true, cfg.Validate(LinkedBuild())
+}

@@ -1,0 +1,191 @@
+package pyhost_test
+
+// The config file through the real binary: check-config's exit codes and output, serve
+// --config answering over loopback, import-apache's output accepted by check-config.
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runCommand runs pyhost in the repository root and returns stdout, stderr and exit code.
+func runCommand(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(pyhostBin, args...)
+	cmd.Dir = repoPath()
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(60*time.Second, func() { _ = cmd.Process.Kill() })
+	defer timer.Stop()
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("pyhost %q: %v", args, err)
+	}
+	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
+}
+
+func TestCheckConfigValid(t *testing.T) {
+	out, errOut, code := runCommand(t, "check-config", "testdata/config/example.toml")
+	if code != 0 {
+		t.Fatalf("exit %d, want 0\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"testdata/config/example.toml: valid",
+		"listeners: 127.0.0.1:8000, [::1]:8000",
+		"group site: threads=8 gil=shared",
+		"group api: threads=4 application-group=%{RESOURCE}",
+		"mount / -> testdata/config/site/app.py in group site, application group %{GLOBAL}",
+		"mount /api -> testdata/config/site/app.py (callable api) in group api, application group %{RESOURCE}",
+		"static /static -> testdata/config/site/static",
+		"note: serving several process groups",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestCheckConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	text := "[group.site]\nthreads = -1\nshutdown-timeout = \"a while\"\ncolour = \"red\"\n\n" +
+		"[[mount]]\nprefix = \"/\"\napp = \"missing.wsgi\"\nprocess-group = \"nope\"\n"
+	if err := os.WriteFile(bad, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	syntax := filepath.Join(dir, "syntax.toml")
+	if err := os.WriteFile(syntax, []byte("[group.site]\nthreads = = 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"check-config", bad}, []string{
+			bad + ":2: group.site.threads: --threads -1: need at least 1 request thread",
+			bad + `:3: group.site.shutdown-timeout: "a while": `,
+			bad + ":4: group.site.colour: unknown key",
+			bad + ":8: mount[0].app: WSGI script " + dir + "/missing.wsgi: no such file or directory",
+			bad + `:9: mount[0].process-group: "nope" is not declared`,
+		}},
+		{[]string{"check-config", syntax}, []string{syntax + ":2: ", "TOML syntax"}},
+		{[]string{"check-config", filepath.Join(dir, "absent.toml")}, []string{"absent.toml: no such file"}},
+		{[]string{"check-config"}, []string{"usage: pyhost check-config FILE"}},
+	}
+	for _, c := range cases {
+		out, errOut, code := runCommand(t, c.args...)
+		if code != 2 {
+			t.Errorf("%q: exit %d, want 2\n%s%s", c.args, code, out, errOut)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%q: stderr lacks %q:\n%s", c.args, w, errOut)
+			}
+		}
+	}
+}
+
+var interpreterRE = regexp.MustCompile(`interpreter=([0-9a-f]+)`)
+
+// A one-group file served for real: its mounts with their callables and application groups,
+// its group's threads; --listen on the command line (the harness adds it) replaces the file's.
+func TestServeConfig(t *testing.T) {
+	s := startServer(t, "--config", "testdata/config/one-group.toml")
+	_, site := s.get(t, "/page")
+	_, api := s.get(t, "/api/x")
+	if !strings.HasPrefix(string(site), "site script_name= ") || !strings.Contains(string(site), "multithread=True") {
+		t.Errorf("/page answered %q", site)
+	}
+	if !strings.HasPrefix(string(api), "api script_name=/api ") {
+		t.Errorf("/api/x answered %q", api)
+	}
+	a, b := interpreterRE.FindSubmatch(site), interpreterRE.FindSubmatch(api)
+	if a == nil || b == nil || bytes.Equal(a[1], b[1]) {
+		t.Errorf("application group \"api\" must run in its own interpreter, not %%{GLOBAL}'s: %q %q", site, api)
+	}
+	if !strings.Contains(s.Log.String(), "threads=2") {
+		t.Errorf("the group's threads = 2 is not in use:\n%s", s.Log)
+	}
+}
+
+func TestServeConfigRefusals(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--config", "testdata/config/example.toml"},
+			"serving several process groups, or static aliases, from one config file is not built yet"},
+		{[]string{"serve", "--config", "testdata/config/one-group.toml", "testdata/hello.py"},
+			"the file's [[mount]] tables say what to serve"},
+		{[]string{"serve", "--config", "testdata/config/absent.toml"}, "absent.toml: no such file"},
+	}
+	for _, c := range cases {
+		out, errOut, code := runCommand(t, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%q: exit %d, want 2 and %q\n%s%s", c.args, code, c.want, out, errOut)
+		}
+	}
+}
+
+// import-apache → check-config, through the binary, for both samples.
+func TestImportApacheCheckConfig(t *testing.T) {
+	samples := map[string][]string{
+		"apache-daemon.conf": {"site/wsgi.py", "site/static/"},
+		"apache-multi.conf":  {"shop/shop.wsgi", "blog/blog.wsgi", "status/status.py", "robots/"},
+	}
+	for name, files := range samples {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, f := range files {
+				p := filepath.Join(root, f)
+				dir := filepath.Dir(p)
+				if strings.HasSuffix(f, "/") {
+					dir = p
+				}
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasSuffix(f, "/") {
+					if err := os.WriteFile(p, []byte("def application(e, s): pass\n"), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			text, err := os.ReadFile(repoPath("testdata", "config", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			conf := filepath.Join(root, name)
+			if err := os.WriteFile(conf, bytes.ReplaceAll(text, []byte("/srv/pyhost-sample"), []byte(root)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			toml, warn, code := runCommand(t, "import-apache", conf)
+			if code != 0 {
+				t.Fatalf("import-apache: exit %d\n%s", code, warn)
+			}
+			if !regexp.MustCompile(`import-apache: ` + regexp.QuoteMeta(conf) + `:\d+: `).MatchString(warn) {
+				t.Errorf("warnings do not name the file and line:\n%s", warn)
+			}
+			imported := filepath.Join(root, "pyhost.toml")
+			if err := os.WriteFile(imported, []byte(toml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut, code := runCommand(t, "check-config", imported)
+			if code != 0 || !strings.Contains(out, "valid") {
+				t.Errorf("check-config of the imported file: exit %d\n%s%s\n%s", code, out, errOut, toml)
+			}
+		})
+	}
+}
