@@ -73,16 +73,20 @@ def format_exception(exc):
 def _import_target(target, callable_name):
     """'path/to/app.py' (callable_name, default 'application') or 'pkg.module:attr' (gunicorn
     style; 'attr()' calls a factory)."""
-    if target.endswith(".py") or os.sep in target:
+    if target.endswith((".py", ".wsgi")) or os.sep in target:
         path = os.path.abspath(target)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"WSGI script {path} does not exist")
         folder = os.path.dirname(path)
         if folder not in sys.path:
             sys.path.insert(0, folder)
+        import importlib.machinery
         import importlib.util
         name = "_pyhost_app_%08x" % zlib.crc32(path.encode())
-        spec = importlib.util.spec_from_file_location(name, path)
+        # An explicit source loader: mod_wsgi's scripts end in .wsgi, a suffix importlib would
+        # not recognise (spec_from_file_location would return None).
+        loader = importlib.machinery.SourceFileLoader(name, path)
+        spec = importlib.util.spec_from_file_location(name, path, loader=loader)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:

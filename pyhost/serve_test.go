@@ -74,6 +74,7 @@ func TestAppTargets(t *testing.T) {
 		{"--callable and --python-path", []string{"testdata/named_callable.py", "--callable", "handler",
 			"--python-path", "testdata/extra"}, "hello from --python-path"},
 		{"flags before the app", []string{"--threads", "2", "testdata/hello.py"}, "Hello, World!"},
+		{"a mod_wsgi .wsgi script", []string{"testdata/hello.wsgi"}, "hello from a .wsgi script"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
