@@ -6,7 +6,7 @@ one file, configured in code, with no database. Served as a script by every serv
 import os
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)  # for pagedata, whichever way the server loads this file
 
 import django  # noqa: E402

@@ -7,7 +7,7 @@ import sys
 
 from flask import Flask, render_template
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)  # for pagedata, whichever way the server loads this file
 
 import pagedata  # noqa: E402
