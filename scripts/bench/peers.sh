@@ -311,17 +311,16 @@ wait_ready() {
 # Each start_NAME PORT starts one server for the current app ($APP_NAME, file
 # $APP in folder $APP_DIR, module $APP_MODULE importable from $IMPORT_DIR) and
 # sets CONFIG to a one-line description and SHAPE to "processes x threads"; it
-# returns 1 (failed) or 2 (skipped), after logging why, when it can't, and 3
-# when it does not apply to this app (no row).
+# returns 1 (failed) or 2 (skipped), after logging why, when it can't.
+
+# applies NAME: the server can serve the current app (the bare Go handler
+# only knows hello's body).
+applies() { [[ $1 != baregohttp || $APP_NAME == hello ]]; }
 
 CONFIG=
 SHAPE=
 
 start_baregohttp() {
-	if [[ $APP_NAME != hello ]]; then
-		log "baregohttp skipped: it only answers hello's body"
-		return 3
-	fi
 	command -v go >/dev/null || {
 		log "baregohttp skipped: no go toolchain in PATH"
 		return 2
@@ -516,6 +515,7 @@ p99_ms() {
 ROWS=()
 declare -A CONFIGS=()    # server name -> CONFIG (the same for every app)
 declare -A CROSSINGS=()  # app -> pyhost's cgo crossings per request
+declare -A TREES=()      # server name -> processes in its tree at the end of a run, per app
 
 # row NAME REQS [P99 ERRS CPU PROCS]: append a row for the current app.
 row() {
@@ -527,6 +527,7 @@ row() {
 bench() {
 	local name=$1 lname=$1-$APP_NAME port rc=0 url out rps p99 errs reqs
 	local t0 n0 t1 n1 cpu
+	applies "$name" || return 0
 	free_port
 	port=$PORT
 	url="http://127.0.0.1:$port/"
@@ -534,9 +535,6 @@ bench() {
 	SHAPE=
 	log "== $APP_NAME: $name on 127.0.0.1:$port"
 	"start_$name" "$port" || rc=$?
-	if ((rc == 3)); then # does not apply to this app: no row
-		return 0
-	fi
 	if ((rc == 2)); then
 		row "$name" skipped
 		return 0
@@ -592,6 +590,7 @@ bench() {
 		grep -E 'Socket errors|Non-2xx' <<<"$out" | sed 's/^ */   /' >&2 || true
 	fi
 	row "$name" "$rps" "$(p99_ms "$p99")" "$errs" "$cpu" "$n1"
+	TREES[$name]="${TREES[$name]:+${TREES[$name]}, }$APP_NAME $n1"
 }
 
 START=$SECONDS
@@ -651,7 +650,7 @@ MD=$OUT/bench-peers.md
 	printf 'Servers:\n\n'
 	for s in $SERVERS; do
 		if [[ -n ${CONFIGS[$s]:-} ]]; then
-			printf -- '- %s: %s\n' "$s" "${CONFIGS[$s]}"
+			printf -- '- %s: %s%s\n' "$s" "${CONFIGS[$s]}" "${TREES[$s]:+ (processes measured: ${TREES[$s]})}"
 		fi
 	done
 	for APP_NAME in $APPS; do
