@@ -1,7 +1,7 @@
 package pyhost_test
 
 // App threads that change the body or header list pyhost is reading, or write() at the same
-// time as each other (testdata/concurrent.py). With a GIL these are merely odd; on a
+// time as each other (testdata/shared_objects.py). With a GIL these are merely odd; on a
 // free-threaded build every item read without a strong reference or a lock can be freed under
 // the reader, and two writers must not interleave inside a chunk.
 
@@ -15,8 +15,8 @@ import (
 )
 
 func TestBodyListChangedWhileDrained(t *testing.T) {
-	s := startServer(t, freeThreadedArgs("testdata/concurrent.py", "--threads", "2")...)
-	const chunk = 256 << 10 // testdata/concurrent.py's CHUNK
+	s := startServer(t, freeThreadedArgs("testdata/shared_objects.py", "--threads", "2")...)
+	const chunk = 256 << 10 // testdata/shared_objects.py's CHUNK
 	hammer(t, 20, 2, func(int) {
 		status, body, ok := fetch(t, s, "GET", "/mutating-body", nil)
 		if !ok {
@@ -40,7 +40,7 @@ func TestBodyListChangedWhileDrained(t *testing.T) {
 }
 
 func TestHeaderListChangedWhileStartResponseReadsIt(t *testing.T) {
-	s := startServer(t, freeThreadedArgs("testdata/concurrent.py", "--threads", "2")...)
+	s := startServer(t, freeThreadedArgs("testdata/shared_objects.py", "--threads", "2")...)
 	hammer(t, 6, 2, func(int) {
 		status, body, ok := fetch(t, s, "GET", "/mutating-headers", nil)
 		if ok && (status != http.StatusOK || string(body) != "headers survived\n") {
@@ -51,7 +51,7 @@ func TestHeaderListChangedWhileStartResponseReadsIt(t *testing.T) {
 }
 
 func TestConcurrentWritesFromAppThreads(t *testing.T) {
-	s := startServer(t, freeThreadedArgs("testdata/concurrent.py", "--threads", "2")...)
+	s := startServer(t, freeThreadedArgs("testdata/shared_objects.py", "--threads", "2")...)
 	const threads, writes, size = 4, 200, 64
 	hammer(t, 10, 2, func(int) {
 		status, body, ok := fetch(t, s, "GET",
@@ -85,7 +85,7 @@ func TestConcurrentWritesFromAppThreads(t *testing.T) {
 // Several app threads call start_response (with exc_info) at once, with heads that outgrow the
 // buffer: the one head that goes out must be one thread's, whole.
 func TestConcurrentStartResponseFromAppThreads(t *testing.T) {
-	s := startServer(t, freeThreadedArgs("testdata/concurrent.py", "--threads", "2")...)
+	s := startServer(t, freeThreadedArgs("testdata/shared_objects.py", "--threads", "2")...)
 	hammer(t, 10, 2, func(int) {
 		req, err := http.NewRequest("GET", s.URL+"/concurrent-start-response?threads=4&calls=300",
 			nil)

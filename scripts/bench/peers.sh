@@ -599,9 +599,10 @@ for APP_NAME in $APPS; do
 	APP_DIR=$(dirname "$APP")
 	APP_MODULE=$(basename "$APP" .py)
 	# gunicorn and waitress import the app as a module from IMPORT_DIR, which
-	# goes first on sys.path. testdata/ holds test apps named like standard
-	# modules (concurrent.py breaks gunicorn's gthread worker), so hello is
-	# imported from a folder that holds only a link to the same file.
+	# goes first on sys.path. testdata/ holds many test apps, any of which
+	# could one day shadow a standard module (a concurrent.py once broke
+	# gunicorn's gthread worker), so hello is imported from a folder that
+	# holds only a link to the same file.
 	IMPORT_DIR=$APP_DIR
 	if [[ $APP_NAME == hello ]]; then
 		IMPORT_DIR=$WORK/import-hello
