@@ -168,7 +168,8 @@ func checkLimits(l wsgi.Limits) error {
 		{"--max-request-line", int64(l.MaxRequestLine)}, {"--max-body-size", l.MaxBodyBytes},
 		{"--body-memory", l.BodyMemory}, {"--header-timeout", int64(l.HeaderTimeout)},
 		{"--body-timeout", int64(l.BodyIdleTimeout)}, {"--keepalive-timeout", int64(l.KeepAliveTimeout)},
-		{"--write-timeout", int64(l.WriteTimeout)},
+		{"--write-timeout", int64(l.WriteTimeout)}, {"--request-timeout", int64(l.RequestTimeout)},
+		{"--interrupt-timeout", int64(l.InterruptTimeout)}, {"--queue-timeout", int64(l.QueueTimeout)},
 	} {
 		if v.n < 0 {
 			return fmt.Errorf("%s: must not be negative (0 switches the limit off)", v.flag)

@@ -27,6 +27,13 @@ type Server struct {
 	mounts    []Mount // cfg.AllMounts(), resolved once
 	listeners []net.Listener
 	handlers  [][]*wsgi.Handler // per listener, per mount (same order as mounts)
+
+	// RequestRecycle, when set before Run, is called when a request that passed
+	// --request-timeout has not unwound within --interrupt-timeout: its request thread is
+	// lost until it does, and the process should be recycled gracefully (a process
+	// supervisor's job). Called from a timer goroutine, once per stuck request. Unset, the
+	// condition is only logged.
+	RequestRecycle func(reason string)
 }
 
 // ErrAppLoad means an application could not be imported; the traceback was logged.
@@ -103,6 +110,7 @@ func (s *Server) newHandler(m Mount, listenAddr string) *wsgi.Handler {
 		Log:        s.log,
 		Limits:     s.cfg.Limits,
 		Load:       func() (*subinterp.App, error) { return s.load(group, m, spec) },
+		Recycle:    s.requestRecycle,
 	}
 }
 
@@ -239,6 +247,14 @@ func (s *Server) Run(ctx context.Context) error {
 		return serveErr
 	}
 	return nil
+}
+
+// requestRecycle passes a stuck request's recycle request on to RequestRecycle, if set (the
+// handler has logged it).
+func (s *Server) requestRecycle(reason string) {
+	if s.RequestRecycle != nil {
+		s.RequestRecycle(reason)
+	}
 }
 
 func (s *Server) finalize() error { return s.rt.Finalize() }

@@ -1,0 +1,98 @@
+package wsgi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/pyhost/pyhost/cgo"
+)
+
+// deadline is one request's --request-timeout: a timer that, if it fires while the request's
+// Python part runs, answers 504 in its place (when nothing was sent yet), logs the Python
+// stack of the request's thread and raises pyhost.RequestTimeout in it. The request thread
+// stays busy until Python unwinds; one that does not within --interrupt-timeout (stuck in C
+// code, or swallowing the exception) is reported through Handler.Recycle.
+type deadline struct {
+	h       *Handler
+	watched cgo.Watched
+	w       http.ResponseWriter
+	r       *http.Request
+	id      string
+	path    string
+	timer   *time.Timer
+	fired   time.Time     // written by fire before done closes
+	done    chan struct{} // closed when fire has finished with w, r and the interpreter
+}
+
+// startDeadline arms the request timeout for the request about to be served on call.
+func (h *Handler) startDeadline(call *cgo.Call, w http.ResponseWriter, r *http.Request, id string) *deadline {
+	d := &deadline{h: h, watched: call.Watch(), w: w, r: r, id: id, path: r.URL.Path, done: make(chan struct{})}
+	d.timer = time.AfterFunc(h.Limits.RequestTimeout, d.fire)
+	return d
+}
+
+// stop disarms the timer once Serve returned; if the timer already fired, it waits until the
+// timer is done with the response writer and the interpreter, which after ServeHTTP returns
+// belong to the next request.
+func (d *deadline) stop() {
+	if !d.timer.Stop() {
+		<-d.done
+	}
+}
+
+func (d *deadline) fire() {
+	defer close(d.done)
+	d.fired = time.Now()
+	cut := d.watched.Cut()
+	if cut == cgo.CutDone {
+		return // the request ended as the timer fired: its own response stands
+	}
+	if cut == cgo.CutTaken {
+		// Nothing of the request can reach w any more, and ServeHTTP waits for d.done before
+		// it returns: this goroutine owns the response. Content-Length and close let the
+		// client finish reading now, while the handler may stay in Python for a long time.
+		hdr := d.w.Header()
+		hdr.Set("Content-Type", "text/plain; charset=utf-8")
+		hdr.Set("Content-Length", "16")
+		hdr.Set("Connection", "close")
+		d.w.WriteHeader(http.StatusGatewayTimeout)
+		_, _ = d.w.Write([]byte("Gateway Timeout\n"))
+		_ = http.NewResponseController(d.w).Flush()
+	}
+	lim := &d.h.Limits
+	stack, interrupted := d.watched.Interrupt()
+	what := "answered 504"
+	if cut == cgo.CutStarted {
+		what = "its response had started, so the connection will be dropped"
+	}
+	d.h.Log.Error("request timed out: "+what+"; RequestTimeout raised in its thread (raise "+
+		"--request-timeout if such requests are legitimate, or find where the stack shows it "+
+		"spends the time)", "request_id", d.id, "method", d.r.Method, "path", d.r.URL.Path,
+		"timeout", lim.RequestTimeout.String(), "interrupted", interrupted, "stack", stack)
+	if interrupted && lim.InterruptTimeout > 0 {
+		time.AfterFunc(lim.InterruptTimeout, d.checkUnwound)
+	}
+}
+
+// checkUnwound runs --interrupt-timeout after the interruption: a request still in Python then
+// is stuck where an exception cannot reach it (a blocking C call), or catches it and goes on.
+// Its request thread stays occupied for as long; only a new process gets it back.
+func (d *deadline) checkUnwound() {
+	if !d.watched.Active() {
+		return
+	}
+	lim := &d.h.Limits
+	reason := "a request passed --request-timeout and has not unwound within " +
+		"--interrupt-timeout: it holds a request thread, stuck in C code or swallowing " +
+		"pyhost.RequestTimeout"
+	d.h.Log.Error("RECYCLE NEEDED: "+reason+"; this worker should be recycled (with a process "+
+		"supervisor it is; a single process keeps serving with one request thread fewer until "+
+		"the request ends)", "request_id", d.id, "path", d.path,
+		"request_timeout", lim.RequestTimeout.String(),
+		"interrupt_timeout", lim.InterruptTimeout.String(),
+		"stuck_for", time.Since(d.fired).Round(time.Millisecond).String(),
+		"busy_threads", d.h.Threads.Busy(), "threads", d.h.Threads.Threads())
+	if d.h.Recycle != nil {
+		d.h.Recycle(reason)
+	}
+}
