@@ -209,7 +209,7 @@ int pyh_watch_interrupt(pyh_watch *w, uint64_t seq, char **stack) {
          * at a GIL switch or in C code that released the GIL. */
         PyFrameObject *frame = PyThreadState_GetFrame(w->ts);
 #else
-        frame = Py_XNewRef(frame);
+        frame = (PyFrameObject *)Py_XNewRef(frame);
 #endif
         *stack = format_stack(frame);
         sent = PyThreadState_SetAsyncExc(thread_id, in->request_timeout_type) > 0;

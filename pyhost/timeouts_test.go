@@ -2,12 +2,22 @@ package pyhost_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
+
+type atomicCount struct{ n atomic.Int64 }
+
+func (c *atomicCount) add()       { c.n.Add(1) }
+func (c *atomicCount) get() int64 { return c.n.Load() }
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // timeoutPlacements are the GIL modes and interpreters a timed-out request can run in on the
 // linked build: the main interpreter and a sub-interpreter under the shared GIL, a
@@ -99,7 +109,7 @@ func TestRequestTimeout(t *testing.T) {
 				t.Fatalf("a streamed response at its deadline: %v %v %q, want 200 then a "+
 					"dropped connection", err, resp, body)
 			}
-			waitForLog(t, s, "its response had started, so the connection will be dropped")
+			waitForLog(t, s, "its response had started, so no 504")
 			waitForLog(t, s, "in stream_then_spin")
 			stillServes(t, s, "timed-out requests")
 			if strings.Contains(s.Log.String(), "RECYCLE NEEDED") {
@@ -168,4 +178,98 @@ func TestQueueTimeout(t *testing.T) {
 		t.Fatalf("the request holding the thread: %v %v %q", errors.Unwrap(r.err), r.resp, r.body)
 	}
 	stillServes(t, s, "a queue timeout")
+}
+
+// TestRequestTimeoutHoldingGIL: a request stuck in C code that keeps the GIL (a regex that
+// backtracks for minutes) still gets its 504 at the deadline — answering needs no GIL — and
+// is reported for recycling after --interrupt-timeout, although no stack can be read and no
+// exception raised while the GIL stays taken.
+func TestRequestTimeoutHoldingGIL(t *testing.T) {
+	const timeout = time.Second
+	for name, mode := range timeoutPlacements() {
+		t.Run(name, func(t *testing.T) {
+			s := startServer(t, append([]string{"testdata/timeouts.py", "--threads", "2",
+				"--request-timeout", timeout.String(), "--interrupt-timeout", "1s",
+				"--shutdown-timeout", "1s"}, mode...)...)
+			wantGatewayTimeout(t, timeoutClient(timeout), s, "/regex")
+			waitForLog(t, s, "RECYCLE NEEDED")
+			_ = s.stop()
+		})
+	}
+}
+
+// TestRequestTimeoutRace: requests that end around their deadline, many times over on four
+// request threads. Each gets its own response or a 504, never a 500: a RequestTimeout sent
+// as a request ended is withdrawn, never raised in the next request on that thread state,
+// and a timer that fires late never touches the next request.
+func TestRequestTimeoutRace(t *testing.T) {
+	s := startServer(t, "testdata/timeouts.py", "--threads", "4", "--request-timeout", "20ms")
+	c := timeoutClient(time.Second)
+	const clients, each = 4, 40
+	errs := make(chan error, clients)
+	var timedOut, served atomicCount
+	for i := 0; i < clients; i++ {
+		go func(i int) {
+			for j := 0; j < each; j++ {
+				ms := (i*each + j) % 40 // around the 20 ms deadline
+				path := "/quick?ms=" + itoa(ms)
+				if j%3 == 0 {
+					path = "/hello"
+				}
+				resp, body, err := getWithin(t, c, s, path)
+				switch {
+				case err != nil:
+					errs <- fmt.Errorf("GET %s: %v", path, err)
+					return
+				case resp.StatusCode == http.StatusGatewayTimeout:
+					timedOut.add()
+				case resp.StatusCode == 200 && (body == "quick" || body == "Hello, World!\n"):
+					served.add()
+				default:
+					errs <- fmt.Errorf("GET %s: %d %q", path, resp.StatusCode, body)
+					return
+				}
+			}
+			errs <- nil
+		}(i)
+	}
+	for i := 0; i < clients; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("%v\nlog:\n%s", err, s.Log)
+		}
+	}
+	t.Logf("%d served, %d timed out", served.get(), timedOut.get())
+	if strings.Contains(s.Log.String(), "WSGI application failed") {
+		t.Errorf("a request failed (a stray RequestTimeout?):\n%s", s.Log)
+	}
+	stillServes(t, s, "racing deadlines")
+}
+
+// TestRequestTimeoutUndelivered: the deadline passes while a finished response's close() is in
+// C code, so the RequestTimeout sent to the request's thread is never raised there; the next
+// requests on that thread must not get it.
+func TestRequestTimeoutUndelivered(t *testing.T) {
+	for name, mode := range timeoutPlacements() {
+		if !strings.HasSuffix(name, "-main") {
+			continue // ctypes, the way into C here, loads only in the main interpreter
+		}
+		t.Run(name, func(t *testing.T) {
+			s := startServer(t, append([]string{"testdata/timeouts.py", "--threads", "1",
+				"--request-timeout", "200ms"}, mode...)...)
+			c := timeoutClient(time.Second)
+			for i := 0; i < 3; i++ {
+				if resp, body, err := getWithin(t, c, s, "/close-in-c"); err != nil ||
+					resp.StatusCode != 200 || body != "done" {
+					t.Fatalf("a response complete before the deadline: %v %v %q", err, resp, body)
+				}
+				waitForLog(t, s, "RequestTimeout raised in its thread")
+				for j := 0; j < 5; j++ {
+					if resp, body, err := getWithin(t, c, s, "/hello"); err != nil || resp.StatusCode != 200 {
+						t.Fatalf("a request after one whose RequestTimeout was never raised: "+
+							"%v %v %q\nlog:\n%s", err, resp, body, s.Log)
+					}
+				}
+			}
+		})
+	}
 }

@@ -60,22 +60,30 @@ func (d *deadline) fire() {
 		_ = http.NewResponseController(d.w).Flush()
 	}
 	lim := &d.h.Limits
+	// Armed first: Interrupt waits for the interpreter's GIL, which C code that never lets
+	// go of it keeps for ever; the check still reports such a request.
+	if lim.InterruptTimeout > 0 {
+		time.AfterFunc(lim.InterruptTimeout, d.checkUnwound)
+	}
 	stack, interrupted := d.watched.Interrupt()
 	what := "answered 504"
 	if cut == cgo.CutStarted {
-		what = "its response had started, so the connection will be dropped"
+		what = "its response had started, so no 504 (the connection is dropped if the app fails)"
 	}
-	d.h.Log.Error("request timed out: "+what+"; RequestTimeout raised in its thread (raise "+
+	if interrupted {
+		what += "; RequestTimeout raised in its thread"
+	} else {
+		what += "; it ended before it could be interrupted"
+	}
+	d.h.Log.Error("request timed out: "+what+" (raise "+
 		"--request-timeout if such requests are legitimate, or find where the stack shows it "+
 		"spends the time)", "request_id", d.id, "method", d.r.Method, "path", d.r.URL.Path,
 		"timeout", lim.RequestTimeout.String(), "interrupted", interrupted, "stack", stack)
-	if interrupted && lim.InterruptTimeout > 0 {
-		time.AfterFunc(lim.InterruptTimeout, d.checkUnwound)
-	}
 }
 
-// checkUnwound runs --interrupt-timeout after the interruption: a request still in Python then
-// is stuck where an exception cannot reach it (a blocking C call), or catches it and goes on.
+// checkUnwound runs --interrupt-timeout after the deadline: a request still in Python then is
+// stuck where an exception cannot reach it (a blocking C call, perhaps holding the GIL), or
+// catches the exception and goes on.
 // Its request thread stays occupied for as long; only a new process gets it back.
 func (d *deadline) checkUnwound() {
 	if !d.watched.Active() {
