@@ -13,35 +13,42 @@ import (
 // stays busy until Python unwinds; one that does not within --interrupt-timeout (stuck in C
 // code, or swallowing the exception) is reported through Handler.Recycle.
 type deadline struct {
-	h       *Handler
+	h     *Handler
+	timer *time.Timer
+	done  chan struct{} // fire sends once when it has finished with w, r and the interpreter
+	// The request armed now; set by arm before the timer starts, read by fire.
 	watched cgo.Watched
 	w       http.ResponseWriter
 	r       *http.Request
 	id      string
-	path    string
-	timer   *time.Timer
-	fired   time.Time     // written by fire before done closes
-	done    chan struct{} // closed when fire has finished with w, r and the interpreter
+	fired   time.Time // set by fire, read by the handler after done
 }
 
-// startDeadline arms the request timeout for the request about to be served on call.
-func (h *Handler) startDeadline(call *cgo.Call, w http.ResponseWriter, r *http.Request, id string) *deadline {
-	d := &deadline{h: h, watched: call.Watch(), w: w, r: r, id: id, path: r.URL.Path, done: make(chan struct{})}
-	d.timer = time.AfterFunc(h.Limits.RequestTimeout, d.fire)
-	return d
+// arm starts the request timeout for the request about to be served on call. A request
+// thread keeps one deadline (its scratch's) and re-arms it for each request, so a deadline
+// costs no allocation.
+func (d *deadline) arm(h *Handler, call *cgo.Call, w http.ResponseWriter, r *http.Request, id string) {
+	d.watched, d.w, d.r, d.id = call.Watch(), w, r, id
+	if d.timer == nil {
+		d.h, d.done = h, make(chan struct{}, 1)
+		d.timer = time.AfterFunc(h.Limits.RequestTimeout, d.fire)
+		return
+	}
+	d.timer.Reset(h.Limits.RequestTimeout)
 }
 
-// stop disarms the timer once Serve returned; if the timer already fired, it waits until the
-// timer is done with the response writer and the interpreter, which after ServeHTTP returns
-// belong to the next request.
+// stop disarms the timer once Serve returned; if the timer already fired, it waits until fire
+// is done with the response writer and the interpreter, which after ServeHTTP returns belong
+// to the next request.
 func (d *deadline) stop() {
 	if !d.timer.Stop() {
 		<-d.done
 	}
+	d.w, d.r = nil, nil
 }
 
 func (d *deadline) fire() {
-	defer close(d.done)
+	defer func() { d.done <- struct{}{} }()
 	d.fired = time.Now()
 	cut := d.watched.Cut()
 	if cut == cgo.CutDone {
@@ -63,7 +70,8 @@ func (d *deadline) fire() {
 	// Armed first: Interrupt waits for the interpreter's GIL, which C code that never lets
 	// go of it keeps for ever; the check still reports such a request.
 	if lim.InterruptTimeout > 0 {
-		time.AfterFunc(lim.InterruptTimeout, d.checkUnwound)
+		st := stuck{h: d.h, watched: d.watched, id: d.id, path: d.r.URL.Path, since: d.fired}
+		time.AfterFunc(lim.InterruptTimeout, st.check)
 	}
 	stack, interrupted := d.watched.Interrupt()
 	what := "answered 504"
@@ -81,26 +89,35 @@ func (d *deadline) fire() {
 		"timeout", lim.RequestTimeout.String(), "interrupted", interrupted, "stack", stack)
 }
 
-// checkUnwound runs --interrupt-timeout after the deadline: a request still in Python then is
-// stuck where an exception cannot reach it (a blocking C call, perhaps holding the GIL), or
-// catches the exception and goes on.
-// Its request thread stays occupied for as long; only a new process gets it back.
-func (d *deadline) checkUnwound() {
-	if !d.watched.Active() {
+// stuck is a timed-out request to look at again after --interrupt-timeout.
+type stuck struct {
+	h       *Handler
+	watched cgo.Watched
+	id      string
+	path    string
+	since   time.Time
+}
+
+// check runs --interrupt-timeout after the deadline: a request still in Python then is stuck
+// where an exception cannot reach it (a blocking C call, perhaps holding the GIL), or catches
+// the exception and goes on. Its request thread stays occupied for as long; only a new
+// process gets it back.
+func (st stuck) check() {
+	if !st.watched.Active() {
 		return
 	}
-	lim := &d.h.Limits
+	lim := &st.h.Limits
 	reason := "a request passed --request-timeout and has not unwound within " +
 		"--interrupt-timeout: it holds a request thread, stuck in C code or swallowing " +
 		"pyhost.RequestTimeout"
-	d.h.Log.Error("RECYCLE NEEDED: "+reason+"; this worker should be recycled (with a process "+
+	st.h.Log.Error("RECYCLE NEEDED: "+reason+"; this worker should be recycled (with a process "+
 		"supervisor it is; a single process keeps serving with one request thread fewer until "+
-		"the request ends)", "request_id", d.id, "path", d.path,
+		"the request ends)", "request_id", st.id, "path", st.path,
 		"request_timeout", lim.RequestTimeout.String(),
 		"interrupt_timeout", lim.InterruptTimeout.String(),
-		"stuck_for", time.Since(d.fired).Round(time.Millisecond).String(),
-		"busy_threads", d.h.Threads.Busy(), "threads", d.h.Threads.Threads())
-	if d.h.Recycle != nil {
-		d.h.Recycle(reason)
+		"stuck_for", time.Since(st.since).Round(time.Millisecond).String(),
+		"busy_threads", st.h.Threads.Busy(), "threads", st.h.Threads.Threads())
+	if st.h.Recycle != nil {
+		st.h.Recycle(reason)
 	}
 }

@@ -69,6 +69,8 @@ type scratch struct {
 	idbuf   []byte
 	rio     requestIO
 	io      cgo.IO // names &rio for the C side, made once
+	// deadline is the request timeout's timer, re-armed for each request (RequestTimeout).
+	deadline deadline
 }
 
 // scratchFor returns request thread t's scratch state. Only the goroutine holding thread t
@@ -164,7 +166,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var dl *deadline
 	if h.Limits.RequestTimeout > 0 {
-		dl = h.startDeadline(call, w, r, requestID)
+		dl = &s.deadline
+		dl.arm(h, call, w, r, requestID)
 	}
 	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
 	if dl != nil {
@@ -193,7 +196,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The deadline's timer answered 504 and logged the stack; this is the request's end.
 		h.Log.Warn("timed-out request unwound; its request thread is free again",
 			"request_id", requestID, "path", r.URL.Path,
-			"after_deadline", time.Since(dl.fired).Round(time.Millisecond).String(),
+			"after_deadline", time.Since(s.deadline.fired).Round(time.Millisecond).String(),
 			"traceback", call.Err())
 	case cgo.Aborted:
 		if tb := call.Err(); tb != "" {
