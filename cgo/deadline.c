@@ -223,3 +223,8 @@ int pyh_watch_interrupt(pyh_watch *w, uint64_t seq, char **stack) {
     pyh_detach();
     return sent ? 1 : 0;
 }
+
+void pyh_probe_gil(pyh_interp *in) {
+    pyh_attach(in, NULL);
+    pyh_detach();
+}

@@ -64,3 +64,8 @@ func (d Watched) Interrupt() (stack string, interrupted bool) {
 
 // Active reports whether the request is still being served (its Python part has not ended).
 func (d Watched) Active() bool { return C.pyh_watch_active(d.w, C.uint64_t(d.seq)) != 0 }
+
+// ProbeGIL attaches a thread state of the interpreter and detaches it at once: it returns when
+// the interpreter's GIL (its own under --gil own) could be taken, at once without a GIL. No
+// probe may be in flight when Finalize starts.
+func (in *Interp) ProbeGIL() { C.pyh_probe_gil(in.c) }

@@ -131,6 +131,7 @@ void pyh_watch_end(pyh_watch *w);                                               
 int pyh_watch_cut(pyh_watch *w, uint64_t seq);                    /* no thread state needed */
 int pyh_watch_interrupt(pyh_watch *w, uint64_t seq, char **stack); /* no thread state attached */
 int pyh_watch_active(pyh_watch *w, uint64_t seq);
+void pyh_probe_gil(pyh_interp *in); /* takes and gives back the interpreter's GIL */
 
 int pyh_buf_append(char **buf, size_t *len, size_t *cap, int *owned, const char *data,
                    size_t n);
