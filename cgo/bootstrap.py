@@ -65,6 +65,19 @@ def empty_input():
     return io.BytesIO()
 
 
+class RequestTimeout(TimeoutError):
+    """Raised inside a request that passed pyhost's --request-timeout: pyhost has answered 504
+    and drops whatever the request does next. Let it propagate (clean up in `finally`); a
+    request that swallows it runs on, holding its request thread, until it returns."""
+
+    def __init__(self, *args):
+        super().__init__(*(args or ("the request passed --request-timeout; pyhost answered 504 "
+                                    "and interrupted it here",)))
+
+
+RequestTimeout.__module__ = "pyhost"
+
+
 def format_exception(exc):
     import traceback  # imported on first use: it costs every interpreter memory otherwise
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

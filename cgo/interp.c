@@ -64,6 +64,7 @@ int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
     if (!(in->empty_input = bootstrap_attr(mod, "empty_input"))) goto fail;
     if (!(in->file_wrapper_type = bootstrap_attr(mod, "FileWrapper"))) goto fail;
     if (!(in->format_exception = bootstrap_attr(mod, "format_exception"))) goto fail;
+    if (!(in->request_timeout_type = bootstrap_attr(mod, "RequestTimeout"))) goto fail;
 
     env = PyDict_New();
     if (env == NULL) goto fail;

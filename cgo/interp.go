@@ -67,6 +67,9 @@ func (rt *Runtime) NewInterpreter(mode GILMode, name string) (*Interp, error) {
 		}
 		in = &Interp{c: c, Name: name}
 		rt.subs = append(rt.subs, in)
+		rt.listMu.Lock()
+		rt.listed = append(rt.listed, in)
+		rt.listMu.Unlock()
 	})
 	return in, err
 }

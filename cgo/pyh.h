@@ -47,6 +47,7 @@ typedef struct pyh_interp {
     PyObject *empty_input;        /* bootstrap: returns a fresh empty stream */
     PyObject *file_wrapper_type;  /* bootstrap: FileWrapper */
     PyObject *format_exception;   /* bootstrap: exception -> traceback text */
+    PyObject *request_timeout_type; /* bootstrap: RequestTimeout, raised at the deadline */
     PyObject *str_close, *str_filelike, *str_blksize, *str_fileno, *str_tell, *str_write;
     PyObject *str_wsgi_input;
 } pyh_interp;
@@ -57,6 +58,7 @@ enum pyh_outcome {
     PYH_STREAMED = 1, /* headers and body already went out through callbacks */
     PYH_FAILED = 2,   /* app error before anything was sent: Go answers 500, logs err */
     PYH_ABORTED = 3,  /* error after headers were sent, or the client went away: drop the connection */
+    PYH_TIMED_OUT = 4, /* passed its deadline: Go answered 504 meanwhile; the result is dropped */
 };
 
 typedef struct pyh_result {
@@ -93,6 +95,8 @@ typedef struct pyh_req {
     int started;          /* start_response was called */
     int headers_sent;     /* the head went out through a callback */
     int client_gone;
+    int cut_off;          /* passed its deadline before sending anything: Go answered 504, and
+                           * nothing of this request may reach Go any more (deadline.c) */
     char *head;           /* packed "status\0name\0value\0..."; Go reads it only under lock */
     size_t head_len, head_cap;
     int head_owned;
@@ -113,7 +117,21 @@ void pyh_req_unlock(pyh_req *r);
 /* With the lock held and the request not finished: the callbacks into Go, with the thread
  * state detached while Go works. -1 + OSError when the client went away. */
 int pyh_req_send(pyh_req *r, const char *data, size_t n);
-int pyh_req_late(pyh_req *r, const char *what); /* -1 + RuntimeError when r is finished */
+int pyh_req_late(pyh_req *r, const char *what); /* -1 + RuntimeError when r is finished,
+                                                 * RequestTimeout when it was cut off */
+int pyh_req_cut_off_error(pyh_req *r);          /* -1 + RequestTimeout */
+
+/* Request deadlines (deadline.c). A request thread's watch names the request it serves, so
+ * that a Go timer can cut it off (Go answers 504), log its Python stack and interrupt it. */
+typedef struct pyh_watch pyh_watch;
+enum pyh_cut { PYH_CUT_DONE = 0, PYH_CUT_TAKEN = 1, PYH_CUT_STARTED = 2 };
+pyh_watch *pyh_watch_new(void);
+void pyh_watch_begin(pyh_watch *w, uint64_t seq, pyh_req *r, PyThreadState *ts); /* detached */
+void pyh_watch_end(pyh_watch *w);                                                  /* attached */
+int pyh_watch_cut(pyh_watch *w, uint64_t seq);                    /* no thread state needed */
+int pyh_watch_interrupt(pyh_watch *w, uint64_t seq, char **stack); /* no thread state attached */
+int pyh_watch_active(pyh_watch *w, uint64_t seq);
+void pyh_probe_gil(pyh_interp *in); /* takes and gives back the interpreter's GIL */
 
 int pyh_buf_append(char **buf, size_t *len, size_t *cap, int *owned, const char *data,
                    size_t n);
@@ -157,13 +175,16 @@ int pyh_end_interp(pyh_interp *in); /* 0 ended; 1 left alive: app daemon threads
 
 /* Thread states (tstate.c): one per (OS thread, interpreter), created on first use. */
 PyThreadState *pyh_attach(pyh_interp *in, int64_t *wait_ns);
+PyThreadState *pyh_thread_state(pyh_interp *in); /* this OS thread's, made if needed; detached */
+void pyh_attach_state(PyThreadState *ts, int64_t *wait_ns);
 void pyh_detach(void);
 void pyh_register_tstate(pyh_interp *in, PyThreadState *ts);
 void pyh_delete_made_tstates(pyh_interp *in); /* with in's owner attached, no request running */
 
 /* Requests (request.c). */
 void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, uintptr_t handle,
-               int has_body, char *buf, size_t buf_cap, pyh_result *out);
+               int has_body, char *buf, size_t buf_cap, pyh_watch *watch, uint64_t seq,
+               pyh_result *out);
 
 /* Shared helpers. */
 char *pyh_strdup(const char *s);

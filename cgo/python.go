@@ -58,6 +58,9 @@ type Runtime struct {
 	main  *Interp
 	subs  []*Interp // sub-interpreters, in creation order; touched only on the main thread
 
+	listMu sync.Mutex
+	listed []*Interp // every sub-interpreter made, for Interps (any goroutine)
+
 	finalizeOnce sync.Once
 	finalizeErr  error
 }
@@ -119,6 +122,13 @@ func (rt *Runtime) do(during string, f func()) {
 	done := make(chan struct{})
 	rt.calls <- func() { keepingSignals(rt.log, during, f); close(done) }
 	<-done
+}
+
+// Interps lists every interpreter made so far, the main one first.
+func (rt *Runtime) Interps() []*Interp {
+	rt.listMu.Lock()
+	defer rt.listMu.Unlock()
+	return append([]*Interp{rt.main}, rt.listed...)
 }
 
 // Main is the main interpreter (the %{GLOBAL} application group).

@@ -48,7 +48,7 @@ static int try_sendfile(pyh_req *r, PyObject *wrapper) {
     if (pyh_refuse_in_forked_child() < 0 || pyh_req_lock(r) < 0) return -1;
     int64_t sent = -2;
     /* Not started, or another thread of the app wrote meanwhile: the caller iterates. */
-    if (r->started && !r->headers_sent) {
+    if (r->started && !r->headers_sent && !r->cut_off) {
         const char *head = r->head;
         size_t head_len = r->head_len;
         Py_BEGIN_ALLOW_THREADS
@@ -198,7 +198,11 @@ static void finish(pyh_req *r, int failed, pyh_result *out) {
     int locked = !pyh_req_sole_owner(r);
     if (locked) pyh_req_lock(r); /* cannot fail: this thread never holds it here */
     r->finished = 1;
-    if (failed) {
+    if (r->cut_off) {
+        /* Go answered 504 at the deadline; what the app did since goes nowhere. out->err keeps
+         * the traceback (the RequestTimeout's, usually) for the log. */
+        out->outcome = PYH_TIMED_OUT;
+    } else if (failed) {
         out->outcome = r->headers_sent || r->client_gone ? PYH_ABORTED : PYH_FAILED;
         if (r->client_gone) { /* the error was the client leaving: nothing to log */
             free(out->err);
@@ -230,7 +234,8 @@ static void finish(pyh_req *r, int failed, pyh_result *out) {
 }
 
 void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, uintptr_t handle,
-               int has_body, char *buf, size_t buf_cap, pyh_result *out) {
+               int has_body, char *buf, size_t buf_cap, pyh_watch *watch, uint64_t seq,
+               pyh_result *out) {
     PyObject *error = NULL, *environ = NULL, *sr = NULL, *reader = NULL, *input = NULL;
     PyObject *result = NULL;
 
@@ -246,7 +251,10 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
     r->head_cap = buf_cap / 4;
     r->body = buf + r->head_cap;
     r->body_cap = buf_cap - r->head_cap;
-    pyh_attach(in, &out->gil_wait_ns);
+    PyThreadState *ts = pyh_thread_state(in);
+    /* Watched from before the wait for the GIL: the deadline counts that wait too. */
+    if (watch != NULL) pyh_watch_begin(watch, seq, r, ts);
+    pyh_attach_state(ts, &out->gil_wait_ns);
 
     if (app < 0 || app >= in->napps) {
         PyErr_SetString(PyExc_RuntimeError, "no such WSGI application in this interpreter");
@@ -292,6 +300,8 @@ done:
     Py_XDECREF(result);
     Py_XDECREF(environ);
     pyh_exit_if_forked_child(NULL);
+    /* No Python code of the request runs after this: the deadline's timer lets go of it. */
+    if (watch != NULL) pyh_watch_end(watch);
     finish(r, failed, out);
     pyh_req_end(r);
     pyh_detach();

@@ -25,6 +25,9 @@ const (
 	Failed Outcome = C.PYH_FAILED
 	// Aborted: the app raised after the headers went out, or the client went away.
 	Aborted Outcome = C.PYH_ABORTED
+	// TimedOut: the request passed its deadline and Watched.Cut took it over (the caller
+	// answered 504); nothing of it was sent. Err has the traceback it unwound with, if any.
+	TimedOut Outcome = C.PYH_TIMED_OUT
 )
 
 // callBufferSize is the buffer a Call lends C for the head (first quarter) and a one-shot
@@ -36,6 +39,10 @@ const callBufferSize = 32 << 10
 type Call struct {
 	buf []byte
 	res C.pyh_result
+	// Request deadlines (Watch): the request thread's watch and the next request's number.
+	watch *C.pyh_watch
+	seq   uint64
+	armed bool
 }
 
 // NewCall allocates a Call.
@@ -59,8 +66,12 @@ func (in *Interp) Serve(c *Call, app int, environ []byte, hasBody bool, rio IO) 
 	if len(environ) > 0 {
 		env = (*C.char)(unsafe.Pointer(&environ[0]))
 	}
+	var watch *C.pyh_watch
+	if c.armed {
+		watch, c.armed = c.watch, false
+	}
 	C.pyh_serve(in.c, C.int(app), env, C.size_t(len(environ)), C.uintptr_t(rio.h), cBool(hasBody),
-		(*C.char)(unsafe.Pointer(&c.buf[0])), C.size_t(len(c.buf)), &c.res)
+		(*C.char)(unsafe.Pointer(&c.buf[0])), C.size_t(len(c.buf)), watch, C.uint64_t(c.seq), &c.res)
 }
 
 // Outcome says how the request ended.

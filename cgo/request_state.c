@@ -31,7 +31,7 @@ pyh_req *pyh_req_begin(pyh_interp *in, uintptr_t handle, int has_body) {
     r->lock_owner = 0;
     r->finished = 0;
     r->has_body = has_body;
-    r->started = r->headers_sent = r->client_gone = 0;
+    r->started = r->headers_sent = r->client_gone = r->cut_off = 0;
     r->head = NULL;
     r->head_len = r->head_cap = 0;
     r->head_owned = 0;
@@ -93,7 +93,16 @@ void pyh_req_unlock(pyh_req *r) {
     pthread_mutex_unlock(&r->lock);
 }
 
+/* The exception for a request that passed its deadline: the server answered 504 meanwhile. */
+int pyh_req_cut_off_error(pyh_req *r) {
+    PyErr_SetString(r->in->request_timeout_type,
+                    "the request passed --request-timeout and the server answered 504; its "
+                    "response can no longer be written nor its body read");
+    return -1;
+}
+
 int pyh_req_late(pyh_req *r, const char *message) {
+    if (r->cut_off && !r->finished) return pyh_req_cut_off_error(r);
     if (!r->finished) return 0;
     PyErr_SetString(PyExc_RuntimeError, message);
     return -1;
@@ -101,6 +110,7 @@ int pyh_req_late(pyh_req *r, const char *message) {
 
 int pyh_req_send(pyh_req *r, const char *data, size_t n) {
     if (pyh_refuse_in_forked_child() < 0) return -1;
+    if (r->cut_off) return pyh_req_cut_off_error(r); /* Go's response writer answered 504 already */
     const char *head = r->headers_sent ? NULL : r->head;
     size_t head_len = r->headers_sent ? 0 : r->head_len;
     int rc;

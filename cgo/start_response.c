@@ -212,9 +212,11 @@ static PyObject *sr_call(PyObject *self, PyObject *args, PyObject *kwargs) {
         }
         if (pyh_req_lock(r) < 0) goto fail;
     }
-    enum { PACKED, LATE, AGAIN, RERAISE, NO_MEMORY, CHANGED } verdict = PACKED;
+    enum { PACKED, LATE, CUT_OFF, AGAIN, RERAISE, NO_MEMORY, CHANGED } verdict = PACKED;
     if (r->finished) {
         verdict = LATE;
+    } else if (r->cut_off) {
+        verdict = CUT_OFF;
     } else if (exc_info != Py_None) {
         if (r->headers_sent) verdict = RERAISE;
     } else if (r->started) {
@@ -234,6 +236,9 @@ static PyObject *sr_call(PyObject *self, PyObject *args, PyObject *kwargs) {
     case LATE:
         PyErr_SetString(PyExc_RuntimeError, "start_response() called after the request ended; "
                         "the response is complete");
+        return NULL;
+    case CUT_OFF:
+        pyh_req_cut_off_error(r);
         return NULL;
     case AGAIN:
         PyErr_SetString(PyExc_RuntimeError,

@@ -63,7 +63,7 @@ static PyThreadState *make_tstate(pyh_interp *in) {
     return ts;
 }
 
-PyThreadState *pyh_attach(pyh_interp *in, int64_t *wait_ns) {
+PyThreadState *pyh_thread_state(pyh_interp *in) {
     PyThreadState *ts = thread_states[in->index];
     if (ts == NULL) {
 #if PY_VERSION_HEX < 0x030C0000
@@ -74,9 +74,18 @@ PyThreadState *pyh_attach(pyh_interp *in, int64_t *wait_ns) {
 #endif
         ts = make_tstate(in);
     }
+    return ts;
+}
+
+void pyh_attach_state(PyThreadState *ts, int64_t *wait_ns) {
     int64_t t0 = now_ns();
     PyEval_RestoreThread(ts);
     if (wait_ns) *wait_ns = now_ns() - t0;
+}
+
+PyThreadState *pyh_attach(pyh_interp *in, int64_t *wait_ns) {
+    PyThreadState *ts = pyh_thread_state(in);
+    pyh_attach_state(ts, wait_ns);
     return ts;
 }
 

@@ -3,7 +3,11 @@
 // `threads`).
 package gil
 
-import "context"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // Limiter admits at most N request threads into Python at once. Goroutines beyond that wait
 // in FIFO-ish order on a channel, which costs nothing while they wait. A request thread is
@@ -38,6 +42,32 @@ func (l *Limiter) Acquire(ctx context.Context) (int, error) {
 		return t, nil
 	case <-ctx.Done():
 		return -1, ctx.Err()
+	}
+}
+
+// ErrQueueTimeout means no request thread came free within the queue timeout.
+var ErrQueueTimeout = errors.New("no request thread came free within the queue timeout")
+
+// AcquireWithin is Acquire with a bound on the wait (queue ≤ 0: none): past it, it returns
+// ErrQueueTimeout. A free thread is taken at once, without starting a timer.
+func (l *Limiter) AcquireWithin(ctx context.Context, queue time.Duration) (int, error) {
+	if queue <= 0 {
+		return l.Acquire(ctx)
+	}
+	select {
+	case t := <-l.free:
+		return t, nil
+	default:
+	}
+	timer := time.NewTimer(queue)
+	defer timer.Stop()
+	select {
+	case t := <-l.free:
+		return t, nil
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	case <-timer.C:
+		return -1, ErrQueueTimeout
 	}
 }
 

@@ -85,6 +85,8 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&cfg.Preload, "preload", false, "create application groups and load their "+
 		"apps at start instead of on the first request")
 	limitFlags(fs, &cfg.Limits)
+	fs.DurationVar(&cfg.DeadlockTimeout, "deadlock-timeout", 0, "report the worker for "+
+		"recycling when an interpreter's GIL cannot be taken for this long (0: not watched)")
 	fs.Func("mount", "serve another app under a URL prefix: /PREFIX=APP[,group=NAME]; "+
 		"repeatable", func(v string) error {
 		m, err := ParseMount(v)

@@ -43,6 +43,9 @@ type Config struct {
 	ApplicationGroup string // "" = %{GLOBAL}, or %{RESOURCE} under --gil own
 	Interpreters     int    // interpreters per sub-interpreter group (a pool when > 1)
 	Preload          bool   // create groups and load apps at start, not on first request
+	// DeadlockTimeout: an interpreter whose GIL cannot be taken for this long is reported
+	// for recycling (0: not watched).
+	DeadlockTimeout time.Duration
 	// Limits bound each request and connection (--max-*, --*-timeout, --body-*); zero
 	// values switch a limit off. serve's flags start from wsgi.DefaultLimits().
 	Limits wsgi.Limits
@@ -95,6 +98,10 @@ func (c *Config) Validate(build gil.Build) error {
 	}
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("--shutdown-timeout %s: must not be negative", c.ShutdownTimeout)
+	}
+	if c.DeadlockTimeout < 0 {
+		return fmt.Errorf("--deadlock-timeout %s: must not be negative (0 switches it off)",
+			c.DeadlockTimeout)
 	}
 	if err := checkLimits(c.Limits); err != nil {
 		return err
@@ -168,7 +175,8 @@ func checkLimits(l wsgi.Limits) error {
 		{"--max-request-line", int64(l.MaxRequestLine)}, {"--max-body-size", l.MaxBodyBytes},
 		{"--body-memory", l.BodyMemory}, {"--header-timeout", int64(l.HeaderTimeout)},
 		{"--body-timeout", int64(l.BodyIdleTimeout)}, {"--keepalive-timeout", int64(l.KeepAliveTimeout)},
-		{"--write-timeout", int64(l.WriteTimeout)},
+		{"--write-timeout", int64(l.WriteTimeout)}, {"--request-timeout", int64(l.RequestTimeout)},
+		{"--interrupt-timeout", int64(l.InterruptTimeout)}, {"--queue-timeout", int64(l.QueueTimeout)},
 	} {
 		if v.n < 0 {
 			return fmt.Errorf("%s: must not be negative (0 switches the limit off)", v.flag)

@@ -33,4 +33,12 @@ func limitFlags(fs *flag.FlagSet, l *wsgi.Limits) {
 		"an idle keep-alive connection stays open (0: none)")
 	fs.DurationVar(&l.WriteTimeout, "write-timeout", l.WriteTimeout, "longest wait for the "+
 		"client to accept the next response byte; then the connection is closed (0: none)")
+	fs.DurationVar(&l.RequestTimeout, "request-timeout", 0, "longest time a request may "+
+		"run Python; then 504 (if its response has not started), its Python stack logged and "+
+		"pyhost.RequestTimeout raised in it (0: none)")
+	fs.DurationVar(&l.InterruptTimeout, "interrupt-timeout", l.InterruptTimeout, "how long "+
+		"a timed-out request may take to unwind before pyhost reports that the worker must be "+
+		"recycled (0: never)")
+	fs.DurationVar(&l.QueueTimeout, "queue-timeout", 0, "longest wait for a free request "+
+		"thread; then 503 (0: none)")
 }

@@ -27,6 +27,14 @@ type Server struct {
 	mounts    []Mount // cfg.AllMounts(), resolved once
 	listeners []net.Listener
 	handlers  [][]*wsgi.Handler // per listener, per mount (same order as mounts)
+
+	// RequestRecycle, when set before Run, is called when a request that passed
+	// --request-timeout has not unwound within --interrupt-timeout (its request thread is
+	// lost until it does), or when an interpreter's GIL could not be taken for
+	// --deadlock-timeout: the process should be recycled gracefully (a process supervisor's
+	// job). Called from a timer goroutine, once per stuck request or GIL. Unset, the
+	// condition is only logged.
+	RequestRecycle func(reason string)
 }
 
 // ErrAppLoad means an application could not be imported; the traceback was logged.
@@ -103,6 +111,7 @@ func (s *Server) newHandler(m Mount, listenAddr string) *wsgi.Handler {
 		Log:        s.log,
 		Limits:     s.cfg.Limits,
 		Load:       func() (*subinterp.App, error) { return s.load(group, m, spec) },
+		Recycle:    s.requestRecycle,
 	}
 }
 
@@ -195,6 +204,10 @@ func (s *Server) Run(ctx context.Context) error {
 			"gil", string(s.cfg.GIL), "group", s.cfg.ApplicationGroup, "python", LinkedBuild().Version)
 		go func(ln net.Listener) { errc <- srv.Serve(ln) }(ln)
 	}
+	var watch *deadlockWatch
+	if s.cfg.DeadlockTimeout > 0 {
+		watch = startDeadlockWatch(s.rt, s.log, s.cfg.DeadlockTimeout, s.requestRecycle)
+	}
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -216,6 +229,13 @@ func (s *Server) Run(ctx context.Context) error {
 				"finalising Python", "busy_threads", s.threads.Busy())
 			return errors.New("shutdown timed out with requests in flight")
 		}
+	}
+	if watch != nil && !watch.stopAndWait(max(time.Until(deadline(sctx)), time.Second)) {
+		// A probe still waits for a GIL: finalising would pull the interpreter out from
+		// under it (and wait for that GIL too).
+		s.log.Error("an interpreter's GIL is still held (see RECYCLE NEEDED above); exiting " +
+			"without finalising Python")
+		return errors.New("shutdown with an interpreter's GIL held")
 	}
 	logCrossings(s.log)
 	// Finalising waits for the app's non-daemon threads (as Python's own exit does); one that
@@ -239,6 +259,14 @@ func (s *Server) Run(ctx context.Context) error {
 		return serveErr
 	}
 	return nil
+}
+
+// requestRecycle passes a stuck request's recycle request on to RequestRecycle, if set (the
+// handler has logged it).
+func (s *Server) requestRecycle(reason string) {
+	if s.RequestRecycle != nil {
+		s.RequestRecycle(reason)
+	}
 }
 
 func (s *Server) finalize() error { return s.rt.Finalize() }

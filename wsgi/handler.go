@@ -5,11 +5,13 @@ package wsgi
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
@@ -25,6 +27,10 @@ type Handler struct {
 	// Load returns the app, importing it (and creating its application group) the first
 	// time. A failure is remembered: every request then gets a 500, as mod_wsgi does.
 	Load func() (*subinterp.App, error)
+	// Recycle, if set, is told when a request that passed Limits.RequestTimeout has not
+	// unwound within Limits.InterruptTimeout: the process should be recycled gracefully.
+	// It is called from a timer goroutine.
+	Recycle func(reason string)
 
 	app     atomic.Pointer[subinterp.App]
 	loadMu  sync.Mutex
@@ -63,6 +69,8 @@ type scratch struct {
 	idbuf   []byte
 	rio     requestIO
 	io      cgo.IO // names &rio for the C side, made once
+	// deadline is the request timeout's timer, re-armed for each request (RequestTimeout).
+	deadline deadline
 }
 
 // scratchFor returns request thread t's scratch state. Only the goroutine holding thread t
@@ -120,7 +128,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	thread, err := h.Threads.Acquire(r.Context())
+	thread, err := h.Threads.AcquireWithin(r.Context(), h.Limits.QueueTimeout)
+	if errors.Is(err, gil.ErrQueueTimeout) {
+		h.Log.Warn("request refused: it waited longer than --queue-timeout for a free request "+
+			"thread; answered 503 (raise --threads, or --queue-timeout if such waits are "+
+			"acceptable, or look for what keeps the threads busy)", "status", 503,
+			"method", r.Method, "path", r.URL.Path, "queue_timeout", h.Limits.QueueTimeout.String(),
+			"threads", h.Threads.Threads())
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+		return
+	}
 	if err != nil {
 		return // the client went away while waiting for a request thread
 	}
@@ -147,7 +164,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.rio = requestIO{w: w, r: r, body: body, limits: &h.Limits, log: h.Log}
 	hasBody := body != nil && body.Len() > 0 || body == nil && hasBody(r)
 
+	var dl *deadline
+	if h.Limits.RequestTimeout > 0 {
+		dl = &s.deadline
+		dl.arm(h, call, w, r, requestID)
+	}
 	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
+	if dl != nil {
+		dl.stop()
+	}
 	gil.RecordWait(call.GILWait())
 	s.rio = requestIO{}
 
@@ -167,6 +192,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte("Internal Server Error\n"))
+	case cgo.TimedOut:
+		// The deadline's timer answered 504 and logged the stack; this is the request's end.
+		h.Log.Warn("timed-out request unwound; its request thread is free again",
+			"request_id", requestID, "path", r.URL.Path,
+			"after_deadline", time.Since(s.deadline.fired).Round(time.Millisecond).String(),
+			"traceback", call.Err())
 	case cgo.Aborted:
 		if tb := call.Err(); tb != "" {
 			h.Log.Error("WSGI application failed after the response started; connection dropped",

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
@@ -46,6 +47,22 @@ func BenchmarkHello(b *testing.B) {
 	req := httptest.NewRequest("GET", "/hello?x=1", nil)
 	req.Header.Set("User-Agent", "bench")
 	req.Header.Set("Accept", "*/*")
+	w := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w, req)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}
+}
+
+// BenchmarkHelloRequestTimeout is BenchmarkHello with --request-timeout on: the cost of arming
+// and stopping a deadline per request.
+func BenchmarkHelloRequestTimeout(b *testing.B) {
+	h := benchHandler(b, "hello.py")
+	h.Limits.RequestTimeout = time.Minute
+	req := httptest.NewRequest("GET", "/hello?x=1", nil)
 	w := &discardWriter{h: http.Header{}}
 	h.ServeHTTP(w, req)
 	b.ReportAllocs()

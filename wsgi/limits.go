@@ -24,6 +24,16 @@ type Limits struct {
 	BodyIdleTimeout  time.Duration // no body byte for this long → 408
 	KeepAliveTimeout time.Duration // idle connection between requests (server-level)
 	WriteTimeout     time.Duration // no response byte accepted by the client for this long
+
+	// RequestTimeout bounds one request's time in Python, from when it has a request thread
+	// (0: none). At the deadline the request gets 504 (unless its response started), its
+	// thread's Python stack is logged and pyhost.RequestTimeout is raised in it.
+	RequestTimeout time.Duration
+	// InterruptTimeout is how long a timed-out request may take to unwind before the process
+	// is reported as needing a recycle (0: never reported).
+	InterruptTimeout time.Duration
+	// QueueTimeout bounds the wait for a free request thread: past it, 503 (0: none).
+	QueueTimeout time.Duration
 }
 
 // DefaultLimits are what a production proxy in front of an app server would choose; the
@@ -39,5 +49,6 @@ func DefaultLimits() Limits {
 		BodyIdleTimeout:  60 * time.Second,
 		KeepAliveTimeout: 75 * time.Second,
 		WriteTimeout:     60 * time.Second,
+		InterruptTimeout: 30 * time.Second,
 	}
 }
