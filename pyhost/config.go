@@ -43,6 +43,10 @@ type Config struct {
 	ApplicationGroup string // "" = %{GLOBAL}, or %{RESOURCE} under --gil own
 	Interpreters     int    // interpreters per sub-interpreter group (a pool when > 1)
 	Preload          bool   // create groups and load apps at start, not on first request
+	// Processes is --processes: 0 when omitted (one process, no supervisor, as mod_wsgi's
+	// embedded mode), else the number of worker processes under a supervisor. Given at all, it
+	// makes wsgi.multiprocess true, even for 1 (the seed's rule).
+	Processes int
 	// Limits bound each request and connection (--max-*, --*-timeout, --body-*); zero
 	// values switch a limit off. serve's flags start from wsgi.DefaultLimits().
 	Limits wsgi.Limits
@@ -86,6 +90,10 @@ func (c *Config) Validate(build gil.Build) error {
 	if c.App == "" && len(c.Mounts) == 0 {
 		return errors.New("no application: give a WSGI script (app.py) or module:callable, " +
 			"e.g. pyhost serve app.py")
+	}
+	if c.Processes < 0 {
+		return fmt.Errorf("--processes %d: need at least 1 worker process (omit the flag to "+
+			"serve from this one process)", c.Processes)
 	}
 	if c.Threads < 1 {
 		return fmt.Errorf("--threads %d: need at least 1 request thread", c.Threads)

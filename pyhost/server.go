@@ -44,7 +44,11 @@ func LinkedBuild() gil.Build {
 
 // New validates cfg, starts the embedded runtime, opens the listeners and loads the apps of
 // %{GLOBAL} (and, with Preload, of every group).
-func New(cfg Config, log *slog.Logger) (*Server, error) {
+func New(cfg Config, log *slog.Logger) (*Server, error) { return newServer(cfg, log, nil) }
+
+// newServer is New serving on listeners a supervisor opened (inherited: one per cfg.Listen,
+// in order) or, when inherited is nil, on listeners it opens itself.
+func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server, error) {
 	if err := cfg.Validate(LinkedBuild()); err != nil {
 		return nil, err
 	}
@@ -57,7 +61,9 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, rt: rt, threads: gil.NewLimiter(cfg.Threads),
 		groups: subinterp.NewRegistry(rt, cfg.GIL, cfg.Interpreters, cfg.Threads != 1),
 		mounts: cfg.AllMounts()}
-	if err := s.listen(); err != nil {
+	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
+	s.groups.SetMultiprocess(cfg.Processes > 0)
+	if err := s.listen(inherited); err != nil {
 		_ = s.finalize()
 		return nil, err
 	}
@@ -69,12 +75,17 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) listen() error {
-	for _, addr := range s.cfg.Listen {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			s.closeListeners()
-			return fmt.Errorf("--listen %s: %w", addr, err)
+func (s *Server) listen(inherited []net.Listener) error {
+	for i, addr := range s.cfg.Listen {
+		var ln net.Listener
+		if inherited != nil {
+			ln = inherited[i]
+		} else {
+			var err error
+			if ln, err = net.Listen("tcp", addr); err != nil {
+				s.closeListeners()
+				return fmt.Errorf("--listen %s: %w", addr, err)
+			}
 		}
 		s.listeners = append(s.listeners, ln)
 		var hs []*wsgi.Handler
