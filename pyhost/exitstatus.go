@@ -39,8 +39,19 @@ func describeExit(ps *os.ProcessState) (status, hint string) {
 		hint = "killed from outside: by hand, or by the kernel's OOM killer (look for " +
 			"\"Out of memory\" in dmesg or the journal)"
 	case syscall.SIGSEGV, syscall.SIGBUS, syscall.SIGABRT, syscall.SIGFPE, syscall.SIGILL:
-		hint = "a crash in C code (an extension module, or ctypes); enable faulthandler " +
-			"(PYTHONFAULTHANDLER=1) to log the Python stack of the crashing thread"
+		hint = signalCrashHint
 	}
 	return status, hint
+}
+
+// signalCrashHint is the advice for a worker that a fatal signal in C code ended (Go reports
+// those with exit status 2 and its crash report, which names the signal).
+const signalCrashHint = "a crash in C code (an extension module, or ctypes); enable " +
+	"faulthandler (PYTHONFAULTHANDLER=1) to log the Python stack of the crashing thread"
+
+// stoppedBySIGTERM: a worker told to stop before it could install its handler ends by the
+// signal itself, which is a stop all the same.
+func stoppedBySIGTERM(ps *os.ProcessState) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM
 }

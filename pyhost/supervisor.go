@@ -40,8 +40,7 @@ type slot struct {
 	pending      *worker     // starting; takes over when ready
 	retry        *time.Timer // a scheduled respawn after a boot failure or repeated crashes
 	bootFailures int
-	crashes      int    // crashes in a row, each within crashQuiet of getting ready
-	lastFailure  string // the boot failure last logged in full, to say it once
+	crashes      int // crashes in a row, each within crashQuiet of getting ready
 }
 
 type worker struct {
@@ -52,6 +51,7 @@ type worker struct {
 	started time.Time
 	readyAt time.Time
 	failure string // why it could not start, from its status pipe
+	fatal   string // the first line of the Go runtime's crash report, when it crashed
 }
 
 type eventKind int
@@ -59,6 +59,7 @@ type eventKind int
 const (
 	evReady eventKind = iota
 	evFailed
+	evFatal
 	evExited
 	evRetry
 )
@@ -81,9 +82,10 @@ type supervisor struct {
 	events chan event
 	starts chan startRequest
 
-	stopping  bool
-	killed    int  // workers killed after the shutdown timeout
-	announced bool // the "serving" line went out
+	stopping    bool
+	lastFailure string // the boot failure last logged in full, to say it once for all slots
+	killed      int    // workers killed after the shutdown timeout
+	announced   bool   // the "serving" line went out
 }
 
 type startRequest struct {
@@ -205,6 +207,8 @@ func (s *supervisor) readStatus(w *worker, r *os.File, done chan<- struct{}) {
 	defer close(done)
 	defer r.Close()
 	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 1<<20)
+	crashed := false
 	for sc.Scan() {
 		name, detail, _ := strings.Cut(sc.Text(), " ")
 		switch name {
@@ -212,6 +216,12 @@ func (s *supervisor) readStatus(w *worker, r *os.File, done chan<- struct{}) {
 			s.events <- event{kind: evReady, w: w}
 		case eventFailed:
 			s.events <- event{kind: evFailed, w: w, detail: detail}
+		case "":
+		default:
+			if !crashed { // the rest of the report is goroutine stacks, already on stderr
+				crashed = true
+				s.events <- event{kind: evFatal, w: w, detail: sc.Text()}
+			}
 		}
 	}
 }
@@ -222,6 +232,8 @@ func (s *supervisor) handle(ev event) {
 		s.ready(ev.w)
 	case evFailed:
 		ev.w.failure = ev.detail
+	case evFatal:
+		ev.w.fatal = ev.detail
 	case evExited:
 		s.exited(ev.w)
 	case evRetry:
@@ -244,7 +256,7 @@ func (s *supervisor) ready(w *worker) {
 	if sl.pending == w {
 		old := sl.serving
 		sl.serving, sl.pending = w, nil
-		sl.bootFailures, sl.lastFailure = 0, ""
+		sl.bootFailures, s.lastFailure = 0, ""
 		if old != nil {
 			s.drain(old, "replaced by a new worker")
 		}
@@ -277,12 +289,18 @@ func (s *supervisor) exited(w *worker) {
 	}
 	status, hint := describeExit(w.cmd.ProcessState)
 	attrs := []any{"slot", sl.index, "pid", w.pid, "status", status}
+	if w.fatal != "" {
+		attrs = append(attrs, "crash", w.fatal)
+		if hint == "" && strings.HasPrefix(w.fatal, "SIG") {
+			hint = signalCrashHint
+		}
+	}
 	if hint != "" {
 		attrs = append(attrs, "hint", hint)
 	}
 	switch {
 	case prev == workerDraining || prev == workerStopping:
-		if w.cmd.ProcessState.Success() {
+		if w.cmd.ProcessState.Success() || stoppedBySIGTERM(w.cmd.ProcessState) {
 			s.log.Info("worker stopped", attrs...)
 		} else {
 			s.log.Warn("worker stopped with an error", attrs...)
@@ -304,8 +322,8 @@ func (s *supervisor) bootFailed(w *worker, attrs []any) {
 	sl.bootFailures++
 	delay := s.bootBackoff(sl)
 	attrs = append(attrs, "attempt", sl.bootFailures, "retry_in", delay.String())
-	if w.failure != "" && w.failure != sl.lastFailure {
-		sl.lastFailure = w.failure
+	if w.failure != "" && w.failure != s.lastFailure {
+		s.lastFailure = w.failure
 		s.log.Error("worker could not start; fix the app (its traceback is above) and send "+
 			"SIGHUP to retry at once, or wait", append(attrs, "error", w.failure)...)
 	} else {
@@ -372,7 +390,8 @@ func (s *supervisor) reload() {
 			sl.retry.Stop()
 			sl.retry = nil
 		}
-		sl.bootFailures, sl.lastFailure, sl.crashes = 0, "", 0
+		sl.bootFailures, sl.crashes = 0, 0
+		s.lastFailure = ""
 		if sl.pending != nil { // may have imported the code before it changed
 			s.drain(sl.pending, "superseded by a reload")
 			sl.pending = nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 )
 
@@ -14,12 +15,20 @@ import (
 const (
 	eventReady  = "ready"  // the apps to preload are loaded; accepting from now on
 	eventFailed = "failed" // followed by a one-line summary: the worker could not start
+	// Any other line is the Go runtime's crash report (debug.SetCrashOutput); its first line
+	// says what happened ("SIGSEGV: segmentation violation", "fatal error: ...", "panic: ...").
 )
 
 // runWorker serves as one worker of a supervisor and returns the exit code.
 func runWorker(cfg Config, log *slog.Logger) int {
 	status := statusPipe(len(cfg.Listen))
 	defer status.Close()
+	// A fatal signal in C code (a segfault in an extension) ends a Go program with exit
+	// status 2 and a dump on stderr; a copy on the status pipe lets the supervisor name the
+	// signal when it logs the exit.
+	if err := debug.SetCrashOutput(status, debug.CrashOptions{}); err != nil {
+		log.Warn("the supervisor will not see this worker's crash reports", "error", err)
+	}
 	lns, err := inheritedListeners()
 	if err == nil && len(lns) != len(cfg.Listen) {
 		err = fmt.Errorf("pyhost worker: inherited %d listeners for %d --listen addresses",
