@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // newConns tracks connections that have not yet sent a byte of a request. net/http's Shutdown
@@ -38,5 +39,23 @@ func (n *newConns) closeAll() {
 	for c := range n.conns {
 		c.Close()
 		delete(n.conns, c)
+	}
+}
+
+// waitForRequests waits, up to d, until no connection is waiting for its first request: each
+// has read one (net/http then serves it, shutdown or not) or was closed by its client.
+func (n *newConns) waitForRequests(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		n.mu.Lock()
+		waiting := len(n.conns)
+		n.mu.Unlock()
+		if waiting == 0 {
+			// net/http marks a connection active just before it checks for shutdown; let
+			// the last ones pass that check.
+			time.Sleep(10 * time.Millisecond)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

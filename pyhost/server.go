@@ -27,7 +27,15 @@ type Server struct {
 	mounts    []Mount // cfg.AllMounts(), resolved once
 	listeners []net.Listener
 	handlers  [][]*wsgi.Handler // per listener, per mount (same order as mounts)
+	// newConnGrace is how long, once shutdown starts, connections accepted just before may
+	// take to send their first request before they are closed as unused (0: closed at once).
+	newConnGrace time.Duration
 }
+
+// workerNewConnGrace: a worker drains while its listening sockets stay open elsewhere (in the
+// supervisor and the other workers), so a connection it accepted an instant before SIGTERM is
+// a client's request on its way, not one to refuse: it gets a second to arrive.
+const workerNewConnGrace = time.Second
 
 // ErrAppLoad means an application could not be imported; the traceback was logged.
 var ErrAppLoad = errors.New("the WSGI application failed to load")
@@ -61,6 +69,9 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 	s := &Server{cfg: cfg, log: log, rt: rt, threads: gil.NewLimiter(cfg.Threads),
 		groups: subinterp.NewRegistry(rt, cfg.GIL, cfg.Interpreters, cfg.Threads != 1),
 		mounts: cfg.AllMounts()}
+	if inherited != nil {
+		s.newConnGrace = workerNewConnGrace
+	}
 	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
 	s.groups.SetMultiprocess(cfg.Processes > 0)
 	if err := s.listen(inherited); err != nil {
@@ -184,6 +195,7 @@ func (s *Server) Run(ctx context.Context) error {
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	var fresh newConns
 	var servers []*http.Server
+	var guarded []net.Listener
 	errc := make(chan error, len(s.listeners))
 	for i, ln := range s.listeners {
 		lim := s.cfg.Limits
@@ -202,6 +214,7 @@ func (s *Server) Run(ctx context.Context) error {
 		ln = &guardedListener{Listener: ln, writeTimeout: lim.WriteTimeout,
 			headerTimeout: lim.HeaderTimeout, log: s.log}
 		servers = append(servers, srv)
+		guarded = append(guarded, ln)
 		s.log.Info("serving", "listen", "http://"+ln.Addr().String(), "threads", s.cfg.Threads,
 			"gil", string(s.cfg.GIL), "group", s.cfg.ApplicationGroup, "python", LinkedBuild().Version)
 		go func(ln net.Listener) { errc <- srv.Serve(ln) }(ln)
@@ -214,6 +227,15 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	if s.newConnGrace > 0 {
+		// net/http's Shutdown drops a request it reads after shutdown began (it closes the
+		// connection unanswered). Stop accepting first and let the connections already
+		// accepted deliver their requests; Shutdown then finishes those and closes the rest.
+		for _, ln := range guarded {
+			ln.Close()
+		}
+		fresh.waitForRequests(s.newConnGrace)
+	}
 	shutdowns := make(chan error, len(servers))
 	for _, srv := range servers {
 		go func(srv *http.Server) { shutdowns <- srv.Shutdown(sctx) }(srv)
