@@ -50,17 +50,35 @@ func ask(c *http.Client, url string) (answer, error) {
 	return a, json.Unmarshal(body, &a)
 }
 
-// workerPIDs asks until n different worker pids answered (at most 400 requests).
+// workerPIDs asks until n different worker pids answered: 8 requests at a time (one client
+// in a row tends to stay with the worker that accepted last), at most 50 rounds.
 func workerPIDs(t *testing.T, s *server, n int) map[int]bool {
 	t.Helper()
+	waitForLines(t, s, `msg="all workers ready"`, 1)
 	c := freshClient()
 	seen := map[int]bool{}
-	for i := 0; i < 400 && len(seen) < n; i++ {
-		a, err := ask(c, s.URL+"/")
-		if err != nil {
-			t.Fatalf("request %d: %v\n%s", i, err, s.Log)
+	for round := 0; round < 50 && len(seen) < n; round++ {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		var errs []error
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a, err := ask(c, s.URL+"/")
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = append(errs, err)
+					return
+				}
+				seen[a.PID] = true
+			}()
 		}
-		seen[a.PID] = true
+		wg.Wait()
+		if len(errs) > 0 {
+			t.Fatalf("round %d: %v\n%s", round, errs[0], s.Log)
+		}
 	}
 	if len(seen) < n {
 		t.Fatalf("400 requests reached %d worker(s) %v, want %d\n%s", len(seen), seen, n, s.Log)
@@ -235,18 +253,10 @@ func TestProcessesWorkerKilledUnderLoad(t *testing.T) {
 		t.Fatalf("no request succeeded after the worker died\n%s", s.Log)
 	}
 	waitForLines(t, s, `status="signal SIGKILL (killed)"`, 1)
-	c := freshClient()
-	for i := 0; ; i++ {
-		a, err := ask(c, s.URL+"/")
-		if err != nil {
-			t.Fatalf("after the load: %v", err)
-		}
-		if !before[a.PID] {
-			break // the replacement answers
-		}
-		if i == 400 {
-			t.Fatalf("no replacement worker answered 400 requests after the kill\n%s", s.Log)
-		}
+	waitForLines(t, s, `msg="worker ready"`, 3) // two at start, then the replacement
+	after := workerPIDs(t, s, 2)
+	if after[victim] || len(after) != 2 {
+		t.Fatalf("workers answering after the kill: %v (killed %d, before %v)", after, victim, before)
 	}
 }
 
