@@ -175,7 +175,9 @@ func (s *supervisor) spawn(sl *slot) {
 		workerListenEnv+"="+strconv.Itoa(len(s.files)))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = append(append([]*os.File{}, s.files...), w)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Setpgid: a Ctrl-C in a terminal reaches the supervisor only, which stops the workers in
+	// order, instead of every process at once.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	done := make(chan error, 1)
 	s.starts <- startRequest{cmd, done}
 	err = <-done
@@ -363,7 +365,12 @@ func (s *supervisor) crashed(w *worker, attrs []any) {
 		return
 	}
 	if sl.crashes == 1 {
-		s.log.Error("worker died; starting a new one", attrs...)
+		msg := "worker died; starting a new one"
+		if w.cmd.ProcessState.Success() {
+			msg = "worker stopped by itself (a signal sent to it rather than to the " +
+				"supervisor?); starting a new one"
+		}
+		s.log.Error(msg, attrs...)
 		s.spawn(sl)
 		return
 	}
