@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 )
 
 // How a supervisor hands its sockets to a worker: the listening sockets become the worker's
@@ -72,5 +73,7 @@ func inheritedListeners() ([]net.Listener, error) {
 
 // statusPipe is the worker's end of the pipe to its supervisor: one line per event.
 func statusPipe(listeners int) *os.File {
-	return os.NewFile(uintptr(firstInherited+listeners), "supervisor-status")
+	fd := firstInherited + listeners
+	syscall.CloseOnExec(fd) // not for the programs the app runs
+	return os.NewFile(uintptr(fd), "supervisor-status")
 }

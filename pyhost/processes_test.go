@@ -21,10 +21,11 @@ import (
 
 // answer is what testdata/processes.py reports.
 type answer struct {
-	PID          int    `json:"pid"`
-	Multiprocess bool   `json:"multiprocess"`
-	Multithread  bool   `json:"multithread"`
-	Version      string `json:"version"`
+	PID          int      `json:"pid"`
+	Multiprocess bool     `json:"multiprocess"`
+	Multithread  bool     `json:"multithread"`
+	Version      string   `json:"version"`
+	WorkerEnv    []string `json:"worker_env"`
 }
 
 // freshClient opens a new connection per request, so that consecutive requests land on
@@ -204,9 +205,13 @@ func TestProcessesWSGIFlags(t *testing.T) {
 	}
 }
 
-// Two workers, both children of the supervisor, both accept on the one listening socket.
+// Two workers, both children of the supervisor, both accept on the one listening socket;
+// the supervisor's private variables do not reach the app.
 func TestProcessesTwoWorkersServe(t *testing.T) {
 	s := startServer(t, "testdata/processes.py", "--processes", "2")
+	if a, err := ask(freshClient(), s.URL+"/"); err != nil || len(a.WorkerEnv) > 0 {
+		t.Errorf("the app sees pyhost's worker variables %v (err %v)", a.WorkerEnv, err)
+	}
 	for pid := range workerPIDs(t, s, 2) {
 		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 		if err != nil {

@@ -30,6 +30,10 @@ func runWorker(cfg Config, log *slog.Logger) int {
 		log.Warn("the supervisor will not see this worker's crash reports", "error", err)
 	}
 	lns, err := inheritedListeners()
+	// Python reads the environment when it starts, below: a pyhost the app runs must not
+	// take itself for a worker.
+	os.Unsetenv(workerEnv)
+	os.Unsetenv(workerListenEnv)
 	if err == nil && len(lns) != len(cfg.Listen) {
 		err = fmt.Errorf("pyhost worker: inherited %d listeners for %d --listen addresses",
 			len(lns), len(cfg.Listen))
