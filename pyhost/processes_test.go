@@ -422,3 +422,32 @@ func TestProcessesSIGTERMStopsEveryWorkerCleanly(t *testing.T) {
 		t.Errorf("the supervisor did not say it stopped cleanly\n%s", out)
 	}
 }
+
+// A stop that is not clean says so with exit status 1, as the single-process server does: a
+// worker still running a request at --shutdown-timeout stops with an error; a worker that
+// does not stop at all (here: SIGSTOPped) is killed --shutdown-timeout + 5 s after SIGTERM.
+func TestProcessesUncleanStopExitsNonZero(t *testing.T) {
+	t.Run("request past the timeout", func(t *testing.T) {
+		s := startServer(t, "testdata/slow.py", "--processes", "1", "--shutdown-timeout", "1s")
+		go func() { _, _ = freshClient().Get(s.URL + "/?ms=20000&id=stuck") }()
+		waitForLog(t, s, "slow.py: started id=stuck")
+		if exitCode(s.stop()) != 1 {
+			t.Errorf("exit %v after a stop with a request in flight, want 1\n%s", s.exitErr, s.Log)
+		}
+		if !strings.Contains(s.Log.String(), "worker stopped with an error") {
+			t.Errorf("the supervisor did not log the worker's unclean stop\n%s", s.Log)
+		}
+	})
+	t.Run("worker that does not stop", func(t *testing.T) {
+		s := startServer(t, "testdata/processes.py", "--processes", "1", "--shutdown-timeout", "1s")
+		for pid := range workerPIDs(t, s, 1) {
+			_ = syscall.Kill(pid, syscall.SIGSTOP)
+		}
+		if exitCode(s.stop()) != 1 {
+			t.Errorf("exit %v after killing a worker, want 1\n%s", s.exitErr, s.Log)
+		}
+		if !strings.Contains(s.Log.String(), "still running after the shutdown timeout; killing it") {
+			t.Errorf("the supervisor did not log the kill\n%s", s.Log)
+		}
+	})
+}

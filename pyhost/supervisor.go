@@ -83,6 +83,7 @@ type supervisor struct {
 	starts chan startRequest
 
 	stopping    bool
+	unclean     int    // workers whose final stop failed (requests still running at the timeout)
 	lastFailure string // the boot failure last logged in full, to say it once for all slots
 	killed      int    // workers killed after the shutdown timeout
 	announced   bool   // the "serving" line went out
@@ -94,7 +95,8 @@ type startRequest struct {
 }
 
 // supervise runs the supervisor until SIGTERM/SIGINT and returns the exit code: 0 when every
-// worker stopped by itself, 1 when one had to be killed.
+// worker stopped cleanly, 1 when one stopped with requests still running at the shutdown
+// timeout or had to be killed (as the single-process server exits 1 then).
 func supervise(cfg Config, args []string, log *slog.Logger) int {
 	exe, err := os.Executable()
 	if err != nil {
@@ -143,9 +145,9 @@ func supervise(cfg Config, args []string, log *slog.Logger) int {
 			s.killAll()
 		}
 	}
-	if s.killed > 0 {
-		s.log.Error("stopped after killing workers that outlived the shutdown timeout",
-			"killed", s.killed)
+	if s.killed > 0 || s.unclean > 0 {
+		s.log.Error("stopped, but not cleanly: workers had requests running past the "+
+			"shutdown timeout, or had to be killed", "unclean", s.unclean, "killed", s.killed)
 		return 1
 	}
 	s.log.Info("stopped cleanly")
@@ -305,7 +307,10 @@ func (s *supervisor) exited(w *worker) {
 		if w.cmd.ProcessState.Success() || stoppedBySIGTERM(w.cmd.ProcessState) {
 			s.log.Info("worker stopped", attrs...)
 		} else {
-			s.log.Warn("worker stopped with an error", attrs...)
+			s.log.Warn("worker stopped with an error (its log says why)", attrs...)
+			if s.stopping {
+				s.unclean++
+			}
 		}
 	case s.stopping:
 		s.log.Info("worker exited", attrs...)
