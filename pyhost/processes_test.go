@@ -451,3 +451,35 @@ func TestProcessesUncleanStopExitsNonZero(t *testing.T) {
 		}
 	})
 }
+
+// A reload whose new code cannot be imported leaves the old workers serving: they drain only
+// once a replacement is ready, and the failing replacement backs off.
+func TestProcessesReloadWithBrokenCodeKeepsServing(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(repoPath("testdata", "processes.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := filepath.Join(dir, "app.py")
+	if err := os.WriteFile(app, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, app, "--processes", "2")
+	old := workerPIDs(t, s, 2)
+	if err := os.WriteFile(app, []byte("import no_such_module_after_the_edit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGHUP)
+	waitForLines(t, s, "No module named 'no_such_module_after_the_edit'", 1)
+	waitForLines(t, s, `msg="worker could not start`, 2) // both slots' replacements
+	c := freshClient()
+	for i := 0; i < 20; i++ {
+		a, err := ask(c, s.URL+"/")
+		if err != nil {
+			t.Fatalf("request %d after the failed reload: %v\n%s", i, err, s.Log)
+		}
+		if !old[a.PID] {
+			t.Fatalf("pid %d answered; want one of the old workers %v", a.PID, old)
+		}
+	}
+}
