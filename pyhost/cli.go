@@ -45,6 +45,12 @@ that do not support sub-interpreters (NumPy and other single-phase-init modules)
 GIL modes: shared (default; every interpreter on one GIL; CPython ≥ 3.11), own (PEP 684: each
 sub-interpreter its own GIL; ≥ 3.12), free (PEP 703 free-threaded build, 3.13t: no GIL).
 
+Processes: with --processes N, serve is a supervisor that binds the listeners (and never starts
+Python) and runs N worker processes accepting on them; a worker that dies is replaced, one
+whose app cannot load is retried with back-off. SIGTERM/SIGINT stop every worker gracefully;
+SIGHUP reloads the code (new workers first, then the old ones drain). wsgi.multiprocess is true
+whenever --processes is given.
+
 Flags of serve:
 `
 
