@@ -483,3 +483,37 @@ func TestProcessesReloadWithBrokenCodeKeepsServing(t *testing.T) {
 		}
 	}
 }
+
+// The supervisor never initialises Python, so nothing an app does can take it down: a
+// sitecustomize module (imported by every interpreter that starts, through PYTHONPATH)
+// records the pid of each process that started Python, and only the workers' are there.
+func TestProcessesSupervisorNeverStartsPython(t *testing.T) {
+	dir := t.TempDir()
+	started := filepath.Join(dir, "started")
+	site := fmt.Sprintf("import os\nwith open(%q, 'a') as f:\n    f.write('%%d\\n' %% os.getpid())\n",
+		started)
+	if err := os.WriteFile(filepath.Join(dir, "sitecustomize.py"), []byte(site), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PYTHONPATH", dir)
+	s := startServer(t, "testdata/processes.py", "--processes", "2")
+	workers := workerPIDs(t, s, 2)
+	out, err := os.ReadFile(started)
+	if err != nil {
+		t.Fatalf("sitecustomize did not run (so this test proves nothing): %v", err)
+	}
+	pythons := map[int]bool{}
+	for _, f := range strings.Fields(string(out)) {
+		pid, _ := strconv.Atoi(f)
+		pythons[pid] = true
+	}
+	if pythons[s.cmd.Process.Pid] {
+		t.Errorf("the supervisor (pid %d) started Python", s.cmd.Process.Pid)
+	}
+	for pid := range workers {
+		if !pythons[pid] {
+			t.Errorf("worker %d served requests without starting Python there?! started: %v",
+				pid, pythons)
+		}
+	}
+}
