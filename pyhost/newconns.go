@@ -1,6 +1,7 @@
 package pyhost
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"sync"
@@ -13,6 +14,7 @@ import (
 type newConns struct {
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
+	open  int // connections not yet closed or hijacked, whatever their state
 }
 
 // track is an http.Server ConnState hook.
@@ -24,10 +26,16 @@ func (n *newConns) track(c net.Conn, state http.ConnState) {
 			n.conns = map[net.Conn]struct{}{}
 		}
 		n.conns[c] = struct{}{}
+		n.open++
 		n.mu.Unlock()
-	case http.StateActive, http.StateClosed, http.StateHijacked:
+	case http.StateActive:
 		n.mu.Lock()
 		delete(n.conns, c)
+		n.mu.Unlock()
+	case http.StateClosed, http.StateHijacked:
+		n.mu.Lock()
+		delete(n.conns, c)
+		n.open--
 		n.mu.Unlock()
 	}
 }
@@ -51,11 +59,25 @@ func (n *newConns) waitForRequests(d time.Duration) {
 		waiting := len(n.conns)
 		n.mu.Unlock()
 		if waiting == 0 {
-			// net/http marks a connection active just before it checks for shutdown; let
-			// the last ones pass that check.
-			time.Sleep(10 * time.Millisecond)
 			return
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitAllClosed waits until every connection has closed, or ctx ends.
+func (n *newConns) waitAllClosed(ctx context.Context) {
+	for {
+		n.mu.Lock()
+		open := n.open
+		n.mu.Unlock()
+		if open <= 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 }

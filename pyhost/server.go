@@ -228,13 +228,7 @@ func (s *Server) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if s.newConnGrace > 0 {
-		// net/http's Shutdown drops a request it reads after shutdown began (it closes the
-		// connection unanswered). Stop accepting first and let the connections already
-		// accepted deliver their requests; Shutdown then finishes those and closes the rest.
-		for _, ln := range guarded {
-			ln.Close()
-		}
-		fresh.waitForRequests(s.newConnGrace)
+		s.drainBeforeShutdown(sctx, guarded, servers, &fresh)
 	}
 	shutdowns := make(chan error, len(servers))
 	for _, srv := range servers {
@@ -272,6 +266,25 @@ func (s *Server) Run(ctx context.Context) error {
 		return serveErr
 	}
 	return nil
+}
+
+// drainBeforeShutdown is a worker's graceful stop, done before Shutdown because net/http's
+// Shutdown drops a request it reads after shutdown began (it closes the connection
+// unanswered), and a worker's connections are requests on their way, not ones to refuse.
+// It stops accepting, turns keep-alive off (idle connections close, busy ones close after
+// their response), lets connections accepted just before deliver their requests, and waits
+// until every connection has closed or ctx ends; Shutdown then has nothing left to drop.
+func (s *Server) drainBeforeShutdown(ctx context.Context, listeners []net.Listener,
+	servers []*http.Server, fresh *newConns) {
+	for _, ln := range listeners {
+		ln.Close()
+	}
+	for _, srv := range servers {
+		srv.SetKeepAlivesEnabled(false)
+	}
+	fresh.waitForRequests(s.newConnGrace)
+	fresh.closeAll()
+	fresh.waitAllClosed(ctx)
 }
 
 func (s *Server) finalize() error { return s.rt.Finalize() }
