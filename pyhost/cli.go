@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 
+	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +52,12 @@ that do not support sub-interpreters (NumPy and other single-phase-init modules)
 GIL modes: shared (default; every interpreter on one GIL; CPython ≥ 3.11), own (PEP 684: each
 sub-interpreter its own GIL; ≥ 3.12), free (PEP 703 free-threaded build, 3.13t: no GIL).
 
+Processes: with --processes N, serve is a supervisor that binds the listeners (and never starts
+Python) and runs N worker processes accepting on them; a worker that dies is replaced, one
+whose app cannot load is retried with back-off. SIGTERM/SIGINT stop every worker gracefully;
+SIGHUP reloads the code (new workers first, then the old ones drain). wsgi.multiprocess is true
+whenever --processes is given.
+
 Flags of serve:
 `
 
@@ -84,6 +93,16 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 		"least busy, so one process uses K cores")
 	fs.BoolVar(&cfg.Preload, "preload", false, "create application groups and load their "+
 		"apps at start instead of on the first request")
+	fs.Func("processes", "serve from N worker processes under a supervisor that binds the "+
+		"listeners and restarts workers that die; SIGHUP reloads the code without refusing a "+
+		"request (omitted: one process, no supervisor)", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("want a number of worker processes ≥ 1, got %q", v)
+		}
+		cfg.Processes = n
+		return nil
+	})
 	limitFlags(fs, &cfg.Limits)
 	fs.DurationVar(&cfg.DeadlockTimeout, "deadlock-timeout", 0, "report the worker for "+
 		"recycling when an interpreter's GIL cannot be taken for this long (0: not watched)")
@@ -185,15 +204,31 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	// SIGHUP stops gracefully too: reloading the code needs worker processes to hand over to,
-	// which a single-process server does not have; a process manager then starts it anew.
+	if slot := os.Getenv(workerEnv); slot != "" {
+		return runWorker(cfg, log.With("worker", slot, "pid", os.Getpid()))
+	}
+	if cfg.Processes > 0 {
+		return supervise(cfg, args, log)
+	}
+	return serveHere(cfg, log, nil, nil)
+}
+
+// serveHere is the server in this process: the whole of pyhost without --processes, and each
+// worker with it (inherited: the supervisor's sockets). loaded, when set, hears whether the
+// server could start (nil: the apps to preload are loaded and it is about to accept).
+func serveHere(cfg Config, log *slog.Logger, inherited []net.Listener, loaded func(error)) int {
+	// SIGHUP stops gracefully too: reloading the code needs worker processes to hand over to
+	// (--processes); without them a process manager starts pyhost anew.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT,
 		syscall.SIGHUP)
 	defer stop()
 	// After the first signal starts the graceful shutdown, a second one ends the process at
 	// once (the default action), as with other servers.
 	go func() { <-ctx.Done(); stop() }()
-	srv, err := New(cfg, log)
+	srv, err := newServer(cfg, log, inherited)
+	if loaded != nil {
+		loaded(err)
+	}
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1

@@ -46,6 +46,10 @@ type Config struct {
 	// DeadlockTimeout: an interpreter whose GIL cannot be taken for this long is reported
 	// for recycling (0: not watched).
 	DeadlockTimeout time.Duration
+	// Processes is --processes: 0 when omitted (one process, no supervisor, as mod_wsgi's
+	// embedded mode), else the number of worker processes under a supervisor. Given at all, it
+	// makes wsgi.multiprocess true, even for 1 (the seed's rule).
+	Processes int
 	// Limits bound each request and connection (--max-*, --*-timeout, --body-*); zero
 	// values switch a limit off. serve's flags start from wsgi.DefaultLimits().
 	Limits wsgi.Limits
@@ -89,6 +93,10 @@ func (c *Config) Validate(build gil.Build) error {
 	if c.App == "" && len(c.Mounts) == 0 {
 		return errors.New("no application: give a WSGI script (app.py) or module:callable, " +
 			"e.g. pyhost serve app.py")
+	}
+	if c.Processes < 0 {
+		return fmt.Errorf("--processes %d: need at least 1 worker process (omit the flag to "+
+			"serve from this one process)", c.Processes)
 	}
 	if c.Threads < 1 {
 		return fmt.Errorf("--threads %d: need at least 1 request thread", c.Threads)

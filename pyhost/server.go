@@ -35,7 +35,16 @@ type Server struct {
 	// job). Called from a timer goroutine, once per stuck request or GIL. Unset, the
 	// condition is only logged.
 	RequestRecycle func(reason string)
+
+	// newConnGrace is how long, once shutdown starts, connections accepted just before may
+	// take to send their first request before they are closed as unused (0: closed at once).
+	newConnGrace time.Duration
 }
+
+// workerNewConnGrace: a worker drains while its listening sockets stay open elsewhere (in the
+// supervisor and the other workers), so a connection it accepted an instant before SIGTERM is
+// a client's request on its way, not one to refuse: it gets a second to arrive.
+const workerNewConnGrace = time.Second
 
 // ErrAppLoad means an application could not be imported; the traceback was logged.
 var ErrAppLoad = errors.New("the WSGI application failed to load")
@@ -52,7 +61,11 @@ func LinkedBuild() gil.Build {
 
 // New validates cfg, starts the embedded runtime, opens the listeners and loads the apps of
 // %{GLOBAL} (and, with Preload, of every group).
-func New(cfg Config, log *slog.Logger) (*Server, error) {
+func New(cfg Config, log *slog.Logger) (*Server, error) { return newServer(cfg, log, nil) }
+
+// newServer is New serving on listeners a supervisor opened (inherited: one per cfg.Listen,
+// in order) or, when inherited is nil, on listeners it opens itself.
+func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server, error) {
 	if err := cfg.Validate(LinkedBuild()); err != nil {
 		return nil, err
 	}
@@ -65,7 +78,12 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, log: log, rt: rt, threads: gil.NewLimiter(cfg.Threads),
 		groups: subinterp.NewRegistry(rt, cfg.GIL, cfg.Interpreters, cfg.Threads != 1),
 		mounts: cfg.AllMounts()}
-	if err := s.listen(); err != nil {
+	if inherited != nil {
+		s.newConnGrace = workerNewConnGrace
+	}
+	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
+	s.groups.SetMultiprocess(cfg.Processes > 0)
+	if err := s.listen(inherited); err != nil {
 		_ = s.finalize()
 		return nil, err
 	}
@@ -77,12 +95,17 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) listen() error {
-	for _, addr := range s.cfg.Listen {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			s.closeListeners()
-			return fmt.Errorf("--listen %s: %w", addr, err)
+func (s *Server) listen(inherited []net.Listener) error {
+	for i, addr := range s.cfg.Listen {
+		var ln net.Listener
+		if inherited != nil {
+			ln = inherited[i]
+		} else {
+			var err error
+			if ln, err = net.Listen("tcp", addr); err != nil {
+				s.closeListeners()
+				return fmt.Errorf("--listen %s: %w", addr, err)
+			}
 		}
 		s.listeners = append(s.listeners, ln)
 		var hs []*wsgi.Handler
@@ -182,6 +205,7 @@ func (s *Server) Run(ctx context.Context) error {
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	var fresh newConns
 	var servers []*http.Server
+	var guarded []net.Listener
 	errc := make(chan error, len(s.listeners))
 	for i, ln := range s.listeners {
 		lim := s.cfg.Limits
@@ -200,6 +224,7 @@ func (s *Server) Run(ctx context.Context) error {
 		ln = &guardedListener{Listener: ln, writeTimeout: lim.WriteTimeout,
 			headerTimeout: lim.HeaderTimeout, log: s.log}
 		servers = append(servers, srv)
+		guarded = append(guarded, ln)
 		s.log.Info("serving", "listen", "http://"+ln.Addr().String(), "threads", s.cfg.Threads,
 			"gil", string(s.cfg.GIL), "group", s.cfg.ApplicationGroup, "python", LinkedBuild().Version)
 		go func(ln net.Listener) { errc <- srv.Serve(ln) }(ln)
@@ -216,6 +241,9 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	if s.newConnGrace > 0 {
+		s.drainBeforeShutdown(sctx, guarded, servers, &fresh)
+	}
 	shutdowns := make(chan error, len(servers))
 	for _, srv := range servers {
 		go func(srv *http.Server) { shutdowns <- srv.Shutdown(sctx) }(srv)
@@ -267,6 +295,25 @@ func (s *Server) requestRecycle(reason string) {
 	if s.RequestRecycle != nil {
 		s.RequestRecycle(reason)
 	}
+}
+
+// drainBeforeShutdown is a worker's graceful stop, done before Shutdown because net/http's
+// Shutdown drops a request it reads after shutdown began (it closes the connection
+// unanswered), and a worker's connections are requests on their way, not ones to refuse.
+// It stops accepting, turns keep-alive off (idle connections close, busy ones close after
+// their response), lets connections accepted just before deliver their requests, and waits
+// until every connection has closed or ctx ends; Shutdown then has nothing left to drop.
+func (s *Server) drainBeforeShutdown(ctx context.Context, listeners []net.Listener,
+	servers []*http.Server, fresh *newConns) {
+	for _, ln := range listeners {
+		ln.Close()
+	}
+	for _, srv := range servers {
+		srv.SetKeepAlivesEnabled(false)
+	}
+	fresh.waitForRequests(s.newConnGrace)
+	fresh.closeAll()
+	fresh.waitAllClosed(ctx)
 }
 
 func (s *Server) finalize() error { return s.rt.Finalize() }

@@ -10,10 +10,11 @@ import (
 
 // Registry creates application groups on first use and keeps them.
 type Registry struct {
-	rt          *cgo.Runtime
-	mode        gil.Mode
-	poolSize    int // interpreters per sub-interpreter group (--interpreters)
-	multithread bool
+	rt           *cgo.Runtime
+	mode         gil.Mode
+	poolSize     int // interpreters per sub-interpreter group (--interpreters)
+	multithread  bool
+	multiprocess bool
 
 	mu     sync.Mutex
 	groups map[string]*Group
@@ -36,6 +37,9 @@ func (r *Registry) interpMode() cgo.GILMode {
 	return cgo.SharedGIL
 }
 
+// SetMultiprocess sets wsgi.multiprocess for the interpreters created after it.
+func (r *Registry) SetMultiprocess(on bool) { r.multiprocess = on }
+
 // Group returns the named group, creating its interpreter(s) the first time.
 func (r *Registry) Group(name string) (*Group, error) {
 	r.mu.Lock()
@@ -56,7 +60,7 @@ func (r *Registry) Group(name string) (*Group, error) {
 		}
 	}
 	for _, m := range g.members {
-		if err := r.rt.Prepare(m.in, r.multithread, false); err != nil {
+		if err := r.rt.Prepare(m.in, r.multithread, r.multiprocess); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,79 @@
+package pyhost
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// How a supervisor hands its sockets to a worker: the listening sockets become the worker's
+// file descriptors 3, 4, ... in --listen order (exec.Cmd.ExtraFiles), followed by the write
+// end of the worker's status pipe. The environment says how many listeners there are.
+const (
+	workerEnv       = "PYHOST_WORKER"           // set (to the worker's slot number) in workers only
+	workerListenEnv = "PYHOST_WORKER_LISTENERS" // how many listening sockets were inherited
+	firstInherited  = 3                         // ExtraFiles[0] is fd 3 in the child
+)
+
+// bindListeners opens every --listen address in the supervisor and returns their files, which
+// stay open in the supervisor for its whole life: workers come and go, the sockets do not, so
+// connections wait in the backlog while no worker accepts instead of being refused.
+func bindListeners(addrs []string) ([]*os.File, []string, error) {
+	var files []*os.File
+	var bound []string
+	for _, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeFiles(files)
+			return nil, nil, fmt.Errorf("--listen %s: %w", addr, err)
+		}
+		f, err := ln.(*net.TCPListener).File() // a dup: the worker's copy
+		ln.Close()                             // the dup keeps the socket listening
+		if err != nil {
+			closeFiles(files)
+			return nil, nil, fmt.Errorf("--listen %s: %w", addr, err)
+		}
+		files = append(files, f)
+		bound = append(bound, ln.Addr().String())
+	}
+	return files, bound, nil
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// inheritedListeners returns the listening sockets a worker got from its supervisor.
+func inheritedListeners() ([]net.Listener, error) {
+	n, err := strconv.Atoi(os.Getenv(workerListenEnv))
+	if err != nil || n < 1 {
+		return nil, fmt.Errorf("pyhost worker: %s=%q, want the number of inherited listeners "+
+			"(workers are started by pyhost serve --processes, not by hand)", workerListenEnv,
+			os.Getenv(workerListenEnv))
+	}
+	var lns []net.Listener
+	for i := 0; i < n; i++ {
+		f := os.NewFile(uintptr(firstInherited+i), "listener-"+strconv.Itoa(i))
+		ln, err := net.FileListener(f) // dups the fd: close ours
+		f.Close()
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("pyhost worker: inherited listener %d: %w", i, err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
+// statusPipe is the worker's end of the pipe to its supervisor: one line per event.
+func statusPipe(listeners int) *os.File {
+	fd := firstInherited + listeners
+	syscall.CloseOnExec(fd) // not for the programs the app runs
+	return os.NewFile(uintptr(fd), "supervisor-status")
+}

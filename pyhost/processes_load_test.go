@@ -1,0 +1,139 @@
+package pyhost_test
+
+// --processes under load from 16 clients (3 s, at most 20,000 requests, each on a new
+// connection): a worker killed, a reload, a reload whose code is broken.
+
+import (
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// kill -9 of one of two workers under load from 16 clients: only requests that were in
+// flight when it died may fail; every later one succeeds, and a replacement appears.
+func TestProcessesWorkerKilledUnderLoad(t *testing.T) {
+	s := startServer(t, "testdata/processes.py", "--processes", "2")
+	before := workerPIDs(t, s, 2)
+	var victim int
+	for pid := range before {
+		victim = pid
+		break
+	}
+	var diedBy time.Time
+	results := load(s.URL+"/", 16, 3*time.Second, func() {
+		time.Sleep(time.Second)
+		_ = syscall.Kill(victim, syscall.SIGKILL)
+		waitGone(t, victim, 5*time.Second)
+		diedBy = time.Now()
+	})
+	failed, later := 0, 0
+	for _, r := range results {
+		if r.err != nil {
+			failed++
+			if !r.start.Before(diedBy) {
+				t.Errorf("a request started after worker %d had died failed: %v", victim, r.err)
+			}
+		} else if r.start.After(diedBy) {
+			later++
+		}
+	}
+	t.Logf("%d requests, %d failed (in flight on the killed worker), %d after its death",
+		len(results), failed, later)
+	if later == 0 {
+		t.Fatalf("no request succeeded after the worker died\n%s", s.Log)
+	}
+	waitForLines(t, s, `status="signal SIGKILL (killed)"`, 1)
+	waitForLines(t, s, `msg="worker ready"`, 3) // two at start, then the replacement
+	after := workerPIDs(t, s, 2)
+	if after[victim] || len(after) != 2 {
+		t.Fatalf("workers answering after the kill: %v (killed %d, before %v)", after, victim, before)
+	}
+}
+
+// SIGHUP under load from 16 clients: new workers load the code anew, the old ones drain, and
+// not one request fails; afterwards only the new code answers.
+func TestProcessesReloadUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(repoPath("testdata", "processes.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, version := filepath.Join(dir, "app.py"), filepath.Join(dir, "version.txt")
+	if err := os.WriteFile(app, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(version, []byte("v1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, app, "--processes", "2")
+	old := workerPIDs(t, s, 2)
+	results := load(s.URL+"/", 16, 3*time.Second, func() {
+		time.Sleep(time.Second)
+		if err := os.WriteFile(version, []byte("v2"), 0o644); err != nil {
+			t.Error(err)
+		}
+		_ = s.cmd.Process.Signal(syscall.SIGHUP)
+	})
+	versions := map[string]int{}
+	for _, r := range results {
+		if r.err != nil {
+			t.Errorf("request started %s (ended %s) failed during the reload: %v",
+				r.start.UTC().Format("15:04:05.000"), r.end.UTC().Format("15:04:05.000"), r.err)
+			continue
+		}
+		versions[r.a.Version]++
+	}
+	t.Logf("%d requests during the reload, answers by version: %v", len(results), versions)
+	if t.Failed() {
+		t.Log(s.Log)
+	}
+	// Both old workers drain and exit; then every answer is the new code's.
+	for pid := range old {
+		waitGone(t, pid, 15*time.Second)
+	}
+	c := freshClient()
+	for i := 0; i < 50; i++ {
+		a, err := ask(c, s.URL+"/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Version != "v2" || old[a.PID] {
+			t.Fatalf("after the reload, pid %d answered version %q, want a new worker with v2",
+				a.PID, a.Version)
+		}
+	}
+}
+
+// A reload whose new code cannot be imported leaves the old workers serving: they drain only
+// once a replacement is ready, and the failing replacement backs off.
+func TestProcessesReloadWithBrokenCodeKeepsServing(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(repoPath("testdata", "processes.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := filepath.Join(dir, "app.py")
+	if err := os.WriteFile(app, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, app, "--processes", "2")
+	old := workerPIDs(t, s, 2)
+	if err := os.WriteFile(app, []byte("import no_such_module_after_the_edit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGHUP)
+	waitForLines(t, s, "No module named 'no_such_module_after_the_edit'", 1)
+	waitForLines(t, s, `msg="worker could not start`, 2) // both slots' replacements
+	c := freshClient()
+	for i := 0; i < 20; i++ {
+		a, err := ask(c, s.URL+"/")
+		if err != nil {
+			t.Fatalf("request %d after the failed reload: %v\n%s", i, err, s.Log)
+		}
+		if !old[a.PID] {
+			t.Fatalf("pid %d answered; want one of the old workers %v", a.PID, old)
+		}
+	}
+}

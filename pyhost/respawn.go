@@ -1,0 +1,131 @@
+package pyhost
+
+import (
+	"strings"
+	"time"
+)
+
+// What the supervisor does when a worker exits: a stop it asked for is logged; a boot failure
+// (dead before ready: the app cannot load) backs off; a crash (dead after ready) is replaced
+// at once, backing off only when it keeps happening.
+
+const (
+	bootBackoffFirst = time.Second      // the first retry after a worker failed to start
+	bootBackoffMax   = 30 * time.Second // the longest wait between retries
+	// A worker that crashes again within this time of becoming ready is crashing repeatedly:
+	// its slot backs off like a boot failure instead of respawning at once.
+	crashQuiet = 10 * time.Second
+)
+
+// exited handles a reaped worker according to the state it died in.
+func (s *supervisor) exited(w *worker) {
+	prev := w.state
+	s.transition(w, workerExited)
+	delete(s.live, w)
+	sl := w.slot
+	if sl.serving == w {
+		sl.serving = nil
+	}
+	if sl.pending == w {
+		sl.pending = nil
+	}
+	status, hint := describeExit(w.cmd.ProcessState)
+	attrs := []any{"slot", sl.index, "pid", w.pid, "status", status}
+	if w.fatal != "" {
+		attrs = append(attrs, "crash", w.fatal)
+		if hint == "" && strings.HasPrefix(w.fatal, "SIG") {
+			hint = signalCrashHint
+		}
+	}
+	if hint != "" {
+		attrs = append(attrs, "hint", hint)
+	}
+	switch {
+	case prev == workerDraining || prev == workerStopping:
+		if w.cmd.ProcessState.Success() || stoppedBySIGTERM(w.cmd.ProcessState) {
+			s.log.Info("worker stopped", attrs...)
+		} else {
+			s.log.Warn("worker stopped with an error (its log says why)", attrs...)
+			if s.stopping {
+				s.unclean++
+			}
+		}
+	case s.stopping:
+		s.log.Info("worker exited", attrs...)
+	case prev == workerStarting:
+		s.bootFailed(w, attrs)
+	default:
+		s.crashed(w, attrs)
+	}
+}
+
+// bootFailed handles a worker that died before it was ready: the app cannot load (or the
+// worker cannot start at all). Retrying at once would fail the same way, so the slot backs
+// off, and the failure is logged in full once, not on every retry.
+func (s *supervisor) bootFailed(w *worker, attrs []any) {
+	sl := w.slot
+	sl.bootFailures++
+	delay := s.bootBackoff(sl)
+	attrs = append(attrs, "attempt", sl.bootFailures, "retry_in", delay.String())
+	if w.failure != "" && w.failure != s.lastFailure {
+		s.lastFailure = w.failure
+		s.log.Error("worker could not start; fix the app (its traceback is above) and send "+
+			"SIGHUP to retry at once, or wait", append(attrs, "error", w.failure)...)
+	} else {
+		s.log.Warn("worker could not start again", attrs...)
+	}
+	if sl.pending == nil {
+		s.retryLater(sl, delay)
+	}
+}
+
+// bootBackoff is the wait before the next start of a slot whose workers fail to start:
+// 1 s, doubling up to 30 s.
+func (s *supervisor) bootBackoff(sl *slot) time.Duration {
+	return backoff(max(sl.bootFailures, 1))
+}
+
+func backoff(n int) time.Duration {
+	d := bootBackoffFirst
+	for i := 1; i < n && d < bootBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, bootBackoffMax)
+}
+
+// crashed handles a ready worker that died (a segfault, os._exit, the OOM killer): the
+// others keep serving and the slot gets a new worker at once, unless it keeps crashing soon
+// after it starts, which backs off like a boot failure.
+func (s *supervisor) crashed(w *worker, attrs []any) {
+	sl := w.slot
+	if time.Since(w.readyAt) > crashQuiet {
+		sl.crashes = 0
+	}
+	sl.crashes++
+	attrs = append(attrs, "served_for", time.Since(w.readyAt).Round(time.Millisecond).String())
+	if sl.pending != nil { // a reloaded worker is already on its way
+		s.log.Error("worker died; its replacement is already starting", attrs...)
+		return
+	}
+	if sl.crashes == 1 {
+		msg := "worker died; starting a new one"
+		if w.cmd.ProcessState.Success() {
+			msg = "worker stopped by itself (a signal sent to it rather than to the " +
+				"supervisor?); starting a new one"
+		}
+		s.log.Error(msg, attrs...)
+		s.spawn(sl)
+		return
+	}
+	delay := backoff(sl.crashes - 1)
+	s.log.Error("worker died again soon after starting; backing off before the next one",
+		append(attrs, "crashes_in_a_row", sl.crashes, "retry_in", delay.String())...)
+	s.retryLater(sl, delay)
+}
+
+func (s *supervisor) retryLater(sl *slot, d time.Duration) {
+	if sl.retry != nil || s.stopping {
+		return
+	}
+	sl.retry = time.AfterFunc(d, func() { s.events <- event{kind: evRetry, slot: sl} })
+}

@@ -1,0 +1,340 @@
+package pyhost
+
+import (
+	"bufio"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The supervisor of --processes: it binds the listeners, starts the workers (re-executions
+// of this binary that accept on the inherited sockets themselves: no proxy hop), restarts the
+// ones that die and reloads them on SIGHUP. It never initialises Python, so nothing an app
+// does can take it down.
+
+const (
+	// stopMargin is what a worker gets on top of --shutdown-timeout to finalise Python and
+	// exit before the supervisor kills it.
+	stopMargin = 5 * time.Second
+	// exitAfterPipe bounds the wait for a dead worker's last status lines (a child the app
+	// forked may hold the pipe open).
+	exitAfterPipe = 200 * time.Millisecond
+)
+
+// slot is one of the --processes places a worker serves in: at most one serving worker and
+// one starting (its replacement during a reload, or its respawn).
+type slot struct {
+	index        int
+	serving      *worker     // ready and accepting
+	pending      *worker     // starting; takes over when ready
+	retry        *time.Timer // a scheduled respawn after a boot failure or repeated crashes
+	bootFailures int
+	crashes      int // crashes in a row, each within crashQuiet of getting ready
+}
+
+type worker struct {
+	slot    *slot
+	pid     int
+	cmd     *exec.Cmd
+	state   workerState
+	started time.Time
+	readyAt time.Time
+	failure string // why it could not start, from its status pipe
+	fatal   string // the first line of the Go runtime's crash report, when it crashed
+}
+
+type eventKind int
+
+const (
+	evReady eventKind = iota
+	evFailed
+	evFatal
+	evExited
+	evRetry
+)
+
+type event struct {
+	kind   eventKind
+	w      *worker
+	slot   *slot // evRetry
+	detail string
+}
+
+type supervisor struct {
+	cfg    Config
+	args   []string // serve's arguments, given to every worker
+	exe    string
+	log    *slog.Logger
+	files  []*os.File // the listening sockets, open for the supervisor's whole life
+	slots  []*slot
+	live   map[*worker]bool
+	events chan event
+	starts chan startRequest
+
+	stopping    bool
+	unclean     int    // workers whose final stop failed (requests still running at the timeout)
+	lastFailure string // the boot failure last logged in full, to say it once for all slots
+	killed      int    // workers killed after the shutdown timeout
+	announced   bool   // the "serving" line went out
+}
+
+type startRequest struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// supervise runs the supervisor until SIGTERM/SIGINT and returns the exit code: 0 when every
+// worker stopped cleanly, 1 when one stopped with requests still running at the shutdown
+// timeout or had to be killed (as the single-process server exits 1 then).
+func supervise(cfg Config, args []string, log *slog.Logger) int {
+	exe, err := os.Executable()
+	if err != nil {
+		log.Error("pyhost could not find its own binary to start workers", "error", err)
+		return 1
+	}
+	files, addrs, err := bindListeners(cfg.Listen)
+	if err != nil {
+		log.Error("pyhost could not start", "error", err)
+		return 1
+	}
+	defer closeFiles(files)
+	s := &supervisor{cfg: cfg, args: args, exe: exe, log: log.With("supervisor", os.Getpid()),
+		files: files, live: map[*worker]bool{}, events: make(chan event, 16),
+		starts: make(chan startRequest)}
+	go s.startOnOneThread()
+	s.log.Info("supervisor listening; starting workers", "addresses", strings.Join(addrs, ","),
+		"processes", cfg.Processes, "threads", cfg.Threads)
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	for i := 0; i < cfg.Processes; i++ {
+		sl := &slot{index: i}
+		s.slots = append(s.slots, sl)
+		s.spawn(sl)
+	}
+	var killAt <-chan time.Time
+	for !s.stopping || len(s.live) > 0 {
+		select {
+		case sig := <-sigs:
+			switch {
+			case sig == syscall.SIGHUP && !s.stopping:
+				s.reload()
+			case sig == syscall.SIGHUP:
+			case s.stopping: // a second SIGTERM/SIGINT: stop now
+				s.killAll()
+			default:
+				s.log.Info("stopping: workers finish their requests", "signal", sig.String(),
+					"timeout", cfg.ShutdownTimeout.String())
+				s.stop()
+				killAt = time.After(cfg.ShutdownTimeout + stopMargin)
+			}
+		case ev := <-s.events:
+			s.handle(ev)
+		case <-killAt:
+			s.killAll()
+		}
+	}
+	if s.killed > 0 || s.unclean > 0 {
+		s.log.Error("stopped, but not cleanly: workers had requests running past the "+
+			"shutdown timeout, or had to be killed", "unclean", s.unclean, "killed", s.killed)
+		return 1
+	}
+	s.log.Info("stopped cleanly")
+	return 0
+}
+
+// startOnOneThread starts every worker from one OS thread that never exits: the kernel sends
+// a child's parent-death signal when the thread that forked it ends, not the process, and Go
+// ends threads at will. Locked here and never unlocked, this thread lives as long as the
+// supervisor, so workers die with the supervisor and only then.
+func (s *supervisor) startOnOneThread() {
+	runtime.LockOSThread()
+	for req := range s.starts {
+		req.done <- req.cmd.Start()
+	}
+}
+
+func (s *supervisor) spawn(sl *slot) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		s.log.Error("could not create a worker's status pipe", "error", err)
+		s.retryLater(sl, s.bootBackoff(sl))
+		return
+	}
+	cmd := exec.Command(s.exe, append([]string{"serve"}, s.args...)...)
+	cmd.Env = append(os.Environ(), workerEnv+"="+strconv.Itoa(sl.index),
+		workerListenEnv+"="+strconv.Itoa(len(s.files)))
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.ExtraFiles = append(append([]*os.File{}, s.files...), w)
+	// Setpgid: a Ctrl-C in a terminal reaches the supervisor only, which stops the workers in
+	// order, instead of every process at once.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	done := make(chan error, 1)
+	s.starts <- startRequest{cmd, done}
+	err = <-done
+	w.Close()
+	if err != nil {
+		r.Close()
+		s.log.Error("could not start a worker process", "slot", sl.index, "error", err)
+		s.retryLater(sl, s.bootBackoff(sl))
+		return
+	}
+	wk := &worker{slot: sl, pid: cmd.Process.Pid, cmd: cmd, started: time.Now()}
+	sl.pending = wk
+	s.live[wk] = true
+	s.log.Info("started worker", "slot", sl.index, "pid", wk.pid)
+	pipeDone := make(chan struct{})
+	go s.readStatus(wk, r, pipeDone)
+	go func() {
+		_ = cmd.Wait() // the status is in cmd.ProcessState
+		select {
+		case <-pipeDone:
+		case <-time.After(exitAfterPipe):
+		}
+		s.events <- event{kind: evExited, w: wk}
+	}()
+}
+
+// readStatus turns the worker's status lines into events.
+func (s *supervisor) readStatus(w *worker, r *os.File, done chan<- struct{}) {
+	defer close(done)
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4096), 1<<20)
+	crashed := false
+	for sc.Scan() {
+		name, detail, _ := strings.Cut(sc.Text(), " ")
+		switch name {
+		case eventReady:
+			s.events <- event{kind: evReady, w: w}
+		case eventFailed:
+			s.events <- event{kind: evFailed, w: w, detail: detail}
+		case "":
+		default:
+			if !crashed { // the rest of the report is goroutine stacks, already on stderr
+				crashed = true
+				s.events <- event{kind: evFatal, w: w, detail: sc.Text()}
+			}
+		}
+	}
+}
+
+func (s *supervisor) handle(ev event) {
+	switch ev.kind {
+	case evReady:
+		s.ready(ev.w)
+	case evFailed:
+		ev.w.failure = ev.detail
+	case evFatal:
+		ev.w.fatal = ev.detail
+	case evExited:
+		s.exited(ev.w)
+	case evRetry:
+		ev.slot.retry = nil
+		if !s.stopping && ev.slot.pending == nil {
+			s.spawn(ev.slot)
+		}
+	}
+}
+
+func (s *supervisor) ready(w *worker) {
+	if w.state != workerStarting { // told to stop while it was loading
+		return
+	}
+	s.transition(w, workerReady)
+	w.readyAt = time.Now()
+	sl := w.slot
+	s.log.Info("worker ready", "slot", sl.index, "pid", w.pid,
+		"took", w.readyAt.Sub(w.started).Round(time.Millisecond).String())
+	if sl.pending == w {
+		old := sl.serving
+		sl.serving, sl.pending = w, nil
+		sl.bootFailures, s.lastFailure = 0, ""
+		if old != nil {
+			s.drain(old, "replaced by a new worker")
+		}
+	}
+	if !s.announced && s.allServing() {
+		s.announced = true
+		s.log.Info("all workers ready", "processes", len(s.slots))
+	}
+}
+
+func (s *supervisor) allServing() bool {
+	for _, sl := range s.slots {
+		if sl.serving == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// reload starts a new worker in every slot; each old one drains once its replacement is
+// ready, so the listeners always have a worker accepting and no request is refused.
+func (s *supervisor) reload() {
+	s.log.Info("reloading: starting new workers; the old ones finish their requests once " +
+		"the new ones are ready")
+	for _, sl := range s.slots {
+		if sl.retry != nil {
+			sl.retry.Stop()
+			sl.retry = nil
+		}
+		sl.bootFailures, sl.crashes = 0, 0
+		s.lastFailure = ""
+		if sl.pending != nil { // may have imported the code before it changed
+			s.drain(sl.pending, "superseded by a reload")
+			sl.pending = nil
+		}
+		s.spawn(sl)
+	}
+}
+
+// stop drains every worker (SIGTERM: the graceful shutdown of each) and starts no more.
+func (s *supervisor) stop() {
+	s.stopping = true
+	for _, sl := range s.slots {
+		if sl.retry != nil {
+			sl.retry.Stop()
+			sl.retry = nil
+		}
+	}
+	for w := range s.live {
+		s.drain(w, "stopping")
+	}
+}
+
+func (s *supervisor) drain(w *worker, reason string) {
+	if w.state != workerStarting && w.state != workerReady {
+		return
+	}
+	s.transition(w, workerDraining)
+	s.log.Info("stopping worker", "slot", w.slot.index, "pid", w.pid, "reason", reason)
+	_ = syscall.Kill(w.pid, syscall.SIGTERM)
+}
+
+// killAll ends the workers still draining after the shutdown timeout (and its margin).
+func (s *supervisor) killAll() {
+	for w := range s.live {
+		if w.state != workerDraining {
+			continue
+		}
+		s.transition(w, workerStopping)
+		s.killed++
+		s.log.Error("worker still running after the shutdown timeout; killing it", "slot",
+			w.slot.index, "pid", w.pid)
+		_ = syscall.Kill(w.pid, syscall.SIGKILL)
+	}
+}
+
+func (s *supervisor) transition(w *worker, next workerState) {
+	if err := w.state.to(next); err != nil {
+		s.log.Error("supervisor bug", "pid", w.pid, "error", err)
+		w.state = next
+	}
+}
