@@ -287,6 +287,11 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
 error:
     if (error == NULL) error = pyh_fetch_exception();
 done:
+    /* The app's part is over: from here on only pyhost's code runs (formatting a traceback may
+     * import traceback), so the deadline's timer lets go of the request now and withdraws a
+     * RequestTimeout not yet raised. One raised inside an import can leave CPython's import
+     * lock held for good, wedging every other request thread. */
+    if (watch != NULL) pyh_watch_end(watch);
     pyh_exit_if_forked_child(error); /* a child forked by the app never returns into Go */
     int failed = error != NULL;
     if (failed) {
@@ -300,8 +305,6 @@ done:
     Py_XDECREF(result);
     Py_XDECREF(environ);
     pyh_exit_if_forked_child(NULL);
-    /* No Python code of the request runs after this: the deadline's timer lets go of it. */
-    if (watch != NULL) pyh_watch_end(watch);
     finish(r, failed, out);
     pyh_req_end(r);
     pyh_detach();

@@ -210,13 +210,17 @@ func serve(args []string, stderr io.Writer) int {
 	if cfg.Processes > 0 {
 		return supervise(cfg, args, log)
 	}
-	return serveHere(cfg, log, nil, nil)
+	return serveHere(cfg, log, nil, nil, nil)
 }
 
 // serveHere is the server in this process: the whole of pyhost without --processes, and each
 // worker with it (inherited: the supervisor's sockets). loaded, when set, hears whether the
 // server could start (nil: the apps to preload are loaded and it is about to accept).
-func serveHere(cfg Config, log *slog.Logger, inherited []net.Listener, loaded func(error)) int {
+// serveHere runs the server in this process. A worker passes the sockets it inherited, loaded
+// (told whether the apps loaded) and recycle (asks the supervisor for a replacement when a
+// request or an interpreter is stuck beyond repair); the single-process server passes nils.
+func serveHere(cfg Config, log *slog.Logger, inherited []net.Listener, loaded func(error),
+	recycle func(reason string)) int {
 	// SIGHUP stops gracefully too: reloading the code needs worker processes to hand over to
 	// (--processes); without them a process manager starts pyhost anew.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT,
@@ -233,6 +237,7 @@ func serveHere(cfg Config, log *slog.Logger, inherited []net.Listener, loaded fu
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
+	srv.RequestRecycle = recycle
 	var notFinalized *cgo.NotFinalizedError
 	switch err := srv.Run(ctx); {
 	case errors.As(err, &notFinalized):

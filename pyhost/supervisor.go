@@ -55,6 +55,7 @@ const (
 	evReady eventKind = iota
 	evFailed
 	evFatal
+	evRecycle
 	evExited
 	evRetry
 )
@@ -215,6 +216,8 @@ func (s *supervisor) readStatus(w *worker, r *os.File, done chan<- struct{}) {
 			s.events <- event{kind: evReady, w: w}
 		case eventFailed:
 			s.events <- event{kind: evFailed, w: w, detail: detail}
+		case eventRecycle:
+			s.events <- event{kind: evRecycle, w: w, detail: detail}
 		case "":
 		default:
 			if !crashed { // the rest of the report is goroutine stacks, already on stderr
@@ -233,6 +236,8 @@ func (s *supervisor) handle(ev event) {
 		ev.w.failure = ev.detail
 	case evFatal:
 		ev.w.fatal = ev.detail
+	case evRecycle:
+		s.recycle(ev.w, ev.detail)
 	case evExited:
 		s.exited(ev.w)
 	case evRetry:
@@ -293,6 +298,17 @@ func (s *supervisor) reload() {
 		}
 		s.spawn(sl)
 	}
+}
+
+// recycle replaces a serving worker that asked for it: the replacement starts first, and the
+// old worker drains once it is ready (as in a reload, for one slot).
+func (s *supervisor) recycle(w *worker, reason string) {
+	sl := w.slot
+	if s.stopping || w.state != workerReady || sl.serving != w || sl.pending != nil {
+		return
+	}
+	s.log.Warn("recycling worker", "slot", sl.index, "pid", w.pid, "reason", reason)
+	s.spawn(sl)
 }
 
 // stop drains every worker (SIGTERM: the graceful shutdown of each) and starts no more.

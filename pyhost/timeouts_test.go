@@ -273,3 +273,17 @@ func TestRequestTimeoutUndelivered(t *testing.T) {
 		})
 	}
 }
+
+// TestStuckRequestRecyclesItsWorker: under --processes, a request that does not unwind within
+// --interrupt-timeout after its 504 (blocked in C, where RequestTimeout cannot reach it) makes
+// its worker ask the supervisor for a replacement: a new worker starts, the old one drains
+// (bounded by --shutdown-timeout, since the stuck request never ends) and the server serves on.
+func TestStuckRequestRecyclesItsWorker(t *testing.T) {
+	s := startServer(t, "testdata/timeouts.py", "--processes", "1", "--threads", "2",
+		"--request-timeout", "1s", "--interrupt-timeout", "1s", "--shutdown-timeout", "1s")
+	wantGatewayTimeout(t, timeoutClient(time.Second), s, "/sleep")
+	waitForLog(t, s, "recycling worker")
+	waitForLines(t, s, "worker ready", 2)
+	waitForLog(t, s, "worker stopped")
+	stillServes(t, s, "its worker was recycled")
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 )
 
 // The worker's side of --processes: today's server on the sockets the supervisor bound,
@@ -15,6 +16,10 @@ import (
 const (
 	eventReady  = "ready"  // the apps to preload are loaded; accepting from now on
 	eventFailed = "failed" // followed by a one-line summary: the worker could not start
+	// eventRecycle, followed by the reason: a request did not unwind after its timeout, or an
+	// interpreter's GIL could not be taken; the supervisor starts a replacement and then
+	// drains this worker.
+	eventRecycle = "recycle"
 	// Any other line is the Go runtime's crash report (debug.SetCrashOutput); its first line
 	// says what happened ("SIGSEGV: segmentation violation", "fatal error: ...", "panic: ...").
 )
@@ -43,12 +48,15 @@ func runWorker(cfg Config, log *slog.Logger) int {
 		log.Error("pyhost worker could not start", "error", err)
 		return 1
 	}
+	var recycleOnce sync.Once
 	return serveHere(cfg, log, lns, func(err error) {
 		if err != nil {
 			report(status, eventFailed, err.Error())
 			return
 		}
 		report(status, eventReady, "")
+	}, func(reason string) {
+		recycleOnce.Do(func() { report(status, eventRecycle, reason) })
 	})
 }
 
