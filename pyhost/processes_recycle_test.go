@@ -100,6 +100,10 @@ func TestRecycleMaximumRequestsUnderLoad(t *testing.T) {
 }
 
 // --maximum-requests-jitter: each worker picks its own limit in [N, N+jitter], and says it.
+// Also the regression test of the listening socket turning blocking whenever a worker was
+// started (exec.Cmd calls Fd() on its ExtraFiles): the old worker, accepting while the
+// replacement started, blocked in accept(2), and the stop at the end of this test waited for
+// it until the shutdown timeout (exit 1, "had to be killed").
 func TestRecycleMaximumRequestsJitter(t *testing.T) {
 	s := startServer(t, "testdata/recycle.py", "--processes", "1", "--maximum-requests", "5",
 		"--maximum-requests-jitter", "10")
