@@ -11,6 +11,10 @@ import (
 // in-flight requests get this long before it is killed). Both act through timers whose
 // expiry is handled on the supervisor's goroutine (evTimer), like every other event.
 
+// recycling is the recycling configuration of w's process group. (One group per supervisor
+// today; with several, each slot's group has its own.)
+func (s *supervisor) recycling(*worker) Recycling { return s.cfg.Recycle }
+
 // after runs fn on the supervisor's goroutine d from now.
 func (s *supervisor) after(d time.Duration, fn func()) {
 	time.AfterFunc(d, func() { s.events <- event{kind: evTimer, fn: fn} })
@@ -19,7 +23,7 @@ func (s *supervisor) after(d time.Duration, fn func()) {
 // watchStartup kills w if it is still starting after --startup-timeout; its exit is then
 // handled as a boot failure (logged with the reason, retried with back-off).
 func (s *supervisor) watchStartup(w *worker) {
-	d := s.cfg.Recycle.StartupTimeout
+	d := s.recycling(w).StartupTimeout
 	if d <= 0 {
 		return
 	}
@@ -40,7 +44,7 @@ func (s *supervisor) watchStartup(w *worker) {
 // reload), if it still runs after --graceful-timeout. Without that flag the worker stops
 // itself at --shutdown-timeout, as on a full stop.
 func (s *supervisor) killAfterGrace(w *worker) {
-	d := s.cfg.Recycle.GracefulTimeout
+	d := s.recycling(w).GracefulTimeout
 	if d <= 0 {
 		return
 	}
