@@ -232,6 +232,8 @@ func TestRecycleGracefulTimeout(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the request on the killed worker still runs 10 s later")
 	}
+	// Its exit reaped before the test's stop, which would otherwise count it as unclean.
+	waitForLines(t, s, `status="signal SIGKILL (killed)"`, 1)
 }
 
 // --startup-timeout: a worker whose app takes longer to import is killed and counted as a
