@@ -47,8 +47,11 @@ func bindListeners(addrs []string) ([]*os.File, []string, error) {
 // description, which every worker shares. A worker already serving then blocks in accept(2)
 // until a connection comes, and its graceful drain, which closes the listener, waits for
 // that accept: an idle worker replaced by a recycle or a reload hung until the shutdown
-// timeout.
-func listenerFile(ln *net.TCPListener) (*os.File, error) {
+// timeout. (A *net.UnixListener needs the same.)
+func listenerFile(ln interface {
+	syscall.Conn
+	Addr() net.Addr
+}) (*os.File, error) {
 	raw, err := ln.SyscallConn()
 	if err != nil {
 		return nil, err
