@@ -104,6 +104,7 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 		return nil
 	})
 	limitFlags(fs, &cfg.Limits)
+	recycleFlags(fs, &cfg.Recycle)
 	fs.DurationVar(&cfg.DeadlockTimeout, "deadlock-timeout", 0, "report the worker for "+
 		"recycling when an interpreter's GIL cannot be taken for this long (0: not watched)")
 	fs.Func("mount", "serve another app under a URL prefix: /PREFIX=APP[,group=NAME]; "+
@@ -238,6 +239,9 @@ func serveHere(cfg Config, log *slog.Logger, inherited []net.Listener, loaded fu
 		return 1
 	}
 	srv.RequestRecycle = recycle
+	if recycle != nil && cfg.Recycle.recycles() {
+		defer srv.watchRecycling(cfg.Recycle, recycle)()
+	}
 	var notFinalized *cgo.NotFinalizedError
 	switch err := srv.Run(ctx); {
 	case errors.As(err, &notFinalized):

@@ -53,6 +53,8 @@ type Config struct {
 	// Limits bound each request and connection (--max-*, --*-timeout, --body-*); zero
 	// values switch a limit off. serve's flags start from wsgi.DefaultLimits().
 	Limits wsgi.Limits
+	// Recycle: when a worker of --processes is replaced (--maximum-requests, ...).
+	Recycle Recycling
 }
 
 // DefaultListen is where pyhost serves when no --listen is given.
@@ -112,6 +114,9 @@ func (c *Config) Validate(build gil.Build) error {
 			c.DeadlockTimeout)
 	}
 	if err := checkLimits(c.Limits); err != nil {
+		return err
+	}
+	if err := c.Recycle.check(c.Processes); err != nil {
 		return err
 	}
 	if c.GIL == "" {

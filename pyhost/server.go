@@ -36,6 +36,9 @@ type Server struct {
 	// condition is only logged.
 	RequestRecycle func(reason string)
 
+	// activity counts requests for the recycling limits (nil: not counted; see recycle.go).
+	activity *requestActivity
+
 	// newConnGrace is how long, once shutdown starts, connections accepted just before may
 	// take to send their first request before they are closed as unused (0: closed at once).
 	newConnGrace time.Duration
@@ -209,7 +212,7 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, len(s.listeners))
 	for i, ln := range s.listeners {
 		lim := s.cfg.Limits
-		srv := &http.Server{Handler: newRouter(s.handlers[i]), ErrorLog: errLog,
+		srv := &http.Server{Handler: s.countRequests(newRouter(s.handlers[i])), ErrorLog: errLog,
 			// net/http's bound on the whole head (it allows 4 KiB more and answers 431 by
 			// itself); the handler checks the precise limits and the request line.
 			MaxHeaderBytes:    lim.MaxHeaderBytes,

@@ -58,6 +58,7 @@ const (
 	evRecycle
 	evExited
 	evRetry
+	evTimer // a timer of recyclesupervisor.go: run fn
 )
 
 type event struct {
@@ -65,6 +66,7 @@ type event struct {
 	w      *worker
 	slot   *slot // evRetry
 	detail string
+	fn     func() // evTimer
 }
 
 type supervisor struct {
@@ -190,6 +192,7 @@ func (s *supervisor) spawn(sl *slot) {
 	sl.pending = wk
 	s.live[wk] = true
 	s.log.Info("started worker", "slot", sl.index, "pid", wk.pid)
+	s.watchStartup(wk)
 	pipeDone := make(chan struct{})
 	go s.readStatus(wk, r, pipeDone)
 	go func() {
@@ -240,6 +243,8 @@ func (s *supervisor) handle(ev event) {
 		s.recycle(ev.w, ev.detail)
 	case evExited:
 		s.exited(ev.w)
+	case evTimer:
+		ev.fn()
 	case evRetry:
 		ev.slot.retry = nil
 		if !s.stopping && ev.slot.pending == nil {
@@ -263,6 +268,7 @@ func (s *supervisor) ready(w *worker) {
 		sl.bootFailures, s.lastFailure = 0, ""
 		if old != nil {
 			s.drain(old, "replaced by a new worker")
+			s.killAfterGrace(old)
 		}
 	}
 	if !s.announced && s.allServing() {

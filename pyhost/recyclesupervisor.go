@@ -1,0 +1,60 @@
+package pyhost
+
+import (
+	"fmt"
+	"syscall"
+	"time"
+)
+
+// The supervisor's side of recycling: --startup-timeout (a worker that does not get ready in
+// time is killed and counted as a boot failure) and --graceful-timeout (a replaced worker's
+// in-flight requests get this long before it is killed). Both act through timers whose
+// expiry is handled on the supervisor's goroutine (evTimer), like every other event.
+
+// recycling is the recycling configuration of w's process group. (One group per supervisor
+// today; with several, each slot's group has its own.)
+func (s *supervisor) recycling(*worker) Recycling { return s.cfg.Recycle }
+
+// after runs fn on the supervisor's goroutine d from now.
+func (s *supervisor) after(d time.Duration, fn func()) {
+	time.AfterFunc(d, func() { s.events <- event{kind: evTimer, fn: fn} })
+}
+
+// watchStartup kills w if it is still starting after --startup-timeout; its exit is then
+// handled as a boot failure (logged with the reason, retried with back-off).
+func (s *supervisor) watchStartup(w *worker) {
+	d := s.recycling(w).StartupTimeout
+	if d <= 0 {
+		return
+	}
+	s.after(d, func() {
+		if w.state != workerStarting {
+			return // ready, told to stop, or gone
+		}
+		w.failure = fmt.Sprintf("not ready within --startup-timeout %s, so it was killed: "+
+			"make the app load faster (what does it wait for at import?) or raise "+
+			"--startup-timeout", d)
+		s.log.Error("worker not ready within --startup-timeout; killing it", "slot",
+			w.slot.index, "pid", w.pid, "startup_timeout", d.String())
+		_ = syscall.Kill(w.pid, syscall.SIGKILL)
+	})
+}
+
+// killAfterGrace kills w, a worker drained because a new one replaced it (a recycle or a
+// reload), if it still runs after --graceful-timeout. Without that flag the worker stops
+// itself at --shutdown-timeout, as on a full stop.
+func (s *supervisor) killAfterGrace(w *worker) {
+	d := s.recycling(w).GracefulTimeout
+	if d <= 0 {
+		return
+	}
+	s.after(d, func() {
+		if w.state != workerDraining {
+			return
+		}
+		s.transition(w, workerStopping)
+		s.log.Warn("replaced worker still has requests running after --graceful-timeout; "+
+			"killing it", "slot", w.slot.index, "pid", w.pid, "graceful_timeout", d.String())
+		_ = syscall.Kill(w.pid, syscall.SIGKILL)
+	})
+}
