@@ -61,6 +61,9 @@ type Config struct {
 	AllowRoot bool
 	// DisplayName is the worker processes' name in ps and top (their argv[0]).
 	DisplayName string
+	// ProcessGroup is the name of the config file's process group this configuration runs
+	// ("" for serve's command line); apps read it as _pyhost.process_group.
+	ProcessGroup string
 	// Routed, set only in a worker behind the supervisor's router (several process groups),
 	// holds the public listener addresses; the worker's one inherited listener is then a
 	// Unix socket on which the supervisor forwards their requests.

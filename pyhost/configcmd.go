@@ -169,6 +169,7 @@ func groupConfig(f *ServerFile, g *ProcessGroup, path string, rest []string, std
 	if _, err := parseInterspersed(fs, rest); err != nil {
 		return cfg, err
 	}
+	cfg.ProcessGroup = g.Name
 	for _, m := range f.Mounts {
 		if m.ProcessGroup == g.Name {
 			cfg.Mounts = append(cfg.Mounts, m.Mount)

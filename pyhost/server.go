@@ -87,6 +87,8 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 	}
 	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
 	s.groups.SetMultiprocess(cfg.Processes > 0)
+	s.groups.SetProcessFacts(cgo.ProcessFacts{ProcessGroup: cfg.ProcessGroup,
+		MaximumProcesses: max(cfg.Processes, 1), ThreadsPerProcess: cfg.Threads})
 	if err := s.listen(inherited); err != nil {
 		_ = s.finalize()
 		return nil, err
