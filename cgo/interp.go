@@ -102,7 +102,7 @@ func (rt *Runtime) PrepareProcess(in *Interp, multithread, multiprocess bool, p 
 		strs, free := cStrings(p.ProcessGroup, in.Name)
 		defer free()
 		facts := C.pyh_process_facts{process_group: strs[0], application_group: strs[1],
-			maximum_processes: C.long(p.MaximumProcesses),
+			maximum_processes:   C.long(p.MaximumProcesses),
 			threads_per_process: C.long(p.ThreadsPerProcess)}
 		var cerr *C.char
 		if C.pyh_interp_setup(in.c, src, cBool(multithread), cBool(multiprocess), &facts, &cerr) != 0 {

@@ -56,7 +56,11 @@ Processes: with --processes N, serve is a supervisor that binds the listeners (a
 Python) and runs N worker processes accepting on them; a worker that dies is replaced, one
 whose app cannot load is retried with back-off. SIGTERM/SIGINT stop every worker gracefully;
 SIGHUP reloads the code (new workers first, then the old ones drain). wsgi.multiprocess is true
-whenever --processes is given.
+whenever --processes is given. A config file with several [group.NAME] tables runs each
+group's own workers; the supervisor then accepts on the listeners and routes each request by
+its URL prefix to its group's workers over Unix sockets, and serves static aliases itself.
+Started as root, workers run apps as --user/--group; apps never run as root without
+--allow-root.
 
 Flags of serve:
 `

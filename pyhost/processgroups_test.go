@@ -271,6 +271,7 @@ prefix = "/static"
 directory = "static"
 `)
 	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	waitForLines(t, s, `msg="worker could not start`, 2)
 	resp, body := s.get(t, "/static/site.css")
 	if resp.StatusCode != 200 || string(body) != "body { color: #333; }\n" ||
 		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
