@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,9 +21,55 @@ type frontend struct {
 	log     *slog.Logger
 }
 
-// groupProxy forwards requests to the workers of one group over their Unix socket: kept-alive
+// groupBalancer sends each request of a group to the process with the fewest requests in
+// flight (the first of those after the last one picked). Kept-alive connections belong to one
+// process each, so balancing by connection, as the workers' accept would, could leave a
+// one-thread process queueing requests while its sibling idles.
+type groupBalancer struct {
+	procs []*groupProcess
+	next  atomic.Uint32
+}
+
+type groupProcess struct {
+	inflight atomic.Int64
+	proxy    *httputil.ReverseProxy
+}
+
+func newGroupBalancer(name string, sockets []string, log *slog.Logger) *groupBalancer {
+	b := &groupBalancer{}
+	for _, sock := range sockets {
+		b.procs = append(b.procs, &groupProcess{proxy: processProxy(name, sock, log)})
+	}
+	return b
+}
+
+func (b *groupBalancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := int(b.next.Add(1))
+	best := b.procs[start%len(b.procs)]
+	for i := 1; i < len(b.procs); i++ {
+		if p := b.procs[(start+i)%len(b.procs)]; p.inflight.Load() < best.inflight.Load() {
+			best = p
+		}
+	}
+	best.inflight.Add(1)
+	defer best.inflight.Add(-1)
+	best.proxy.ServeHTTP(w, r)
+}
+
+// atListener marks a request with the public listener it came in on, for the worker.
+type atListener struct {
+	index string
+	next  http.Handler
+}
+
+func (a atListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Header.Set(headerListener, a.index)
+	a.next.ServeHTTP(w, r)
+}
+
+// processProxy forwards requests to one process of a group over its Unix socket: kept-alive
 // connections, bodies streamed both ways.
-func groupProxy(name, socket string, listener int, log *slog.Logger) http.Handler {
+func processProxy(name, socket string, log *slog.Logger) *httputil.ReverseProxy {
 	dialer := &net.Dialer{Timeout: 10 * time.Second}
 	transport := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -32,14 +79,12 @@ func groupProxy(name, socket string, listener int, log *slog.Logger) http.Handle
 		IdleConnTimeout:     60 * time.Second,
 		DisableCompression:  true,
 	}
-	index := strconv.Itoa(listener)
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL.Scheme = "http"
 			pr.Out.URL.Host = "pyhost-group"
 			pr.Out.Host = pr.In.Host // the app sees the client's Host (SERVER_NAME)
 			pr.Out.Header.Set(headerClient, pr.In.RemoteAddr)
-			pr.Out.Header.Set(headerListener, index)
 		},
 		Transport:     transport,
 		FlushInterval: -1,
@@ -56,9 +101,9 @@ func groupProxy(name, socket string, listener int, log *slog.Logger) http.Handle
 }
 
 // startFrontend serves each listener with a router over the static aliases and the groups'
-// proxies. mounts maps a mount prefix to its group's name; sockets a group's name to its
-// workers' socket.
-func startFrontend(lns []net.Listener, mounts map[string]string, sockets map[string]string,
+// balancers. mounts maps a mount prefix to its group's name; sockets a group's name to its
+// processes' sockets.
+func startFrontend(lns []net.Listener, mounts map[string]string, sockets map[string][]string,
 	static []StaticAlias, cfg Config, log *slog.Logger) (*frontend, error) {
 	var statics []route
 	for _, a := range static {
@@ -70,14 +115,14 @@ func startFrontend(lns []net.Listener, mounts map[string]string, sockets map[str
 	}
 	f := &frontend{log: log}
 	lim := cfg.Limits
+	balancers := map[string]*groupBalancer{}
+	for name, socks := range sockets {
+		balancers[name] = newGroupBalancer(name, socks, log)
+	}
 	for i, ln := range lns {
-		proxies := map[string]http.Handler{}
-		for name, sock := range sockets {
-			proxies[name] = groupProxy(name, sock, i, log)
-		}
 		routes := append([]route(nil), statics...)
 		for prefix, group := range mounts {
-			routes = append(routes, route{prefix, proxies[group]})
+			routes = append(routes, route{prefix, atListener{strconv.Itoa(i), balancers[group]}})
 		}
 		srv := &http.Server{Handler: newRouter(routes),
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

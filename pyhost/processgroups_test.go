@@ -226,6 +226,12 @@ func TestProcessGroupsRouted(t *testing.T) {
 	if len(aPIDs) != 2 {
 		t.Errorf("group a (processes = 2) answered from %v", aPIDs)
 	}
+	// Bodies pass through the router both ways: 1 MiB in, chunked (no length) out.
+	big := strings.Repeat("0123456789abcdef", 1<<16)
+	resp, echoed := s.do(t, "POST", "/b/echo", strings.NewReader(big))
+	if resp.StatusCode != 200 || string(echoed) != big {
+		t.Errorf("POST 1 MiB through the router: %d, %d bytes back", resp.StatusCode, len(echoed))
+	}
 	if resp, _ := s.get(t, "/elsewhere"); resp.StatusCode != 404 {
 		t.Errorf("a path outside every mount: %d, want 404", resp.StatusCode)
 	}

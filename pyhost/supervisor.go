@@ -130,6 +130,7 @@ func (s *supervisor) run() int {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	for _, g := range s.groups {
+		g.firstSlot = len(s.slots)
 		for i := 0; i < max(g.cfg.Processes, 1); i++ {
 			sl := &slot{index: len(s.slots), group: g}
 			s.slots = append(s.slots, sl)
@@ -193,10 +194,14 @@ func (s *supervisor) spawn(sl *slot) {
 	if g.cfg.DisplayName != "" {
 		cmd.Args[0] = g.cfg.DisplayName // ps and top show argv[0]
 	}
+	files := g.files
+	if g.slotFiles != nil { // routed: each slot its own socket
+		files = g.slotFiles[sl.index-g.firstSlot]
+	}
 	cmd.Env = append(append(os.Environ(), workerEnv+"="+strconv.Itoa(sl.index),
-		workerListenEnv+"="+strconv.Itoa(len(g.files))), g.env...)
+		workerListenEnv+"="+strconv.Itoa(len(files))), g.env...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.ExtraFiles = append(append([]*os.File{}, g.files...), w)
+	cmd.ExtraFiles = append(append([]*os.File{}, files...), w)
 	// Setpgid: a Ctrl-C in a terminal reaches the supervisor only, which stops the workers in
 	// order, instead of every process at once.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}

@@ -20,6 +20,10 @@ type groupRun struct {
 	name  string // "" for serve's one group
 	cfg   Config
 	files []*os.File // the sockets its workers inherit, in order
+	// slotFiles, when set, replaces files: one Unix socket per slot of the group (routed
+	// groups: the router balances between them); slot firstSlot+i gets slotFiles[i].
+	slotFiles [][]*os.File
+	firstSlot int
 	env   []string   // what its workers are told on top of the supervisor's environment
 }
 
@@ -68,20 +72,25 @@ func superviseGroups(f *ServerFile, cfgs []Config, args []string, log *slog.Logg
 	}
 	defer os.RemoveAll(dir)
 	s := newSupervisor(cfgs[0], args, exe, log)
-	sockets := map[string]string{}
+	sockets := map[string][]string{}
 	for i, g := range f.Groups {
-		path := filepath.Join(dir, "group-"+strconv.Itoa(i)+".sock")
-		file, err := bindUnix(path)
-		if err != nil {
-			log.Error("pyhost could not create a process group's socket", "group", g.Name,
-				"error", err)
-			return 1
+		gr := &groupRun{name: g.Name, cfg: cfgs[i],
+			env: []string{workerGroupEnv + "=" + g.Name, workerRoutedEnv + "=" + strings.Join(addrs, ",")}}
+		// One socket per process of the group, each served by that slot's worker (and its
+		// replacement), so that the router can send a request to the least busy process.
+		for p := 0; p < max(cfgs[i].Processes, 1); p++ {
+			path := filepath.Join(dir, "group-"+strconv.Itoa(i)+"-"+strconv.Itoa(p)+".sock")
+			file, err := bindUnix(path)
+			if err != nil {
+				log.Error("pyhost could not create a process group's socket", "group", g.Name,
+					"error", err)
+				return 1
+			}
+			defer file.Close()
+			sockets[g.Name] = append(sockets[g.Name], path)
+			gr.slotFiles = append(gr.slotFiles, []*os.File{file})
 		}
-		defer file.Close()
-		sockets[g.Name] = path
-		s.groups = append(s.groups, &groupRun{name: g.Name, cfg: cfgs[i],
-			files: []*os.File{file},
-			env:   []string{workerGroupEnv + "=" + g.Name, workerRoutedEnv + "=" + strings.Join(addrs, ",")}})
+		s.groups = append(s.groups, gr)
 		s.log.Info("process group", "group", g.Name, "processes", max(cfgs[i].Processes, 1),
 			"threads", cfgs[i].Threads, "gil", string(cfgs[i].GIL))
 	}

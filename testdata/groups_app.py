@@ -10,6 +10,11 @@ except ImportError:
 
 
 def application(environ, start_response):
+    if environ["REQUEST_METHOD"] == "POST":
+        # /echo: the body back, in pieces of 64 KiB without a length (a streamed response)
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return [body[i:i + 65536] for i in range(0, len(body), 65536)]
     keys = ("wsgi.multiprocess", "wsgi.multithread", "REMOTE_ADDR", "REMOTE_PORT",
             "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO",
             "pyhost.process_group", "pyhost.application_group")
