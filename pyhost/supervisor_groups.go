@@ -24,7 +24,7 @@ type groupRun struct {
 	// groups: the router balances between them); slot firstSlot+i gets slotFiles[i].
 	slotFiles [][]*os.File
 	firstSlot int
-	env   []string   // what its workers are told on top of the supervisor's environment
+	env       []string // what its workers are told on top of the supervisor's environment
 }
 
 const (
