@@ -494,3 +494,24 @@ process-group = "b"
 		t.Errorf("the supervisor should stay root (to bind ports):\n%s", status)
 	}
 }
+
+// A routed group's worker killed with SIGKILL: its replacement inherits the same socket and
+// the router reaches it; the other group never noticed.
+func TestProcessGroupsWorkerKilled(t *testing.T) {
+	dir := groupsDir(t, twoGroups)
+	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	waitForLines(t, s, `msg="all workers ready"`, 1)
+	b := getFacts(t, client, s.URL+"/b/")
+	if err := syscall.Kill(b.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, b.PID, 10*time.Second)
+	waitForLines(t, s, `msg="worker ready"`, 4) // 3 at the start, then b's replacement
+	b2 := getFacts(t, client, s.URL+"/b/")
+	if b2.PID == b.PID || b2.ProcessGroup != "b" {
+		t.Errorf("after b's worker %d was killed, /b/ answered from %d (group %q)", b.PID, b2.PID, b2.ProcessGroup)
+	}
+	if a2 := getFacts(t, client, s.URL+"/a/"); a2.ProcessGroup != "a" {
+		t.Errorf("/a/ after b's worker died: %+v", a2)
+	}
+}
