@@ -30,8 +30,16 @@ static int set_template(PyObject *env, const char *key, PyObject *value) {
     return rc;
 }
 
+/* Sets obj.name to a new reference, which it consumes (NULL: the error is set). */
+static int set_attr(PyObject *obj, const char *name, PyObject *value) {
+    if (value == NULL) return -1;
+    int rc = PyObject_SetAttrString(obj, name, value);
+    Py_DECREF(value);
+    return rc;
+}
+
 int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
-                     int multiprocess, char **err) {
+                     int multiprocess, const pyh_process_facts *facts, char **err) {
     PyObject *mod = NULL, *code = NULL, *res = NULL, *env = NULL;
     for (int i = 0; i < PYH_K_COUNT; i++) {
         in->keys[i] = PyUnicode_InternFromString(pyh_environ_key_name(i));
@@ -65,6 +73,12 @@ int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
     if (!(in->file_wrapper_type = bootstrap_attr(mod, "FileWrapper"))) goto fail;
     if (!(in->format_exception = bootstrap_attr(mod, "format_exception"))) goto fail;
     if (!(in->request_timeout_type = bootstrap_attr(mod, "RequestTimeout"))) goto fail;
+    /* The facts apps read from _pyhost (mod_wsgi's module has their counterparts). */
+    if (set_attr(mod, "process_group", PyUnicode_FromString(facts->process_group)) < 0 ||
+        set_attr(mod, "application_group", PyUnicode_FromString(facts->application_group)) < 0 ||
+        set_attr(mod, "maximum_processes", PyLong_FromLong(facts->maximum_processes)) < 0 ||
+        set_attr(mod, "threads_per_process", PyLong_FromLong(facts->threads_per_process)) < 0)
+        goto fail;
 
     env = PyDict_New();
     if (env == NULL) goto fail;
@@ -79,6 +93,10 @@ int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
     if (set_template(env, "wsgi.errors", errors) < 0) goto fail;
     Py_INCREF(in->file_wrapper_type);
     if (set_template(env, "wsgi.file_wrapper", in->file_wrapper_type) < 0) goto fail;
+    if (set_template(env, "pyhost.process_group",
+                     PyUnicode_FromString(facts->process_group)) < 0) goto fail;
+    if (set_template(env, "pyhost.application_group",
+                     PyUnicode_FromString(facts->application_group)) < 0) goto fail;
     in->environ_template = env;
     Py_DECREF(mod);
     Py_DECREF(code);

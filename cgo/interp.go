@@ -78,14 +78,34 @@ func (rt *Runtime) NewInterpreter(mode GILMode, name string) (*Interp, error) {
 // bootstrap module. It runs on the runtime's main thread, where the interpreter's owning
 // thread state lives. Call it once per interpreter.
 func (rt *Runtime) Prepare(in *Interp, multithread, multiprocess bool) error {
+	return rt.PrepareProcess(in, multithread, multiprocess, ProcessFacts{MaximumProcesses: 1,
+		ThreadsPerProcess: 1})
+}
+
+// ProcessFacts are what every interpreter tells apps about the process it runs in, through
+// the _pyhost module (process_group, application_group, maximum_processes,
+// threads_per_process) and the environ (pyhost.process_group, pyhost.application_group).
+type ProcessFacts struct {
+	ProcessGroup      string // "" outside a named process group
+	MaximumProcesses  int
+	ThreadsPerProcess int
+}
+
+// PrepareProcess is Prepare telling the interpreter's apps the facts of their process.
+func (rt *Runtime) PrepareProcess(in *Interp, multithread, multiprocess bool, p ProcessFacts) error {
 	var err error
 	rt.do("while setting up application group "+in.Name, func() {
 		C.pyh_attach(in.c, nil)
 		defer C.pyh_detach()
 		src := C.CString(bootstrapSource)
 		defer C.free(unsafe.Pointer(src))
+		strs, free := cStrings(p.ProcessGroup, in.Name)
+		defer free()
+		facts := C.pyh_process_facts{process_group: strs[0], application_group: strs[1],
+			maximum_processes:   C.long(p.MaximumProcesses),
+			threads_per_process: C.long(p.ThreadsPerProcess)}
 		var cerr *C.char
-		if C.pyh_interp_setup(in.c, src, cBool(multithread), cBool(multiprocess), &cerr) != 0 {
+		if C.pyh_interp_setup(in.c, src, cBool(multithread), cBool(multiprocess), &facts, &cerr) != 0 {
 			err = fmt.Errorf("setting up interpreter %s: %s", in.Name, takeCString(cerr))
 		}
 	})

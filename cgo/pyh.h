@@ -160,8 +160,15 @@ void pyh_signals_save(pyh_signal_snapshot *snap);
 uint32_t pyh_signals_restore(const pyh_signal_snapshot *snap); /* bit i: kept signal i put back */
 
 /* Per-interpreter setup (interp.c). Called with the interpreter's thread state attached. */
+/* What an interpreter tells its apps about the process it runs in. */
+typedef struct {
+    const char *process_group;     /* "" outside a named process group */
+    const char *application_group; /* the interpreter's application group */
+    long maximum_processes;
+    long threads_per_process;
+} pyh_process_facts;
 int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
-                     int multiprocess, char **err);
+                     int multiprocess, const pyh_process_facts *facts, char **err);
 int pyh_interp_load_app(pyh_interp *in, const char *target, const char *callable,
                         const char *paths, const char *chdir_to, char **err);
 char *pyh_bootstrap_call(pyh_interp *in, const char *fn, const char *a1, const char *a2,

@@ -42,6 +42,8 @@ char *pyh_test_decode_environ(pyh_interp *in, const char *packed, size_t len, si
     PyObject *k, *v;
     while (PyDict_Next(env, &pos, &k, &v)) {
         if (!PyUnicode_Check(k) || !PyUnicode_Check(v)) continue;
+        /* the template's own str entries (pyhost.process_group...) came from no buffer */
+        if (PyDict_GetItemWithError(in->environ_template, k) == v) continue;
         if (append_latin1(&out, out_len, &cap, &owned, k) < 0 ||
             append_latin1(&out, out_len, &cap, &owned, v) < 0)
             goto fail;

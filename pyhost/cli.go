@@ -56,7 +56,11 @@ Processes: with --processes N, serve is a supervisor that binds the listeners (a
 Python) and runs N worker processes accepting on them; a worker that dies is replaced, one
 whose app cannot load is retried with back-off. SIGTERM/SIGINT stop every worker gracefully;
 SIGHUP reloads the code (new workers first, then the old ones drain). wsgi.multiprocess is true
-whenever --processes is given.
+whenever --processes is given. A config file with several [group.NAME] tables runs each
+group's own workers; the supervisor then accepts on the listeners and routes each request by
+its URL prefix to its group's workers over Unix sockets, and serves static aliases itself.
+Started as root, workers run apps as --user/--group; apps never run as root without
+--allow-root.
 
 Flags of serve:
 `
@@ -105,6 +109,20 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	})
 	limitFlags(fs, &cfg.Limits)
 	recycleFlags(fs, &cfg.Recycle)
+	fs.Func("static", "serve the files of DIR at a URL prefix, from Go (no Python): "+
+		"/PREFIX=DIR; repeatable; no directory listings, no dotfiles", func(v string) error {
+		a, err := ParseStatic(v)
+		cfg.Static = append(cfg.Static, a)
+		return err
+	})
+	fs.StringVar(&cfg.User, "user", "", "started as root, run the app as this user (name or "+
+		"uid): workers drop to it before loading Python")
+	fs.StringVar(&cfg.Group, "group", "", "started as root, run the app with this group "+
+		"(default: the --user's own group)")
+	fs.BoolVar(&cfg.AllowRoot, "allow-root", false, "let the app run as root (refused "+
+		"otherwise when pyhost is started as root without --user)")
+	fs.StringVar(&cfg.DisplayName, "display-name", "", "the worker processes' name in ps "+
+		"and top (default: pyhost's path)")
 	fs.DurationVar(&cfg.DeadlockTimeout, "deadlock-timeout", 0, "report the worker for "+
 		"recycling when an interpreter's GIL cannot be taken for this long (0: not watched)")
 	fs.Func("mount", "serve another app under a URL prefix: /PREFIX=APP[,group=NAME]; "+
@@ -197,8 +215,14 @@ func parseServe(args []string, stderr io.Writer) (Config, error) {
 
 func serve(args []string, stderr io.Writer) int {
 	cfg, err := parseServe(args, stderr)
+	if errors.Is(err, errSeveralGroups) {
+		return serveGroups(args, stderr)
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	if err == nil {
+		err = checkRoot(cfg)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -206,12 +230,64 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	if slot := os.Getenv(workerEnv); slot != "" {
+		if err := dropPrivileges(cfg); err != nil {
+			log.Error("pyhost worker could not start", "error", err)
+			return 1
+		}
 		return runWorker(cfg, log.With("worker", slot, "pid", os.Getpid()))
 	}
 	if cfg.Processes > 0 {
 		return supervise(cfg, args, log)
 	}
+	if err := dropPrivileges(cfg); err != nil {
+		log.Error("pyhost could not start", "error", err)
+		return 1
+	}
 	return serveHere(cfg, log, nil, nil, nil)
+}
+
+// serveGroups is serve --config FILE for a file of several process groups: the supervisor
+// and its router, or (in a worker) the one group the supervisor names.
+func serveGroups(args []string, stderr io.Writer) int {
+	f, cfgs, _, err := parseServeGroups(args, stderr)
+	if err == nil {
+		for _, c := range cfgs {
+			if err = checkRoot(c); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	slot := os.Getenv(workerEnv)
+	if slot == "" {
+		// Static aliases given on the command line join the file's, in the router.
+		f.Static = append(f.Static, cfgs[0].Static...)
+		return superviseGroups(f, cfgs, args, log)
+	}
+	name, routed := os.Getenv(workerGroupEnv), os.Getenv(workerRoutedEnv)
+	os.Unsetenv(workerGroupEnv) // the app must not take itself for a worker
+	os.Unsetenv(workerRoutedEnv)
+	for i, g := range f.Groups {
+		if g.Name != name {
+			continue
+		}
+		cfg := cfgs[i]
+		cfg.Static = nil // the router serves them
+		cfg.Routed = strings.Split(routed, ",")
+		cfg.Listen = []string{"unix"} // the supervisor's socket, inherited
+		if err := dropPrivileges(cfg); err != nil {
+			log.Error("pyhost worker could not start", "group", name, "error", err)
+			return 1
+		}
+		return runWorker(cfg, log.With("worker", slot, "group", name, "pid", os.Getpid()))
+	}
+	fmt.Fprintf(stderr, "pyhost worker: %s=%q is not a process group of %s\n", workerGroupEnv,
+		name, f.Path)
+	return 2
 }
 
 // serveHere is the server in this process: the whole of pyhost without --processes, and each

@@ -55,6 +55,21 @@ type Config struct {
 	Limits wsgi.Limits
 	// Recycle: when a worker of --processes is replaced (--maximum-requests, ...).
 	Recycle Recycling
+	// Static are URL aliases served by Go from folders (--static, [[static]]).
+	Static []StaticAlias
+	// User and Group: started as root, the process that runs Python becomes them first.
+	User, Group string
+	// AllowRoot lets apps run as root (refused otherwise).
+	AllowRoot bool
+	// DisplayName is the worker processes' name in ps and top (their argv[0]).
+	DisplayName string
+	// ProcessGroup is the name of the config file's process group this configuration runs
+	// ("" for serve's command line); apps read it as _pyhost.process_group.
+	ProcessGroup string
+	// Routed, set only in a worker behind the supervisor's router (several process groups),
+	// holds the public listener addresses; the worker's one inherited listener is then a
+	// Unix socket on which the supervisor forwards their requests.
+	Routed []string
 }
 
 // DefaultListen is where pyhost serves when no --listen is given.
@@ -142,6 +157,12 @@ func (c *Config) Validate(build gil.Build) error {
 				"in %s, the one main interpreter: use --application-group %s (or any name)",
 				c.Interpreters, m.Prefix, GroupGlobal, GroupResource)
 		}
+	}
+	for _, a := range c.Static {
+		if err := checkStatic(a, seen); err != nil {
+			return err
+		}
+		seen[a.Prefix] = true
 	}
 	if c.Interpreters > 1 && c.GIL == gil.Shared {
 		return fmt.Errorf("--interpreters %d with --gil shared: the interpreters would take "+

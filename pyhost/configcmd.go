@@ -8,11 +8,6 @@ import (
 	"strings"
 )
 
-// ErrSeveralGroups refuses, for now, files that need the supervisor's routing between groups.
-var ErrSeveralGroups = errors.New("serving several process groups, or static aliases, from " +
-	"one config file is not built yet: serve --config runs files with one [group.NAME] and " +
-	"no [[static]]; pyhost check-config validates the whole file")
-
 // checkConfig is `pyhost check-config FILE`: exit 0 and a summary when the file is valid, 2
 // with every problem (FILE:LINE: key: what is wrong) when it is not.
 func checkConfig(args []string, stdout, stderr io.Writer) int {
@@ -62,8 +57,10 @@ func (f *ServerFile) Summary(w io.Writer) {
 	for _, s := range f.Static {
 		fmt.Fprintf(w, "static %s -> %s\n", s.Prefix, s.Dir)
 	}
-	if err := f.servable(); err != nil {
-		fmt.Fprintf(w, "note: %v\n", err)
+	if len(f.Groups) > 1 {
+		fmt.Fprintf(w, "note: %d process groups: the supervisor accepts on the listeners and "+
+			"routes each request to its group's workers (static aliases it serves itself)\n",
+			len(f.Groups))
 	}
 }
 
@@ -72,14 +69,6 @@ func (f *ServerFile) group(name string) *ProcessGroup {
 		if f.Groups[i].Name == name {
 			return &f.Groups[i]
 		}
-	}
-	return nil
-}
-
-// servable says whether serve --config can run the file today.
-func (f *ServerFile) servable() error {
-	if len(f.Groups) > 1 || len(f.Static) > 0 {
-		return ErrSeveralGroups
 	}
 	return nil
 }
@@ -113,22 +102,49 @@ func cutConfigFlag(args []string) (path string, rest []string, found bool, err e
 	return path, rest, found, nil
 }
 
-// parseServeConfig is serve with --config FILE. The file sets the server; flags given beside
-// it override the file's value of the same key (all of it, for repeatable flags such as
-// --listen and --python-path), as command lines override config files in gunicorn and
-// uWSGI. What to serve comes from the file alone: an APP argument or --mount is refused.
+// parseServeConfig is serve with --config FILE for a file of one process group (several:
+// ErrSeveralGroups, see parseServeGroups), whose static aliases its workers serve.
 func parseServeConfig(args []string, stderr io.Writer) (cfg Config, found bool, err error) {
-	path, rest, found, err := cutConfigFlag(args)
+	f, cfgs, found, err := parseServeGroups(args, stderr)
 	if !found || err != nil {
 		return cfg, found, err
 	}
-	f, err := LoadServerFile(path, LinkedBuild())
+	if len(cfgs) > 1 {
+		return cfg, true, errSeveralGroups
+	}
+	cfg = cfgs[0]
+	cfg.Static = append(cfg.Static, f.Static...)
+	return cfg, true, cfg.Validate(LinkedBuild())
+}
+
+// errSeveralGroups tells serve that the file needs the supervisor's router.
+var errSeveralGroups = errors.New("the config file declares several process groups")
+
+// parseServeGroups is serve with --config FILE: the file and one configuration per process
+// group. The file sets the server; flags given beside it override the file's value of the
+// same key in every group (all of it, for repeatable flags such as --listen and
+// --python-path), as command lines override config files in gunicorn and uWSGI. What to
+// serve comes from the file alone: an APP argument or --mount is refused.
+func parseServeGroups(args []string, stderr io.Writer) (f *ServerFile, cfgs []Config, found bool, err error) {
+	path, rest, found, err := cutConfigFlag(args)
+	if !found || err != nil {
+		return nil, nil, found, err
+	}
+	f, err = LoadServerFile(path, LinkedBuild())
 	if err != nil {
-		return cfg, true, err
+		return nil, nil, true, err
 	}
-	if err := f.servable(); err != nil {
-		return cfg, true, fmt.Errorf("pyhost serve --config %s: %w", path, err)
+	for i := range f.Groups {
+		cfg, err := groupConfig(f, &f.Groups[i], path, rest, stderr)
+		if err != nil {
+			return nil, nil, true, err
+		}
+		cfgs = append(cfgs, cfg)
 	}
+	return f, cfgs, true, nil
+}
+
+func groupConfig(f *ServerFile, g *ProcessGroup, path string, rest []string, stderr io.Writer) (cfg Config, err error) {
 	var probe Config
 	given := map[string]bool{}
 	probeFlags := serveFlags(&probe, io.Discard)
@@ -137,25 +153,27 @@ func parseServeConfig(args []string, stderr io.Writer) (cfg Config, found bool, 
 			positional = append(positional, "--mount")
 		}
 		if len(positional) > 0 {
-			return cfg, true, fmt.Errorf("pyhost serve --config %s: the file's [[mount]] tables "+
+			return cfg, fmt.Errorf("pyhost serve --config %s: the file's [[mount]] tables "+
 				"say what to serve; add the app there instead of on the command line (%s)",
 				path, strings.Join(positional, " "))
 		}
 		probeFlags.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
 	}
-	g := f.Groups[0]
 	fs := serveFlags(&cfg, stderr)
 	if probs := g.applyOptions(fs, given); len(probs) > 0 {
-		return cfg, true, &ConfigError{Path: path, Problems: probs}
+		return cfg, &ConfigError{Path: path, Problems: probs}
 	}
 	if !given["listen"] {
 		cfg.Listen = f.Listen
 	}
 	if _, err := parseInterspersed(fs, rest); err != nil {
-		return cfg, true, err
+		return cfg, err
 	}
+	cfg.ProcessGroup = g.Name
 	for _, m := range f.Mounts {
-		cfg.Mounts = append(cfg.Mounts, m.Mount)
+		if m.ProcessGroup == g.Name {
+			cfg.Mounts = append(cfg.Mounts, m.Mount)
+		}
 	}
-	return cfg, true, cfg.Validate(LinkedBuild())
+	return cfg, cfg.Validate(LinkedBuild())
 }

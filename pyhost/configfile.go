@@ -503,6 +503,7 @@ var keysOutsideGroups = map[string]string{
 	"listen": "listen is the server's: put it at the top of the file, before any table",
 	"mount":  "mounts are [[mount]] tables with prefix, app and process-group",
 	"config": "a config file cannot name another one",
+	"static": "static aliases are [[static]] tables with prefix and directory",
 }
 
 // applyOptions sets the group's options on serve's flags, skipping the flags in skip (given

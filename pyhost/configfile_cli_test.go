@@ -49,7 +49,7 @@ func TestCheckConfigValid(t *testing.T) {
 		"mount / -> testdata/config/site/app.py in group site, application group %{GLOBAL}",
 		"mount /api -> testdata/config/site/app.py (callable api) in group api, application group %{RESOURCE}",
 		"static /static -> testdata/config/site/static",
-		"note: serving several process groups",
+		"note: 2 process groups: the supervisor accepts on the listeners and routes",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
@@ -125,8 +125,6 @@ func TestServeConfigRefusals(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"serve", "--config", "testdata/config/example.toml"},
-			"serving several process groups, or static aliases, from one config file is not built yet"},
 		{[]string{"serve", "--config", "testdata/config/one-group.toml", "testdata/hello.py"},
 			"the file's [[mount]] tables say what to serve"},
 		{[]string{"serve", "--config", "testdata/config/absent.toml"}, "absent.toml: no such file"},

@@ -88,9 +88,6 @@ directory = "static"
 	if len(f.Static) != 1 || f.Static[0].Prefix != "/files" || f.Static[0].Dir != filepath.Join(dir, "static") {
 		t.Errorf("static = %+v", f.Static)
 	}
-	if !errors.Is(f.servable(), ErrSeveralGroups) {
-		t.Errorf("two groups and a static alias must not be servable yet")
-	}
 }
 
 func TestServerFileImplicitGroup(t *testing.T) {
@@ -99,7 +96,7 @@ func TestServerFileImplicitGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(f.Groups) != 1 || f.Groups[0].Name != ImplicitGroup || f.Mounts[0].ProcessGroup != ImplicitGroup ||
-		f.Groups[0].Config.Threads != 8 || f.servable() != nil {
+		f.Groups[0].Config.Threads != 8 {
 		t.Errorf("a file without groups runs its mounts in one group of serve's defaults: %+v", f.Groups)
 	}
 }
@@ -230,7 +227,12 @@ application-group = "web"
 	}
 	two := writeConfig(t, "[group.a]\n[group.b]\n[[mount]]\nprefix=\"/\"\napp=\"app.py\"\nprocess-group=\"a\"\n"+
 		"[[mount]]\nprefix=\"/b\"\napp=\"app.py\"\nprocess-group=\"b\"\n")
-	if _, _, err := parseServeConfig([]string{"--config", two}, os.Stderr); !errors.Is(err, ErrSeveralGroups) {
-		t.Errorf("two groups: want ErrSeveralGroups, got %v", err)
+	if _, _, err := parseServeConfig([]string{"--config", two}, os.Stderr); !errors.Is(err, errSeveralGroups) {
+		t.Errorf("two groups: want errSeveralGroups (serve then runs the router), got %v", err)
+	}
+	f, cfgs, _, err := parseServeGroups([]string{"--config", two, "--threads", "3"}, os.Stderr)
+	if err != nil || len(cfgs) != 2 || f.Groups[1].Name != "b" || len(cfgs[1].Mounts) != 1 ||
+		cfgs[1].Mounts[0].Prefix != "/b" || cfgs[0].Threads != 3 || cfgs[1].Threads != 3 {
+		t.Errorf("two groups: each its own mounts, the command line's flags in both: %+v %v", cfgs, err)
 	}
 }

@@ -148,6 +148,7 @@ func startServer(t testing.TB, args ...string) *server {
 func tryStartServer(t testing.TB, args ...string) (*server, error) {
 	full := append([]string{"serve"}, args...)
 	full = append(full, "--listen", "127.0.0.1:0")
+	full = append(full, asRoot()...)
 	cmd := exec.Command(pyhostBin, full...)
 	cmd.Dir = repoPath()
 	logs := &logBuffer{}
@@ -223,6 +224,15 @@ func (s *server) stop() error {
 		s.exitErr = <-s.done
 	}
 	return s.exitErr
+}
+
+// asRoot is the flag that lets a test run apps as root, when the tests run as root (pyhost
+// refuses that otherwise; privileges_test.go tests the refusal itself).
+func asRoot() []string {
+	if os.Geteuid() == 0 {
+		return []string{"--allow-root"}
+	}
+	return nil
 }
 
 var client = &http.Client{Timeout: 60 * time.Second}

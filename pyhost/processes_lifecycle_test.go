@@ -42,7 +42,7 @@ func TestProcessesWorkerCrashes(t *testing.T) {
 // cleanly on SIGTERM.
 func TestProcessesBootFailureBacksOff(t *testing.T) {
 	cmd := exec.Command(pyhostBin, "serve", "testdata/broken_import.py", "--processes", "1",
-		"--listen", "127.0.0.1:0")
+		"--listen", "127.0.0.1:0", "--allow-root")
 	cmd.Dir = repoPath()
 	logs := &logBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs

@@ -11,9 +11,8 @@ import (
 // in-flight requests get this long before it is killed). Both act through timers whose
 // expiry is handled on the supervisor's goroutine (evTimer), like every other event.
 
-// recycling is the recycling configuration of w's process group. (One group per supervisor
-// today; with several, each slot's group has its own.)
-func (s *supervisor) recycling(*worker) Recycling { return s.cfg.Recycle }
+// recycling is the recycling configuration of w's process group (each group has its own).
+func (s *supervisor) recycling(w *worker) Recycling { return w.slot.group.cfg.Recycle }
 
 // after runs fn on the supervisor's goroutine d from now.
 func (s *supervisor) after(d time.Duration, fn func()) {

@@ -46,7 +46,8 @@ func (s *supervisor) exited(w *worker) {
 			s.log.Info("worker stopped", attrs...)
 		} else {
 			s.log.Warn("worker stopped with an error (its log says why)", attrs...)
-			if s.stopping {
+			// (one stopped before it was ready had no requests: its app failed to load)
+			if s.stopping && !w.readyAt.IsZero() {
 				s.unclean++
 			}
 		}

@@ -4,29 +4,39 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-
-	"github.com/pyhost/pyhost/wsgi"
 )
 
-// router sends a request to the app mounted at the longest prefix of its path.
-type router struct {
-	mounts []*wsgi.Handler // longest ScriptName first
+// route is a handler at a URL prefix: a WSGI app, a static alias, or (in the supervisor) a
+// process group's workers.
+type route struct {
+	prefix string // "" or "/" matches everything; else no trailing slash
+	h      http.Handler
 }
 
-func newRouter(handlers []*wsgi.Handler) *router {
-	sorted := append([]*wsgi.Handler(nil), handlers...)
+// router sends a request to the route at the longest prefix of its path.
+type router struct {
+	routes []route // longest prefix first
+}
+
+func newRouter(routes []route) *router {
+	sorted := append([]route(nil), routes...)
+	for i := range sorted {
+		if sorted[i].prefix == "/" {
+			sorted[i].prefix = ""
+		}
+	}
 	sort.SliceStable(sorted, func(i, j int) bool {
-		return len(sorted[i].ScriptName) > len(sorted[j].ScriptName)
+		return len(sorted[i].prefix) > len(sorted[j].prefix)
 	})
-	return &router{mounts: sorted}
+	return &router{routes: sorted}
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
-	for _, h := range rt.mounts {
-		sn := h.ScriptName
-		if sn == "" || path == sn || strings.HasPrefix(path, sn) && path[len(sn)] == '/' {
-			h.ServeHTTP(w, r)
+	for _, e := range rt.routes {
+		p := e.prefix
+		if p == "" || path == p || strings.HasPrefix(path, p) && path[len(p)] == '/' {
+			e.h.ServeHTTP(w, r)
 			return
 		}
 	}

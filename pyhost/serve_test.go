@@ -96,6 +96,9 @@ func TestAppTargets(t *testing.T) {
 
 func runPyhost(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	if len(args) > 0 && args[0] == "serve" {
+		args = append(args, asRoot()...)
+	}
 	cmd := exec.Command(pyhostBin, args...)
 	cmd.Dir = repoPath()
 	var out bytes.Buffer

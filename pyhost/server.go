@@ -27,6 +27,10 @@ type Server struct {
 	mounts    []Mount // cfg.AllMounts(), resolved once
 	listeners []net.Listener
 	handlers  [][]*wsgi.Handler // per listener, per mount (same order as mounts)
+	static    []route           // the static aliases
+	// routed: per public listener, its router, when the one listener is the supervisor's
+	// Unix socket (Config.Routed).
+	routed []*router
 
 	// RequestRecycle, when set before Run, is called when a request that passed
 	// --request-timeout has not unwound within --interrupt-timeout (its request thread is
@@ -86,6 +90,8 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 	}
 	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
 	s.groups.SetMultiprocess(cfg.Processes > 0)
+	s.groups.SetProcessFacts(cgo.ProcessFacts{ProcessGroup: cfg.ProcessGroup,
+		MaximumProcesses: max(cfg.Processes, 1), ThreadsPerProcess: cfg.Threads})
 	if err := s.listen(inherited); err != nil {
 		_ = s.finalize()
 		return nil, err
@@ -99,6 +105,16 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 }
 
 func (s *Server) listen(inherited []net.Listener) error {
+	for _, a := range s.cfg.Static {
+		sf, err := newStaticFiles(a)
+		if err != nil {
+			return err
+		}
+		s.static = append(s.static, route{a.Prefix, sf})
+	}
+	if s.cfg.Routed != nil {
+		return s.listenRouted(inherited)
+	}
 	for i, addr := range s.cfg.Listen {
 		var ln net.Listener
 		if inherited != nil {
@@ -212,7 +228,13 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, len(s.listeners))
 	for i, ln := range s.listeners {
 		lim := s.cfg.Limits
-		srv := &http.Server{Handler: s.countRequests(newRouter(s.handlers[i])), ErrorLog: errLog,
+		var handler http.Handler
+		if s.routed != nil {
+			handler = &forwarded{routers: s.routed, listeners: routedAddrs(s.cfg.Routed)}
+		} else {
+			handler = newRouter(s.routes(s.handlers[i]))
+		}
+		srv := &http.Server{Handler: s.countRequests(handler), ErrorLog: errLog,
 			// net/http's bound on the whole head (it allows 4 KiB more and answers 431 by
 			// itself); the handler checks the precise limits and the request line.
 			MaxHeaderBytes:    lim.MaxHeaderBytes,

@@ -31,6 +31,7 @@ const (
 // one starting (its replacement during a reload, or its respawn).
 type slot struct {
 	index        int
+	group        *groupRun
 	serving      *worker     // ready and accepting
 	pending      *worker     // starting; takes over when ready
 	retry        *time.Timer // a scheduled respawn after a boot failure or repeated crashes
@@ -75,6 +76,8 @@ type supervisor struct {
 	exe    string
 	log    *slog.Logger
 	files  []*os.File // the listening sockets, open for the supervisor's whole life
+	groups []*groupRun
+	front  *frontend // the router, when the listeners carry several groups' mounts
 	slots  []*slot
 	live   map[*worker]bool
 	events chan event
@@ -107,19 +110,34 @@ func supervise(cfg Config, args []string, log *slog.Logger) int {
 		return 1
 	}
 	defer closeFiles(files)
-	s := &supervisor{cfg: cfg, args: args, exe: exe, log: log.With("supervisor", os.Getpid()),
-		files: files, live: map[*worker]bool{}, events: make(chan event, 16),
-		starts: make(chan startRequest)}
-	go s.startOnOneThread()
+	s := newSupervisor(cfg, args, exe, log)
+	s.files = files
+	s.groups = []*groupRun{{cfg: cfg, files: files}}
 	s.log.Info("supervisor listening; starting workers", "addresses", strings.Join(addrs, ","),
 		"processes", cfg.Processes, "threads", cfg.Threads)
+	return s.run()
+}
+
+func newSupervisor(cfg Config, args []string, exe string, log *slog.Logger) *supervisor {
+	s := &supervisor{cfg: cfg, args: args, exe: exe, log: log.With("supervisor", os.Getpid()),
+		live: map[*worker]bool{}, events: make(chan event, 16),
+		starts: make(chan startRequest)}
+	go s.startOnOneThread()
+	return s
+}
+
+// run starts every group's workers and supervises them until SIGTERM/SIGINT.
+func (s *supervisor) run() int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	for i := 0; i < cfg.Processes; i++ {
-		sl := &slot{index: i}
-		s.slots = append(s.slots, sl)
-		s.spawn(sl)
+	for _, g := range s.groups {
+		g.firstSlot = len(s.slots)
+		for i := 0; i < max(g.cfg.Processes, 1); i++ {
+			sl := &slot{index: len(s.slots), group: g}
+			s.slots = append(s.slots, sl)
+			s.spawn(sl)
+		}
 	}
 	var killAt <-chan time.Time
 	for !s.stopping || len(s.live) > 0 {
@@ -133,9 +151,12 @@ func supervise(cfg Config, args []string, log *slog.Logger) int {
 				s.killAll()
 			default:
 				s.log.Info("stopping: workers finish their requests", "signal", sig.String(),
-					"timeout", cfg.ShutdownTimeout.String())
+					"timeout", s.shutdownTimeout().String())
+				if s.front != nil {
+					s.front.shutdown(s.shutdownTimeout())
+				}
 				s.stop()
-				killAt = time.After(cfg.ShutdownTimeout + stopMargin)
+				killAt = time.After(s.shutdownTimeout() + stopMargin)
 			}
 		case ev := <-s.events:
 			s.handle(ev)
@@ -170,11 +191,19 @@ func (s *supervisor) spawn(sl *slot) {
 		s.retryLater(sl, s.bootBackoff(sl))
 		return
 	}
+	g := sl.group
 	cmd := exec.Command(s.exe, append([]string{"serve"}, s.args...)...)
-	cmd.Env = append(os.Environ(), workerEnv+"="+strconv.Itoa(sl.index),
-		workerListenEnv+"="+strconv.Itoa(len(s.files)))
+	if g.cfg.DisplayName != "" {
+		cmd.Args[0] = g.cfg.DisplayName // ps and top show argv[0]
+	}
+	files := g.files
+	if g.slotFiles != nil { // routed: each slot its own socket
+		files = g.slotFiles[sl.index-g.firstSlot]
+	}
+	cmd.Env = append(append(os.Environ(), workerEnv+"="+strconv.Itoa(sl.index),
+		workerListenEnv+"="+strconv.Itoa(len(files))), g.env...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.ExtraFiles = append(append([]*os.File{}, s.files...), w)
+	cmd.ExtraFiles = append(append([]*os.File{}, files...), w)
 	// Setpgid: a Ctrl-C in a terminal reaches the supervisor only, which stops the workers in
 	// order, instead of every process at once.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
@@ -191,7 +220,7 @@ func (s *supervisor) spawn(sl *slot) {
 	wk := &worker{slot: sl, pid: cmd.Process.Pid, cmd: cmd, started: time.Now()}
 	sl.pending = wk
 	s.live[wk] = true
-	s.log.Info("started worker", "slot", sl.index, "pid", wk.pid)
+	s.log.Info("started worker", "slot", sl.index, "pid", wk.pid, "group", g.name)
 	s.watchStartup(wk)
 	pipeDone := make(chan struct{})
 	go s.readStatus(wk, r, pipeDone)

@@ -15,6 +15,7 @@ type Registry struct {
 	poolSize     int // interpreters per sub-interpreter group (--interpreters)
 	multithread  bool
 	multiprocess bool
+	facts        cgo.ProcessFacts
 
 	mu     sync.Mutex
 	groups map[string]*Group
@@ -40,6 +41,10 @@ func (r *Registry) interpMode() cgo.GILMode {
 // SetMultiprocess sets wsgi.multiprocess for the interpreters created after it.
 func (r *Registry) SetMultiprocess(on bool) { r.multiprocess = on }
 
+// SetProcessFacts sets what the interpreters created after it tell apps about their process
+// (the _pyhost module's process_group, maximum_processes, threads_per_process).
+func (r *Registry) SetProcessFacts(f cgo.ProcessFacts) { r.facts = f }
+
 // Group returns the named group, creating its interpreter(s) the first time.
 func (r *Registry) Group(name string) (*Group, error) {
 	r.mu.Lock()
@@ -60,7 +65,7 @@ func (r *Registry) Group(name string) (*Group, error) {
 		}
 	}
 	for _, m := range g.members {
-		if err := r.rt.Prepare(m.in, r.multithread, r.multiprocess); err != nil {
+		if err := r.rt.PrepareProcess(m.in, r.multithread, r.multiprocess, r.facts); err != nil {
 			return nil, err
 		}
 	}
