@@ -239,8 +239,8 @@ func TestRecycleGracefulTimeout(t *testing.T) {
 // --startup-timeout: a worker whose app takes longer to import is killed and counted as a
 // boot failure (logged once, retried with back-off).
 func TestRecycleStartupTimeout(t *testing.T) {
-	cmd := exec.Command(pyhostBin, "serve", "testdata/slow_import.py", "--processes", "1",
-		"--startup-timeout", "1s", "--listen", "127.0.0.1:0")
+	cmd := exec.Command(pyhostBin, append([]string{"serve", "testdata/slow_import.py",
+		"--processes", "1", "--startup-timeout", "1s", "--listen", "127.0.0.1:0"}, asRoot()...)...)
 	cmd.Dir = repoPath()
 	logs := &logBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
