@@ -62,37 +62,44 @@ func loadN(url string, clients, n int) []result {
 func TestRecycleMaximumRequestsUnderLoad(t *testing.T) {
 	s := startServer(t, "testdata/recycle.py", "--processes", "2", "--maximum-requests", "50")
 	workerPIDs(t, s, 2)
-	results := loadN(s.URL+"/", 16, 2000)
-	failed := 0
+	// Rounds of 2,000 requests, each with no failure allowed, until several recycles have
+	// happened and replacements have answered: how many recycles one round sees depends on
+	// how fast replacements start beside the load (bounded: 5 rounds).
 	pids := map[int]bool{}
-	for _, r := range results {
-		if r.err != nil {
-			failed++
-			if failed <= 3 {
-				t.Errorf("request failed: %v", r.err)
+	var old []int
+	var reasons []string
+	for round := 1; ; round++ {
+		results := loadN(s.URL+"/", 16, 2000)
+		failed := 0
+		for _, r := range results {
+			if r.err != nil {
+				failed++
+				if failed <= 3 {
+					t.Errorf("request failed: %v", r.err)
+				}
+				continue
 			}
-			continue
+			pids[r.a.PID] = true
 		}
-		pids[r.a.PID] = true
-	}
-	if len(results) != 2000 || failed > 0 {
-		t.Fatalf("%d requests of 2000 sent, %d failed\n%s", len(results), failed, s.Log)
-	}
-	old, reasons := recycled(s.Log.String())
-	t.Logf("2000 requests, 0 failed, answered by %d worker pids, %d recycles", len(pids),
-		len(old))
-	if len(old) < 3 {
-		t.Fatalf("%d recycles logged over 2000 requests with --maximum-requests 50, want "+
-			"several\n%s", len(old), s.Log)
+		if len(results) != 2000 || failed > 0 {
+			t.Fatalf("round %d: %d requests of 2000 sent, %d failed\n%s", round, len(results),
+				failed, s.Log)
+		}
+		old, reasons = recycled(s.Log.String())
+		t.Logf("round %d: 2000 requests, 0 failed; %d worker pids answered so far, %d recycles",
+			round, len(pids), len(old))
+		if len(old) >= 3 && len(pids) >= 4 {
+			break
+		}
+		if round == 5 {
+			t.Fatalf("after %d rounds: %d recycles, answers from %d worker pids; want several "+
+				"recycles and new workers answering\n%s", round, len(old), len(pids), s.Log)
+		}
 	}
 	for _, r := range reasons {
 		if r != "maximum-requests 50 reached" {
 			t.Errorf("recycle reason %q, want \"maximum-requests 50 reached\"", r)
 		}
-	}
-	if len(pids) < 4 {
-		t.Errorf("answers came from %d worker pids; recycling should have brought new ones",
-			len(pids))
 	}
 	for _, pid := range old {
 		waitGone(t, pid, 40*time.Second)

@@ -275,7 +275,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	fresh.closeAll()
 	for range servers {
-		if err := <-shutdowns; err != nil {
+		// A worker's drain closed its listeners already, and net/http may close one again
+		// (if its Serve loop has not yet noticed): that is no timeout.
+		if err := <-shutdowns; err != nil && !errors.Is(err, net.ErrClosed) {
 			// Requests still inside Python: finalising now would pull the interpreter out
 			// from under them, so leave without it.
 			s.log.Error("requests still running after the shutdown timeout; exiting without "+
