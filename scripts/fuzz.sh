@@ -35,9 +35,23 @@ while read -r pkg dir; do
 	for name in $targets; do
 		echo "== fuzzing $pkg $name for $fuzztime" >&2
 		log=$(mktemp)
+		corpus="$dir/testdata/fuzz/$name"
+		before=$(ls "$corpus" 2>/dev/null | sort || true)
 		# Quiet unless it fails: the progress lines are noise in make test's output.
 		if ! go test -run "^$name\$" -fuzz "^$name\$" -fuzztime "$fuzztime" \
 			-fuzzminimizetime "$minimizetime" "$pkg" >"$log" 2>&1; then
+			after=$(ls "$corpus" 2>/dev/null | sort || true)
+			# Go 1.26's fuzz coordinator can report its own -fuzztime deadline as a failure
+			# ("context deadline exceeded", golang/go#75804, fixed in 1.27) with no failing
+			# input written: that is no crash, and the target counts as run.
+			if [ "$before" = "$after" ] && grep -q 'context deadline exceeded' "$log" &&
+				! grep -q -- '--- FAIL: .*\(panic\|Failing input\)' "$log"; then
+				execs=$(grep -o 'execs: [0-9]*' "$log" | tail -n 1 || true)
+				rm -f "$log"
+				results+=("$pkg $name: ${execs:-execs: ?}, no crash (Go's end-of-fuzztime race ignored)")
+				ran=$((ran + 1))
+				continue
+			fi
 			cat "$log" >&2
 			echo "fuzz.sh: $pkg $name FAILED; the failing input is under testdata/fuzz/$name/" \
 				"(re-run: go test -run '$name/<file>' $pkg)" >&2
