@@ -17,5 +17,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libpyth
 COPY --from=build /out/pyhost /usr/local/bin/pyhost
 COPY testdata/hello.py /srv/hello.py
 EXPOSE 8000
+# pyhost refuses to run apps as root (without --allow-root): run as an unprivileged user.
+USER nobody
 ENTRYPOINT ["/usr/local/bin/pyhost"]
 CMD ["serve", "/srv/hello.py", "--listen", "0.0.0.0:8000"]

@@ -34,8 +34,9 @@ deps:
 test-deps:
 	@scripts/deps.sh test
 
+# pyhost refuses to run apps as root unless told to: this example app may.
 run: build
-	$(BIN) serve testdata/hello.py --listen 127.0.0.1:8000
+	$(BIN) serve testdata/hello.py --listen 127.0.0.1:8000 $$([ "$$(id -u)" -eq 0 ] && echo --allow-root)
 
 vet: $(PC_DEP)
 	$(GO) vet ./...

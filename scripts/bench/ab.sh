@@ -11,6 +11,14 @@
 # Environment: APP (default testdata/hello.py), URLPATH (/), ARGS (extra serve flags, default
 # "--threads 8"), DURATION (seconds per run, 5), CONNECTIONS (32), ROUNDS (3), PORT (18500).
 set -euo pipefail
+
+# allow_root BIN: "--allow-root" when running as root and BIN knows the flag (pyhost refuses
+# to run apps as root without it; older builds have no such flag).
+allow_root() {
+	[ "$(id -u)" -eq 0 ] && timeout 10 "$1" serve --help 2>&1 | grep -q -- '-allow-root' &&
+		echo --allow-root
+	return 0
+}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OLD=${1:?usage: ab.sh OLD NEW}
 NEW=${2:?usage: ab.sh OLD NEW}
@@ -45,7 +53,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 run() { # run LABEL: prints "req/s p99_ms cpu_us_per_req"
 	local label=$1
-	(cd "$ROOT" && exec "$work/pyhost-$label" serve "$APP" --listen "127.0.0.1:$PORT" $ARGS) \
+	(cd "$ROOT" && exec "$work/pyhost-$label" serve "$APP" --listen "127.0.0.1:$PORT" $ARGS \
+		$(allow_root "$work/pyhost-$label")) \
 		2>"$work/$label.log" &
 	server=$!
 	for _ in $(seq 100); do

@@ -342,6 +342,14 @@ pyhost_has_processes() {
 	timeout 10 "$PYHOST" serve --help 2>&1 | grep -qE -- '(^|[[:space:]])--?processes([[:space:]=]|$)'
 }
 
+# allow_root BIN: "--allow-root" when running as root and BIN knows the flag (pyhost refuses
+# to run apps as root without it; older builds have no such flag).
+allow_root() {
+	[ "$(id -u)" -eq 0 ] && timeout 10 "$1" serve --help 2>&1 | grep -q -- '-allow-root' &&
+		echo --allow-root
+	return 0
+}
+
 start_pyhost() {
 	[[ -x $PYHOST ]] || {
 		log "pyhost skipped: $PYHOST not found (build it with: make build)"
@@ -351,11 +359,12 @@ start_pyhost() {
 		CONFIG="serve --processes $PROCS --threads $THREADS"
 		SHAPE="$PROCS × $THREADS"
 		start "pyhost-$APP_NAME" "$PYHOST" serve "$APP" --listen "127.0.0.1:$1" \
-			--processes "$PROCS" --threads "$THREADS"
+			--processes "$PROCS" --threads "$THREADS" $(allow_root "$PYHOST")
 	else
 		CONFIG="serve --threads $THREADS: ONE process (this build has no --processes)"
 		SHAPE="1 × $THREADS"
-		start "pyhost-$APP_NAME" "$PYHOST" serve "$APP" --listen "127.0.0.1:$1" --threads "$THREADS"
+		start "pyhost-$APP_NAME" "$PYHOST" serve "$APP" --listen "127.0.0.1:$1" --threads "$THREADS" \
+			$(allow_root "$PYHOST")
 	fi
 }
 

@@ -10,6 +10,14 @@
 # Environment: APP (default testdata/frameworks/flask_app.py), URLPATH (/hello/bench),
 # DURATION (seconds per run, 5), CONNECTIONS (32), ROUNDS (3), PORT (18600), BIN (bin/pyhost).
 set -euo pipefail
+
+# allow_root BIN: "--allow-root" when running as root and BIN knows the flag (pyhost refuses
+# to run apps as root without it; older builds have no such flag).
+allow_root() {
+	[ "$(id -u)" -eq 0 ] && timeout 10 "$1" serve --help 2>&1 | grep -q -- '-allow-root' &&
+		echo --allow-root
+	return 0
+}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 APP=${APP:-testdata/frameworks/flask_app.py}
 URLPATH=${URLPATH:-/hello/bench}
@@ -38,7 +46,7 @@ tree_ticks() { # utime+stime of $1 and its children
 run() { # run LABEL FLAGS...: prints "req/s p99_ms cpu_us_per_req"
 	local label=$1
 	shift
-	(cd "$ROOT" && exec "$BIN" serve "$APP" --listen "127.0.0.1:$PORT" "$@") \
+	(cd "$ROOT" && exec "$BIN" serve "$APP" --listen "127.0.0.1:$PORT" $(allow_root "$BIN") "$@") \
 		2>"$work/$label.log" &
 	server=$!
 	for _ in $(seq 100); do
