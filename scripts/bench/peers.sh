@@ -62,6 +62,7 @@
 # only, and is stopped before the next one starts; everything this script
 # started is stopped on exit, error or Ctrl-C. Every wait is bounded.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 APPS=${APPS:-hello flask django}
@@ -342,13 +343,6 @@ pyhost_has_processes() {
 	timeout 10 "$PYHOST" serve --help 2>&1 | grep -qE -- '(^|[[:space:]])--?processes([[:space:]=]|$)'
 }
 
-# allow_root BIN: "--allow-root" when running as root and BIN knows the flag (pyhost refuses
-# to run apps as root without it; older builds have no such flag).
-allow_root() {
-	[ "$(id -u)" -eq 0 ] && timeout 10 "$1" serve --help 2>&1 | grep -q -- '-allow-root' &&
-		echo --allow-root
-	return 0
-}
 
 start_pyhost() {
 	[[ -x $PYHOST ]] || {
