@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -164,5 +166,35 @@ func waitForLines(t *testing.T, s *server, substr string, n int) {
 			t.Fatalf("log never had %d lines with %q:\n%s", n, substr, s.Log)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startUnready starts `pyhost serve ARGS` (with --allow-root when run as root) without
+// waiting for it to serve, for supervisors whose workers never get ready. stop sends SIGTERM
+// and returns how the process exited; one still running 20 s later is killed and fails the
+// test.
+func startUnready(t *testing.T, args ...string) (logs *logBuffer, stop func() error) {
+	t.Helper()
+	cmd := exec.Command(pyhostBin, append(append([]string{"serve"}, args...), asRoot()...)...)
+	cmd.Dir = repoPath()
+	logs = &logBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return logs, func() error {
+		t.Helper()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Fatalf("supervisor still running 20 s after SIGTERM\n%s", logs)
+			return nil
+		}
 	}
 }

@@ -4,7 +4,6 @@ package pyhost_test
 
 import (
 	"fmt"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,27 +40,11 @@ func TestProcessesWorkerCrashes(t *testing.T) {
 // growing delay (1 s, 2 s, 4 s...: a few starts in 3.5 s, not a hot loop) and still stops
 // cleanly on SIGTERM.
 func TestProcessesBootFailureBacksOff(t *testing.T) {
-	cmd := exec.Command(pyhostBin, "serve", "testdata/broken_import.py", "--processes", "1",
-		"--listen", "127.0.0.1:0", "--allow-root")
-	cmd.Dir = repoPath()
-	logs := &logBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	logs, stop := startUnready(t, "testdata/broken_import.py", "--processes", "1",
+		"--listen", "127.0.0.1:0")
 	time.Sleep(3500 * time.Millisecond)
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("supervisor exited with %v after SIGTERM, want 0\n%s", err, logs)
-		}
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("supervisor still running 20 s after SIGTERM\n%s", logs)
+	if err := stop(); err != nil {
+		t.Errorf("supervisor exited with %v after SIGTERM, want 0\n%s", err, logs)
 	}
 	out := logs.String()
 	starts := countLines(out, `msg="started worker"`)

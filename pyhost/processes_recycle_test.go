@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -246,29 +245,14 @@ func TestRecycleGracefulTimeout(t *testing.T) {
 // --startup-timeout: a worker whose app takes longer to import is killed and counted as a
 // boot failure (logged once, retried with back-off).
 func TestRecycleStartupTimeout(t *testing.T) {
-	cmd := exec.Command(pyhostBin, append([]string{"serve", "testdata/slow_import.py",
-		"--processes", "1", "--startup-timeout", "1s", "--listen", "127.0.0.1:0"}, asRoot()...)...)
-	cmd.Dir = repoPath()
-	logs := &logBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	logs, stop := startUnready(t, "testdata/slow_import.py", "--processes", "1",
+		"--startup-timeout", "1s", "--listen", "127.0.0.1:0")
 	deadline := time.Now().Add(20 * time.Second)
 	for countLines(logs.String(), `msg="worker could not start`) == 0 &&
 		time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("supervisor still running 20 s after SIGTERM\n%s", logs)
-	}
+	_ = stop()
 	out := logs.String()
 	if countLines(out, `msg="worker not ready within --startup-timeout; killing it"`) == 0 {
 		t.Fatalf("no worker was killed for --startup-timeout\n%s", out)
