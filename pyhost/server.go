@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pyhost/pyhost/cgo"
@@ -226,6 +227,9 @@ func (s *Server) Run(ctx context.Context) error {
 	var servers []*http.Server
 	var guarded []net.Listener
 	errc := make(chan error, len(s.listeners))
+	// accepting ends when every Serve loop has returned: from then on every connection they
+	// accepted has passed the ConnState hook, so fresh knows it.
+	var accepting sync.WaitGroup
 	for i, ln := range s.listeners {
 		lim := s.cfg.Limits
 		var handler http.Handler
@@ -252,7 +256,11 @@ func (s *Server) Run(ctx context.Context) error {
 		guarded = append(guarded, ln)
 		s.log.Info("serving", "listen", "http://"+ln.Addr().String(), "threads", s.cfg.Threads,
 			"gil", string(s.cfg.GIL), "group", s.cfg.ApplicationGroup, "python", LinkedBuild().Version)
-		go func(ln net.Listener) { errc <- srv.Serve(ln) }(ln)
+		accepting.Add(1)
+		go func(ln net.Listener) {
+			defer accepting.Done()
+			errc <- srv.Serve(ln)
+		}(ln)
 	}
 	var watch *deadlockWatch
 	if s.cfg.DeadlockTimeout > 0 {
@@ -267,7 +275,7 @@ func (s *Server) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if s.newConnGrace > 0 {
-		s.drainBeforeShutdown(sctx, guarded, servers, &fresh)
+		s.drainBeforeShutdown(sctx, guarded, servers, &fresh, &accepting)
 	}
 	shutdowns := make(chan error, len(servers))
 	for _, srv := range servers {
@@ -330,10 +338,19 @@ func (s *Server) requestRecycle(reason string) {
 // It stops accepting, turns keep-alive off (idle connections close, busy ones close after
 // their response), lets connections accepted just before deliver their requests, and waits
 // until every connection has closed or ctx ends; Shutdown then has nothing left to drop.
+// A connection accept(2) returned just before the close reaches the ConnState hook a moment
+// later, from the Serve loop: waiting for the loops to return first keeps it from being
+// missed (the process then exited under it, and its client read EOF).
 func (s *Server) drainBeforeShutdown(ctx context.Context, listeners []net.Listener,
-	servers []*http.Server, fresh *newConns) {
+	servers []*http.Server, fresh *newConns, accepting *sync.WaitGroup) {
 	for _, ln := range listeners {
 		ln.Close()
+	}
+	loopsDone := make(chan struct{})
+	go func() { accepting.Wait(); close(loopsDone) }()
+	select {
+	case <-loopsDone:
+	case <-ctx.Done():
 	}
 	for _, srv := range servers {
 		srv.SetKeepAlivesEnabled(false)
