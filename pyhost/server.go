@@ -47,6 +47,8 @@ type Server struct {
 	// newConnGrace is how long, once shutdown starts, connections accepted just before may
 	// take to send their first request before they are closed as unused (0: closed at once).
 	newConnGrace time.Duration
+	// observers see every request once it has ended (metrics, access log); none by default.
+	observers []Observer
 }
 
 // workerNewConnGrace: a worker drains while its listening sockets stay open elsewhere (in the
@@ -238,7 +240,7 @@ func (s *Server) Run(ctx context.Context) error {
 		} else {
 			handler = newRouter(s.routes(s.handlers[i]))
 		}
-		srv := &http.Server{Handler: s.countRequests(handler), ErrorLog: errLog,
+		srv := &http.Server{Handler: observe(s.countRequests(handler), s.observers), ErrorLog: errLog,
 			// net/http's bound on the whole head (it allows 4 KiB more and answers 431 by
 			// itself); the handler checks the precise limits and the request line.
 			MaxHeaderBytes:    lim.MaxHeaderBytes,

@@ -128,6 +128,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	rec := recordOf(w)
+	var queued time.Time
+	if rec != nil {
+		rec.Interp = -1
+		if body != nil {
+			rec.RequestBodyBytes = body.Len()
+		}
+		queued = time.Now()
+	}
 	thread, err := h.Threads.AcquireWithin(r.Context(), h.Limits.QueueTimeout)
 	if errors.Is(err, gil.ErrQueueTimeout) {
 		h.Log.Warn("request refused: it waited longer than --queue-timeout for a free request "+
@@ -142,6 +151,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the client went away while waiting for a request thread
 	}
 	member := app.Group.Acquire()
+	if rec != nil {
+		rec.QueueWait = time.Since(queued)
+		rec.Group = app.Group.Name
+		rec.Interp = member.Index()
+	}
 	s := h.scratchFor(thread)
 	call := s.call
 	// A request thread (its scratch, the Call included, and the interpreter member) is held
@@ -175,6 +189,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	gil.RecordWait(call.GILWait())
 	s.rio = requestIO{}
+	if rec != nil {
+		rec.RequestID = requestID
+		rec.GILWait = call.GILWait()
+		rec.Outcome = outcomeNames[call.Outcome()]
+	}
 
 	switch call.Outcome() {
 	case cgo.Respond:
@@ -210,6 +229,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 }
+
+// outcomeNames are the Record.Outcome of each cgo outcome.
+var outcomeNames = map[cgo.Outcome]string{cgo.Respond: "ok", cgo.Streamed: "ok",
+	cgo.Failed: "exception", cgo.TimedOut: "timeout", cgo.Aborted: "aborted"}
 
 // hasBody reports whether a request comes with a body to read.
 func hasBody(r *http.Request) bool {
