@@ -53,6 +53,10 @@ const (
 	FreeThreaded GILMode = C.PYH_GIL_FREE
 )
 
+// GILHeld reports whether the interpreter's GIL (the main one, unless it has its own) is held
+// by any thread right now; a racy read, for gil.Gate.
+func (in *Interp) GILHeld() bool { return C.pyh_gil_held(in.c.state) != 0 }
+
 // NewInterpreter creates a sub-interpreter in the given mode for the application group name.
 // It lives until Finalize.
 func (rt *Runtime) NewInterpreter(mode GILMode, name string) (*Interp, error) {

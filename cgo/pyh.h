@@ -185,6 +185,7 @@ PyThreadState *pyh_attach(pyh_interp *in, int64_t *wait_ns);
 PyThreadState *pyh_thread_state(pyh_interp *in); /* this OS thread's, made if needed; detached */
 void pyh_attach_state(PyThreadState *ts, int64_t *wait_ns);
 void pyh_detach(void);
+int pyh_gil_held(PyInterpreterState *interp); /* gil_probe.c */
 void pyh_register_tstate(pyh_interp *in, PyThreadState *ts);
 void pyh_delete_made_tstates(pyh_interp *in); /* with in's owner attached, no request running */
 

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pyhost/pyhost/cgo"
+	"github.com/pyhost/pyhost/gil"
 )
 
 // Global is the application group that runs in the main interpreter.
@@ -19,7 +20,12 @@ type Member struct {
 	in    *cgo.Interp
 	index int
 	busy  atomic.Int32
+	gate  *gil.Gate // in front of this interpreter's GIL; nil without a GIL (free-threaded)
 }
+
+// Gate is the gate in front of the member's GIL (shared by every member on the main GIL), or
+// nil when requests run without a GIL.
+func (m *Member) Gate() *gil.Gate { return m.gate }
 
 // Interp is the member's interpreter.
 func (m *Member) Interp() *cgo.Interp { return m.in }

@@ -19,6 +19,9 @@ type Registry struct {
 
 	mu     sync.Mutex
 	groups map[string]*Group
+	// sharedGate is the gate in front of the main GIL, which every interpreter shares in the
+	// shared mode (the main interpreter keeps it in every mode but free).
+	sharedGate *gil.Gate
 }
 
 // NewRegistry returns a registry creating interpreters of mode, poolSize per sub-interpreter
@@ -54,14 +57,14 @@ func (r *Registry) Group(name string) (*Group, error) {
 	}
 	g := &Group{Name: name, apps: map[string]*App{}}
 	if name == Global {
-		g.members = []*Member{{in: r.rt.Main()}}
+		g.members = []*Member{{in: r.rt.Main(), gate: r.gateFor(r.rt.Main(), true)}}
 	} else {
 		for i := 0; i < r.poolSize; i++ {
 			in, err := r.rt.NewInterpreter(r.interpMode(), name)
 			if err != nil {
 				return nil, fmt.Errorf("application group %s: %w", name, err)
 			}
-			g.members = append(g.members, &Member{in: in, index: i})
+			g.members = append(g.members, &Member{in: in, index: i, gate: r.gateFor(in, false)})
 		}
 	}
 	for _, m := range g.members {
@@ -71,6 +74,21 @@ func (r *Registry) Group(name string) (*Group, error) {
 	}
 	r.groups[name] = g
 	return g, nil
+}
+
+// gateFor returns the gate in front of in's GIL: none in the free-threaded mode, one per
+// interpreter in the own mode, and otherwise the one gate of the main GIL. r.mu is held.
+func (r *Registry) gateFor(in *cgo.Interp, main bool) *gil.Gate {
+	switch {
+	case r.mode == gil.Free:
+		return nil
+	case r.mode == gil.Own && !main:
+		return gil.NewGate(in.GILHeld)
+	}
+	if r.sharedGate == nil {
+		r.sharedGate = gil.NewGate(r.rt.Main().GILHeld)
+	}
+	return r.sharedGate
 }
 
 // Load imports spec into every interpreter of the group (once per distinct spec).

@@ -71,6 +71,7 @@ type scratch struct {
 	io      cgo.IO // names &rio for the C side, made once
 	// deadline is the request timeout's timer, re-armed for each request (RequestTimeout).
 	deadline deadline
+	waiter   *gil.Waiter // this request thread's place at its interpreter's GIL gate
 }
 
 // scratchFor returns request thread t's scratch state. Only the goroutine holding thread t
@@ -82,6 +83,7 @@ func (h *Handler) scratchFor(t int) *scratch {
 	if s == nil {
 		s = &scratch{call: cgo.NewCall(), environ: make([]byte, 0, 2048)}
 		s.io = cgo.NewIO(&s.rio)
+		s.waiter = gil.NewWaiter()
 		h.scratch[t] = s
 	}
 	return s
@@ -183,15 +185,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		dl = &s.deadline
 		dl.arm(h, call, w, r, requestID)
 	}
+	var gateWait time.Duration
+	gate := member.Gate()
+	if gate != nil {
+		gateWait = gate.Enter(s.waiter)
+	}
 	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
+	if gate != nil {
+		gate.Leave()
+	}
 	if dl != nil {
 		dl.stop()
 	}
-	gil.RecordWait(call.GILWait())
+	gilWait := gateWait + call.GILWait()
+	gil.RecordWait(gilWait)
 	s.rio = requestIO{}
 	if rec != nil {
 		rec.RequestID = requestID
-		rec.GILWait = call.GILWait()
+		rec.GILWait = gilWait
 		rec.Outcome = outcomeNames[call.Outcome()]
 	}
 

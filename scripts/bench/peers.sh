@@ -18,10 +18,10 @@
 # app gives when called in-process (scripts/bench/wsgi_body.py); a server that
 # answers anything else is reported FAILED and the script exits non-zero.
 #
-# Process x thread counts: 2 x 8 for every server that has both knobs (uWSGI,
-# gunicorn gthread, mod_wsgi daemon; waitress has threads only). pyhost runs as
-# `serve APP --processes 2 --threads 8` when its --help lists --processes, and as
-# `serve APP --threads 8` (one process, labelled 1 x 8) when it does not.
+# Process x thread counts: $PROCS x $THREADS (default 2 x 8) for every server that has
+# both knobs (uWSGI, gunicorn gthread, mod_wsgi daemon; waitress has threads only).
+# pyhost runs as `serve APP --processes $PROCS --threads $THREADS`, or with PROCS=1
+# as `serve APP --threads $THREADS` (one process, no supervisor).
 #
 # Server CPU per request: the utime+stime of the server's whole process tree
 # (supervisor/master, workers, Apache's children and mod_wsgi daemons) spent
@@ -45,6 +45,8 @@
 #   DURATION      seconds of each measured wrk run (default 10)
 #   CONNECTIONS   wrk connections (default 32)
 #   WRK_THREADS   wrk threads (default 2)
+#   PROCS THREADS processes x threads of every server (default 2 x 8); with PROCS=1
+#                 pyhost runs as one process, without a supervisor
 #   WARMUP        seconds of an unmeasured wrk run before each measurement (default 1; 0 = none)
 #   ONLY          space-separated subset of server names (default: all of them)
 #   OUT           folder for bench-peers.md (default /tmp)
@@ -78,8 +80,8 @@ PYHOST=${PYHOST:-$ROOT/bin/pyhost}
 
 PY=/usr/bin/python3 # the system Python, which the Debian peers are built for
 # Same process x thread counts for every peer that has both knobs.
-PROCS=2
-THREADS=8
+PROCS=${PROCS:-2}
+THREADS=${THREADS:-8}
 
 ALL_SERVERS="baregohttp pyhost uwsgi uwsgi-http11 gunicorn-sync gunicorn-gthread modwsgi-embedded modwsgi-daemon waitress"
 ALL_APPS="hello flask django"
@@ -93,7 +95,7 @@ die() {
 	exit 1
 }
 
-for v in DURATION CONNECTIONS WRK_THREADS WARMUP PORT_BASE READY_TIMEOUT; do
+for v in PROCS THREADS DURATION CONNECTIONS WRK_THREADS WARMUP PORT_BASE READY_TIMEOUT; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 ((DURATION > 0)) || die "DURATION must be at least 1"
@@ -349,13 +351,13 @@ start_pyhost() {
 		log "pyhost skipped: $PYHOST not found (build it with: make build)"
 		return 2
 	}
-	if pyhost_has_processes; then
+	if pyhost_has_processes && ((PROCS > 1)); then
 		CONFIG="serve --processes $PROCS --threads $THREADS"
 		SHAPE="$PROCS × $THREADS"
 		start "pyhost-$APP_NAME" "$PYHOST" serve "$APP" --listen "127.0.0.1:$1" \
 			--processes "$PROCS" --threads "$THREADS" $(allow_root "$PYHOST")
 	else
-		CONFIG="serve --threads $THREADS: ONE process (this build has no --processes)"
+		CONFIG="serve --threads $THREADS: one process, no supervisor"
 		SHAPE="1 × $THREADS"
 		start "pyhost-$APP_NAME" "$PYHOST" serve "$APP" --listen "127.0.0.1:$1" --threads "$THREADS" \
 			$(allow_root "$PYHOST")
