@@ -50,9 +50,9 @@ def _log_failure(callback, name, event):
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     rid = event.get("request_id")
     where = " for request %s" % rid if rid else ""
-    sys.stderr.write("pyhost: event callback %r raised on %s%s; the %s went on without it "
-                     "(fix the callback):\n%s"
-                     % (callback, name, where, "request" if rid else "server", text))
+    sys.stderr.write("pyhost: event callback %r raised on %s%s; pyhost logged it and went "
+                     "on (the request and the other callbacks are unaffected; fix the "
+                     "callback):\n%s" % (callback, name, where, text))
     sys.stderr.flush()
 
 

@@ -6,9 +6,11 @@ package pyhost_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -257,6 +259,50 @@ func TestPymoduleEvents(t *testing.T) {
 			}
 			if !strings.Contains(s.Log.String(), "stopped cleanly") {
 				t.Errorf("the server did not stop cleanly after process_stopping:\n%s", s.Log)
+			}
+		})
+	}
+}
+
+// Under concurrent requests (own GIL and free-threaded included) every request still gets its
+// events in order, with its own status.
+func TestPymoduleEventsConcurrent(t *testing.T) {
+	for _, mode := range modesHere() {
+		t.Run(mode, func(t *testing.T) {
+			s := startPymodule(t, "--gil", mode, "--threads", "4")
+			const clients, each = 4, 10
+			var wg sync.WaitGroup
+			for c := 0; c < clients; c++ {
+				wg.Add(1)
+				go func(c int) {
+					defer wg.Done()
+					for i := 0; i < each; i++ {
+						path := fmt.Sprintf("/sub/ok-%d-%d", c, i)
+						if i%2 == 1 {
+							path = fmt.Sprintf("/sub/raise-%d-%d", c, i)
+						}
+						s.get(t, path)
+					}
+				}(c)
+			}
+			wg.Wait()
+			var evs []pymoduleEvent
+			s.getJSON(t, "/sub/events", &evs)
+			byID, idOf := eventsByRequest(evs)
+			for c := 0; c < clients; c++ {
+				for i := 0; i < each; i++ {
+					path, events, status := fmt.Sprintf("/ok-%d-%d", c, i),
+						"request_started,request_finished", float64(200)
+					if i%2 == 1 {
+						path, events, status = fmt.Sprintf("/raise-%d-%d", c, i),
+							"request_started,request_exception,request_finished", 500
+					}
+					got := byID[idOf[path]]
+					if names(got) != events || got[len(got)-1].Fields["status"] != status {
+						t.Errorf("%s: events %v, want %s ending with status %v", path, got,
+							events, status)
+					}
+				}
 			}
 		})
 	}

@@ -78,7 +78,7 @@ def application(environ, start_response):
     if path == "/events":
         with events_lock:
             return respond(start_response, "200 OK", events)
-    if path == "/raise":
+    if path.startswith("/raise"):
         raise ValueError("boom")
     if path == "/stream":
         start_response("201 Created", [("Content-Type", "text/plain")])
