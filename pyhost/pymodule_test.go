@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 const pymoduleApp = "testdata/pymodule_app.py"
@@ -261,6 +262,34 @@ func TestPymoduleEvents(t *testing.T) {
 				t.Errorf("the server did not stop cleanly after process_stopping:\n%s", s.Log)
 			}
 		})
+	}
+}
+
+// A request cut off at --request-timeout: the client got 504, and the events say so, with
+// the RequestTimeout that interrupted the app.
+func TestPymoduleEventsTimeout(t *testing.T) {
+	s := startPymodule(t, "--request-timeout", "200ms", "--interrupt-timeout", "5s")
+	if resp, body := s.get(t, "/sub/spin?10"); resp.StatusCode != 504 {
+		t.Fatalf("GET /sub/spin?10 with --request-timeout 200ms: %d %s", resp.StatusCode, body)
+	}
+	// The request unwinds after Go answered: wait for its last event.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var evs []pymoduleEvent
+		s.getJSON(t, "/sub/events", &evs)
+		byID, idOf := eventsByRequest(evs)
+		got := byID[idOf["/spin"]]
+		if names(got) == "request_started,request_exception,request_finished" {
+			exc, fin := got[1].Fields, got[2].Fields
+			if exc["type"] != "RequestTimeout" || fin["status"] != float64(504) ||
+				fin["outcome"] != "timeout" || !(fin["duration"].(float64) >= 0.2) {
+				t.Errorf("timed-out request's events: %v", got)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed-out request's events: %v\n%s", got, s.Log)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -3,6 +3,7 @@
 import json
 import sys
 import threading
+import time
 
 import pyhost
 
@@ -78,6 +79,11 @@ def application(environ, start_response):
     if path == "/events":
         with events_lock:
             return respond(start_response, "200 OK", events)
+    if path == "/spin":
+        end = time.monotonic() + float(environ["QUERY_STRING"])
+        while time.monotonic() < end:  # pure Python: a RequestTimeout can land here
+            pass
+        return respond(start_response, "200 OK", {"spun": True})
     if path.startswith("/raise"):
         raise ValueError("boom")
     if path == "/stream":
