@@ -265,6 +265,17 @@ func TestPymoduleEvents(t *testing.T) {
 	}
 }
 
+// A worker that recycles tells its apps why: process_stopping with reason "recycle" and the
+// limit it reached, once its replacement took over and it drained.
+func TestPymoduleProcessStoppingRecycle(t *testing.T) {
+	s := startServer(t, pymoduleApp, "--processes", "1", "--maximum-requests", "3")
+	for i := 0; i < 3; i++ {
+		s.get(t, "/hello")
+	}
+	waitForLog(t, s, "pymodule_app[%{GLOBAL}]: process_stopping reason=recycle "+
+		"detail=maximum-requests 3 reached")
+}
+
 // A request cut off at --request-timeout: the client got 504, and the events say so, with
 // the RequestTimeout that interrupted the app.
 func TestPymoduleEventsTimeout(t *testing.T) {
