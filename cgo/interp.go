@@ -83,8 +83,9 @@ func (rt *Runtime) Prepare(in *Interp, multithread, multiprocess bool) error {
 }
 
 // ProcessFacts are what every interpreter tells apps about the process it runs in, through
-// the _pyhost module (process_group, application_group, maximum_processes,
-// threads_per_process) and the environ (pyhost.process_group, pyhost.application_group).
+// the pyhost module (process_group, application_group, gil_mode, maximum_processes,
+// threads_per_process; pymodule.go), the private _pyhost module and the environ
+// (pyhost.process_group, pyhost.application_group).
 type ProcessFacts struct {
 	ProcessGroup      string // "" outside a named process group
 	GILMode           string // "shared", "own" or "free" ("" is taken as shared)
