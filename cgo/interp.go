@@ -87,10 +87,12 @@ func (rt *Runtime) Prepare(in *Interp, multithread, multiprocess bool) error {
 }
 
 // ProcessFacts are what every interpreter tells apps about the process it runs in, through
-// the _pyhost module (process_group, application_group, maximum_processes,
-// threads_per_process) and the environ (pyhost.process_group, pyhost.application_group).
+// the pyhost module (process_group, application_group, gil_mode, maximum_processes,
+// threads_per_process; pymodule.go), the private _pyhost module and the environ
+// (pyhost.process_group, pyhost.application_group).
 type ProcessFacts struct {
 	ProcessGroup      string // "" outside a named process group
+	GILMode           string // "shared", "own" or "free" ("" is taken as shared)
 	MaximumProcesses  int
 	ThreadsPerProcess int
 }
@@ -103,15 +105,18 @@ func (rt *Runtime) PrepareProcess(in *Interp, multithread, multiprocess bool, p 
 		defer C.pyh_detach()
 		src := C.CString(bootstrapSource)
 		defer C.free(unsafe.Pointer(src))
-		strs, free := cStrings(p.ProcessGroup, in.Name)
+		strs, free := cStrings(p.ProcessGroup, in.Name, p.gilMode())
 		defer free()
 		facts := C.pyh_process_facts{process_group: strs[0], application_group: strs[1],
+			gil_mode:            strs[2],
 			maximum_processes:   C.long(p.MaximumProcesses),
 			threads_per_process: C.long(p.ThreadsPerProcess)}
 		var cerr *C.char
 		if C.pyh_interp_setup(in.c, src, cBool(multithread), cBool(multiprocess), &facts, &cerr) != 0 {
 			err = fmt.Errorf("setting up interpreter %s: %s", in.Name, takeCString(cerr))
+			return
 		}
+		err = setupModule(in, &facts)
 	})
 	return err
 }

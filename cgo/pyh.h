@@ -164,6 +164,7 @@ uint32_t pyh_signals_restore(const pyh_signal_snapshot *snap); /* bit i: kept si
 typedef struct {
     const char *process_group;     /* "" outside a named process group */
     const char *application_group; /* the interpreter's application group */
+    const char *gil_mode;          /* "shared", "own" or "free" */
     long maximum_processes;
     long threads_per_process;
 } pyh_process_facts;

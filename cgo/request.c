@@ -7,6 +7,7 @@
  * yielded block; a wsgi.file_wrapper over a real file goes to Go as a file descriptor. */
 #include "pyh.h"
 #include "_cgo_export.h"
+#include "pymodule.h"
 #include <string.h>
 
 static int check_bytes(PyObject *item) {
@@ -254,6 +255,8 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
     PyThreadState *ts = pyh_thread_state(in);
     /* Watched from before the wait for the GIL: the deadline counts that wait too. */
     if (watch != NULL) pyh_watch_begin(watch, seq, r, ts);
+    pyh_obs obs; /* the pyhost module's metrics and events (pymodule.h): a flag when unused */
+    pyh_obs_begin(in, &obs);
     pyh_attach_state(ts, &out->gil_wait_ns);
 
     if (app < 0 || app >= in->napps) {
@@ -262,6 +265,7 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
     }
     environ = pyh_build_environ(in, packed, packed_len);
     if (environ == NULL) goto error;
+    pyh_current_set(in, environ);
     if (has_body) {
         reader = pyh_body_reader_new(in, r);
         input = reader ? PyObject_CallOneArg(in->make_input, reader) : NULL;
@@ -269,6 +273,7 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
         input = PyObject_CallNoArgs(in->empty_input);
     }
     if (input == NULL || PyDict_SetItem(environ, in->str_wsgi_input, input) < 0) goto error;
+    if (obs.flags && pyh_obs_started(in, &obs, environ) < 0) goto error;
     sr = pyh_start_response_new(in, r);
     if (sr == NULL) goto error;
 
@@ -293,6 +298,7 @@ done:
      * lock held for good, wedging every other request thread. */
     if (watch != NULL) pyh_watch_end(watch);
     pyh_exit_if_forked_child(error); /* a child forked by the app never returns into Go */
+    if (obs.flags) pyh_obs_ending(in, &obs, r, error);
     int failed = error != NULL;
     if (failed) {
         pyh_restore_exception(error);
@@ -303,9 +309,11 @@ done:
     Py_XDECREF(reader);
     Py_XDECREF(input);
     Py_XDECREF(result);
+    pyh_current_clear();
     Py_XDECREF(environ);
     pyh_exit_if_forked_child(NULL);
     finish(r, failed, out);
     pyh_req_end(r);
+    if (obs.flags) pyh_obs_end(in, &obs, out);
     pyh_detach();
 }

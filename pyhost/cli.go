@@ -314,6 +314,7 @@ func serveHere(cfg Config, log *slog.Logger, inherited []net.Listener, loaded fu
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
+	recycle = srv.recycling(recycle) // its reason is the apps' process_stopping reason too
 	srv.RequestRecycle = recycle
 	if recycle != nil && cfg.Recycle.recycles() {
 		defer srv.watchRecycling(cfg.Recycle, recycle)()

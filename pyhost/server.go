@@ -49,6 +49,8 @@ type Server struct {
 	newConnGrace time.Duration
 	// observers see every request once it has ended (metrics, access log); none by default.
 	observers []Observer
+	// stopReason is why the process stops, for the apps' process_stopping event (stopping.go).
+	stopReason stopReason
 }
 
 // workerNewConnGrace: a worker drains while its listening sockets stay open elsewhere (in the
@@ -93,7 +95,7 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 	}
 	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
 	s.groups.SetMultiprocess(cfg.Processes > 0)
-	s.groups.SetProcessFacts(cgo.ProcessFacts{ProcessGroup: cfg.ProcessGroup,
+	s.groups.SetProcessFacts(cgo.ProcessFacts{ProcessGroup: cfg.ProcessGroup, GILMode: string(cfg.GIL),
 		MaximumProcesses: max(cfg.Processes, 1), ThreadsPerProcess: cfg.Threads})
 	if err := s.listen(inherited); err != nil {
 		_ = s.finalize()
@@ -306,7 +308,7 @@ func (s *Server) Run(ctx context.Context) error {
 	// Finalising waits for the app's non-daemon threads (as Python's own exit does); one that
 	// never ends must not keep the server from exiting.
 	finalized := make(chan error, 1)
-	go func() { finalized <- s.finalize() }()
+	go func() { s.notifyStopping(); finalized <- s.finalize() }()
 	limit := max(time.Until(deadline(sctx)), 2*time.Second)
 	select {
 	case err := <-finalized:

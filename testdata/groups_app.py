@@ -4,9 +4,9 @@ import json
 import os
 
 try:
-    import _pyhost
+    import pyhost
 except ImportError:
-    _pyhost = None
+    pyhost = None
 
 
 def application(environ, start_response):
@@ -22,7 +22,7 @@ def application(environ, start_response):
     facts.update({
         "pid": os.getpid(),
         "uid": os.getuid(),
-        "module": {name: getattr(_pyhost, name, None) for name in
+        "module": {name: getattr(pyhost, name, None) for name in
                    ("process_group", "application_group", "maximum_processes",
                     "threads_per_process")},
         # headers only pyhost's router may set: the app must never see them

@@ -1,0 +1,35 @@
+package wsgi
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+// The cost of the pyhost module's observation, on top of BenchmarkHello (which measures it
+// off: one flag check). Each app switches its part on for the rest of the process, so these
+// run after the other benchmarks (this file sorts after handler_bench_test.go, and `go test
+// -bench` runs benchmarks in file order) and in this order.
+
+// BenchmarkHelloPymoduleMetrics: an app asked for metrics, so every request is counted and
+// timed (two clock reads and a few atomic adds).
+func BenchmarkHelloPymoduleMetrics(b *testing.B) { benchObserved(b, "hello_metrics.py") }
+
+// BenchmarkHelloPymoduleEvents: metrics, and an event callback that does nothing in the
+// interpreter: request_started and request_finished are delivered to it.
+func BenchmarkHelloPymoduleEvents(b *testing.B) { benchObserved(b, "hello_events.py") }
+
+func benchObserved(b *testing.B, script string) {
+	h := benchHandler(b, script)
+	req := httptest.NewRequest("GET", "/hello?x=1", nil)
+	req.Header.Set("User-Agent", "bench")
+	req.Header.Set("Accept", "*/*")
+	w := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w, req)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}
+}
