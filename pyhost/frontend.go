@@ -26,34 +26,103 @@ type frontend struct {
 // process each, so balancing by connection, as the workers' accept would, could leave a
 // one-thread process queueing requests while its sibling idles.
 type groupBalancer struct {
+	name  string
 	procs []*groupProcess
 	next  atomic.Uint32
+	// wait bounds how long a request waits for a process of the group to have a ready
+	// worker (none while all crash or are still loading): past it, 503.
+	wait time.Duration
+	log  *slog.Logger
 }
 
 type groupProcess struct {
-	inflight atomic.Int64
-	proxy    *httputil.ReverseProxy
+	inflight  atomic.Int64
+	accepting *atomic.Bool // a ready worker serves this process's socket (set by the supervisor)
+	proxy     *httputil.ReverseProxy
 }
 
-func newGroupBalancer(name string, sockets []string, log *slog.Logger) *groupBalancer {
-	b := &groupBalancer{}
-	for _, sock := range sockets {
-		b.procs = append(b.procs, &groupProcess{proxy: processProxy(name, sock, log)})
+// routeWait is how long a request waits for a ready worker of its group when no
+// --queue-timeout is set (mod_wsgi's connect-timeout has the same default).
+const routeWait = 15 * time.Second
+
+// routePoll is how often a waiting request looks again for a ready worker: waits happen
+// only while a group has none (starting, or crashing), so a simple poll is enough.
+const routePoll = 20 * time.Millisecond
+
+// routedGroup is what the router knows of a process group: one socket per process, whether
+// each has a ready worker, and the group's wait for one (its --queue-timeout, or routeWait).
+type routedGroup struct {
+	sockets   []string
+	accepting []*atomic.Bool
+	wait      time.Duration
+}
+
+func newGroupBalancer(name string, g routedGroup, log *slog.Logger) *groupBalancer {
+	b := &groupBalancer{name: name, wait: g.wait, log: log}
+	if b.wait <= 0 {
+		b.wait = routeWait
+	}
+	for i, sock := range g.sockets {
+		b.procs = append(b.procs, &groupProcess{accepting: g.accepting[i],
+			proxy: processProxy(name, sock, log)})
 	}
 	return b
 }
 
-func (b *groupBalancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// pick returns the accepting process with the fewest requests in flight, or nil.
+func (b *groupBalancer) pick() *groupProcess {
 	start := int(b.next.Add(1))
-	best := b.procs[start%len(b.procs)]
-	for i := 1; i < len(b.procs); i++ {
-		if p := b.procs[(start+i)%len(b.procs)]; p.inflight.Load() < best.inflight.Load() {
+	var best *groupProcess
+	for i := range b.procs {
+		p := b.procs[(start+i)%len(b.procs)]
+		if p.accepting.Load() && (best == nil || p.inflight.Load() < best.inflight.Load()) {
 			best = p
+		}
+	}
+	return best
+}
+
+func (b *groupBalancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	best := b.pick()
+	if best == nil {
+		best = b.waitForWorker(r)
+		if best == nil {
+			if r.Context().Err() == nil {
+				b.log.Warn("request refused: no worker of its process group became ready in "+
+					"time; answered 503 (the group's workers are starting, or failing to: see "+
+					"their log lines above)", "group", b.name, "path", r.URL.Path,
+					"waited", b.wait.String())
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "503 the application's processes are not ready",
+					http.StatusServiceUnavailable)
+			}
+			return
 		}
 	}
 	best.inflight.Add(1)
 	defer best.inflight.Add(-1)
 	best.proxy.ServeHTTP(w, r)
+}
+
+// waitForWorker waits up to b.wait for a process of the group to accept; nil if none did or
+// the client left.
+func (b *groupBalancer) waitForWorker(r *http.Request) *groupProcess {
+	timeout := time.NewTimer(b.wait)
+	defer timeout.Stop()
+	tick := time.NewTicker(routePoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if p := b.pick(); p != nil {
+				return p
+			}
+		case <-timeout.C:
+			return b.pick()
+		case <-r.Context().Done():
+			return nil
+		}
+	}
 }
 
 // atListener marks a request with the public listener it came in on, for the worker.
@@ -101,9 +170,9 @@ func processProxy(name, socket string, log *slog.Logger) *httputil.ReverseProxy 
 }
 
 // startFrontend serves each listener with a router over the static aliases and the groups'
-// balancers. mounts maps a mount prefix to its group's name; sockets a group's name to its
-// processes' sockets.
-func startFrontend(lns []net.Listener, mounts map[string]string, sockets map[string][]string,
+// balancers. mounts maps a mount prefix to its group's name; groups a group's name to its
+// processes.
+func startFrontend(lns []net.Listener, mounts map[string]string, groups map[string]routedGroup,
 	static []StaticAlias, cfg Config, log *slog.Logger) (*frontend, error) {
 	var statics []route
 	for _, a := range static {
@@ -116,8 +185,8 @@ func startFrontend(lns []net.Listener, mounts map[string]string, sockets map[str
 	f := &frontend{log: log}
 	lim := cfg.Limits
 	balancers := map[string]*groupBalancer{}
-	for name, socks := range sockets {
-		balancers[name] = newGroupBalancer(name, socks, log)
+	for name, g := range groups {
+		balancers[name] = newGroupBalancer(name, g, log)
 	}
 	for i, ln := range lns {
 		routes := append([]route(nil), statics...)

@@ -524,3 +524,39 @@ func TestProcessGroupsWorkerKilled(t *testing.T) {
 		t.Errorf("/a/ after b's worker died: %+v", a2)
 	}
 }
+
+// A group with no ready worker (its app cannot be imported: its workers keep failing to
+// start) answers 503 with Retry-After once its queue-timeout has passed, rather than holding
+// the request forever on a socket nobody accepts on; the other group still answers.
+func TestRoutedGroupWithoutWorkerAnswers503(t *testing.T) {
+	dir := groupsDir(t, `
+[group.broken]
+queue-timeout = "1s"
+[group.good]
+[[mount]]
+prefix = "/broken"
+app = "broken.py"
+process-group = "broken"
+[[mount]]
+prefix = "/good"
+app = "app.py"
+process-group = "good"
+`)
+	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	waitForLines(t, s, `msg="worker could not start`, 1)
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Get(s.URL + "/broken/")
+	if err != nil {
+		t.Fatalf("GET /broken/: %v (before the fix: held until the client gave up)", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("GET /broken/: %d %q Retry-After %q; want 503 with Retry-After", resp.StatusCode,
+			body, resp.Header.Get("Retry-After"))
+	}
+	waitForLog(t, s, "no worker of its process group became ready in time")
+	if f := getFacts(t, c, s.URL+"/good/"); f.ProcessGroup != "good" {
+		t.Errorf("/good/ beside a broken group: %+v", f)
+	}
+}

@@ -24,7 +24,7 @@ func (s *supervisor) exited(w *worker) {
 	delete(s.live, w)
 	sl := w.slot
 	if sl.serving == w {
-		sl.serving = nil
+		sl.setServing(nil)
 	}
 	if sl.pending == w {
 		sl.pending = nil

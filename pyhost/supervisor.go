@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -37,6 +38,17 @@ type slot struct {
 	retry        *time.Timer // a scheduled respawn after a boot failure or repeated crashes
 	bootFailures int
 	crashes      int // crashes in a row, each within crashQuiet of getting ready
+	// accepting is shared with the router (routed groups only, else nil): whether serving
+	// is set.
+	accepting *atomic.Bool
+}
+
+// setServing makes w (or nobody) the worker serving the slot's sockets, and tells the router.
+func (sl *slot) setServing(w *worker) {
+	sl.serving = w
+	if sl.accepting != nil {
+		sl.accepting.Store(w != nil)
+	}
 }
 
 type worker struct {
@@ -135,6 +147,9 @@ func (s *supervisor) run() int {
 		g.firstSlot = len(s.slots)
 		for i := 0; i < max(g.cfg.Processes, 1); i++ {
 			sl := &slot{index: len(s.slots), group: g}
+			if i < len(g.accepting) {
+				sl.accepting = g.accepting[i]
+			}
 			s.slots = append(s.slots, sl)
 			s.spawn(sl)
 		}
@@ -293,7 +308,8 @@ func (s *supervisor) ready(w *worker) {
 		"took", w.readyAt.Sub(w.started).Round(time.Millisecond).String())
 	if sl.pending == w {
 		old := sl.serving
-		sl.serving, sl.pending = w, nil
+		sl.setServing(w)
+		sl.pending = nil
 		sl.bootFailures, s.lastFailure = 0, ""
 		if old != nil {
 			s.drain(old, "replaced by a new worker")

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,6 +26,9 @@ type groupRun struct {
 	slotFiles [][]*os.File
 	firstSlot int
 	env       []string // what its workers are told on top of the supervisor's environment
+	// accepting, for routed groups, says per slot whether a ready worker serves its socket:
+	// the router sends requests only to those (frontend.go).
+	accepting []*atomic.Bool
 }
 
 const (
@@ -72,7 +76,7 @@ func superviseGroups(f *ServerFile, cfgs []Config, args []string, log *slog.Logg
 	}
 	defer os.RemoveAll(dir)
 	s := newSupervisor(cfgs[0], args, exe, log)
-	sockets := map[string][]string{}
+	routed := map[string]routedGroup{}
 	for i, g := range f.Groups {
 		gr := &groupRun{name: g.Name, cfg: cfgs[i],
 			env: []string{workerGroupEnv + "=" + g.Name, workerRoutedEnv + "=" + strings.Join(addrs, ",")}}
@@ -87,8 +91,13 @@ func superviseGroups(f *ServerFile, cfgs []Config, args []string, log *slog.Logg
 				return 1
 			}
 			defer file.Close()
-			sockets[g.Name] = append(sockets[g.Name], path)
 			gr.slotFiles = append(gr.slotFiles, []*os.File{file})
+			gr.accepting = append(gr.accepting, new(atomic.Bool))
+			rg := routed[g.Name]
+			rg.sockets = append(rg.sockets, path)
+			rg.accepting = gr.accepting
+			rg.wait = cfgs[i].Limits.QueueTimeout
+			routed[g.Name] = rg
 		}
 		s.groups = append(s.groups, gr)
 		s.log.Info("process group", "group", g.Name, "processes", max(cfgs[i].Processes, 1),
@@ -98,7 +107,7 @@ func superviseGroups(f *ServerFile, cfgs []Config, args []string, log *slog.Logg
 	for _, m := range f.Mounts {
 		mounts[m.Prefix] = m.ProcessGroup
 	}
-	s.front, err = startFrontend(lns, mounts, sockets, f.Static, cfgs[0], s.log)
+	s.front, err = startFrontend(lns, mounts, routed, f.Static, cfgs[0], s.log)
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
