@@ -107,6 +107,9 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 		cfg.Processes = n
 		return nil
 	})
+	fs.IntVar(&cfg.CPUAffinity, "cpu-affinity", 0, "bind each worker process (or the one "+
+		"process) to N CPUs, worker i to the i-th N of them round robin; helps when processes "+
+		"are about as many as cores (0: not bound)")
 	limitFlags(fs, &cfg.Limits)
 	recycleFlags(fs, &cfg.Recycle)
 	fs.Func("static", "serve the files of DIR at a URL prefix, from Go (no Python): "+
@@ -230,16 +233,26 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	if slot := os.Getenv(workerEnv); slot != "" {
+		log := log.With("worker", slot, "pid", os.Getpid())
+		n, _ := strconv.Atoi(slot)
 		if err := dropPrivileges(cfg); err != nil {
 			log.Error("pyhost worker could not start", "error", err)
 			return 1
 		}
-		return runWorker(cfg, log.With("worker", slot, "pid", os.Getpid()))
+		if err := applyCPUAffinity(cfg, n, log); err != nil {
+			log.Error("pyhost worker could not start", "error", err)
+			return 1
+		}
+		return runWorker(cfg, log)
 	}
 	if cfg.Processes > 0 {
 		return supervise(cfg, args, log)
 	}
 	if err := dropPrivileges(cfg); err != nil {
+		log.Error("pyhost could not start", "error", err)
+		return 1
+	}
+	if err := applyCPUAffinity(cfg, 0, log); err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}

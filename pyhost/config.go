@@ -61,6 +61,9 @@ type Config struct {
 	User, Group string
 	// AllowRoot lets apps run as root (refused otherwise).
 	AllowRoot bool
+	// CPUAffinity binds each worker process (or the one process) to this many CPUs, round
+	// robin by worker slot (0: not bound). See affinity.go.
+	CPUAffinity int
 	// DisplayName is the worker processes' name in ps and top (their argv[0]).
 	DisplayName string
 	// ProcessGroup is the name of the config file's process group this configuration runs
@@ -114,6 +117,10 @@ func (c *Config) Validate(build gil.Build) error {
 	if c.Processes < 0 {
 		return fmt.Errorf("--processes %d: need at least 1 worker process (omit the flag to "+
 			"serve from this one process)", c.Processes)
+	}
+	if c.CPUAffinity < 0 {
+		return fmt.Errorf("--cpu-affinity %d: want a number of CPUs per process (0: no binding)",
+			c.CPUAffinity)
 	}
 	if c.Threads < 1 {
 		return fmt.Errorf("--threads %d: need at least 1 request thread", c.Threads)
