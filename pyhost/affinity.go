@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 	"unsafe"
@@ -124,6 +125,12 @@ func applyCPUAffinity(cfg Config, slot int, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("bound to CPUs (--cpu-affinity)", "cpus", fmt.Sprint(cpus))
+	// Go sized GOMAXPROCS from the CPUs it could use at start; more Ps than CPUs would only
+	// make its threads take turns on them. A GOMAXPROCS the user set is theirs.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(len(cpus))
+	}
+	log.Info("bound to CPUs (--cpu-affinity)", "cpus", fmt.Sprint(cpus),
+		"gomaxprocs", runtime.GOMAXPROCS(0))
 	return nil
 }
