@@ -26,10 +26,12 @@ import (
 // stillServes fails the test unless a fresh client gets /hello within one second.
 func stillServes(t *testing.T, s *server, after string) {
 	t.Helper()
-	c := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	// A bound, not a timing: a wedged server never answers. 5 s leaves room for a loaded CI
+	// machine (the slow-reader test's second round of write timeouts can end late there).
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Get(s.URL + "/hello")
 	if err != nil {
-		t.Fatalf("after %s, a normal client was not served within 1s: %v", after, err)
+		t.Fatalf("after %s, a normal client was not served within 5s: %v", after, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
