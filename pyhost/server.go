@@ -49,6 +49,8 @@ type Server struct {
 	newConnGrace time.Duration
 	// observers see every request once it has ended (metrics, access log); none by default.
 	observers []Observer
+	// metrics: this process's registry (nil without --metrics-listen: nothing is kept).
+	metrics *serverMetrics
 }
 
 // workerNewConnGrace: a worker drains while its listening sockets stay open elsewhere (in the
@@ -90,6 +92,10 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 		mounts: cfg.AllMounts()}
 	if inherited != nil {
 		s.newConnGrace = workerNewConnGrace
+	}
+	if cfg.MetricsListen != "" {
+		s.metrics = newServerMetrics(cfg, s.threads)
+		s.observers = append(s.observers, s.metrics.observe)
 	}
 	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
 	s.groups.SetMultiprocess(cfg.Processes > 0)
@@ -185,6 +191,9 @@ func (s *Server) load(group string, m Mount, spec cgo.AppSpec) (*subinterp.App, 
 	}
 	s.log.Info("loaded WSGI application", "app", m.App, "mount", m.Prefix, "group", group,
 		"interpreters", g.Size(), "gil", string(s.cfg.GIL), "took", time.Since(start).Round(time.Millisecond).String())
+	if s.metrics != nil {
+		s.metrics.loaded(g, s.cfg.GIL)
+	}
 	s.reportGIL(g)
 	return app, nil
 }
@@ -196,7 +205,11 @@ func (s *Server) reportGIL(g *subinterp.Group) {
 		return
 	}
 	for _, in := range g.Interps() {
-		if enabled, mods := s.rt.GILReport(in); enabled {
+		enabled, mods := s.rt.GILReport(in)
+		if s.metrics != nil {
+			s.metrics.gilReport(g.Name, enabled)
+		}
+		if enabled {
 			s.log.Warn("the GIL is enabled again: an extension module did not declare "+
 				"free-threading support, so requests take turns on the GIL",
 				"group", g.Name, "modules", strings.Join(mods, ","))
