@@ -418,3 +418,61 @@ func TestMetricsListenConfigKey(t *testing.T) {
 		t.Errorf("a bad metrics-listen: exit %d, stderr:\n%s", code, errOut)
 	}
 }
+
+// With two process groups, /readyz names the one whose workers are still loading, and
+// answers 200 once both serve.
+func TestMetricsReadyzNamesGroup(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "open")
+	t.Setenv("PYHOST_TEST_GATE", gate)
+	dir := groupsDir(t, `metrics-listen = "127.0.0.1:0"
+[group.a]
+[group.b]
+
+[[mount]]
+prefix = "/a"
+app = "app.py"
+process-group = "a"
+
+[[mount]]
+prefix = "/b"
+app = "`+repoPath("testdata", "gated_import.py")+`"
+process-group = "b"
+`)
+	logs, stop := startUnready(t, "--config", filepath.Join(dir, "pyhost.toml"), "--listen",
+		"127.0.0.1:0")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("exit: %v\n%s", err, logs)
+		}
+	}()
+	base := metricsBase(t, logs)
+	want := `process group "b" has no worker accepting`
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := getText(t, base+"/readyz")
+		if code == 200 {
+			t.Fatalf("/readyz 200 while group b's app is still loading\n%s", logs)
+		}
+		if strings.Contains(body, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz: %d %q, want 503 saying %q\n%s", code, body, want, logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		code, body := getText(t, base+"/readyz")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz still %d %q after every app loaded\n%s", code, body, logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
