@@ -378,8 +378,8 @@ func TestMetricsProcessGroups(t *testing.T) {
 	c := freshClient()
 	send(t, c, 3, "GET", s.URL+"/a/x", "", 200)
 	send(t, c, 2, "GET", s.URL+"/b/y", "", 200)
-	mfs := waitValue(t, base, s.Log, 3, "pyhost_requests_total", "process_group", "a")
-	mfs = waitValue(t, base, s.Log, 2, "pyhost_requests_total", "process_group", "b",
+	waitValue(t, base, s.Log, 3, "pyhost_requests_total", "process_group", "a")
+	mfs := waitValue(t, base, s.Log, 2, "pyhost_requests_total", "process_group", "b",
 		"application_group", "shop")
 	if got := value(mfs, "pyhost_requests_total"); got != 5 {
 		t.Errorf("pyhost_requests_total = %v, want 5", got)
