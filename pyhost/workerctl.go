@@ -102,6 +102,7 @@ type controlWorker struct {
 	pid    int
 	socket string
 	state  workerState
+	served bool // it got ready once: its control socket answers from then on
 }
 
 // workerDirectory is the supervisor's list of live workers for the control queries, kept up
@@ -128,6 +129,7 @@ func (d *workerDirectory) setState(w *worker, st workerState) {
 	defer d.mu.Unlock()
 	if cw := d.workers[w]; cw != nil {
 		cw.state = st
+		cw.served = cw.served || st == workerReady
 	}
 }
 
@@ -137,13 +139,15 @@ func (d *workerDirectory) remove(w *worker) {
 	delete(d.workers, w)
 }
 
-// snapshot lists the live workers that have a control socket.
+// snapshot lists the live workers that answer on a control socket: ready, or draining after
+// they were. A worker serves its control socket only once its apps have loaded; before, a
+// connection would wait in the backlog, holding up the query.
 func (d *workerDirectory) snapshot() map[*worker]controlWorker {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := make(map[*worker]controlWorker, len(d.workers))
 	for w, cw := range d.workers {
-		if cw.socket != "" {
+		if cw.socket != "" && cw.served && (cw.state == workerReady || cw.state == workerDraining) {
 			out[w] = *cw
 		}
 	}
