@@ -476,3 +476,74 @@ process-group = "b"
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Free-threaded build, --gil free: pyhost_gil_reenabled of an application group agrees with
+// what `pyhost check` finds for its app (whether importing it switched the GIL back on:
+// _testsinglephase does on builds where it does not declare free-threading support), and is
+// 0 for hello.py's group.
+func TestMetricsGILReenabled(t *testing.T) {
+	if !linked.FreeThreaded {
+		t.Skipf("needs a free-threaded build (3.13t); this run embeds Python %s with the GIL "+
+			"(covered by the 3.13t run of make test)", linked.Version)
+	}
+	out, err := runPyhost(t, "check", "testdata/singlephase.py", "--gil", "free")
+	m := regexp.MustCompile(`GIL enabled after import: (true|false)`).FindStringSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("check singlephase.py --gil free: %v\n%s", err, out)
+	}
+	wantGlobal := 0.0
+	if m[1] == "true" {
+		wantGlobal = 1
+	}
+	s := startServer(t, "testdata/singlephase.py", "--gil", "free", "--preload",
+		"--mount", "/h=testdata/hello.py,group=H", "--metrics-listen", "127.0.0.1:0")
+	base := metricsBase(t, s.Log)
+	mfs := scrape(t, base)
+	for _, g := range []struct {
+		group string
+		want  float64
+	}{{"%{GLOBAL}", wantGlobal}, {"H", 0}} {
+		mf := mfs["pyhost_gil_reenabled"]
+		if mf == nil || !hasAnySeries(mf, "application_group", g.group) {
+			t.Fatalf("no pyhost_gil_reenabled series for group %s\n%s", g.group, s.Log)
+		}
+		if got := value(mfs, "pyhost_gil_reenabled", "application_group", g.group); got != g.want {
+			t.Errorf("pyhost_gil_reenabled of %s = %v, want %v (check says GIL enabled: %s)",
+				g.group, got, g.want, m[1])
+		}
+	}
+	if got := value(mfs, "pyhost_interpreters", "gil_mode", "free"); got != 2 {
+		t.Errorf("pyhost_interpreters{gil_mode=free} = %v, want 2 (one per group)", got)
+	}
+}
+
+func hasAnySeries(mf *dto.MetricFamily, match ...string) bool {
+	for _, m := range mf.Metric {
+		if hasLabels(m, match...) {
+			return true
+		}
+	}
+	return false
+}
+
+// --gil own with a pool of 2 interpreters: the GIL-wait histogram is kept per interpreter of
+// the group (index 0 or 1), its counts add up to the requests sent, and the group's
+// interpreters gauge says 2 under gil_mode "own".
+func TestMetricsGILWaitPerInterpreter(t *testing.T) {
+	if linked.Minor < 12 {
+		t.Skipf("--gil own needs Python ≥ 3.12; this run embeds %s", linked.Version)
+	}
+	s := startServer(t, "testdata/metrics_app.py", "--gil", "own", "--interpreters", "2",
+		"--application-group", "pool", "--metrics-listen", "127.0.0.1:0")
+	base := metricsBase(t, s.Log)
+	send(t, freshClient(), 10, "GET", s.URL+"/", "", 200)
+	mfs := waitValue(t, base, s.Log, 10, "pyhost_gil_wait_seconds", "application_group", "pool")
+	for _, m := range mfs["pyhost_gil_wait_seconds"].Metric {
+		if !hasLabels(m, "interpreter", "0") && !hasLabels(m, "interpreter", "1") {
+			t.Errorf("GIL wait series with an interpreter index outside the pool: %v", m.Label)
+		}
+	}
+	if got := value(mfs, "pyhost_interpreters", "application_group", "pool", "gil_mode", "own"); got != 2 {
+		t.Errorf("pyhost_interpreters{pool, own} = %v, want 2", got)
+	}
+}
