@@ -547,3 +547,35 @@ func TestMetricsGILWaitPerInterpreter(t *testing.T) {
 		t.Errorf("pyhost_interpreters{pool, own} = %v, want 2", got)
 	}
 }
+
+// A config file's one group under --processes: every series of its worker, the Go and process
+// collectors' included, carries the group's name, as the worker's own series do.
+func TestMetricsOneGroupLabels(t *testing.T) {
+	dir := groupsDir(t, `metrics-listen = "127.0.0.1:0"
+[group.site]
+processes = 1
+
+[[mount]]
+prefix = "/"
+app = "app.py"
+`)
+	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	base := metricsBase(t, s.Log)
+	send(t, freshClient(), 2, "GET", s.URL+"/x", "", 200)
+	mfs := waitValue(t, base, s.Log, 2, "pyhost_requests_total", "process_group", "site",
+		"worker", "0")
+	seen := 0
+	for name, mf := range mfs {
+		for _, m := range mf.Metric {
+			if hasLabels(m, "worker", "0") {
+				seen++
+				if !hasLabels(m, "process_group", "site") {
+					t.Errorf("%s%v: want process_group=site", name, m.Label)
+				}
+			}
+		}
+	}
+	if mfs["go_goroutines"] == nil || !hasAnySeries(mfs["go_goroutines"], "worker", "0") || seen == 0 {
+		t.Errorf("the worker's Go collector was not gathered (%d worker series)", seen)
+	}
+}

@@ -233,7 +233,7 @@ func getControl(ctx context.Context, socket, path string) (int, []byte, error) {
 // binds the metrics listener; the supervisor calls it before it starts any worker.
 func (s *supervisor) startObservability() error {
 	for _, g := range s.groups {
-		s.directory.groups = append(s.directory.groups, processGroupLabel(g.name))
+		s.directory.groups = append(s.directory.groups, processGroupLabel(g.cfg.ProcessGroup))
 	}
 	dir, err := newControlDir()
 	if err != nil {
