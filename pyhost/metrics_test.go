@@ -304,6 +304,9 @@ func TestMetricsAcrossRecycles(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	// ... and every recycled worker, drained, exits as "stopped".
+	pids, _ := recycled(s.Log.String())
+	mfs = waitValue(t, base, s.Log, float64(len(pids)), "pyhost_worker_exits_total", "reason", "stopped")
 	if starts := value(mfs, "pyhost_worker_starts_total"); starts < 2+1 {
 		t.Errorf("pyhost_worker_starts_total = %v after recycles, want more than 2", starts)
 	}
@@ -577,5 +580,34 @@ app = "app.py"
 	}
 	if mfs["go_goroutines"] == nil || !hasAnySeries(mfs["go_goroutines"], "worker", "0") || seen == 0 {
 		t.Errorf("the worker's Go collector was not gathered (%d worker series)", seen)
+	}
+}
+
+// A worker that dies while serving (os._exit) is counted as a crash exit and a crash
+// recycle, and its slot keeps the requests the last scrape saw of it: the totals go on from
+// there when its replacement serves.
+func TestMetricsWorkerCrash(t *testing.T) {
+	s := startServer(t, "testdata/processes.py", "--processes", "1", "--metrics-listen",
+		"127.0.0.1:0")
+	base := metricsBase(t, s.Log)
+	waitForLines(t, s, `msg="all workers ready"`, 1)
+	c := freshClient()
+	send(t, c, 3, "GET", s.URL+"/", "", 200)
+	waitValue(t, base, s.Log, 3, "pyhost_requests_total")
+	if resp, err := c.Get(s.URL + "/exit"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("/exit answered %d; the worker should have died", resp.StatusCode)
+	}
+	waitValue(t, base, s.Log, 1, "pyhost_worker_exits_total", "reason", "crash", "worker", "0")
+	waitValue(t, base, s.Log, 1, "pyhost_worker_recycles_total", "reason", "crash")
+	waitForLines(t, s, `msg="worker ready"`, 2)
+	mfs := scrape(t, base)
+	if got := value(mfs, "pyhost_requests_total"); got != 3 {
+		t.Errorf("after the crash pyhost_requests_total = %v, want the 3 seen before it", got)
+	}
+	send(t, c, 2, "GET", s.URL+"/", "", 200)
+	mfs = waitValue(t, base, s.Log, 5, "pyhost_requests_total", "worker", "0")
+	if got := value(mfs, "pyhost_worker_starts_total", "worker", "0"); got != 2 {
+		t.Errorf("pyhost_worker_starts_total = %v, want 2", got)
 	}
 }
