@@ -15,10 +15,10 @@ extra=()
 [ -n "${PROCESSES:-}" ] && extra=(--processes "$PROCESSES")
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; true' EXIT
-log=$(mktemp)
+log=${LOG:-$(mktemp)}
 off=$(measure_pyhost "$log" "$BIN" "${extra[@]}")
 on=$(measure_pyhost "$log" "$BIN" "${extra[@]}" --metrics-listen "127.0.0.1:$((PORT + 1))")
-rm -f "$log"
+[ -z "${LOG:-}" ] && rm -f "$log"
 echo "metrics  req/s  p99_ms  cpu_us_per_req"
 echo "off      $off"
 echo "on       $on"
