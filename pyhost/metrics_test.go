@@ -532,14 +532,18 @@ func hasAnySeries(mf *dto.MetricFamily, match ...string) bool {
 	return false
 }
 
-// --gil own with a pool of 2 interpreters: the GIL-wait histogram is kept per interpreter of
-// the group (index 0 or 1), its counts add up to the requests sent, and the group's
-// interpreters gauge says 2 under gil_mode "own".
+// A pool of 2 interpreters (--gil own, or free on a free-threaded build): the GIL-wait
+// histogram is kept per interpreter of the group (index 0 or 1), its counts add up to the
+// requests sent, and the group's interpreters gauge says 2 under the mode's gil_mode.
 func TestMetricsGILWaitPerInterpreter(t *testing.T) {
 	if linked.Minor < 12 {
 		t.Skipf("--gil own needs Python ≥ 3.12; this run embeds %s", linked.Version)
 	}
-	s := startServer(t, "testdata/metrics_app.py", "--gil", "own", "--interpreters", "2",
+	mode := "own"
+	if linked.FreeThreaded {
+		mode = "free"
+	}
+	s := startServer(t, "testdata/metrics_app.py", "--gil", mode, "--interpreters", "2",
 		"--application-group", "pool", "--metrics-listen", "127.0.0.1:0")
 	base := metricsBase(t, s.Log)
 	send(t, freshClient(), 10, "GET", s.URL+"/", "", 200)
@@ -549,8 +553,8 @@ func TestMetricsGILWaitPerInterpreter(t *testing.T) {
 			t.Errorf("GIL wait series with an interpreter index outside the pool: %v", m.Label)
 		}
 	}
-	if got := value(mfs, "pyhost_interpreters", "application_group", "pool", "gil_mode", "own"); got != 2 {
-		t.Errorf("pyhost_interpreters{pool, own} = %v, want 2", got)
+	if got := value(mfs, "pyhost_interpreters", "application_group", "pool", "gil_mode", mode); got != 2 {
+		t.Errorf("pyhost_interpreters{pool, %s} = %v, want 2", mode, got)
 	}
 }
 
