@@ -532,9 +532,10 @@ func hasAnySeries(mf *dto.MetricFamily, match ...string) bool {
 	return false
 }
 
-// A pool of 2 interpreters (--gil own, or free on a free-threaded build): the GIL-wait
-// histogram is kept per interpreter of the group (index 0 or 1), its counts add up to the
-// requests sent, and the group's interpreters gauge says 2 under the mode's gil_mode.
+// A pool of 2 interpreters (--gil own, or free on a free-threaded build): while one request
+// sleeps in interpreter 0, the next goes to the least busy, interpreter 1, and the GIL-wait
+// histogram counts one request under each interpreter index; the group's interpreters gauge
+// says 2 under the mode's gil_mode.
 func TestMetricsGILWaitPerInterpreter(t *testing.T) {
 	if linked.Minor < 12 {
 		t.Skipf("--gil own needs Python ≥ 3.12; this run embeds %s", linked.Version)
@@ -543,14 +544,27 @@ func TestMetricsGILWaitPerInterpreter(t *testing.T) {
 	if linked.FreeThreaded {
 		mode = "free"
 	}
-	s := startServer(t, "testdata/metrics_app.py", "--gil", mode, "--interpreters", "2",
+	s := startServer(t, "testdata/slow.py", "--gil", mode, "--interpreters", "2",
 		"--application-group", "pool", "--metrics-listen", "127.0.0.1:0")
 	base := metricsBase(t, s.Log)
-	send(t, freshClient(), 10, "GET", s.URL+"/", "", 200)
-	mfs := waitValue(t, base, s.Log, 10, "pyhost_gil_wait_seconds", "application_group", "pool")
-	for _, m := range mfs["pyhost_gil_wait_seconds"].Metric {
-		if !hasLabels(m, "interpreter", "0") && !hasLabels(m, "interpreter", "1") {
-			t.Errorf("GIL wait series with an interpreter index outside the pool: %v", m.Label)
+	c := freshClient()
+	slow := make(chan error, 1)
+	go func() {
+		resp, err := c.Get(s.URL + "/?id=first&ms=2000")
+		if err == nil {
+			resp.Body.Close()
+		}
+		slow <- err
+	}()
+	waitForLog(t, s, "slow.py: started id=first")
+	send(t, c, 1, "GET", s.URL+"/?ms=1", "", 200)
+	if err := <-slow; err != nil {
+		t.Fatal(err)
+	}
+	mfs := waitValue(t, base, s.Log, 2, "pyhost_gil_wait_seconds", "application_group", "pool")
+	for _, in := range []string{"0", "1"} {
+		if got := value(mfs, "pyhost_gil_wait_seconds", "application_group", "pool", "interpreter", in); got != 1 {
+			t.Errorf("GIL waits counted for interpreter %s: %v, want 1", in, got)
 		}
 	}
 	if got := value(mfs, "pyhost_interpreters", "application_group", "pool", "gil_mode", mode); got != 2 {
