@@ -51,6 +51,8 @@ type Server struct {
 	observers []Observer
 	// stopReason is why the process stops, for the apps' process_stopping event (stopping.go).
 	stopReason stopReason
+	// metrics: this process's registry (nil without --metrics-listen: nothing is kept).
+	metrics *serverMetrics
 }
 
 // workerNewConnGrace: a worker drains while its listening sockets stay open elsewhere (in the
@@ -92,6 +94,10 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 		mounts: cfg.AllMounts()}
 	if inherited != nil {
 		s.newConnGrace = workerNewConnGrace
+	}
+	if cfg.MetricsListen != "" {
+		s.metrics = newServerMetrics(cfg, s.threads)
+		s.observers = append(s.observers, s.metrics.observe)
 	}
 	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
 	s.groups.SetMultiprocess(cfg.Processes > 0)
@@ -187,6 +193,9 @@ func (s *Server) load(group string, m Mount, spec cgo.AppSpec) (*subinterp.App, 
 	}
 	s.log.Info("loaded WSGI application", "app", m.App, "mount", m.Prefix, "group", group,
 		"interpreters", g.Size(), "gil", string(s.cfg.GIL), "took", time.Since(start).Round(time.Millisecond).String())
+	if s.metrics != nil {
+		s.metrics.loaded(g, s.cfg.GIL)
+	}
 	s.reportGIL(g)
 	return app, nil
 }
@@ -198,7 +207,11 @@ func (s *Server) reportGIL(g *subinterp.Group) {
 		return
 	}
 	for _, in := range g.Interps() {
-		if enabled, mods := s.rt.GILReport(in); enabled {
+		enabled, mods := s.rt.GILReport(in)
+		if s.metrics != nil {
+			s.metrics.gilReport(g.Name, enabled)
+		}
+		if enabled {
 			s.log.Warn("the GIL is enabled again: an extension module did not declare "+
 				"free-threading support, so requests take turns on the GIL",
 				"group", g.Name, "modules", strings.Join(mods, ","))
