@@ -49,6 +49,8 @@ type Server struct {
 	newConnGrace time.Duration
 	// observers see every request once it has ended (metrics, access log); none by default.
 	observers []Observer
+	// table follows what every request thread does now (/debug/threads).
+	table *wsgi.ThreadTable
 }
 
 // workerNewConnGrace: a worker drains while its listening sockets stay open elsewhere (in the
@@ -87,7 +89,7 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 	}
 	s := &Server{cfg: cfg, log: log, rt: rt, threads: gil.NewLimiter(cfg.Threads),
 		groups: subinterp.NewRegistry(rt, cfg.GIL, cfg.Interpreters, cfg.Threads != 1),
-		mounts: cfg.AllMounts()}
+		mounts: cfg.AllMounts(), table: wsgi.NewThreadTable(cfg.Threads)}
 	if inherited != nil {
 		s.newConnGrace = workerNewConnGrace
 	}
@@ -157,6 +159,7 @@ func (s *Server) newHandler(m Mount, listenAddr string) *wsgi.Handler {
 		Limits:     s.cfg.Limits,
 		Load:       func() (*subinterp.App, error) { return s.load(group, m, spec) },
 		Recycle:    s.requestRecycle,
+		Table:      s.table,
 	}
 }
 
@@ -300,6 +303,11 @@ func (s *Server) Run(ctx context.Context) error {
 		// under it (and wait for that GIL too).
 		s.log.Error("an interpreter's GIL is still held (see RECYCLE NEEDED above); exiting " +
 			"without finalising Python")
+		return errors.New("shutdown with an interpreter's GIL held")
+	}
+	if !s.table.WaitProbes(max(time.Until(deadline(sctx)), time.Second)) {
+		s.log.Error("a /debug/threads stack request still waits for an interpreter's GIL; " +
+			"exiting without finalising Python")
 		return errors.New("shutdown with an interpreter's GIL held")
 	}
 	logCrossings(s.log)

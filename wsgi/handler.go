@@ -31,6 +31,8 @@ type Handler struct {
 	// unwound within Limits.InterruptTimeout: the process should be recycled gracefully.
 	// It is called from a timer goroutine.
 	Recycle func(reason string)
+	// Table, if set, follows what each request thread is doing (the live thread view).
+	Table *ThreadTable
 
 	app     atomic.Pointer[subinterp.App]
 	loadMu  sync.Mutex
@@ -183,7 +185,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		dl = &s.deadline
 		dl.arm(h, call, w, r, requestID)
 	}
+	if h.Table != nil {
+		h.Table.begin(thread, call, r, requestID, member)
+	}
 	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
+	if h.Table != nil {
+		h.Table.end(thread)
+	}
 	if dl != nil {
 		dl.stop()
 	}
