@@ -41,13 +41,12 @@ func TestThreadTableStack(t *testing.T) {
 	h.Table = NewThreadTable(h.Threads.Threads())
 	done := serveInBackground(h, "/sleep?ms=1500")
 	defer done.Wait()
-	var rt RequestThread
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
-		rt = waitBusy(t, h.Table, "/sleep", true, 2*time.Second)
-		if strings.Contains(rt.Stack, "sleeping_in_the_app") {
-			break
+	rt := waitBusy(t, h.Table, "/sleep", true, 2*time.Second)
+	for i := 0; i < 100 && !strings.Contains(rt.Stack, "sleeping_in_the_app"); i++ {
+		time.Sleep(10 * time.Millisecond) // the thread may not have reached the app yet
+		if rts := h.Table.Busy(true, 2*time.Second); len(rts) == 1 {
+			rt = rts[0]
 		}
-		time.Sleep(10 * time.Millisecond) // the thread may not be in the app yet
 	}
 	if rt.Method != http.MethodGet || rt.ApplicationGroup != "%{GLOBAL}" || rt.Interpreter != 0 ||
 		!strings.HasPrefix(rt.RequestID, idPrefix) || rt.RunningSeconds < 0 {
