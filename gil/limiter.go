@@ -6,6 +6,7 @@ package gil
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,6 +15,8 @@ import (
 // numbered (0..N-1), so per-thread scratch state can be kept in an array.
 type Limiter struct {
 	free chan int
+	// waiting counts the requests queued for a thread (the slow path only: the metrics read it).
+	waiting atomic.Int64
 }
 
 // NewLimiter returns a limiter with n request threads (n ≥ 1).
@@ -37,6 +40,8 @@ func (l *Limiter) Acquire(ctx context.Context) (int, error) {
 		return t, nil
 	default:
 	}
+	l.waiting.Add(1)
+	defer l.waiting.Add(-1)
 	select {
 	case t := <-l.free:
 		return t, nil
@@ -59,6 +64,8 @@ func (l *Limiter) AcquireWithin(ctx context.Context, queue time.Duration) (int, 
 		return t, nil
 	default:
 	}
+	l.waiting.Add(1)
+	defer l.waiting.Add(-1)
 	timer := time.NewTimer(queue)
 	defer timer.Stop()
 	select {
@@ -73,6 +80,9 @@ func (l *Limiter) AcquireWithin(ctx context.Context, queue time.Duration) (int, 
 
 // Release gives request thread t back.
 func (l *Limiter) Release(t int) { l.free <- t }
+
+// Waiting is the number of requests waiting for a request thread now.
+func (l *Limiter) Waiting() int { return int(l.waiting.Load()) }
 
 // Busy is the number of request threads in use now.
 func (l *Limiter) Busy() int { return cap(l.free) - len(l.free) }

@@ -128,6 +128,9 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 		"and top (default: pyhost's path)")
 	fs.DurationVar(&cfg.DeadlockTimeout, "deadlock-timeout", 0, "report the worker for "+
 		"recycling when an interpreter's GIL cannot be taken for this long (0: not watched)")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve Prometheus /metrics, "+
+		"/healthz and /readyz on this HOST:PORT (off unless given; bind it to loopback or a "+
+		"private interface: it tells anyone who can reach it about the server)")
 	fs.Func("mount", "serve another app under a URL prefix: /PREFIX=APP[,group=NAME]; "+
 		"repeatable", func(v string) error {
 		m, err := ParseMount(v)
@@ -248,7 +251,7 @@ func serve(args []string, stderr io.Writer) int {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
-	return serveHere(cfg, log, nil, nil, nil)
+	return serveHere(cfg, log, nil, nil)
 }
 
 // serveGroups is serve --config FILE for a file of several process groups: the supervisor
@@ -296,13 +299,9 @@ func serveGroups(args []string, stderr io.Writer) int {
 }
 
 // serveHere is the server in this process: the whole of pyhost without --processes, and each
-// worker with it (inherited: the supervisor's sockets). loaded, when set, hears whether the
-// server could start (nil: the apps to preload are loaded and it is about to accept).
-// serveHere runs the server in this process. A worker passes the sockets it inherited, loaded
-// (told whether the apps loaded) and recycle (asks the supervisor for a replacement when a
-// request or an interpreter is stuck beyond repair); the single-process server passes nils.
-func serveHere(cfg Config, log *slog.Logger, inherited []net.Listener, loaded func(error),
-	recycle func(reason string)) int {
+// worker with it (inherited: the supervisor's sockets; link: what the worker tells the
+// supervisor, nil for the single-process server).
+func serveHere(cfg Config, log *slog.Logger, inherited []net.Listener, link *workerLink) int {
 	// SIGHUP stops gracefully too: reloading the code needs worker processes to hand over to
 	// (--processes); without them a process manager starts pyhost anew.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT,
@@ -311,20 +310,41 @@ func serveHere(cfg Config, log *slog.Logger, inherited []net.Listener, loaded fu
 	// After the first signal starts the graceful shutdown, a second one ends the process at
 	// once (the default action), as with other servers.
 	go func() { <-ctx.Done(); stop() }()
+	var ml *metricsListener
+	if cfg.MetricsListen != "" && link == nil { // a worker's supervisor serves them
+		var err error
+		if ml, err = listenMetrics(cfg.MetricsListen, log); err != nil {
+			log.Error("pyhost could not start", "error", err)
+			return 1
+		}
+		defer ml.close()
+	}
 	srv, err := newServer(cfg, log, inherited)
-	if loaded != nil {
-		loaded(err)
+	if link != nil && link.loaded != nil {
+		link.loaded(err)
 	}
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
-	srv.RequestRecycle = recycle
-	if recycle != nil && cfg.Recycle.recycles() {
-		defer srv.watchRecycling(cfg.Recycle, recycle)()
+	if link != nil {
+		srv.RequestRecycle = link.recycle
+		if link.control != nil {
+			srv.serveControl(link.control, log)
+		}
+		if link.recycle != nil && cfg.Recycle.recycles() {
+			defer srv.watchRecycling(cfg.Recycle, link.recycle)()
+		}
+	}
+	if ml != nil {
+		ml.serveProcess(srv, ctx)
 	}
 	var notFinalized *cgo.NotFinalizedError
-	switch err := srv.Run(ctx); {
+	err = srv.Run(ctx)
+	if link != nil && link.stopped != nil {
+		link.stopped(srv)
+	}
+	switch {
 	case errors.As(err, &notFinalized):
 		log.Warn("stopped without finalising Python", "reason", err)
 	case err != nil:

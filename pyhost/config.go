@@ -5,6 +5,8 @@ package pyhost
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,6 +68,9 @@ type Config struct {
 	// ProcessGroup is the name of the config file's process group this configuration runs
 	// ("" for serve's command line); apps read it as _pyhost.process_group.
 	ProcessGroup string
+	// MetricsListen is --metrics-listen: where /metrics, /healthz and /readyz are served
+	// ("" : nowhere, and no metrics are kept). Under --processes the supervisor serves them.
+	MetricsListen string
 	// Routed, set only in a worker behind the supervisor's router (several process groups),
 	// holds the public listener addresses; the worker's one inherited listener is then a
 	// Unix socket on which the supervisor forwards their requests.
@@ -120,6 +125,17 @@ func (c *Config) Validate(build gil.Build) error {
 	}
 	if len(c.Listen) == 0 {
 		c.Listen = []string{DefaultListen}
+	}
+	if c.MetricsListen != "" {
+		if err := checkMetricsListen(c.MetricsListen); err != nil {
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		for _, l := range c.Listen {
+			if l == c.MetricsListen && !strings.HasSuffix(l, ":0") {
+				return fmt.Errorf("--metrics-listen %s is also a --listen address: give the "+
+					"metrics their own port", l)
+			}
+		}
 	}
 	if c.ShutdownTimeout < 0 {
 		return fmt.Errorf("--shutdown-timeout %s: must not be negative", c.ShutdownTimeout)
@@ -197,6 +213,19 @@ func groupName(pattern, listenAddr, scriptName string) string {
 		return listenAddr + "|" + scriptName
 	}
 	return pattern
+}
+
+// checkMetricsListen checks a --metrics-listen address.
+func checkMetricsListen(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		return fmt.Errorf("%q: want HOST:PORT, e.g. 127.0.0.1:9100 (bind it to loopback or a "+
+			"private interface)", addr)
+	}
+	return nil
 }
 
 // checkLimits refuses negative limits (zero switches one off).

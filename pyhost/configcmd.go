@@ -32,6 +32,9 @@ func (f *ServerFile) Summary(w io.Writer) {
 		listen = []string{DefaultListen + " (default)"}
 	}
 	fmt.Fprintf(w, "listeners: %s\n", strings.Join(listen, ", "))
+	if f.MetricsListen != "" {
+		fmt.Fprintf(w, "metrics: http://%s/metrics (and /healthz, /readyz)\n", f.MetricsListen)
+	}
 	for _, g := range f.Groups {
 		var opts []string
 		for _, o := range g.Options {
@@ -165,6 +168,9 @@ func groupConfig(f *ServerFile, g *ProcessGroup, path string, rest []string, std
 	}
 	if !given["listen"] {
 		cfg.Listen = f.Listen
+	}
+	if !given["metrics-listen"] {
+		cfg.MetricsListen = f.MetricsListen
 	}
 	if _, err := parseInterspersed(fs, rest); err != nil {
 		return cfg, err

@@ -29,9 +29,11 @@ import (
 type ServerFile struct {
 	Path   string
 	Listen []string // HOST:PORT; empty: serve's default
-	Groups []ProcessGroup
-	Mounts []FileMount
-	Static []StaticAlias
+	// MetricsListen is the top-level metrics-listen key: the server's --metrics-listen.
+	MetricsListen string
+	Groups        []ProcessGroup
+	Mounts        []FileMount
+	Static        []StaticAlias
 }
 
 // ProcessGroup is one [group.NAME] table.
@@ -146,6 +148,8 @@ func parseServerFile(path string, data []byte, build gil.Build) (*ServerFile, er
 		switch key {
 		case "listen":
 			l.readListen(doc[key])
+		case "metrics-listen":
+			l.readMetricsListen(doc[key])
 		case "group":
 			l.readGroups(doc[key])
 		case "mount":
@@ -154,7 +158,7 @@ func parseServerFile(path string, data []byte, build gil.Build) (*ServerFile, er
 		case "static":
 			l.readTables(doc[key], "static", l.readStatic)
 		default:
-			hint := "the top level takes listen, [group.NAME], [[mount]] and [[static]]"
+			hint := "the top level takes listen, metrics-listen, [group.NAME], [[mount]] and [[static]]"
 			if serveFlags(&Config{}, io.Discard).Lookup(key) != nil {
 				hint = key + " is a process-group option: put it in a [group.NAME] table"
 			}
@@ -205,6 +209,20 @@ func (l *fileLoader) readListen(v any) {
 		}
 		l.f.Listen = append(l.f.Listen, addr)
 	}
+}
+
+func (l *fileLoader) readMetricsListen(v any) {
+	line := l.lines.line("metrics-listen")
+	addr, ok := v.(string)
+	if !ok {
+		l.problem(line, "metrics-listen", "want a HOST:PORT string, e.g. \"127.0.0.1:9100\"")
+		return
+	}
+	if err := checkMetricsListen(addr); err != nil {
+		l.problem(line, "metrics-listen", "%v", err)
+		return
+	}
+	l.f.MetricsListen = addr
 }
 
 func stringsOf(v any) ([]string, bool) {
@@ -501,6 +519,8 @@ func (g *ProcessGroup) option(key string) *GroupOption {
 // keysOutsideGroups are serve flags that a config file spells another way.
 var keysOutsideGroups = map[string]string{
 	"listen": "listen is the server's: put it at the top of the file, before any table",
+	"metrics-listen": "metrics-listen is the server's (the supervisor serves every group's " +
+		"metrics on it): put it at the top of the file, before any table",
 	"mount":  "mounts are [[mount]] tables with prefix, app and process-group",
 	"config": "a config file cannot name another one",
 	"static": "static aliases are [[static]] tables with prefix and directory",

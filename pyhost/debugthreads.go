@@ -1,11 +1,13 @@
 package pyhost
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -90,14 +92,6 @@ func (s *Server) localThreads(q threadsQuery) processThreads {
 	return p
 }
 
-// processGroupLabel names a process's group in the view: "" (no process groups) is "default".
-func processGroupLabel(g string) string {
-	if g == "" {
-		return "default"
-	}
-	return g
-}
-
 // threadsHandler answers /debug/threads for this process alone.
 func (s *Server) threadsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -155,4 +149,48 @@ func writeThreadsText(w io.Writer, v threadsView) {
 			}
 		}
 	}
+}
+
+// threadsHandler answers /debug/threads for the whole server: it asks every live
+// worker (in JSON, whatever the client asked) and labels each answer with the worker's pid,
+// group, slot and state as the supervisor knows them.
+func (s *supervisor) threadsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := parseThreadsQuery(r)
+		if err != nil {
+			http.Error(w, "/debug/threads: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		path := "/debug/threads?format=json&wait=" + q.wait.String()
+		if q.stacks {
+			path += "&stacks=1"
+		}
+		// The workers bound their own wait for a GIL; this bounds a worker that does not
+		// answer at all (stopped, or its control server stuck).
+		ctx, cancel := context.WithTimeout(r.Context(), q.wait+5*time.Second)
+		defer cancel()
+		view := threadsView{Time: time.Now(), Processes: []processThreads{}}
+		states := s.directory.snapshot()
+		for _, reply := range s.queryWorkers(ctx, path) {
+			p := processThreads{Requests: []wsgi.RequestThread{}}
+			var got threadsView
+			switch {
+			case reply.Err != nil:
+				p.Error = reply.Err.Error()
+			case reply.Status != http.StatusOK:
+				p.Error = "HTTP " + strconv.Itoa(reply.Status) + ": " + strings.TrimSpace(string(reply.Body))
+			case json.Unmarshal(reply.Body, &got) != nil || len(got.Processes) != 1:
+				p.Error = "its answer was not the expected JSON"
+			default:
+				p = got.Processes[0]
+			}
+			p.PID, p.ProcessGroup, p.Slot = reply.PID, reply.Group, reply.Slot
+			if cw, ok := states[reply.w]; ok {
+				p.State = cw.state.String()
+			}
+			view.Processes = append(view.Processes, p)
+		}
+		sortProcesses(view.Processes)
+		writeThreads(w, q, view)
+	})
 }

@@ -22,6 +22,7 @@ func (s *supervisor) exited(w *worker) {
 	prev := w.state
 	s.transition(w, workerExited)
 	delete(s.live, w)
+	s.workerExited(w, exitReason(prev, w.cmd.ProcessState))
 	sl := w.slot
 	if sl.serving == w {
 		sl.serving = nil
@@ -103,6 +104,9 @@ func (s *supervisor) crashed(w *worker, attrs []any) {
 		sl.crashes = 0
 	}
 	sl.crashes++
+	if s.metrics != nil {
+		s.metrics.recycled(w, "crash")
+	}
 	attrs = append(attrs, "served_for", time.Since(w.readyAt).Round(time.Millisecond).String())
 	if sl.pending != nil { // a reloaded worker is already on its way
 		s.log.Error("worker died; its replacement is already starting", attrs...)

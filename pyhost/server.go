@@ -49,6 +49,8 @@ type Server struct {
 	newConnGrace time.Duration
 	// observers see every request once it has ended (metrics, access log); none by default.
 	observers []Observer
+	// metrics: this process's registry (nil without --metrics-listen: nothing is kept).
+	metrics *serverMetrics
 	// table follows what every request thread does now (/debug/threads).
 	table *wsgi.ThreadTable
 }
@@ -89,9 +91,14 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 	}
 	s := &Server{cfg: cfg, log: log, rt: rt, threads: gil.NewLimiter(cfg.Threads),
 		groups: subinterp.NewRegistry(rt, cfg.GIL, cfg.Interpreters, cfg.Threads != 1),
-		mounts: cfg.AllMounts(), table: wsgi.NewThreadTable(cfg.Threads)}
+		mounts: cfg.AllMounts()}
 	if inherited != nil {
 		s.newConnGrace = workerNewConnGrace
+	}
+	if cfg.MetricsListen != "" {
+		s.table = wsgi.NewThreadTable(cfg.Threads)
+		s.metrics = newServerMetrics(cfg, s.threads)
+		s.observers = append(s.observers, s.metrics.observe)
 	}
 	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
 	s.groups.SetMultiprocess(cfg.Processes > 0)
@@ -188,6 +195,9 @@ func (s *Server) load(group string, m Mount, spec cgo.AppSpec) (*subinterp.App, 
 	}
 	s.log.Info("loaded WSGI application", "app", m.App, "mount", m.Prefix, "group", group,
 		"interpreters", g.Size(), "gil", string(s.cfg.GIL), "took", time.Since(start).Round(time.Millisecond).String())
+	if s.metrics != nil {
+		s.metrics.loaded(g, s.cfg.GIL)
+	}
 	s.reportGIL(g)
 	return app, nil
 }
@@ -199,7 +209,11 @@ func (s *Server) reportGIL(g *subinterp.Group) {
 		return
 	}
 	for _, in := range g.Interps() {
-		if enabled, mods := s.rt.GILReport(in); enabled {
+		enabled, mods := s.rt.GILReport(in)
+		if s.metrics != nil {
+			s.metrics.gilReport(g.Name, enabled)
+		}
+		if enabled {
 			s.log.Warn("the GIL is enabled again: an extension module did not declare "+
 				"free-threading support, so requests take turns on the GIL",
 				"group", g.Name, "modules", strings.Join(mods, ","))
@@ -305,7 +319,7 @@ func (s *Server) Run(ctx context.Context) error {
 			"without finalising Python")
 		return errors.New("shutdown with an interpreter's GIL held")
 	}
-	if !s.table.WaitProbes(max(time.Until(deadline(sctx)), time.Second)) {
+	if s.table != nil && !s.table.WaitProbes(max(time.Until(deadline(sctx)), time.Second)) {
 		s.log.Error("a /debug/threads stack request still waits for an interpreter's GIL; " +
 			"exiting without finalising Python")
 		return errors.New("shutdown with an interpreter's GIL held")

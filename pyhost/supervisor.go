@@ -48,6 +48,7 @@ type worker struct {
 	readyAt time.Time
 	failure string // why it could not start, from its status pipe
 	fatal   string // the first line of the Go runtime's crash report, when it crashed
+	control string // the path of its control socket ("" : none)
 }
 
 type eventKind int
@@ -88,6 +89,12 @@ type supervisor struct {
 	lastFailure string // the boot failure last logged in full, to say it once for all slots
 	killed      int    // workers killed after the shutdown timeout
 	announced   bool   // the "serving" line went out
+
+	// The worker control channel (workerctl.go) and --metrics-listen (supervisor_metrics.go).
+	controlDir *controlDir // nil when it could not be created: workers run without control
+	directory  *workerDirectory
+	metrics    *supervisorMetrics // nil without --metrics-listen
+	listener   *metricsListener
 }
 
 type startRequest struct {
@@ -121,7 +128,7 @@ func supervise(cfg Config, args []string, log *slog.Logger) int {
 func newSupervisor(cfg Config, args []string, exe string, log *slog.Logger) *supervisor {
 	s := &supervisor{cfg: cfg, args: args, exe: exe, log: log.With("supervisor", os.Getpid()),
 		live: map[*worker]bool{}, events: make(chan event, 16),
-		starts: make(chan startRequest)}
+		starts: make(chan startRequest), directory: newWorkerDirectory()}
 	go s.startOnOneThread()
 	return s
 }
@@ -131,6 +138,11 @@ func (s *supervisor) run() int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer signal.Stop(sigs)
+	if err := s.startObservability(); err != nil {
+		s.log.Error("pyhost could not start", "error", err)
+		return 1
+	}
+	defer s.stopObservability()
 	for _, g := range s.groups {
 		g.firstSlot = len(s.slots)
 		for i := 0; i < max(g.cfg.Processes, 1); i++ {
@@ -204,6 +216,13 @@ func (s *supervisor) spawn(sl *slot) {
 		workerListenEnv+"="+strconv.Itoa(len(files))), g.env...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = append(append([]*os.File{}, files...), w)
+	controlPath, controlFile := s.bindControl(sl)
+	if controlFile != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, controlFile)
+		cmd.Env = append(cmd.Env, workerControlEnv+"="+
+			strconv.Itoa(firstInherited+len(cmd.ExtraFiles)-1))
+		defer controlFile.Close() // the worker has its copy
+	}
 	// Setpgid: a Ctrl-C in a terminal reaches the supervisor only, which stops the workers in
 	// order, instead of every process at once.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
@@ -213,13 +232,18 @@ func (s *supervisor) spawn(sl *slot) {
 	w.Close()
 	if err != nil {
 		r.Close()
+		if controlPath != "" {
+			os.Remove(controlPath)
+		}
 		s.log.Error("could not start a worker process", "slot", sl.index, "error", err)
 		s.retryLater(sl, s.bootBackoff(sl))
 		return
 	}
-	wk := &worker{slot: sl, pid: cmd.Process.Pid, cmd: cmd, started: time.Now()}
+	wk := &worker{slot: sl, pid: cmd.Process.Pid, cmd: cmd, started: time.Now(),
+		control: controlPath}
 	sl.pending = wk
 	s.live[wk] = true
+	s.workerStarted(wk)
 	s.log.Info("started worker", "slot", sl.index, "pid", wk.pid, "group", g.name)
 	s.watchStartup(wk)
 	pipeDone := make(chan struct{})
@@ -250,6 +274,11 @@ func (s *supervisor) readStatus(w *worker, r *os.File, done chan<- struct{}) {
 			s.events <- event{kind: evFailed, w: w, detail: detail}
 		case eventRecycle:
 			s.events <- event{kind: evRecycle, w: w, detail: detail}
+		case eventMetrics:
+			// Stored from here: the worker's exit (evExited) waits for this reader to end.
+			if s.metrics != nil {
+				s.metrics.final(w, detail)
+			}
 		case "":
 		default:
 			if !crashed { // the rest of the report is goroutine stacks, already on stderr
@@ -331,6 +360,9 @@ func (s *supervisor) reload() {
 			s.drain(sl.pending, "superseded by a reload")
 			sl.pending = nil
 		}
+		if sl.serving != nil && s.metrics != nil {
+			s.metrics.recycled(sl.serving, "reload")
+		}
 		s.spawn(sl)
 	}
 }
@@ -343,6 +375,9 @@ func (s *supervisor) recycle(w *worker, reason string) {
 		return
 	}
 	s.log.Warn("recycling worker", "slot", sl.index, "pid", w.pid, "reason", reason)
+	if s.metrics != nil {
+		s.metrics.recycled(w, reason)
+	}
 	s.spawn(sl)
 }
 
@@ -388,4 +423,5 @@ func (s *supervisor) transition(w *worker, next workerState) {
 		s.log.Error("supervisor bug", "pid", w.pid, "error", err)
 		w.state = next
 	}
+	s.directory.setState(w, w.state)
 }

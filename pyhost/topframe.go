@@ -64,11 +64,10 @@ func buildTopFrame(prev, cur *topSample) topFrame {
 		if v, ok := sumMetric(cur.families[metricRSS], match); ok {
 			w.rss = v
 		}
-		if dt > 0 {
-			if c, ok := sumMetric(cur.families[metricRequests], match); ok {
-				before, _ := sumMetric(prev.families[metricRequests], match)
-				w.reqPerSec = counterDelta(before, c) / dt
-			}
+		if dt > 0 { // a worker that has answered nothing yet has no series: 0
+			c, _ := sumMetric(cur.families[metricRequests], match)
+			before, _ := sumMetric(prev.families[metricRequests], match)
+			w.reqPerSec = counterDelta(before, c) / dt
 		}
 		f.workers = append(f.workers, w)
 		for _, rt := range p.Requests {
@@ -93,7 +92,8 @@ func buildTopFrame(prev, cur *topSample) topFrame {
 			v := labelValue(m, labelProcessGroup)
 			return v == name || v == "" && len(groupNames) == 1
 		}
-		if c, ok := sumMetric(cur.families[metricRequests], match); ok && dt > 0 {
+		if dt > 0 {
+			c, _ := sumMetric(cur.families[metricRequests], match)
 			before, _ := sumMetric(prev.families[metricRequests], match)
 			g.reqPerSec = counterDelta(before, c) / dt
 		}

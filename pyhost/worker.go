@@ -3,6 +3,7 @@ package pyhost
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -20,6 +21,9 @@ const (
 	// interpreter's GIL could not be taken; the supervisor starts a replacement and then
 	// drains this worker.
 	eventRecycle = "recycle"
+	// eventMetrics, followed by the worker's final counters (base64 of Prometheus's delimited
+	// protobuf encoding), once it has drained: what the supervisor keeps of it after it exits.
+	eventMetrics = "metrics"
 	// Any other line is the Go runtime's crash report (debug.SetCrashOutput); its first line
 	// says what happened ("SIGSEGV: segmentation violation", "fatal error: ...", "panic: ...").
 )
@@ -35,10 +39,14 @@ func runWorker(cfg Config, log *slog.Logger) int {
 		log.Warn("the supervisor will not see this worker's crash reports", "error", err)
 	}
 	lns, err := inheritedListeners()
+	control, ctlErr := inheritedControl()
 	// Python reads the environment when it starts, below: a pyhost the app runs must not
 	// take itself for a worker.
 	os.Unsetenv(workerEnv)
 	os.Unsetenv(workerListenEnv)
+	if err == nil {
+		err = ctlErr
+	}
 	if err == nil && len(lns) != len(cfg.Listen) {
 		err = fmt.Errorf("pyhost worker: inherited %d listeners for %d --listen addresses",
 			len(lns), len(cfg.Listen))
@@ -49,15 +57,28 @@ func runWorker(cfg Config, log *slog.Logger) int {
 		return 1
 	}
 	var recycleOnce sync.Once
-	return serveHere(cfg, log, lns, func(err error) {
-		if err != nil {
-			report(status, eventFailed, err.Error())
-			return
-		}
-		report(status, eventReady, "")
-	}, func(reason string) {
-		recycleOnce.Do(func() { report(status, eventRecycle, reason) })
+	return serveHere(cfg, log, lns, &workerLink{
+		loaded: func(err error) {
+			if err != nil {
+				report(status, eventFailed, err.Error())
+				return
+			}
+			report(status, eventReady, "")
+		},
+		recycle: func(reason string) {
+			recycleOnce.Do(func() { report(status, eventRecycle, reason) })
+		},
+		control: control,
+		stopped: func(srv *Server) { reportFinalMetrics(status, srv, log) },
 	})
+}
+
+// workerLink is what a worker adds to serveHere.
+type workerLink struct {
+	loaded  func(error)         // told whether the apps loaded
+	recycle func(reason string) // asks the supervisor for a replacement
+	control net.Listener        // the worker control channel (nil: none)
+	stopped func(*Server)       // once the server has drained, before the process exits
 }
 
 // report writes one event line; a supervisor that is gone cannot read it, and the

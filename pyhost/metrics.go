@@ -1,0 +1,211 @@
+package pyhost
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pyhost/pyhost/cgo"
+	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/subinterp"
+)
+
+// The metrics of one server process (the single-process server, or one worker): a registry of
+// its own (not client_golang's global one, which anything linked in could fill), fed per
+// request by an Observer and read at scrape time for the rest. A worker's registry is read by
+// the supervisor through the worker control channel (workerctl.go), which adds the worker's
+// slot; the single-process server serves it on --metrics-listen itself.
+
+// Buckets, in seconds. Waits for the GIL or a request thread are microseconds when nothing
+// contends and up to seconds when everything does: a wide exponential range shows both.
+var (
+	durationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+	waitBuckets     = prometheus.ExponentialBuckets(1e-6, 4, 11) // 1µs … ~1s
+)
+
+type serverMetrics struct {
+	reg          *prometheus.Registry
+	processGroup string
+
+	requests   *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	reqBytes   *prometheus.CounterVec
+	respBytes  *prometheus.CounterVec
+	gilWait    *prometheus.HistogramVec
+	queueWait  *prometheus.HistogramVec
+	interps    *prometheus.GaugeVec
+	gilEnabled *prometheus.GaugeVec
+
+	// series caches the label-resolved metrics of each kind of request, so that a request
+	// costs a map lookup instead of hashing its labels once per metric.
+	series sync.Map // seriesKey → *requestSeries
+}
+
+// seriesKey is what the labels of one request's metrics depend on.
+type seriesKey struct {
+	group  string
+	interp int
+	method string // a method class (methodClass)
+	status int    // a status class: 1…5, 0 for none
+}
+
+type requestSeries struct {
+	requests, reqBytes, respBytes prometheus.Counter
+	duration                      prometheus.Observer
+	queueWait, gilWait            prometheus.Observer // nil when no app ran
+}
+
+func processGroupLabel(name string) string {
+	if name == "" {
+		return ImplicitGroup
+	}
+	return name
+}
+
+func newServerMetrics(cfg Config, threads *gil.Limiter) *serverMetrics {
+	pg := processGroupLabel(cfg.ProcessGroup)
+	m := &serverMetrics{reg: prometheus.NewRegistry(), processGroup: pg}
+	constPG := prometheus.Labels{"process_group": pg}
+	f := registerer{m.reg}
+	m.requests = f.counterVec(prometheus.CounterOpts{Name: "pyhost_requests_total",
+		Help: "Requests answered, by application group, method class (GET, HEAD, POST, PUT, " +
+			"PATCH, DELETE, OPTIONS, other) and status class (2xx...; none: no response).",
+		ConstLabels: constPG}, "application_group", "method", "status")
+	m.duration = f.histogramVec(prometheus.HistogramOpts{Name: "pyhost_request_duration_seconds",
+		Help:        "Time from a request's arrival to the end of its response, by application group.",
+		ConstLabels: constPG, Buckets: durationBuckets}, "application_group")
+	m.reqBytes = f.counterVec(prometheus.CounterOpts{Name: "pyhost_request_body_bytes_total",
+		Help:        "Request body bytes the applications could read, by application group.",
+		ConstLabels: constPG}, "application_group")
+	m.respBytes = f.counterVec(prometheus.CounterOpts{Name: "pyhost_response_body_bytes_total",
+		Help:        "Response body bytes written, by application group.",
+		ConstLabels: constPG}, "application_group")
+	m.gilWait = f.histogramVec(prometheus.HistogramOpts{Name: "pyhost_gil_wait_seconds",
+		Help: "How long a request thread waited to attach its thread state (take the GIL) " +
+			"before running the application, by application group and interpreter index.",
+		ConstLabels: constPG, Buckets: waitBuckets}, "application_group", "interpreter")
+	m.queueWait = f.histogramVec(prometheus.HistogramOpts{Name: "pyhost_queue_wait_seconds",
+		Help:        "How long a request waited for a free request thread, by application group.",
+		ConstLabels: constPG, Buckets: waitBuckets}, "application_group")
+	m.interps = f.gaugeVec(prometheus.GaugeOpts{Name: "pyhost_interpreters",
+		Help: "Interpreters of each application group loaded in this process, with the " +
+			"process's GIL mode.", ConstLabels: constPG}, "application_group", "gil_mode")
+	if cgo.IsFreeThreadedBuild() && cfg.GIL == gil.Free {
+		m.gilEnabled = f.gaugeVec(prometheus.GaugeOpts{Name: "pyhost_gil_reenabled",
+			Help: "1 when an extension module without free-threading support switched the GIL " +
+				"back on in the application group (checked when its app loads), else 0.",
+			ConstLabels: constPG}, "application_group")
+	}
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pyhost_request_threads",
+			Help: "Request threads of this process (--threads).", ConstLabels: constPG},
+			func() float64 { return float64(threads.Threads()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pyhost_request_threads_busy",
+			Help: "Request threads running a request now.", ConstLabels: constPG},
+			func() float64 { return float64(threads.Busy()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pyhost_requests_queued",
+			Help: "Requests waiting for a free request thread now.", ConstLabels: constPG},
+			func() float64 { return float64(threads.Waiting()) }),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// observe is the metrics' Observer.
+func (m *serverMetrics) observe(f *Finished) {
+	rec := &f.WSGI
+	k := seriesKey{group: rec.Group, interp: rec.Interp, method: methodClass(f.Request.Method),
+		status: f.Status / 100}
+	if k.status < 1 || k.status > 5 {
+		k.status = 0
+	}
+	s := m.seriesFor(k)
+	s.requests.Inc()
+	s.respBytes.Add(float64(f.Bytes))
+	s.duration.Observe(f.Duration.Seconds())
+	if s.gilWait == nil { // no app ran: a refusal, a static file
+		return
+	}
+	s.reqBytes.Add(float64(rec.RequestBodyBytes))
+	s.queueWait.Observe(rec.QueueWait.Seconds())
+	s.gilWait.Observe(rec.GILWait.Seconds())
+}
+
+func (m *serverMetrics) seriesFor(k seriesKey) *requestSeries {
+	if s, ok := m.series.Load(k); ok {
+		return s.(*requestSeries)
+	}
+	status := "none"
+	if k.status > 0 {
+		status = strconv.Itoa(k.status) + "xx"
+	}
+	s := &requestSeries{
+		requests:  m.requests.WithLabelValues(k.group, k.method, status),
+		reqBytes:  m.reqBytes.WithLabelValues(k.group),
+		respBytes: m.respBytes.WithLabelValues(k.group),
+		duration:  m.duration.WithLabelValues(k.group),
+	}
+	if k.interp >= 0 {
+		s.queueWait = m.queueWait.WithLabelValues(k.group)
+		s.gilWait = m.gilWait.WithLabelValues(k.group, strconv.Itoa(k.interp))
+	}
+	actual, _ := m.series.LoadOrStore(k, s)
+	return actual.(*requestSeries)
+}
+
+// methodClass keeps the method label's values few: a client can send any token.
+func methodClass(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "other"
+}
+
+// loaded notes an application group's interpreters once its app has loaded.
+func (m *serverMetrics) loaded(g *subinterp.Group, mode gil.Mode) {
+	m.interps.WithLabelValues(g.Name, string(mode)).Set(float64(g.Size()))
+}
+
+// gilReport notes whether an extension switched the GIL back on in a group (free-threading).
+func (m *serverMetrics) gilReport(group string, enabled bool) {
+	if m.gilEnabled == nil {
+		return
+	}
+	v := 0.0
+	if enabled {
+		v = 1
+	}
+	m.gilEnabled.WithLabelValues(group).Set(v)
+}
+
+func (m *serverMetrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// promautoWith registers each metric it makes on reg.
+type registerer struct{ reg *prometheus.Registry }
+
+func (r registerer) counterVec(o prometheus.CounterOpts, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(o, labels)
+	r.reg.MustRegister(c)
+	return c
+}
+
+func (r registerer) histogramVec(o prometheus.HistogramOpts, labels ...string) *prometheus.HistogramVec {
+	h := prometheus.NewHistogramVec(o, labels)
+	r.reg.MustRegister(h)
+	return h
+}
+
+func (r registerer) gaugeVec(o prometheus.GaugeOpts, labels ...string) *prometheus.GaugeVec {
+	g := prometheus.NewGaugeVec(o, labels)
+	r.reg.MustRegister(g)
+	return g
+}

@@ -1,0 +1,313 @@
+package pyhost
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// The worker control channel: a private HTTP server in every worker process that the
+// supervisor queries (its /metrics gathers every worker's registry through it; /debug/threads
+// can ask every worker what its request threads do). The supervisor binds one Unix socket per
+// worker it starts, in a folder only its own user can enter, and hands the listening socket to
+// the worker as an inherited file descriptor, like the public listeners: a worker that drops
+// privileges (--user) needs no access to that folder, and nobody else can connect.
+//
+// To add an endpoint: register it in (*Server).controlHandlers below; the supervisor then
+// reaches it in every live worker with (*supervisor).queryWorkers(ctx, "/your/path"), which
+// returns one workerReply per worker (its group, slot, pid and the body or the error).
+
+// workerControlEnv holds the descriptor number of the control listener a worker inherited.
+const workerControlEnv = "PYHOST_WORKER_CONTROL"
+
+// controlHandlers registers the endpoints of the worker control channel on mux. The
+// single-process server serves the same handlers on its metrics listener, so an endpoint
+// written once answers in both modes.
+func (s *Server) controlHandlers(mux *http.ServeMux) {
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics.handler())
+	}
+	if s.table != nil {
+		mux.Handle("GET /debug/threads", s.threadsHandler())
+	}
+}
+
+// inheritedControl returns the control listener a worker got from its supervisor (nil when
+// it got none, as a worker of an older supervisor would not), and clears the variable so
+// that the app does not see it.
+func inheritedControl() (net.Listener, error) {
+	v := os.Getenv(workerControlEnv)
+	os.Unsetenv(workerControlEnv)
+	if v == "" {
+		return nil, nil
+	}
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < firstInherited {
+		return nil, fmt.Errorf("pyhost worker: %s=%q, want a file descriptor number", workerControlEnv, v)
+	}
+	f := os.NewFile(uintptr(fd), "worker-control")
+	ln, err := net.FileListener(f) // dups the fd: close ours
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("pyhost worker: inherited control socket: %w", err)
+	}
+	return ln, nil
+}
+
+// serveControl answers the supervisor's queries on ln until the process exits: a draining
+// worker still answers (its last values are what the supervisor keeps of it).
+func (s *Server) serveControl(ln net.Listener, log *slog.Logger) {
+	mux := http.NewServeMux()
+	s.controlHandlers(mux)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go func() { _ = srv.Serve(ln) }()
+}
+
+// controlDir is the supervisor's folder of worker control sockets.
+type controlDir struct {
+	path string
+	seq  int // sockets bound so far: each worker gets a fresh name
+}
+
+func newControlDir() (*controlDir, error) {
+	dir, err := os.MkdirTemp("", "pyhost-control-") // mode 0700
+	if err != nil {
+		return nil, fmt.Errorf("pyhost could not create the folder of its workers' control "+
+			"sockets (is $TMPDIR writable?): %w", err)
+	}
+	return &controlDir{path: dir}, nil
+}
+
+// bind returns a fresh control socket's path and its listening file, for one worker.
+func (d *controlDir) bind() (string, *os.File, error) {
+	d.seq++
+	path := filepath.Join(d.path, "worker-"+strconv.Itoa(d.seq)+".sock")
+	f, err := bindUnix(path)
+	return path, f, err
+}
+
+func (d *controlDir) remove() { os.RemoveAll(d.path) }
+
+// controlWorker is what the supervisor's HTTP handlers may know of a live worker: they run
+// on their own goroutines, while the worker structs belong to the supervisor's loop.
+type controlWorker struct {
+	group  string // the process group's label value
+	slot   int    // the slot's index within its group
+	pid    int
+	socket string
+	state  workerState
+}
+
+// workerDirectory is the supervisor's list of live workers for the control queries, kept up
+// to date by the supervisor's loop (at spawn, every state change and exit).
+type workerDirectory struct {
+	mu      sync.Mutex
+	workers map[*worker]*controlWorker
+	// groups are the process groups' label values, in order, for the ready check.
+	groups []string
+}
+
+func newWorkerDirectory() *workerDirectory {
+	return &workerDirectory{workers: map[*worker]*controlWorker{}}
+}
+
+func (d *workerDirectory) add(w *worker, cw controlWorker) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.workers[w] = &cw
+}
+
+func (d *workerDirectory) setState(w *worker, st workerState) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if cw := d.workers[w]; cw != nil {
+		cw.state = st
+	}
+}
+
+func (d *workerDirectory) remove(w *worker) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.workers, w)
+}
+
+// snapshot lists the live workers that have a control socket.
+func (d *workerDirectory) snapshot() map[*worker]controlWorker {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[*worker]controlWorker, len(d.workers))
+	for w, cw := range d.workers {
+		if cw.socket != "" {
+			out[w] = *cw
+		}
+	}
+	return out
+}
+
+// unready returns the first process group that has no worker accepting (ready), or "".
+func (d *workerDirectory) unready() (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	accepting := map[string]bool{}
+	for _, cw := range d.workers {
+		if cw.state == workerReady {
+			accepting[cw.group] = true
+		}
+	}
+	for _, g := range d.groups {
+		if !accepting[g] {
+			return g, true
+		}
+	}
+	return "", false
+}
+
+// workerReply is one worker's answer to a control query.
+type workerReply struct {
+	w      *worker
+	Group  string
+	Slot   int
+	PID    int
+	Status int    // the HTTP status (0 when the worker could not be reached)
+	Body   []byte // at most maxControlReply bytes
+	Err    error
+}
+
+// maxControlReply bounds what the supervisor reads of one worker's answer.
+const maxControlReply = 64 << 20
+
+// queryWorkers sends GET path to every live worker at once and returns their answers when
+// all have answered or ctx ends (an unanswered worker's reply then carries ctx's error).
+func (s *supervisor) queryWorkers(ctx context.Context, path string) []workerReply {
+	workers := s.directory.snapshot()
+	replies := make([]workerReply, 0, len(workers))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w, cw := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := workerReply{w: w, Group: cw.group, Slot: cw.slot, PID: cw.pid}
+			r.Status, r.Body, r.Err = getControl(ctx, cw.socket, path)
+			mu.Lock()
+			replies = append(replies, r)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return replies
+}
+
+// getControl fetches path from the control socket at socket.
+func getControl(ctx context.Context, socket, path string) (int, []byte, error) {
+	var d net.Dialer
+	tr := &http.Transport{DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", socket)
+		}}
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://worker"+path, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxControlReply))
+	return resp.StatusCode, body, err
+}
+
+// startObservability creates the folder of the control sockets and, with --metrics-listen,
+// binds the metrics listener; the supervisor calls it before it starts any worker.
+func (s *supervisor) startObservability() error {
+	for _, g := range s.groups {
+		s.directory.groups = append(s.directory.groups, processGroupLabel(g.name))
+	}
+	dir, err := newControlDir()
+	if err != nil {
+		// Workers serve without it; only what needs them (/metrics) goes without.
+		s.log.Warn("workers start without a control channel", "error", err)
+	}
+	s.controlDir = dir
+	if s.cfg.MetricsListen == "" {
+		return nil
+	}
+	s.listener, err = listenMetrics(s.cfg.MetricsListen, s.log)
+	if err != nil {
+		return err
+	}
+	s.metrics = newSupervisorMetrics(s)
+	mux := http.NewServeMux()
+	s.metricsHandlers(mux)
+	s.listener.rest.Store(mux)
+	ready := func() (bool, string) {
+		if g, unready := s.directory.unready(); unready {
+			return false, "process group " + strconv.Quote(g) + " has no worker accepting"
+		}
+		return true, ""
+	}
+	s.listener.ready.Store(&ready)
+	return nil
+}
+
+// metricsHandlers registers what the supervisor serves on --metrics-listen besides /healthz
+// and /readyz; an endpoint that needs every worker asks them with queryWorkers.
+func (s *supervisor) metricsHandlers(mux *http.ServeMux) {
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("GET /debug/threads", s.threadsHandler())
+}
+
+func (s *supervisor) stopObservability() {
+	if s.listener != nil {
+		s.listener.close()
+	}
+	if s.controlDir != nil {
+		s.controlDir.remove()
+	}
+}
+
+// bindControl binds the control socket of the next worker of sl ("" and nil when there is no
+// control channel).
+func (s *supervisor) bindControl(sl *slot) (string, *os.File) {
+	if s.controlDir == nil {
+		return "", nil
+	}
+	path, f, err := s.controlDir.bind()
+	if err != nil {
+		s.log.Warn("a worker starts without a control channel: its metrics will be missing",
+			"slot", sl.index, "error", err)
+		return "", nil
+	}
+	return path, f
+}
+
+// workerStarted and workerExited keep the directory and the metrics up to date.
+func (s *supervisor) workerStarted(w *worker) {
+	k := workerLabel(w)
+	s.directory.add(w, controlWorker{group: k.group, slot: k.slot, pid: w.pid,
+		socket: w.control, state: w.state})
+	if s.metrics != nil {
+		s.metrics.started(w)
+	}
+}
+
+func (s *supervisor) workerExited(w *worker, reason string) {
+	s.directory.remove(w)
+	if w.control != "" {
+		os.Remove(w.control)
+	}
+	if s.metrics != nil {
+		s.metrics.exited(w, reason)
+	}
+}
