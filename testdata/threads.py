@@ -19,9 +19,12 @@ def holding_the_gil(ms):
 def application(environ, start_response):
     q = parse_qs(environ.get("QUERY_STRING", ""))
     ms = int(q.get("ms", ["100"])[0])
+    # Tests wait for this line to know the request is inside the app, and which id it has.
+    environ["wsgi.errors"].write(
+        "threads.py: started %s id=%s\n" % (environ["PATH_INFO"], environ["pyhost.request_id"])
+    )
+    environ["wsgi.errors"].flush()
     if environ["PATH_INFO"] == "/hold":
-        environ["wsgi.errors"].write("threads.py: holding the GIL\n")
-        environ["wsgi.errors"].flush()
         holding_the_gil(ms)
     else:
         sleeping_in_the_app(ms / 1000)
