@@ -146,8 +146,18 @@ func TestDebugThreadsStack(t *testing.T) {
 // and that request's entry says why its stack is missing. Free-threaded, the thread stays
 // attached in C, so the world cannot be stopped to read frames: the same bound applies.
 func TestDebugThreadsGILHeld(t *testing.T) {
+	modes := []string{"shared"}
+	if linked.FreeThreaded {
+		modes = append(modes, "free")
+	}
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) { testDebugThreadsGILHeld(t, mode) })
+	}
+}
+
+func testDebugThreadsGILHeld(t *testing.T, mode string) {
 	s := startServer(t, "testdata/threads.py", "--processes", "2", "--threads", "2",
-		"--metrics-listen", "127.0.0.1:0")
+		"--gil", mode, "--metrics-listen", "127.0.0.1:0")
 	addr := metricsAddr(t, s)
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	id := requestInApp(t, s, "/hold?ms=5000")
