@@ -186,7 +186,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		dl.arm(h, call, w, r, requestID)
 	}
 	if h.Table != nil {
-		h.Table.begin(thread, call, r, requestID, member)
+		h.Table.begin(thread, call, r, requestID, member, queued)
 	}
 	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
 	if h.Table != nil {

@@ -52,14 +52,21 @@ func (t *ThreadTable) Threads() int { return len(t.slots) }
 
 // begin records that request thread n starts serving r (id) on member with call. It makes
 // call's next Serve watched (two uncontended locks in C), so that its stack can be read.
-func (t *ThreadTable) begin(n int, call *cgo.Call, r *http.Request, id string, m *subinterp.Member) {
+// since is when the request reached the handler (before its wait for a request thread), or
+// zero to take the time now: the metrics' observer has the handler take it anyway, and a
+// clock read costs as much as the rest of begin.
+func (t *ThreadTable) begin(n int, call *cgo.Call, r *http.Request, id string, m *subinterp.Member,
+	since time.Time) {
+	if since.IsZero() {
+		since = time.Now()
+	}
 	s := &t.slots[n]
 	v := s.ver.Load()
 	s.ver.Store(v + 1)
 	s.req.Store(r)
 	s.id.Store(unsafe.StringData(id))
 	s.idLen.Store(int64(len(id)))
-	s.start.Store(time.Now().UnixNano())
+	s.start.Store(since.UnixNano())
 	s.member.Store(m)
 	s.call.Store(call)
 	s.seq.Store(call.Watching())
@@ -75,7 +82,7 @@ type RequestThread struct {
 	Method           string    `json:"method"`
 	Path             string    `json:"path"`
 	RequestID        string    `json:"request_id"`
-	Started          time.Time `json:"started"`
+	Started          time.Time `json:"started"` // reached the handler (queue wait included)
 	RunningSeconds   float64   `json:"running_seconds"`
 	ApplicationGroup string    `json:"application_group"`
 	Interpreter      int       `json:"interpreter"`

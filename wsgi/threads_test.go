@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pyhost/pyhost/cgo"
 )
 
 // waitBusy polls the table until a request for path is busy in it (the request's goroutine
@@ -90,5 +92,19 @@ func TestThreadTableStackGILHeld(t *testing.T) {
 	done.Wait()
 	if !h.Table.WaitProbes(5 * time.Second) {
 		t.Error("the stack probe still waits after the GIL came free")
+	}
+}
+
+// BenchmarkThreadTableBeginEnd is the Go side of the table's cost per request (the watch's
+// two uncontended locks in C come on top: BenchmarkHelloThreadTable has them).
+func BenchmarkThreadTableBeginEnd(b *testing.B) {
+	table := NewThreadTable(8)
+	call := cgo.NewCall()
+	r := httptest.NewRequest("GET", "/", nil)
+	since := time.Now()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		table.begin(3, call, r, "0123abcd-1", nil, since)
+		table.end(3)
 	}
 }
