@@ -96,9 +96,11 @@ func (m *supervisorMetrics) handler() http.Handler {
 			ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)})
 }
 
+// workerLabel is w's process group and slot as labels: the group as its workers name it in
+// their own series (a config file's one group by its name, serve's command line "default").
 func workerLabel(w *worker) slotKey {
 	g := w.slot.group
-	return slotKey{group: processGroupLabel(g.name), slot: w.slot.index - g.firstSlot}
+	return slotKey{group: processGroupLabel(g.cfg.ProcessGroup), slot: w.slot.index - g.firstSlot}
 }
 
 func (k slotKey) labels(more ...string) []string {
@@ -309,6 +311,9 @@ func (s familySet) add(mfs []*dto.MetricFamily, withGauges bool) {
 			if have == nil {
 				c := proto.Clone(m).(*dto.Metric)
 				c.TimestampMs = nil
+				if !withGauges && c.Summary != nil { // a dead process's quantiles say nothing now
+					c.Summary.Quantile = nil
+				}
 				acc.series[sig] = c
 				acc.order = append(acc.order, sig)
 				continue

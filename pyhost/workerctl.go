@@ -105,6 +105,7 @@ type controlWorker struct {
 	pid    int
 	socket string
 	state  workerState
+	served bool // it got ready once: its control socket answers from then on
 }
 
 // workerDirectory is the supervisor's list of live workers for the control queries, kept up
@@ -131,6 +132,7 @@ func (d *workerDirectory) setState(w *worker, st workerState) {
 	defer d.mu.Unlock()
 	if cw := d.workers[w]; cw != nil {
 		cw.state = st
+		cw.served = cw.served || st == workerReady
 	}
 }
 
@@ -140,13 +142,15 @@ func (d *workerDirectory) remove(w *worker) {
 	delete(d.workers, w)
 }
 
-// snapshot lists the live workers that have a control socket.
+// snapshot lists the live workers that answer on a control socket: ready, or draining after
+// they were. A worker serves its control socket only once its apps have loaded; before, a
+// connection would wait in the backlog, holding up the query.
 func (d *workerDirectory) snapshot() map[*worker]controlWorker {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := make(map[*worker]controlWorker, len(d.workers))
 	for w, cw := range d.workers {
-		if cw.socket != "" {
+		if cw.socket != "" && cw.served && (cw.state == workerReady || cw.state == workerDraining) {
 			out[w] = *cw
 		}
 	}
@@ -232,7 +236,7 @@ func getControl(ctx context.Context, socket, path string) (int, []byte, error) {
 // binds the metrics listener; the supervisor calls it before it starts any worker.
 func (s *supervisor) startObservability() error {
 	for _, g := range s.groups {
-		s.directory.groups = append(s.directory.groups, processGroupLabel(g.name))
+		s.directory.groups = append(s.directory.groups, processGroupLabel(g.cfg.ProcessGroup))
 	}
 	dir, err := newControlDir()
 	if err != nil {

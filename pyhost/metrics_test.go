@@ -1,0 +1,613 @@
+package pyhost_test
+
+// --metrics-listen through the real binary: what one scrape shows equals what the test sent,
+// in one process and across worker processes, recycles and process groups; /healthz and
+// /readyz; every exposition passes client_golang's linter.
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+var metricsRE = regexp.MustCompile(`metrics=http://(127\.0\.0\.1:\d+)/metrics`)
+
+// metricsBase waits for the server's "serving metrics" line and returns http://HOST:PORT.
+func metricsBase(t *testing.T, log *logBuffer) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m := metricsRE.FindStringSubmatch(log.String()); m != nil {
+			return "http://" + m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never said where it serves metrics:\n%s", log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func getText(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// scrape fetches /metrics, fails the test on any problem promlint finds, and returns the
+// families by name.
+func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
+	t.Helper()
+	code, body := getText(t, base+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics answered %d: %s", code, body)
+	}
+	problems, err := promlint.New(strings.NewReader(body)).Lint()
+	if err != nil {
+		t.Fatalf("promlint could not read /metrics: %v\n%s", err, body)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := p.TextToMetricFamilies(bytes.NewReader([]byte(body)))
+	if err != nil {
+		t.Fatalf("parsing /metrics: %v\n%s", err, body)
+	}
+	return mfs
+}
+
+// value sums the series of family name whose labels include match: a counter's or gauge's
+// value, a histogram's sample count.
+func value(mfs map[string]*dto.MetricFamily, name string, match ...string) float64 {
+	mf := mfs[name]
+	if mf == nil {
+		return 0
+	}
+	sum := 0.0
+	for _, m := range mf.Metric {
+		if !hasLabels(m, match...) {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			sum += m.Counter.GetValue()
+		case m.Gauge != nil:
+			sum += m.Gauge.GetValue()
+		case m.Histogram != nil:
+			sum += float64(m.Histogram.GetSampleCount())
+		case m.Untyped != nil:
+			sum += m.Untyped.GetValue()
+		}
+	}
+	return sum
+}
+
+func hasLabels(m *dto.Metric, match ...string) bool {
+	for i := 0; i+1 < len(match); i += 2 {
+		found := false
+		for _, l := range m.Label {
+			if l.GetName() == match[i] && l.GetValue() == match[i+1] {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// waitValue scrapes until the value is want (a request is counted as its response ends,
+// which the client may see first), for 20 s at most, and returns the last scrape.
+func waitValue(t *testing.T, base string, log *logBuffer, want float64, name string,
+	match ...string) map[string]*dto.MetricFamily {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mfs := scrape(t, base)
+		got := value(mfs, name, match...)
+		if got == want {
+			return mfs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s%v = %v, want %v\nserver log:\n%s", name, match, got, want, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// send makes n requests and fails the test unless each gets status want.
+func send(t *testing.T, c *http.Client, n int, method, url, body string, want int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		req, err := http.NewRequest(method, url, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, url, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %d, want %d", method, url, resp.StatusCode, want)
+		}
+	}
+}
+
+// One process: every request is counted once under its method and status class, with its
+// bytes, its duration, its queue and GIL waits; the capacity gauges say the configuration.
+func TestMetricsSingleProcess(t *testing.T) {
+	s := startServer(t, "testdata/metrics_app.py", "--metrics-listen", "127.0.0.1:0",
+		"--threads", "3")
+	base := metricsBase(t, s.Log)
+	if code, body := getText(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz: %d %s", code, body)
+	}
+	if code, body := getText(t, base+"/readyz"); code != 200 {
+		t.Errorf("/readyz of a serving server: %d %s", code, body)
+	}
+	c := freshClient()
+	send(t, c, 6, "GET", s.URL+"/", "", 200)
+	send(t, c, 3, "POST", s.URL+"/", "hello", 200)
+	send(t, c, 2, "GET", s.URL+"/status/503", "", 503)
+	send(t, c, 1, "DELETE", s.URL+"/status/404", "", 404)
+	send(t, c, 1, "PROPFIND", s.URL+"/", "", 200)
+
+	mfs := waitValue(t, base, s.Log, 13, "pyhost_requests_total")
+	for _, w := range []struct {
+		want  float64
+		name  string
+		match []string
+	}{
+		{6, "pyhost_requests_total", []string{"method", "GET", "status", "2xx"}},
+		{3, "pyhost_requests_total", []string{"method", "POST", "status", "2xx"}},
+		{2, "pyhost_requests_total", []string{"method", "GET", "status", "5xx"}},
+		{1, "pyhost_requests_total", []string{"method", "DELETE", "status", "4xx"}},
+		{1, "pyhost_requests_total", []string{"method", "other", "status", "2xx"}},
+		{13, "pyhost_requests_total", []string{"process_group", "default", "application_group", "%{GLOBAL}"}},
+		{13, "pyhost_request_duration_seconds", nil},
+		{13, "pyhost_queue_wait_seconds", nil},
+		{13, "pyhost_gil_wait_seconds", []string{"application_group", "%{GLOBAL}", "interpreter", "0"}},
+		{15, "pyhost_request_body_bytes_total", nil},
+		{13 * 8, "pyhost_response_body_bytes_total", nil},
+		{1, "pyhost_interpreters", []string{"application_group", "%{GLOBAL}", "gil_mode", "shared"}},
+		{3, "pyhost_request_threads", []string{"process_group", "default"}},
+		{0, "pyhost_request_threads_busy", nil},
+		{0, "pyhost_requests_queued", nil},
+	} {
+		if got := value(mfs, w.name, w.match...); got != w.want {
+			t.Errorf("%s%v = %v, want %v", w.name, w.match, got, w.want)
+		}
+	}
+	checkHistograms(t, mfs)
+	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes",
+		"process_cpu_seconds_total"} {
+		if mfs[name] == nil {
+			t.Errorf("%s missing: the Go and process collectors are not registered", name)
+		}
+	}
+	for _, m := range mfs["pyhost_requests_total"].Metric {
+		if hasLabels(m, "worker", "0") {
+			t.Errorf("a single process labels its series with a worker slot: %v", m.Label)
+		}
+	}
+}
+
+// checkHistograms checks every histogram's buckets: cumulative, never above the count.
+func checkHistograms(t *testing.T, mfs map[string]*dto.MetricFamily) {
+	t.Helper()
+	for name, mf := range mfs {
+		for _, m := range mf.Metric {
+			h := m.Histogram
+			if h == nil {
+				continue
+			}
+			prev := uint64(0)
+			for _, b := range h.Bucket {
+				if b.GetCumulativeCount() < prev || b.GetCumulativeCount() > h.GetSampleCount() {
+					t.Errorf("%s%v: bucket le=%v holds %d after %d, count %d", name, m.Label,
+						b.GetUpperBound(), b.GetCumulativeCount(), prev, h.GetSampleCount())
+				}
+				prev = b.GetCumulativeCount()
+			}
+		}
+	}
+}
+
+// perSlot is the sum of a counter by worker label.
+func perSlot(mfs map[string]*dto.MetricFamily, name string) map[string]float64 {
+	out := map[string]float64{}
+	if mf := mfs[name]; mf != nil {
+		for _, m := range mf.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "worker" {
+					out[l.GetValue()] += m.GetCounter().GetValue() +
+						float64(m.GetHistogram().GetSampleCount())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Two workers recycled every 5 requests: the supervisor's totals equal the requests sent,
+// including those of the workers that have exited, and no slot's counters ever go back.
+func TestMetricsAcrossRecycles(t *testing.T) {
+	s := startServer(t, "testdata/metrics_app.py", "--processes", "2", "--maximum-requests",
+		"5", "--metrics-listen", "127.0.0.1:0")
+	base := metricsBase(t, s.Log)
+	waitForLines(t, s, `msg="all workers ready"`, 1)
+	c := freshClient()
+	const rounds, perRound = 8, 5
+	prev := map[string]map[string]float64{}
+	for round := 0; round < rounds; round++ {
+		send(t, c, perRound, "GET", s.URL+"/", "", 200)
+		mfs := scrape(t, base)
+		for _, name := range []string{"pyhost_requests_total", "pyhost_request_duration_seconds"} {
+			now := perSlot(mfs, name)
+			for slot, v := range prev[name] {
+				if now[slot] < v {
+					t.Errorf("round %d: %s of worker %s went back from %v to %v\n%s", round,
+						name, slot, v, now[slot], s.Log)
+				}
+			}
+			prev[name] = now
+		}
+	}
+	sent := float64(rounds * perRound)
+	mfs := waitValue(t, base, s.Log, sent, "pyhost_requests_total", "status", "2xx")
+	if got := value(mfs, "pyhost_request_duration_seconds"); got != sent {
+		t.Errorf("duration histogram count %v, want %v", got, sent)
+	}
+	if got := value(mfs, "pyhost_gil_wait_seconds"); got != sent {
+		t.Errorf("GIL wait histogram count %v, want %v", got, sent)
+	}
+	checkHistograms(t, mfs)
+	_, reasons := recycled(s.Log.String())
+	if len(reasons) == 0 {
+		t.Fatalf("no worker was recycled after %v requests with --maximum-requests 5\n%s", sent, s.Log)
+	}
+	// Every recycle the supervisor logs is counted, with its reason.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mfs = scrape(t, base)
+		pids, _ := recycled(s.Log.String())
+		got := value(mfs, "pyhost_worker_recycles_total", "reason", "maximum-requests")
+		if got == float64(len(pids)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pyhost_worker_recycles_total = %v, the log has %d recycles\n%s", got,
+				len(pids), s.Log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// ... and every recycled worker, drained, exits as "stopped".
+	pids, _ := recycled(s.Log.String())
+	mfs = waitValue(t, base, s.Log, float64(len(pids)), "pyhost_worker_exits_total", "reason", "stopped")
+	if starts := value(mfs, "pyhost_worker_starts_total"); starts < 2+1 {
+		t.Errorf("pyhost_worker_starts_total = %v after recycles, want more than 2", starts)
+	}
+	for _, slot := range []string{"0", "1"} {
+		if value(mfs, "pyhost_worker_starts_total", "process_group", "default", "worker", slot) < 1 {
+			t.Errorf("no start counted for worker %s", slot)
+		}
+	}
+}
+
+// /readyz answers 503 while the apps load (naming the group without a worker) and 200 once
+// they serve; /healthz answers 200 throughout. In one process and under a supervisor.
+func TestMetricsReadyz(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		args []string
+		why  string
+	}{
+		{"single", nil, "starting"},
+		{"processes", []string{"--processes", "2"}, `process group "default" has no worker accepting`},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			gate := filepath.Join(t.TempDir(), "open")
+			t.Setenv("PYHOST_TEST_GATE", gate)
+			args := append([]string{"testdata/gated_import.py", "--listen", "127.0.0.1:0",
+				"--metrics-listen", "127.0.0.1:0"}, mode.args...)
+			logs, stop := startUnready(t, args...)
+			defer func() {
+				if err := stop(); err != nil {
+					t.Errorf("exit: %v\n%s", err, logs)
+				}
+			}()
+			base := metricsBase(t, logs)
+			if code, body := getText(t, base+"/healthz"); code != 200 {
+				t.Errorf("/healthz while loading: %d %s", code, body)
+			}
+			code, body := getText(t, base+"/readyz")
+			if code != http.StatusServiceUnavailable || !strings.Contains(body, mode.why) {
+				t.Errorf("/readyz while loading: %d %q, want 503 saying %q", code, body, mode.why)
+			}
+			if err := os.WriteFile(gate, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				code, body = getText(t, base+"/readyz")
+				if code == 200 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("/readyz still %d %q after the apps loaded\n%s", code, body, logs)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
+
+const metricsTwoGroups = `metrics-listen = "127.0.0.1:0"
+` + twoGroups
+
+// Two process groups behind the router: one scrape of the supervisor shows each group's
+// requests under its own process_group label, and each slot's starts; /readyz needs both.
+func TestMetricsProcessGroups(t *testing.T) {
+	dir := groupsDir(t, metricsTwoGroups)
+	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	base := metricsBase(t, s.Log)
+	waitForLines(t, s, `msg="all workers ready"`, 1)
+	if code, body := getText(t, base+"/readyz"); code != 200 {
+		t.Errorf("/readyz with both groups serving: %d %s", code, body)
+	}
+	c := freshClient()
+	send(t, c, 3, "GET", s.URL+"/a/x", "", 200)
+	send(t, c, 2, "GET", s.URL+"/b/y", "", 200)
+	waitValue(t, base, s.Log, 3, "pyhost_requests_total", "process_group", "a")
+	mfs := waitValue(t, base, s.Log, 2, "pyhost_requests_total", "process_group", "b",
+		"application_group", "shop")
+	if got := value(mfs, "pyhost_requests_total"); got != 5 {
+		t.Errorf("pyhost_requests_total = %v, want 5", got)
+	}
+	for _, w := range []struct {
+		group, slot string
+	}{{"a", "0"}, {"a", "1"}, {"b", "0"}} {
+		if got := value(mfs, "pyhost_worker_starts_total", "process_group", w.group, "worker", w.slot); got != 1 {
+			t.Errorf("starts of group %s worker %s = %v, want 1", w.group, w.slot, got)
+		}
+		if got := value(mfs, "pyhost_request_threads", "process_group", w.group, "worker", w.slot); got == 0 {
+			t.Errorf("group %s worker %s: no pyhost_request_threads (not gathered)", w.group, w.slot)
+		}
+	}
+	if got := value(mfs, "pyhost_request_threads", "process_group", "b"); got != 4 {
+		t.Errorf("group b's request threads = %v, want 4 (threads = 4)", got)
+	}
+}
+
+// check-config takes metrics-listen at the top of the file and refuses it in a group.
+func TestMetricsListenConfigKey(t *testing.T) {
+	dir := groupsDir(t, metricsTwoGroups)
+	out, errOut, code := runCommand(t, "check-config", filepath.Join(dir, "pyhost.toml"))
+	if code != 0 || !strings.Contains(out, "metrics: http://127.0.0.1:0/metrics") {
+		t.Errorf("check-config: exit %d\n%s%s", code, out, errOut)
+	}
+	inGroup := strings.Replace(twoGroups, "[group.b]\n", "[group.b]\nmetrics-listen = \"127.0.0.1:9\"\n", 1)
+	dir = groupsDir(t, inGroup)
+	_, errOut, code = runCommand(t, "check-config", filepath.Join(dir, "pyhost.toml"))
+	if code != 2 || !strings.Contains(errOut, "group.b.metrics-listen: not a group option") {
+		t.Errorf("metrics-listen in a group: exit %d, stderr:\n%s", code, errOut)
+	}
+	dir = groupsDir(t, "metrics-listen = \"nowhere\"\n"+twoGroups)
+	_, errOut, code = runCommand(t, "check-config", filepath.Join(dir, "pyhost.toml"))
+	if code != 2 || !strings.Contains(errOut, fmt.Sprintf("metrics-listen: %q: want HOST:PORT", "nowhere")) {
+		t.Errorf("a bad metrics-listen: exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// With two process groups, /readyz names the one whose workers are still loading, and
+// answers 200 once both serve.
+func TestMetricsReadyzNamesGroup(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "open")
+	t.Setenv("PYHOST_TEST_GATE", gate)
+	dir := groupsDir(t, `metrics-listen = "127.0.0.1:0"
+[group.a]
+[group.b]
+
+[[mount]]
+prefix = "/a"
+app = "app.py"
+process-group = "a"
+
+[[mount]]
+prefix = "/b"
+app = "`+repoPath("testdata", "gated_import.py")+`"
+process-group = "b"
+`)
+	logs, stop := startUnready(t, "--config", filepath.Join(dir, "pyhost.toml"), "--listen",
+		"127.0.0.1:0")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("exit: %v\n%s", err, logs)
+		}
+	}()
+	base := metricsBase(t, logs)
+	want := `process group "b" has no worker accepting`
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, body := getText(t, base+"/readyz")
+		if code == 200 {
+			t.Fatalf("/readyz 200 while group b's app is still loading\n%s", logs)
+		}
+		if strings.Contains(body, want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz: %d %q, want 503 saying %q\n%s", code, body, want, logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		code, body := getText(t, base+"/readyz")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz still %d %q after every app loaded\n%s", code, body, logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Free-threaded build, --gil free: pyhost_gil_reenabled of an application group agrees with
+// what `pyhost check` finds for its app (whether importing it switched the GIL back on:
+// _testsinglephase does on builds where it does not declare free-threading support), and is
+// 0 for hello.py's group.
+func TestMetricsGILReenabled(t *testing.T) {
+	if !linked.FreeThreaded {
+		t.Skipf("needs a free-threaded build (3.13t); this run embeds Python %s with the GIL "+
+			"(covered by the 3.13t run of make test)", linked.Version)
+	}
+	out, err := runPyhost(t, "check", "testdata/singlephase.py", "--gil", "free")
+	m := regexp.MustCompile(`GIL enabled after import: (true|false)`).FindStringSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("check singlephase.py --gil free: %v\n%s", err, out)
+	}
+	wantGlobal := 0.0
+	if m[1] == "true" {
+		wantGlobal = 1
+	}
+	s := startServer(t, "testdata/singlephase.py", "--gil", "free", "--preload",
+		"--mount", "/h=testdata/hello.py,group=H", "--metrics-listen", "127.0.0.1:0")
+	base := metricsBase(t, s.Log)
+	mfs := scrape(t, base)
+	for _, g := range []struct {
+		group string
+		want  float64
+	}{{"%{GLOBAL}", wantGlobal}, {"H", 0}} {
+		mf := mfs["pyhost_gil_reenabled"]
+		if mf == nil || !hasAnySeries(mf, "application_group", g.group) {
+			t.Fatalf("no pyhost_gil_reenabled series for group %s\n%s", g.group, s.Log)
+		}
+		if got := value(mfs, "pyhost_gil_reenabled", "application_group", g.group); got != g.want {
+			t.Errorf("pyhost_gil_reenabled of %s = %v, want %v (check says GIL enabled: %s)",
+				g.group, got, g.want, m[1])
+		}
+	}
+	if got := value(mfs, "pyhost_interpreters", "gil_mode", "free"); got != 2 {
+		t.Errorf("pyhost_interpreters{gil_mode=free} = %v, want 2 (one per group)", got)
+	}
+}
+
+func hasAnySeries(mf *dto.MetricFamily, match ...string) bool {
+	for _, m := range mf.Metric {
+		if hasLabels(m, match...) {
+			return true
+		}
+	}
+	return false
+}
+
+// --gil own with a pool of 2 interpreters: the GIL-wait histogram is kept per interpreter of
+// the group (index 0 or 1), its counts add up to the requests sent, and the group's
+// interpreters gauge says 2 under gil_mode "own".
+func TestMetricsGILWaitPerInterpreter(t *testing.T) {
+	if linked.Minor < 12 {
+		t.Skipf("--gil own needs Python ≥ 3.12; this run embeds %s", linked.Version)
+	}
+	s := startServer(t, "testdata/metrics_app.py", "--gil", "own", "--interpreters", "2",
+		"--application-group", "pool", "--metrics-listen", "127.0.0.1:0")
+	base := metricsBase(t, s.Log)
+	send(t, freshClient(), 10, "GET", s.URL+"/", "", 200)
+	mfs := waitValue(t, base, s.Log, 10, "pyhost_gil_wait_seconds", "application_group", "pool")
+	for _, m := range mfs["pyhost_gil_wait_seconds"].Metric {
+		if !hasLabels(m, "interpreter", "0") && !hasLabels(m, "interpreter", "1") {
+			t.Errorf("GIL wait series with an interpreter index outside the pool: %v", m.Label)
+		}
+	}
+	if got := value(mfs, "pyhost_interpreters", "application_group", "pool", "gil_mode", "own"); got != 2 {
+		t.Errorf("pyhost_interpreters{pool, own} = %v, want 2", got)
+	}
+}
+
+// A config file's one group under --processes: every series of its worker, the Go and process
+// collectors' included, carries the group's name, as the worker's own series do.
+func TestMetricsOneGroupLabels(t *testing.T) {
+	dir := groupsDir(t, `metrics-listen = "127.0.0.1:0"
+[group.site]
+processes = 1
+
+[[mount]]
+prefix = "/"
+app = "app.py"
+`)
+	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	base := metricsBase(t, s.Log)
+	send(t, freshClient(), 2, "GET", s.URL+"/x", "", 200)
+	mfs := waitValue(t, base, s.Log, 2, "pyhost_requests_total", "process_group", "site",
+		"worker", "0")
+	seen := 0
+	for name, mf := range mfs {
+		for _, m := range mf.Metric {
+			if hasLabels(m, "worker", "0") {
+				seen++
+				if !hasLabels(m, "process_group", "site") {
+					t.Errorf("%s%v: want process_group=site", name, m.Label)
+				}
+			}
+		}
+	}
+	if mfs["go_goroutines"] == nil || !hasAnySeries(mfs["go_goroutines"], "worker", "0") || seen == 0 {
+		t.Errorf("the worker's Go collector was not gathered (%d worker series)", seen)
+	}
+}
+
+// A worker that dies while serving (os._exit) is counted as a crash exit and a crash
+// recycle, and its slot keeps the requests the last scrape saw of it: the totals go on from
+// there when its replacement serves.
+func TestMetricsWorkerCrash(t *testing.T) {
+	s := startServer(t, "testdata/processes.py", "--processes", "1", "--metrics-listen",
+		"127.0.0.1:0")
+	base := metricsBase(t, s.Log)
+	waitForLines(t, s, `msg="all workers ready"`, 1)
+	c := freshClient()
+	send(t, c, 3, "GET", s.URL+"/", "", 200)
+	waitValue(t, base, s.Log, 3, "pyhost_requests_total")
+	if resp, err := c.Get(s.URL + "/exit"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("/exit answered %d; the worker should have died", resp.StatusCode)
+	}
+	waitValue(t, base, s.Log, 1, "pyhost_worker_exits_total", "reason", "crash", "worker", "0")
+	waitValue(t, base, s.Log, 1, "pyhost_worker_recycles_total", "reason", "crash")
+	waitForLines(t, s, `msg="worker ready"`, 2)
+	mfs := scrape(t, base)
+	if got := value(mfs, "pyhost_requests_total"); got != 3 {
+		t.Errorf("after the crash pyhost_requests_total = %v, want the 3 seen before it", got)
+	}
+	send(t, c, 2, "GET", s.URL+"/", "", 200)
+	mfs = waitValue(t, base, s.Log, 5, "pyhost_requests_total", "worker", "0")
+	if got := value(mfs, "pyhost_worker_starts_total", "worker", "0"); got != 2 {
+		t.Errorf("pyhost_worker_starts_total = %v, want 2", got)
+	}
+}
