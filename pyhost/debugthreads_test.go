@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -79,14 +82,19 @@ func getThreads(t *testing.T, addr, query string) (threadsJSON, string) {
 // once inside it.
 func requestInApp(t *testing.T, s *server, path string) string {
 	t.Helper()
+	return requestInAppAs(t, s, path, strings.SplitN(path, "?", 2)[0])
+}
+
+// requestInAppAs is requestInApp for an app mounted below a prefix: it logs pathInfo.
+func requestInAppAs(t *testing.T, s *server, path, pathInfo string) string {
+	t.Helper()
 	go func() {
 		c := &http.Client{Timeout: 60 * time.Second}
 		if resp, err := c.Get(s.URL + path); err == nil {
 			resp.Body.Close()
 		}
 	}()
-	re := regexp.MustCompile(`threads.py: started ` + regexp.QuoteMeta(strings.SplitN(path, "?", 2)[0]) +
-		` id=([0-9a-f]+-[0-9]+)`)
+	re := regexp.MustCompile(`threads.py: started ` + regexp.QuoteMeta(pathInfo) + ` id=([0-9a-f]+-[0-9]+)`)
 	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
 		if m := re.FindStringSubmatch(s.Log.String()); m != nil {
 			return m[1]
@@ -188,5 +196,77 @@ func testDebugThreadsGILHeld(t *testing.T, mode string) {
 	_, text := getThreads(t, addr, "stacks=1&wait=300ms&format=text")
 	if !strings.Contains(text, "GET /hold") || !strings.Contains(text, "stack not taken") {
 		t.Errorf("text form while the GIL is held:\n%s", text)
+	}
+}
+
+const threadsTwoGroups = `
+[group.a]
+processes = 2
+threads = 2
+
+[group.b]
+threads = 3
+
+[[mount]]
+prefix = "/a"
+app = "{{DIR}}/threads.py"
+process-group = "a"
+
+[[mount]]
+prefix = "/b"
+app = "{{DIR}}/threads.py"
+process-group = "b"
+application-group = "shop"
+`
+
+// TestDebugThreadsProcessGroups: the supervisor's view covers every worker of every process
+// group, and pyhost top shows each group with its workers.
+func TestDebugThreadsProcessGroups(t *testing.T) {
+	dir := t.TempDir()
+	app, err := os.ReadFile(repoPath("testdata", "threads.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "pyhost.toml")
+	if err := os.WriteFile(filepath.Join(dir, "threads.py"), app, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(config, []byte(strings.ReplaceAll(threadsTwoGroups, "{{DIR}}", dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--config", config, "--metrics-listen", "127.0.0.1:0")
+	addr := metricsAddr(t, s)
+	waitForLines(t, s, `msg="all workers ready"`, 1)
+	id := requestInAppAs(t, s, "/b/sleep?ms=5000", "/sleep")
+	v, body := getThreads(t, addr, "stacks=1")
+	workers := map[string]int{}
+	for _, p := range v.Processes {
+		workers[p.ProcessGroup]++
+		if p.PID == 0 || p.Slot < 0 || p.Error != "" {
+			t.Errorf("a worker without pid or slot, or with an error:\n%s", body)
+		}
+		for _, r := range p.Requests {
+			if r.RequestID == id && (p.ProcessGroup != "b" || r.Path != "/b/sleep" ||
+				r.ApplicationGroup != "shop" || !strings.Contains(r.Stack, "in sleeping_in_the_app")) {
+				t.Errorf("request %s: want /b/sleep in process group b, application group shop, "+
+					"with the app's frame:\n%s", id, body)
+			}
+		}
+	}
+	if workers["a"] != 2 || workers["b"] != 1 {
+		t.Fatalf("want 2 workers of group a and 1 of b, got %v:\n%s", workers, body)
+	}
+	out, err := exec.Command(pyhostBin, "top", "--once", "--metrics", addr, "--interval", "300ms").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pyhost top --once: %v\n%s", err, out)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && (f[0] == "a" || f[0] == "b") && rows[f[0]] == "" {
+			rows[f[0]] = f[1]
+		}
+	}
+	if rows["a"] != "2" || rows["b"] != "1" || !strings.Contains(string(out), id) {
+		t.Errorf("want group rows a (2 workers) and b (1) and request %s:\n%s", id, out)
 	}
 }
