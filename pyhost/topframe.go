@@ -280,7 +280,7 @@ func renderTop(w io.Writer, source string, f topFrame, ansi bool) {
 		fmt.Fprintf(w, "%-20s %7d %8s %10s %10s %13s\n", clip(g.name, 20), g.workers,
 			fmtRate(g.reqPerSec), fmtSeconds(g.p50), fmtSeconds(g.p99), fmtSeconds(g.gilWaitP99))
 	}
-	fmt.Fprintf(w, "\n%s%-8s %-20s %4s %-9s %9s %8s %7s  %-30s%s\n", rev, "PID", "PROCESS GROUP",
+	fmt.Fprintf(w, "\n%s%-8s %-20s %4s %-9s %9s %8s %7s  %s%s\n", rev, "PID", "PROCESS GROUP",
 		"SLOT", "STATE", "RSS", "REQ/S", "BUSY", "LONGEST REQUEST", reset)
 	for _, p := range f.workers {
 		slot, state := "-", p.State
