@@ -23,7 +23,6 @@ type ThreadTable struct {
 
 	mu      sync.Mutex
 	probing map[*cgo.Interp]time.Time // interpreter → when its stack probe in flight started
-	probes  sync.WaitGroup
 }
 
 // threadSlot is one request thread's current request. ver is a sequence count: Begin makes it
@@ -166,7 +165,6 @@ func (t *ThreadTable) stacks(rts []RequestThread, wait time.Duration) {
 		since, busy := t.probing[in]
 		if !busy {
 			t.probing[in] = now
-			t.probes.Add(1)
 		}
 		t.mu.Unlock()
 		if busy {
@@ -183,7 +181,6 @@ func (t *ThreadTable) stacks(rts []RequestThread, wait time.Duration) {
 			watched[k] = rts[i].watched
 		}
 		go func(in *cgo.Interp, idx []int, watched []cgo.Watched) {
-			defer t.probes.Done()
 			for k, i := range idx {
 				stack, ok := watched[k].Stack()
 				results <- result{i, stack, ok}
@@ -219,14 +216,18 @@ const stuckAdvice = "a thread of this interpreter (perhaps this request) holds i
 	"--deadlock-timeout reports and recycles such a worker"
 
 // WaitProbes waits up to limit for the stack probes in flight. false: one still waits for a
-// GIL, and Python must not be finalised under it.
+// GIL, and Python must not be finalised under it. (A poll, not a WaitGroup: a stack request
+// may still arrive while the server shuts down.)
 func (t *ThreadTable) WaitProbes(limit time.Duration) bool {
-	done := make(chan struct{})
-	go func() { t.probes.Wait(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-time.After(limit):
-		return false
+	for end := time.Now().Add(limit); ; time.Sleep(10 * time.Millisecond) {
+		t.mu.Lock()
+		n := len(t.probing)
+		t.mu.Unlock()
+		if n == 0 {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
 	}
 }
