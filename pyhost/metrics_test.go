@@ -277,6 +277,9 @@ func TestMetricsAcrossRecycles(t *testing.T) {
 		}
 	}
 	sent := float64(rounds * perRound)
+	// Once every recycled worker has exited, the totals hold only through their final values.
+	pids, _ := recycled(s.Log.String())
+	waitValue(t, base, s.Log, float64(len(pids)), "pyhost_worker_exits_total", "reason", "stopped")
 	mfs := waitValue(t, base, s.Log, sent, "pyhost_requests_total", "status", "2xx")
 	if got := value(mfs, "pyhost_request_duration_seconds"); got != sent {
 		t.Errorf("duration histogram count %v, want %v", got, sent)
@@ -305,7 +308,7 @@ func TestMetricsAcrossRecycles(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	// ... and every recycled worker, drained, exits as "stopped".
-	pids, _ := recycled(s.Log.String())
+	pids, _ = recycled(s.Log.String())
 	mfs = waitValue(t, base, s.Log, float64(len(pids)), "pyhost_worker_exits_total", "reason", "stopped")
 	if starts := value(mfs, "pyhost_worker_starts_total"); starts < 2+1 {
 		t.Errorf("pyhost_worker_starts_total = %v after recycles, want more than 2", starts)
@@ -609,5 +612,88 @@ func TestMetricsWorkerCrash(t *testing.T) {
 	mfs = waitValue(t, base, s.Log, 5, "pyhost_requests_total", "worker", "0")
 	if got := value(mfs, "pyhost_worker_starts_total", "worker", "0"); got != 2 {
 		t.Errorf("pyhost_worker_starts_total = %v, want 2", got)
+	}
+}
+
+// Under load from 8 clients over 2 workers recycled every 50 requests, with scrapes running
+// throughout: no scrape sees a slot's request count go back, and at the end the totals
+// equal the requests answered.
+func TestMetricsUnderLoad(t *testing.T) {
+	s := startServer(t, "testdata/processes.py", "--processes", "2", "--maximum-requests",
+		"50", "--metrics-listen", "127.0.0.1:0")
+	base := metricsBase(t, s.Log)
+	waitForLines(t, s, `msg="all workers ready"`, 1)
+	stop := make(chan struct{})
+	scraped := make(chan []string, 1)
+	go func() {
+		var problems []string
+		prev := map[string]float64{}
+		for {
+			select {
+			case <-stop:
+				scraped <- problems
+				return
+			default:
+			}
+			resp, err := client.Get(base + "/metrics")
+			if err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+			p := expfmt.NewTextParser(model.UTF8Validation)
+			mfs, err := p.TextToMetricFamilies(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+			now := perSlot(mfs, "pyhost_requests_total")
+			for slot, v := range prev {
+				if now[slot] < v {
+					problems = append(problems, fmt.Sprintf("worker %s: %v after %v", slot, now[slot], v))
+				}
+			}
+			prev = now
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	results := loadN(s.URL+"/", 8, 400)
+	close(stop)
+	for _, p := range <-scraped {
+		t.Errorf("scrape during the load: %s", p)
+	}
+	for _, r := range results {
+		if r.err != nil {
+			t.Fatalf("a request failed under load: %v\n%s", r.err, s.Log)
+		}
+	}
+	pids, _ := recycled(s.Log.String())
+	if len(pids) == 0 {
+		t.Fatalf("no worker was recycled during %d requests with --maximum-requests 50", len(results))
+	}
+	// Once every recycled worker has exited, the totals hold only through their final values.
+	waitValue(t, base, s.Log, float64(len(pids)), "pyhost_worker_exits_total", "reason", "stopped")
+	mfs := waitValue(t, base, s.Log, float64(len(results)), "pyhost_requests_total", "status", "2xx")
+	if got := value(mfs, "pyhost_request_duration_seconds"); got != float64(len(results)) {
+		t.Errorf("duration histogram count %v, want %d", got, len(results))
+	}
+}
+
+// A recycled worker's requests that no scrape saw are counted all the same: it sends its
+// final values to the supervisor once it has drained. (Nothing scrapes here until it has
+// exited, so only those final values can hold its 3 requests.)
+func TestMetricsFinalValues(t *testing.T) {
+	s := startServer(t, "testdata/metrics_app.py", "--processes", "1", "--maximum-requests",
+		"3", "--metrics-listen", "127.0.0.1:0")
+	base := metricsBase(t, s.Log)
+	waitForLines(t, s, `msg="all workers ready"`, 1)
+	send(t, freshClient(), 3, "POST", s.URL+"/", "abcd", 200)
+	waitForLines(t, s, `msg="worker stopped"`, 1)
+	mfs := waitValue(t, base, s.Log, 3, "pyhost_requests_total", "method", "POST", "worker", "0")
+	if got := value(mfs, "pyhost_request_body_bytes_total"); got != 12 {
+		t.Errorf("pyhost_request_body_bytes_total = %v, want 12", got)
+	}
+	if got := value(mfs, "pyhost_gil_wait_seconds"); got != 3 {
+		t.Errorf("GIL wait histogram count %v, want 3", got)
 	}
 }
