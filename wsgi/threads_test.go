@@ -3,6 +3,7 @@ package wsgi
 import (
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -107,4 +108,46 @@ func BenchmarkThreadTableBeginEnd(b *testing.B) {
 		table.begin(3, call, r, "0123abcd-1", nil, since)
 		table.end(3)
 	}
+}
+
+// TestThreadTableReadWhileServing: reading the table while every request thread starts and
+// ends requests sees only whole entries (under -race: no data race between the request
+// threads' stores and the reader).
+func TestThreadTableReadWhileServing(t *testing.T) {
+	h := benchHandler(t, "hello.py")
+	h.Table = NewThreadTable(h.Threads.Threads())
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 300; i++ {
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/p/"+strconv.Itoa(i), nil))
+			}
+		}()
+	}
+	reads := make(chan int)
+	go func() {
+		n := 0
+		defer func() { reads <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for _, rt := range h.Table.Busy(false, 0) {
+				n++
+				if rt.Method != "GET" || !strings.HasPrefix(rt.Path, "/p/") ||
+					!strings.HasPrefix(rt.RequestID, idPrefix) || rt.ApplicationGroup != "%{GLOBAL}" {
+					t.Errorf("torn entry: %+v", rt)
+					return
+				}
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	t.Logf("%d busy entries read while serving", <-reads)
 }
