@@ -135,7 +135,7 @@ static const char *utf8_or(PyObject *s, const char *fallback) {
 
 /* Formats a stack as a traceback does (outermost call first) from its innermost frame; steals
  * the reference. Needs the frames' interpreter attached; runs no Python code. */
-static char *format_stack(PyFrameObject *frame) {
+char *pyh_format_stack(PyFrameObject *frame) {
     PyFrameObject *frames[MAX_FRAMES];
     int n = 0, skipped = 0;
     while (frame != NULL) {
@@ -169,7 +169,7 @@ static char *format_stack(PyFrameObject *frame) {
 #ifdef Py_GIL_DISABLED
 /* Free-threaded, the request's thread runs while this one looks: sys._current_frames() stops
  * every thread while it takes each one's innermost frame (a strong reference). */
-static PyFrameObject *frame_of(unsigned long thread_id) {
+PyFrameObject *pyh_frame_of(unsigned long thread_id) {
     PyObject *current = PySys_GetObject("_current_frames"); /* borrowed */
     PyObject *frames = current ? PyObject_CallNoArgs(current) : NULL;
     if (frames == NULL) {
@@ -199,7 +199,7 @@ int pyh_watch_interrupt(pyh_watch *w, uint64_t seq, char **stack) {
     pyh_attach(in, NULL);
 #ifdef Py_GIL_DISABLED
     /* Taken before the watch's lock: stopping the world waits for every attached thread. */
-    PyFrameObject *frame = frame_of(thread_id);
+    PyFrameObject *frame = pyh_frame_of(thread_id);
 #endif
     pthread_mutex_lock(&w->lock);
     int sent = 0;
@@ -211,7 +211,7 @@ int pyh_watch_interrupt(pyh_watch *w, uint64_t seq, char **stack) {
 #else
         frame = (PyFrameObject *)Py_XNewRef(frame);
 #endif
-        *stack = format_stack(frame);
+        *stack = pyh_format_stack(frame);
         sent = PyThreadState_SetAsyncExc(thread_id, in->request_timeout_type) > 0;
         if (sent) w->injected = 1;
     }
@@ -222,6 +222,41 @@ int pyh_watch_interrupt(pyh_watch *w, uint64_t seq, char **stack) {
     PyErr_Clear();
     pyh_detach();
     return sent ? 1 : 0;
+}
+
+int pyh_watch_stack(pyh_watch *w, uint64_t seq, char **stack) {
+    *stack = NULL;
+    pthread_mutex_lock(&w->lock);
+    pyh_interp *in = w->seq == seq ? w->in : NULL;
+#ifdef Py_GIL_DISABLED
+    unsigned long thread_id = w->thread_id;
+#endif
+    pthread_mutex_unlock(&w->lock);
+    if (in == NULL) return 0;
+    /* As pyh_watch_interrupt: the interpreter's GIL keeps the request's thread off its frames
+     * while they are read. A request that holds that GIL for ever keeps this call waiting: the
+     * caller bounds its wait and lets this finish (or not) on its own. */
+    pyh_attach(in, NULL);
+#ifdef Py_GIL_DISABLED
+    PyFrameObject *frame = pyh_frame_of(thread_id);
+#endif
+    pthread_mutex_lock(&w->lock);
+    int found = w->seq == seq;
+    if (found) {
+#ifndef Py_GIL_DISABLED
+        PyFrameObject *frame = PyThreadState_GetFrame(w->ts);
+#else
+        frame = (PyFrameObject *)Py_XNewRef(frame);
+#endif
+        *stack = pyh_format_stack(frame);
+    }
+    pthread_mutex_unlock(&w->lock);
+#ifdef Py_GIL_DISABLED
+    Py_XDECREF(frame);
+#endif
+    PyErr_Clear();
+    pyh_detach();
+    return found;
 }
 
 void pyh_probe_gil(pyh_interp *in) {

@@ -132,6 +132,13 @@ int pyh_watch_cut(pyh_watch *w, uint64_t seq);                    /* no thread s
 int pyh_watch_interrupt(pyh_watch *w, uint64_t seq, char **stack); /* no thread state attached */
 int pyh_watch_active(pyh_watch *w, uint64_t seq);
 void pyh_probe_gil(pyh_interp *in); /* takes and gives back the interpreter's GIL */
+/* The live thread view (/debug/threads): the Python stack of the request a watch names, without
+ * disturbing it. No thread state attached; waits for the request's interpreter's GIL. */
+int pyh_watch_stack(pyh_watch *w, uint64_t seq, char **stack);
+char *pyh_format_stack(PyFrameObject *frame); /* steals frame; its interpreter attached */
+#ifdef Py_GIL_DISABLED
+PyFrameObject *pyh_frame_of(unsigned long thread_id); /* new reference or NULL; attached */
+#endif
 
 int pyh_buf_append(char **buf, size_t *len, size_t *cap, int *owned, const char *data,
                    size_t n);

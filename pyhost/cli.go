@@ -40,6 +40,9 @@ Usage:
                                every problem with its line when it is wrong)
   pyhost import-apache FILE    write the config file equivalent to an Apache mod_wsgi snippet
                                (WSGIDaemonProcess, WSGIScriptAlias, ...) to stdout
+  pyhost top [--metrics ADDR]  a live view of a running server (its --metrics-listen ADDR):
+                               per group and worker requests/s, latency, GIL wait, busy
+                               threads and the longest-running requests; --once prints once
   pyhost version               pyhost's version and the linked Python's version and build
   pyhost help                  this text
 
@@ -156,6 +159,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return checkConfig(args[1:], stdout, stderr)
 	case "import-apache":
 		return importApache(args[1:], stdout, stderr)
+	case "top":
+		return top(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		printVersion(stdout)
 		return 0

@@ -53,6 +53,8 @@ type Server struct {
 	stopReason stopReason
 	// metrics: this process's registry (nil without --metrics-listen: nothing is kept).
 	metrics *serverMetrics
+	// table follows what every request thread does now (/debug/threads).
+	table *wsgi.ThreadTable
 }
 
 // workerNewConnGrace: a worker drains while its listening sockets stay open elsewhere (in the
@@ -96,6 +98,7 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 		s.newConnGrace = workerNewConnGrace
 	}
 	if cfg.MetricsListen != "" {
+		s.table = wsgi.NewThreadTable(cfg.Threads)
 		s.metrics = newServerMetrics(cfg, s.threads)
 		s.observers = append(s.observers, s.metrics.observe)
 	}
@@ -165,6 +168,7 @@ func (s *Server) newHandler(m Mount, listenAddr string) *wsgi.Handler {
 		Limits:     s.cfg.Limits,
 		Load:       func() (*subinterp.App, error) { return s.load(group, m, spec) },
 		Recycle:    s.requestRecycle,
+		Table:      s.table,
 	}
 }
 
@@ -315,6 +319,11 @@ func (s *Server) Run(ctx context.Context) error {
 		// under it (and wait for that GIL too).
 		s.log.Error("an interpreter's GIL is still held (see RECYCLE NEEDED above); exiting " +
 			"without finalising Python")
+		return errors.New("shutdown with an interpreter's GIL held")
+	}
+	if s.table != nil && !s.table.WaitProbes(max(time.Until(deadline(sctx)), time.Second)) {
+		s.log.Error("a /debug/threads stack request still waits for an interpreter's GIL; " +
+			"exiting without finalising Python")
 		return errors.New("shutdown with an interpreter's GIL held")
 	}
 	logCrossings(s.log)

@@ -35,6 +35,9 @@ func (s *Server) controlHandlers(mux *http.ServeMux) {
 	if s.metrics != nil {
 		mux.Handle("GET /metrics", s.metrics.handler())
 	}
+	if s.table != nil {
+		mux.Handle("GET /debug/threads", s.threadsHandler())
+	}
 }
 
 // inheritedControl returns the control listener a worker got from its supervisor (nil when
@@ -266,6 +269,7 @@ func (s *supervisor) startObservability() error {
 // and /readyz; an endpoint that needs every worker asks them with queryWorkers.
 func (s *supervisor) metricsHandlers(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("GET /debug/threads", s.threadsHandler())
 }
 
 func (s *supervisor) stopObservability() {

@@ -31,6 +31,8 @@ type Handler struct {
 	// unwound within Limits.InterruptTimeout: the process should be recycled gracefully.
 	// It is called from a timer goroutine.
 	Recycle func(reason string)
+	// Table, if set, follows what each request thread is doing (the live thread view).
+	Table *ThreadTable
 
 	app     atomic.Pointer[subinterp.App]
 	loadMu  sync.Mutex
@@ -185,6 +187,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		dl = &s.deadline
 		dl.arm(h, call, w, r, requestID)
 	}
+	if h.Table != nil {
+		h.Table.begin(thread, call, r, requestID, member, queued)
+	}
 	var gateWait time.Duration
 	gate := member.Gate()
 	if gate != nil {
@@ -193,6 +198,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
 	if gate != nil {
 		gate.Leave()
+	}
+	if h.Table != nil {
+		h.Table.end(thread)
 	}
 	if dl != nil {
 		dl.stop()

@@ -85,3 +85,19 @@ func BenchmarkHelloParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHelloThreadTable is BenchmarkHello with the live thread view on (--metrics-listen):
+// the cost of recording each request's start and end, its watch included.
+func BenchmarkHelloThreadTable(b *testing.B) {
+	h := benchHandler(b, "hello.py")
+	h.Table = NewThreadTable(h.Threads.Threads())
+	req := httptest.NewRequest("GET", "/hello?x=1", nil)
+	w := &discardWriter{h: http.Header{}}
+	h.ServeHTTP(w, req)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}
+}

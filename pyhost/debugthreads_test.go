@@ -1,0 +1,272 @@
+package pyhost_test
+
+// The live thread view: /debug/threads on the metrics listener, for one process and through
+// the supervisor, and `pyhost top` reading it.
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var metricsListenRE = regexp.MustCompile(`msg="serving metrics".* metrics=http://(127\.0\.0\.1:\d+)/metrics`)
+
+// metricsAddr is the address a server started with --metrics-listen 127.0.0.1:0 serves on.
+func metricsAddr(t *testing.T, s *server) string {
+	t.Helper()
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if m := metricsListenRE.FindStringSubmatch(s.Log.String()); m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("no \"serving metrics\" line in the log:\n%s", s.Log)
+	return ""
+}
+
+// The JSON of /debug/threads, as a client reads it.
+type threadsJSON struct {
+	Time      time.Time `json:"time"`
+	Processes []struct {
+		PID          int    `json:"pid"`
+		ProcessGroup string `json:"process_group"`
+		Slot         int    `json:"slot"`
+		State        string `json:"state"`
+		Threads      int    `json:"threads"`
+		Busy         int    `json:"busy"`
+		Error        string `json:"error"`
+		Requests     []struct {
+			Thread           int     `json:"thread"`
+			Method           string  `json:"method"`
+			Path             string  `json:"path"`
+			RequestID        string  `json:"request_id"`
+			RunningSeconds   float64 `json:"running_seconds"`
+			ApplicationGroup string  `json:"application_group"`
+			Interpreter      int     `json:"interpreter"`
+			Stack            string  `json:"stack"`
+			StackError       string  `json:"stack_error"`
+		} `json:"requests"`
+	} `json:"processes"`
+}
+
+// getThreads fetches /debug/threads?QUERY and decodes it; the client's bound (20s) only
+// keeps a hung endpoint from hanging the test.
+func getThreads(t *testing.T, addr, query string) (threadsJSON, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 20 * time.Second}
+	resp, err := c.Get("http://" + addr + "/debug/threads?" + query)
+	if err != nil {
+		t.Fatalf("/debug/threads?%s: %v", query, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/debug/threads?%s: %s: %s", query, resp.Status, body)
+	}
+	var v threadsJSON
+	if !strings.Contains(query, "format=text") {
+		if err := json.Unmarshal(body, &v); err != nil {
+			t.Fatalf("/debug/threads?%s is not JSON: %v\n%s", query, err, body)
+		}
+	}
+	return v, string(body)
+}
+
+// requestInApp starts GET path in the background and returns the request id the app logged
+// once inside it.
+func requestInApp(t *testing.T, s *server, path string) string {
+	t.Helper()
+	return requestInAppAs(t, s, path, strings.SplitN(path, "?", 2)[0])
+}
+
+// requestInAppAs is requestInApp for an app mounted below a prefix: it logs pathInfo.
+func requestInAppAs(t *testing.T, s *server, path, pathInfo string) string {
+	t.Helper()
+	go func() {
+		c := &http.Client{Timeout: 60 * time.Second}
+		if resp, err := c.Get(s.URL + path); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	re := regexp.MustCompile(`threads.py: started ` + regexp.QuoteMeta(pathInfo) + ` id=([0-9a-f]+-[0-9]+)`)
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(s.Log.String()); m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("the app never logged the start of %s:\n%s", path, s.Log)
+	return ""
+}
+
+// TestDebugThreadsStack: a request sleeping in the app shows up with its method, path, id,
+// application group and a Python stack that names the app's function, in JSON and in text,
+// in every GIL mode this Python has (the app in a sub-interpreter, or the main one).
+func TestDebugThreadsStack(t *testing.T) {
+	for _, mode := range modesHere() {
+		for _, group := range []string{"%{GLOBAL}", "sub"} {
+			t.Run(mode+"/"+group, func(t *testing.T) {
+				if mode != "shared" && group == "%{GLOBAL}" {
+					t.Skip("the main interpreter runs the same way in every mode")
+				}
+				s := startServer(t, "testdata/threads.py", "--gil", mode, "--threads", "4",
+					"--application-group", group, "--metrics-listen", "127.0.0.1:0")
+				addr := metricsAddr(t, s)
+				id := requestInApp(t, s, "/sleep?ms=4000")
+				v, body := getThreads(t, addr, "stacks=1")
+				if len(v.Processes) != 1 {
+					t.Fatalf("want one process, got:\n%s", body)
+				}
+				p := v.Processes[0]
+				if p.PID != s.cmd.Process.Pid || p.ProcessGroup != "default" || p.Threads != 4 ||
+					p.Busy != 1 || len(p.Requests) != 1 {
+					t.Fatalf("want pid %d, group default, 1 of 4 threads busy, got:\n%s",
+						s.cmd.Process.Pid, body)
+				}
+				r := p.Requests[0]
+				if r.Method != "GET" || r.Path != "/sleep" || r.RequestID != id ||
+					r.ApplicationGroup != group || r.Interpreter != 0 {
+					t.Errorf("want GET /sleep id %s in %s, got:\n%s", id, group, body)
+				}
+				if !strings.Contains(r.Stack, `threads.py", line`) ||
+					!strings.Contains(r.Stack, "in sleeping_in_the_app") {
+					t.Errorf("the stack does not show the app's sleeping_in_the_app:\n%s", body)
+				}
+				_, text := getThreads(t, addr, "stacks=1&format=text")
+				for _, want := range []string{"GET /sleep", "request " + id, "in sleeping_in_the_app",
+					"1 of 4 request threads busy"} {
+					if !strings.Contains(text, want) {
+						t.Errorf("the text form lacks %q:\n%s", want, text)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestDebugThreadsGILHeld: a request that holds its interpreter's GIL in C code (a stuck C
+// call) does not hang /debug/threads?stacks=1: through the supervisor, every worker answers,
+// and that request's entry says why its stack is missing. Free-threaded, the thread stays
+// attached in C, so the world cannot be stopped to read frames: the same bound applies.
+func TestDebugThreadsGILHeld(t *testing.T) {
+	modes := []string{"shared"}
+	if linked.FreeThreaded {
+		modes = append(modes, "free")
+	}
+	for _, mode := range modes {
+		t.Run(mode, func(t *testing.T) { testDebugThreadsGILHeld(t, mode) })
+	}
+}
+
+func testDebugThreadsGILHeld(t *testing.T, mode string) {
+	s := startServer(t, "testdata/threads.py", "--processes", "2", "--threads", "2",
+		"--gil", mode, "--metrics-listen", "127.0.0.1:0")
+	addr := metricsAddr(t, s)
+	waitForLines(t, s, `msg="all workers ready"`, 1)
+	id := requestInApp(t, s, "/hold?ms=5000")
+	time.Sleep(200 * time.Millisecond) // from the log line into the C call
+	v, body := getThreads(t, addr, "stacks=1&wait=300ms")
+	if len(v.Processes) != 2 {
+		t.Fatalf("want both workers, got:\n%s", body)
+	}
+	found := false
+	for _, p := range v.Processes {
+		if p.PID == 0 || p.ProcessGroup != "default" || p.Slot < 0 || p.State != "ready" || p.Error != "" {
+			t.Errorf("worker without pid, group, slot or state, or with an error:\n%s", body)
+		}
+		for _, r := range p.Requests {
+			if r.RequestID != id {
+				continue
+			}
+			found = true
+			if r.Path != "/hold" || r.Stack != "" || !strings.Contains(r.StackError, "did not come free") {
+				t.Errorf("want /hold without a stack and a reason, got:\n%s", body)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("request %s (holding the GIL) missing:\n%s", id, body)
+	}
+	// Asked again while the first stack request still waits for that GIL: no second wait.
+	_, text := getThreads(t, addr, "stacks=1&wait=300ms&format=text")
+	if !strings.Contains(text, "GET /hold") || !strings.Contains(text, "stack not taken") {
+		t.Errorf("text form while the GIL is held:\n%s", text)
+	}
+}
+
+const threadsTwoGroups = `
+[group.a]
+processes = 2
+threads = 2
+
+[group.b]
+threads = 3
+
+[[mount]]
+prefix = "/a"
+app = "{{DIR}}/threads.py"
+process-group = "a"
+
+[[mount]]
+prefix = "/b"
+app = "{{DIR}}/threads.py"
+process-group = "b"
+application-group = "shop"
+`
+
+// TestDebugThreadsProcessGroups: the supervisor's view covers every worker of every process
+// group, and pyhost top shows each group with its workers.
+func TestDebugThreadsProcessGroups(t *testing.T) {
+	dir := t.TempDir()
+	app, err := os.ReadFile(repoPath("testdata", "threads.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "pyhost.toml")
+	if err := os.WriteFile(filepath.Join(dir, "threads.py"), app, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(config, []byte(strings.ReplaceAll(threadsTwoGroups, "{{DIR}}", dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "--config", config, "--metrics-listen", "127.0.0.1:0")
+	addr := metricsAddr(t, s)
+	waitForLines(t, s, `msg="all workers ready"`, 1)
+	id := requestInAppAs(t, s, "/b/sleep?ms=5000", "/sleep")
+	v, body := getThreads(t, addr, "stacks=1")
+	workers := map[string]int{}
+	for _, p := range v.Processes {
+		workers[p.ProcessGroup]++
+		if p.PID == 0 || p.Slot < 0 || p.Error != "" {
+			t.Errorf("a worker without pid or slot, or with an error:\n%s", body)
+		}
+		for _, r := range p.Requests {
+			if r.RequestID == id && (p.ProcessGroup != "b" || r.Path != "/b/sleep" ||
+				r.ApplicationGroup != "shop" || !strings.Contains(r.Stack, "in sleeping_in_the_app")) {
+				t.Errorf("request %s: want /b/sleep in process group b, application group shop, "+
+					"with the app's frame:\n%s", id, body)
+			}
+		}
+	}
+	if workers["a"] != 2 || workers["b"] != 1 {
+		t.Fatalf("want 2 workers of group a and 1 of b, got %v:\n%s", workers, body)
+	}
+	out, err := exec.Command(pyhostBin, "top", "--once", "--metrics", addr, "--interval", "300ms").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pyhost top --once: %v\n%s", err, out)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && (f[0] == "a" || f[0] == "b") && rows[f[0]] == "" {
+			rows[f[0]] = f[1]
+		}
+	}
+	if rows["a"] != "2" || rows["b"] != "1" || !strings.Contains(string(out), id) {
+		t.Errorf("want group rows a (2 workers) and b (1) and request %s:\n%s", id, out)
+	}
+}
