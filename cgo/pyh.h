@@ -150,7 +150,7 @@ const char *pyh_version(void);
 int pyh_free_threaded(void);
 
 /* Signals Go keeps whatever Python code does (signals.c). */
-#define PYH_KEPT_SIGNALS 5
+#define PYH_KEPT_SIGNALS 6
 typedef struct pyh_signal_snapshot {
     struct sigaction action[PYH_KEPT_SIGNALS];
     int valid[PYH_KEPT_SIGNALS];

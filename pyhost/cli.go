@@ -109,6 +109,7 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	})
 	limitFlags(fs, &cfg.Limits)
 	recycleFlags(fs, &cfg.Recycle)
+	logFlags(fs, &cfg.Logs)
 	fs.Func("static", "serve the files of DIR at a URL prefix, from Go (no Python): "+
 		"/PREFIX=DIR; repeatable; no directory listings, no dotfiles", func(v string) error {
 		a, err := ParseStatic(v)
@@ -228,7 +229,11 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log, err := newLogger(cfg.Logs, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	if slot := os.Getenv(workerEnv); slot != "" {
 		if err := dropPrivileges(cfg); err != nil {
 			log.Error("pyhost worker could not start", "error", err)
@@ -261,7 +266,20 @@ func serveGroups(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// The supervisor logs as the first group says; each worker as its own group says.
+	logs := cfgs[0].Logs
+	if name := os.Getenv(workerGroupEnv); name != "" {
+		for i, g := range f.Groups {
+			if g.Name == name {
+				logs = cfgs[i].Logs
+			}
+		}
+	}
+	log, err := newLogger(logs, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	slot := os.Getenv(workerEnv)
 	if slot == "" {
 		// Static aliases given on the command line join the file's, in the router.
@@ -306,6 +324,7 @@ func serveHere(cfg Config, log *slog.Logger, inherited []net.Listener, loaded fu
 	// After the first signal starts the graceful shutdown, a second one ends the process at
 	// once (the default action), as with other servers.
 	go func() { <-ctx.Done(); stop() }()
+	defer reopenOnSIGUSR1(log)()
 	srv, err := newServer(cfg, log, inherited)
 	if loaded != nil {
 		loaded(err)
