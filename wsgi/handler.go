@@ -175,7 +175,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	requestID := h.requestID(w, r, s) // requestid.go
 	s.environ = packEnviron(s.environ[:0], r, h.ScriptName, requestID)
-	s.rio = requestIO{w: w, r: r, body: body, limits: &h.Limits, log: h.Log}
+	s.rio = requestIO{w: w, r: r, body: body, limits: &h.Limits, log: h.Log, id: requestID}
 	hasBody := body != nil && body.Len() > 0 || body == nil && hasBody(r)
 
 	var dl *deadline
