@@ -67,7 +67,6 @@ func (h *Handler) App() (*subinterp.App, error) {
 type scratch struct {
 	call    *cgo.Call
 	environ []byte
-	idbuf   []byte
 	rio     requestIO
 	io      cgo.IO // names &rio for the C side, made once
 	// deadline is the request timeout's timer, re-armed for each request (RequestTimeout).
@@ -173,7 +172,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 
-	requestID := h.requestID(w, r, s) // requestid.go
+	requestID := h.requestID(w, r) // requestid.go
 	s.environ = packEnviron(s.environ[:0], r, h.ScriptName, requestID)
 	s.rio = requestIO{w: w, r: r, body: body, limits: &h.Limits, log: h.Log, id: requestID}
 	hasBody := body != nil && body.Len() > 0 || body == nil && hasBody(r)

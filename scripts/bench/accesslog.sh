@@ -8,7 +8,7 @@
 #   APP=testdata/frameworks/flask_app.py URLPATH=/hello/bench scripts/bench/accesslog.sh
 #
 # Environment: APP (default testdata/hello.py), URLPATH (/), DURATION (seconds per run, 5),
-# CONNECTIONS (32), ROUNDS (2), PORT (18620), BIN (bin/pyhost), FLAGS (more serve flags,
+# CONNECTIONS (32), ROUNDS (2), PORT (18637), BIN (bin/pyhost), FLAGS (more serve flags,
 # default "--threads 8"), FORMAT (combined or json).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,7 +19,7 @@ URLPATH=${URLPATH:-/}
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-32}
 ROUNDS=${ROUNDS:-2}
-PORT=${PORT:-18620}
+PORT=${PORT:-18637}
 BIN=${BIN:-$ROOT/bin/pyhost}
 FORMAT=${FORMAT:-combined}
 read -r -a extra <<<"${FLAGS:---threads 8}"
