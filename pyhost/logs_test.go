@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -483,5 +484,79 @@ func TestCheckConfigLogKeys(t *testing.T) {
 	_, errOut, code = runCommand(t, "check-config", cfg)
 	if code != 2 || !strings.Contains(errOut, "--access-log") || !strings.Contains(errOut, "create the folder") {
 		t.Fatalf("exit %d, stderr %q: want 2 and the access log's missing folder", code, errOut)
+	}
+}
+
+// --error-log with --processes 2: the supervisor and both workers write pyhost's log to the
+// file; after a rename and SIGUSR1 to the supervisor, all three write to a new file of the
+// name (the supervisor passed the signal on), and the old one keeps what came before.
+func TestErrorLogReopenUnderProcesses(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pyhost.log")
+	cmd := exec.Command(pyhostBin, append([]string{"serve", "testdata/logs.py", "--processes", "2",
+		"--listen", "127.0.0.1:0", "--error-log", path}, asRoot()...)...)
+	cmd.Dir = repoPath()
+	var stderr logBuffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	}()
+	// waitInFile waits until the file has n lines containing substr, and returns its text.
+	waitInFile := func(p, substr string, n int) string {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			data, _ := os.ReadFile(p)
+			if countLines(string(data), substr) >= n {
+				return string(data)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never had %d lines with %q:\n%s\nstderr:\n%s", p, n, substr, data, &stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	text := waitInFile(path, `msg="all workers ready"`, 1)
+	m := listenRE.FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no listen address in the error log:\n%s", text)
+	}
+	url := "http://" + m[1]
+	if _, err := client.Get(url + "/?say=before-rotation"); err != nil {
+		t.Fatal(err)
+	}
+	waitInFile(path, "unfinished before-rotation", 1)
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	// The supervisor and both workers say so, each in the new file.
+	waitInFile(path, "reopened the log files", 3)
+	if _, err := client.Get(url + "/?say=after-rotation"); err != nil {
+		t.Fatal(err)
+	}
+	newText := waitInFile(path, "unfinished after-rotation", 1)
+	if strings.Contains(newText, "before-rotation") {
+		t.Errorf("the new file has lines from before the rotation:\n%s", newText)
+	}
+	oldData, _ := os.ReadFile(path + ".1")
+	if !strings.Contains(string(oldData), "before-rotation") || strings.Contains(string(oldData), "after-rotation") {
+		t.Errorf("the renamed file should hold what came before SIGUSR1, only:\n%s", oldData)
+	}
+	if stderr.String() != "" {
+		t.Errorf("with --error-log nothing should reach stderr, got:\n%s", &stderr)
 	}
 }
