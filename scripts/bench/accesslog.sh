@@ -28,7 +28,11 @@ read -r -a extra <<<"${FLAGS:---threads 8}"
 work=$(mktemp -d)
 server=""
 cleanup() {
+	local rc=$?
 	[ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+	if [ "$rc" -ne 0 ]; then
+		for f in "$work"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -5 "$f" >&2; }; done
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
