@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 )
 
@@ -89,7 +90,7 @@ func (al *accessLog) appendCombined(b []byte, f *Finished) []byte {
 	r := f.Request
 	b = append(b, remoteHost(r.RemoteAddr)...)
 	b = append(b, " - - ["...)
-	b = f.Start.AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
+	b = appendCombinedTime(b, f.Start)
 	b = append(b, "] \""...)
 	b = appendEscaped(b, r.Method)
 	b = append(b, ' ')
@@ -119,7 +120,7 @@ func (al *accessLog) appendCombined(b []byte, f *Finished) []byte {
 func (al *accessLog) appendJSON(b []byte, f *Finished) []byte {
 	r := f.Request
 	b = append(b, `{"time":"`...)
-	b = append(f.Start.AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00"), '"')
+	b = append(appendJSONTime(b, f.Start), '"')
 	b = appendJSONField(b, "remote_addr", remoteHost(r.RemoteAddr))
 	b = appendJSONField(b, "method", r.Method)
 	b = appendJSONField(b, "uri", r.RequestURI)
@@ -135,6 +136,41 @@ func (al *accessLog) appendJSON(b []byte, f *Finished) []byte {
 	b = strconv.AppendInt(append(b, `,"`+fieldPID+`":`...), int64(al.pid), 10)
 	b = strconv.AppendInt(append(b, `,"`+fieldGILWait+`":`...), f.WSGI.GILWait.Microseconds(), 10)
 	return append(b, "}\n"...)
+}
+
+// stamp is one second's time text, formatted once for all the lines of that second: the
+// combined format's whole time, and the JSON form's date-time and zone (the microseconds
+// between them change with every line).
+type stamp struct {
+	sec            int64
+	combined       []byte
+	jsonDate, zone []byte
+}
+
+var lastStamp atomic.Pointer[stamp]
+
+func stampOf(t time.Time) *stamp {
+	sec := t.Unix()
+	if st := lastStamp.Load(); st != nil && st.sec == sec {
+		return st
+	}
+	st := &stamp{sec: sec, combined: t.AppendFormat(nil, "02/Jan/2006:15:04:05 -0700"),
+		jsonDate: t.AppendFormat(nil, "2006-01-02T15:04:05."), zone: t.AppendFormat(nil, "Z07:00")}
+	lastStamp.Store(st)
+	return st
+}
+
+func appendCombinedTime(b []byte, t time.Time) []byte { return append(b, stampOf(t).combined...) }
+
+// appendJSONTime writes t as RFC 3339 with microseconds: 2026-11-27T16:49:52.174467Z.
+func appendJSONTime(b []byte, t time.Time) []byte {
+	st := stampOf(t)
+	b = append(b, st.jsonDate...)
+	us := t.Nanosecond() / 1000
+	for div := 100000; div > 0; div /= 10 {
+		b = append(b, byte('0'+us/div%10))
+	}
+	return append(b, st.zone...)
 }
 
 func headerValue(v []string) string {
@@ -162,47 +198,54 @@ func appendQuoted(b []byte, s string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendEscaped keeps a log line one line of printable ASCII whatever a client sent.
+// appendEscaped keeps a log line one line of printable ASCII whatever a client sent. Runs of
+// bytes that need no escape are copied at once (the usual case: all of s).
 func appendEscaped(b []byte, s string) []byte {
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20 || c >= 0x7f:
-			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
-		default:
-			b = append(b, c)
+		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+			continue
 		}
+		b = append(b, s[start:i]...)
+		if c == '"' || c == '\\' {
+			b = append(b, '\\', c)
+		} else {
+			b = append(b, '\\', 'x', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
 	}
-	return b
+	return append(b, s[start:]...)
 }
 
 // appendJSONField writes ,"key":"value" with value escaped as JSON requires (invalid UTF-8
-// becomes U+FFFD, as encoding/json does).
+// becomes U+FFFD, as encoding/json does). Runs that need no escape are copied at once.
 func appendJSONField(b []byte, key, s string) []byte {
 	b = append(append(append(b, `,"`...), key...), `":"`...)
+	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && size == 1 {
-				b = append(b, `\ufffd`...)
-			} else {
-				b = append(b, s[i:i+size]...)
+				b = append(append(b, s[start:i]...), `\ufffd`...)
+				start = i + 1
 			}
 			i += size
 			continue
 		}
-		switch {
-		case c == '"' || c == '\\':
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
+		if c == '"' || c == '\\' {
 			b = append(b, '\\', c)
-		case c < 0x20:
+		} else {
 			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		default:
-			b = append(b, c)
 		}
 		i++
+		start = i
 	}
-	return append(b, '"')
+	return append(append(b, s[start:]...), '"')
 }
