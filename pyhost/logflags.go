@@ -34,7 +34,7 @@ const (
 func logFlags(fs *flag.FlagSet, l *LogConfig) {
 	l.Format, l.AccessLogFormat = logFormatText, accessLogCombined
 	fs.Func("log-format", "form of pyhost's own log records on stderr (or --error-log): "+
-		"text (key=value) or json (one object a line)", func(v string) error {
+		"text (key=value, the default) or json (one object a line)", func(v string) error {
 		if v != logFormatText && v != logFormatJSON {
 			return fmt.Errorf("want text or json, got %q", v)
 		}
@@ -47,7 +47,7 @@ func logFlags(fs *flag.FlagSet, l *LogConfig) {
 		"SIGUSR1 reopens it) or to stdout with -; off unless given")
 	fs.Func("access-log-format", "form of the access log: combined (Apache's combined "+
 		"format with request id, duration, process group, application group, pid and GIL "+
-		"wait appended) or json", func(v string) error {
+		"wait appended; the default) or json", func(v string) error {
 		if v != accessLogCombined && v != logFormatJSON {
 			return fmt.Errorf("want combined or json, got %q", v)
 		}
