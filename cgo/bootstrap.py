@@ -126,6 +126,30 @@ def _unraisable(u):
 sys.unraisablehook = _unraisable
 
 
+def _thread_exception(args):
+    """threading.excepthook: a thread of the app that dies of an exception is one record."""
+    if args.exc_type is SystemExit:
+        return
+    try:
+        import traceback
+        name = getattr(args.thread, "name", None)
+        tb = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+        _log_exception("uncaught exception in thread %r of the app" % (name,), tb)  # noqa: F821
+    except BaseException:  # noqa: BLE001 - the hook must never raise; Python's own then
+        _python_thread_hook(args)
+
+
+# threading copies its excepthook from _thread when an app imports it: set there, it costs no
+# import of threading in interpreters whose apps never use it.
+import _thread  # noqa: E402
+
+_python_thread_hook = getattr(_thread, "_excepthook", None)
+if _python_thread_hook is not None:
+    _thread._excepthook = _thread_exception
+    if "threading" in sys.modules:
+        sys.modules["threading"].excepthook = _thread_exception
+
+
 def format_exception(exc):
     import traceback  # imported on first use: it costs every interpreter memory otherwise
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

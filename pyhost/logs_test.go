@@ -560,3 +560,27 @@ func TestErrorLogReopenUnderProcesses(t *testing.T) {
 		t.Errorf("with --error-log nothing should reach stderr, got:\n%s", &stderr)
 	}
 }
+
+// A thread of the app that dies of an exception is one ERROR record with its traceback (the
+// thread serves no request: no id), not raw text on stderr.
+func TestThreadExceptionIsOneRecord(t *testing.T) {
+	s := startServer(t, "testdata/logs.py", "--log-format", "json")
+	s.get(t, "/?thread_raises=1")
+	waitForLog(t, s, "raised in a thread of the app")
+	if err := s.stop(); err != nil {
+		t.Fatalf("stop: %v\n%s", err, s.Log)
+	}
+	found := false
+	for _, rec := range jsonRecords(t, s.Log.String()) {
+		tb, _ := rec["traceback"].(string)
+		if strings.Contains(tb, `KeyError: 'raised in a thread of the app'`) {
+			found = rec["level"] == "ERROR" && rec["error"] == "uncaught exception in thread 'raiser' of the app"
+			if !found {
+				t.Errorf("record %v: want level ERROR and the thread named", rec)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no record carries the thread's traceback:\n%s", s.Log)
+	}
+}

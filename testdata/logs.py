@@ -1,14 +1,20 @@
 # The logs tests' app (pyhost/logs_test.go): answers its request id and pid as JSON, with the
 # status ?status=NNN asks for; ?say=TEXT writes TEXT to wsgi.errors, the way apps do (print()
-# in pieces, then an unfinished line); ?unraisable=1 raises in a __del__ during the request.
+# in pieces, then an unfinished line); ?unraisable=1 raises in a __del__ during the request;
+# ?thread_raises=1 runs a thread that dies of an exception.
 import json
 import os
+import threading
 from urllib.parse import parse_qs
 
 
 class _RaisesWhenCollected:
     def __del__(self):
         raise ValueError("raised in __del__ while serving")
+
+
+def _raise_in_thread():
+    raise KeyError("raised in a thread of the app")
 
 
 def application(environ, start_response):
@@ -20,6 +26,10 @@ def application(environ, start_response):
     if "unraisable" in q:
         obj = _RaisesWhenCollected()
         del obj
+    if "thread_raises" in q:
+        t = threading.Thread(target=_raise_in_thread, name="raiser")
+        t.start()
+        t.join()
     status = q.get("status", ["200"])[0]
     body = json.dumps({"request_id": environ["pyhost.request_id"], "pid": os.getpid()}).encode()
     start_response(status + " Whatever", [("Content-Type", "application/json"),
