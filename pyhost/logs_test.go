@@ -584,3 +584,23 @@ func TestThreadExceptionIsOneRecord(t *testing.T) {
 		t.Errorf("no record carries the thread's traceback:\n%s", s.Log)
 	}
 }
+
+// A request that raises: its 500 carries the X-Request-Id, and the log record with the
+// traceback carries the same id.
+func TestUncaughtTracebackCarriesRequestID(t *testing.T) {
+	s := startServer(t, "testdata/logs.py")
+	resp, _ := s.get(t, "/?raise=traceback-id")
+	id := resp.Header.Get("X-Request-Id")
+	if resp.StatusCode != http.StatusInternalServerError || id == "" {
+		t.Fatalf("status %d, X-Request-Id %q: want 500 with an id", resp.StatusCode, id)
+	}
+	re := regexp.MustCompile(`level=ERROR msg="WSGI application failed" request_id=` +
+		regexp.QuoteMeta(id) + ` .*traceback=".*RuntimeError: the app raised: traceback-id`)
+	deadline := time.Now().Add(10 * time.Second)
+	for !re.MatchString(s.Log.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no traceback record with request_id=%s:\n%s", id, s.Log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

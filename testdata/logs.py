@@ -1,7 +1,7 @@
 # The logs tests' app (pyhost/logs_test.go): answers its request id and pid as JSON, with the
 # status ?status=NNN asks for; ?say=TEXT writes TEXT to wsgi.errors, the way apps do (print()
 # in pieces, then an unfinished line); ?unraisable=1 raises in a __del__ during the request;
-# ?thread_raises=1 runs a thread that dies of an exception.
+# ?thread_raises=1 runs a thread that dies of an exception; ?raise=TEXT raises.
 import json
 import os
 import threading
@@ -30,6 +30,8 @@ def application(environ, start_response):
         t = threading.Thread(target=_raise_in_thread, name="raiser")
         t.start()
         t.join()
+    if "raise" in q:
+        raise RuntimeError("the app raised: " + q["raise"][0])
     status = q.get("status", ["200"])[0]
     body = json.dumps({"request_id": environ["pyhost.request_id"], "pid": os.getpid()}).encode()
     start_response(status + " Whatever", [("Content-Type", "application/json"),
