@@ -78,6 +78,78 @@ class RequestTimeout(TimeoutError):
 RequestTimeout.__module__ = "pyhost"
 
 
+class ErrorLog(io.TextIOBase):
+    """wsgi.errors: each line written here becomes one record of pyhost's log, with the id of
+    the request whose thread wrote it (applog.c). One object serves every request of the
+    interpreter; closing it does nothing, as closing sys.stderr would hurt every request."""
+
+    encoding = "utf-8"
+    errors = "backslashreplace"
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        return _log_errors(s)  # noqa: F821 - defined in C before this code runs
+
+    def writelines(self, lines):
+        for line in lines:
+            _log_errors(line)  # noqa: F821
+
+    def flush(self):
+        _log_flush()  # noqa: F821
+
+    def close(self):
+        pass
+
+
+errors = ErrorLog()
+
+
+def _unraisable(u):
+    """sys.unraisablehook: an exception Python could not raise (in __del__, a generator's
+    cleanup) is logged as one record, with the request id when a request's thread hit it."""
+    try:
+        import traceback
+        message = u.err_msg or "Exception ignored in"
+        if u.object is not None:
+            try:
+                message += ": %r" % (u.object,)
+            except BaseException:  # noqa: BLE001 - a failing repr must not hide the error
+                message += ": <object repr() failed>"
+        tb = "".join(traceback.format_exception(u.exc_type, u.exc_value, u.exc_traceback))
+        _log_exception(message, tb)  # noqa: F821
+    except BaseException:  # noqa: BLE001 - the hook must never raise; Python's own then
+        sys.__unraisablehook__(u)
+
+
+sys.unraisablehook = _unraisable
+
+
+def _thread_exception(args):
+    """threading.excepthook: a thread of the app that dies of an exception is one record."""
+    if args.exc_type is SystemExit:
+        return
+    try:
+        import traceback
+        name = getattr(args.thread, "name", None)
+        tb = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+        _log_exception("uncaught exception in thread %r of the app" % (name,), tb)  # noqa: F821
+    except BaseException:  # noqa: BLE001 - the hook must never raise; Python's own then
+        _python_thread_hook(args)
+
+
+# threading copies its excepthook from _thread when an app imports it: set there, it costs no
+# import of threading in interpreters whose apps never use it.
+import _thread  # noqa: E402
+
+_python_thread_hook = getattr(_thread, "_excepthook", None)
+if _python_thread_hook is not None:
+    _thread._excepthook = _thread_exception
+    if "threading" in sys.modules:
+        sys.modules["threading"].excepthook = _thread_exception
+
+
 def format_exception(exc):
     import traceback  # imported on first use: it costs every interpreter memory otherwise
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))

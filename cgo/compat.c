@@ -34,6 +34,16 @@ int pyh_get_optional_attr(PyObject *obj, PyObject *name, PyObject **result) {
 #endif
 }
 
+/* Whether this thread has a thread state attached (without the fatal error PyThreadState_Get
+ * gives when it has none). */
+int pyh_tstate_attached(void) {
+#if PY_VERSION_HEX >= 0x030D0000
+    return PyThreadState_GetUnchecked() != NULL;
+#else
+    return _PyThreadState_UncheckedGet() != NULL;
+#endif
+}
+
 /* tp_dealloc of pyhost's plain heap types (no GC, no references to drop): an instance of a
  * heap type holds a reference to its type, released here. */
 void pyh_heap_dealloc(PyObject *self) {

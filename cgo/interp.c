@@ -58,6 +58,7 @@ int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
     mod = PyImport_AddModule("_pyhost"); /* borrowed; registered in sys.modules */
     if (mod == NULL) goto fail;
     Py_INCREF(mod);
+    if (pyh_applog_register(mod) < 0) goto fail;
     PyObject *globals = PyModule_GetDict(mod);
     if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0) goto fail;
     code = Py_CompileString(bootstrap_src, "<pyhost bootstrap>", Py_file_input);
@@ -87,10 +88,8 @@ int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
     if (set_template(env, "wsgi.multiprocess", PyBool_FromLong(multiprocess)) < 0) goto fail;
     if (set_template(env, "wsgi.run_once", PyBool_FromLong(0)) < 0) goto fail;
     if (set_template(env, "wsgi.input_terminated", PyBool_FromLong(1)) < 0) goto fail;
-    PyObject *errors = PySys_GetObject("stderr"); /* borrowed */
-    if (errors == NULL) errors = Py_None;
-    Py_INCREF(errors);
-    if (set_template(env, "wsgi.errors", errors) < 0) goto fail;
+    /* bootstrap's ErrorLog: lines into pyhost's log, with the request id (applog.c). */
+    if (set_template(env, "wsgi.errors", bootstrap_attr(mod, "errors")) < 0) goto fail;
     Py_INCREF(in->file_wrapper_type);
     if (set_template(env, "wsgi.file_wrapper", in->file_wrapper_type) < 0) goto fail;
     if (set_template(env, "pyhost.process_group",

@@ -157,7 +157,7 @@ const char *pyh_version(void);
 int pyh_free_threaded(void);
 
 /* Signals Go keeps whatever Python code does (signals.c). */
-#define PYH_KEPT_SIGNALS 5
+#define PYH_KEPT_SIGNALS 6
 typedef struct pyh_signal_snapshot {
     struct sigaction action[PYH_KEPT_SIGNALS];
     int valid[PYH_KEPT_SIGNALS];
@@ -217,6 +217,12 @@ void pyh_free(void *p);
 PyObject *pyh_fetch_exception(void);      /* normalised, traceback attached; NULL if none */
 void pyh_restore_exception(PyObject *exc); /* steals exc */
 int pyh_get_optional_attr(PyObject *obj, PyObject *name, PyObject **result);
+int pyh_tstate_attached(void);
+
+/* wsgi.errors and unraisable exceptions into pyhost's log, with the request id (applog.c). */
+int pyh_applog_register(PyObject *module); /* _pyhost._log_errors, _log_flush, _log_exception */
+void pyh_applog_begin(pyh_req *r);         /* r is this OS thread's request now (detached) */
+void pyh_applog_end(pyh_req *r);           /* its unfinished wsgi.errors line is logged */
 void pyh_heap_dealloc(PyObject *self);
 
 #endif

@@ -79,6 +79,7 @@ func Initialize(cfg Config) (*Runtime, error) {
 	}
 	ignoreSIGPIPE()
 	rt := &Runtime{calls: make(chan func()), done: make(chan struct{}), log: cfg.Log}
+	appLog.Store(cfg.Log) // what apps log outside a request (callbacks.go)
 	errc := make(chan error, 1)
 	go rt.mainThread(cfg, errc)
 	if err := <-errc; err != nil {

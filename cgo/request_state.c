@@ -38,6 +38,7 @@ pyh_req *pyh_req_begin(pyh_interp *in, uintptr_t handle, int has_body) {
     r->body = NULL;
     r->body_len = r->body_cap = 0;
     r->body_owned = 0;
+    pyh_applog_begin(r); /* wsgi.errors lines written on this thread carry r's request id */
     return r;
 }
 
@@ -55,6 +56,7 @@ void pyh_req_decref(pyh_req *r) {
 }
 
 void pyh_req_end(pyh_req *r) {
+    pyh_applog_end(r);
     if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) != 0) return; /* an app object's now */
     if (spare == NULL) spare = r;
     else destroy(r);

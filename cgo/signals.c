@@ -13,9 +13,10 @@
 
 /* The signals pyhost keeps: SIGTERM, SIGINT and SIGHUP end the server (graceful shutdown on
  * the first two), SIGPIPE stays ignored (writes to a closed socket or pipe fail with EPIPE /
- * BrokenPipeError instead of killing the process), and SIGURG is how Go's scheduler preempts
- * goroutines. */
-static const int kept_signals[PYH_KEPT_SIGNALS] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGURG};
+ * BrokenPipeError instead of killing the process), SIGURG is how Go's scheduler preempts
+ * goroutines, and SIGUSR1 reopens the log files (logrotate). */
+static const int kept_signals[PYH_KEPT_SIGNALS] = {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGURG,
+                                                   SIGUSR1};
 
 int pyh_kept_signal(int i) { return kept_signals[i]; }
 

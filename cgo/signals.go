@@ -27,7 +27,8 @@ var keptSignalPurpose = map[syscall.Signal]string{
 	syscall.SIGHUP:  "for graceful shutdown",
 	syscall.SIGPIPE: "ignored (a write to a closed socket or pipe then raises " +
 		"BrokenPipeError instead of killing the server)",
-	syscall.SIGURG: "for the Go scheduler (goroutine preemption)",
+	syscall.SIGURG:  "for the Go scheduler (goroutine preemption)",
+	syscall.SIGUSR1: "to reopen the log files (logrotate)",
 }
 
 // keepingSignals runs f (Python work on the main thread) and puts back the handling of every
@@ -71,6 +72,8 @@ func signalName(sig syscall.Signal) string {
 		return "SIGPIPE"
 	case syscall.SIGURG:
 		return "SIGURG"
+	case syscall.SIGUSR1:
+		return "SIGUSR1"
 	}
 	return sig.String()
 }

@@ -58,7 +58,8 @@ sub-interpreter its own GIL; ≥ 3.12), free (PEP 703 free-threaded build, 3.13t
 Processes: with --processes N, serve is a supervisor that binds the listeners (and never starts
 Python) and runs N worker processes accepting on them; a worker that dies is replaced, one
 whose app cannot load is retried with back-off. SIGTERM/SIGINT stop every worker gracefully;
-SIGHUP reloads the code (new workers first, then the old ones drain). wsgi.multiprocess is true
+SIGHUP reloads the code (new workers first, then the old ones drain); SIGUSR1 reopens the
+log files (--access-log, --error-log) in the supervisor and every worker, for logrotate. wsgi.multiprocess is true
 whenever --processes is given. A config file with several [group.NAME] tables runs each
 group's own workers; the supervisor then accepts on the listeners and routes each request by
 its URL prefix to its group's workers over Unix sockets, and serves static aliases itself.
@@ -115,6 +116,7 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 		"are about as many as cores (0: not bound)")
 	limitFlags(fs, &cfg.Limits)
 	recycleFlags(fs, &cfg.Recycle)
+	logFlags(fs, &cfg.Logs)
 	fs.Func("static", "serve the files of DIR at a URL prefix, from Go (no Python): "+
 		"/PREFIX=DIR; repeatable; no directory listings, no dotfiles", func(v string) error {
 		a, err := ParseStatic(v)
@@ -239,7 +241,11 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log, err := newLogger(cfg.Logs, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	if slot := os.Getenv(workerEnv); slot != "" {
 		log := log.With("worker", slot, "pid", os.Getpid())
 		n, _ := strconv.Atoi(slot)
@@ -282,7 +288,20 @@ func serveGroups(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// The supervisor logs as the first group says; each worker as its own group says.
+	logs := cfgs[0].Logs
+	if name := os.Getenv(workerGroupEnv); name != "" {
+		for i, g := range f.Groups {
+			if g.Name == name {
+				logs = cfgs[i].Logs
+			}
+		}
+	}
+	log, err := newLogger(logs, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
 	slot := os.Getenv(workerEnv)
 	if slot == "" {
 		// Static aliases given on the command line join the file's, in the router.
@@ -332,6 +351,7 @@ func serveHere(cfg Config, log *slog.Logger, inherited []net.Listener, link *wor
 		}
 		defer ml.close()
 	}
+	defer reopenOnSIGUSR1(log)()
 	srv, err := newServer(cfg, log, inherited)
 	if link != nil && link.loaded != nil {
 		link.loaded(err)

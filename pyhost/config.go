@@ -57,6 +57,8 @@ type Config struct {
 	Limits wsgi.Limits
 	// Recycle: when a worker of --processes is replaced (--maximum-requests, ...).
 	Recycle Recycling
+	// Logs: pyhost's own log, the access log and request ids (--log-format, --access-log...).
+	Logs LogConfig
 	// Static are URL aliases served by Go from folders (--static, [[static]]).
 	Static []StaticAlias
 	// User and Group: started as root, the process that runs Python becomes them first.
@@ -155,6 +157,9 @@ func (c *Config) Validate(build gil.Build) error {
 		return err
 	}
 	if err := c.Recycle.check(c.Processes); err != nil {
+		return err
+	}
+	if err := c.Logs.check(); err != nil {
 		return err
 	}
 	if c.GIL == "" {

@@ -132,7 +132,8 @@ func (s *server) wasStopped() bool {
 	return s.stopped
 }
 
-var listenRE = regexp.MustCompile(`listen=http://(127\.0\.0\.1:\d+)`)
+// listenRE finds the address in the "serving" record, text or JSON (--log-format json).
+var listenRE = regexp.MustCompile(`listen"?[=:]"?http://(127\.0\.0\.1:\d+)`)
 
 // startServer runs `pyhost serve ARGS... --listen 127.0.0.1:0` and waits until it listens.
 // The process is stopped (SIGTERM, then killed) when the test ends.

@@ -85,6 +85,10 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 	if err := cfg.Validate(LinkedBuild()); err != nil {
 		return nil, err
 	}
+	al, err := newAccessLog(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	exe, _ := os.Executable()
 	rt, err := cgo.Initialize(cgo.Config{ProgramName: exe, PythonHome: cfg.PythonHome,
 		EnableGIL: cfg.GIL.EnableGIL(), Log: log})
@@ -106,6 +110,9 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 	s.groups.SetMultiprocess(cfg.Processes > 0)
 	s.groups.SetProcessFacts(cgo.ProcessFacts{ProcessGroup: cfg.ProcessGroup, GILMode: string(cfg.GIL),
 		MaximumProcesses: max(cfg.Processes, 1), ThreadsPerProcess: cfg.Threads})
+	if al != nil {
+		s.observers = append(s.observers, al.observe)
+	}
 	if err := s.listen(inherited); err != nil {
 		_ = s.finalize()
 		return nil, err
@@ -162,13 +169,14 @@ func (s *Server) newHandler(m Mount, listenAddr string) *wsgi.Handler {
 	spec := cgo.AppSpec{Target: m.App, Callable: m.Callable, PythonPath: s.cfg.PythonPath,
 		Chdir: s.cfg.Chdir}
 	return &wsgi.Handler{
-		Threads:    s.threads,
-		ScriptName: scriptName,
-		Log:        s.log,
-		Limits:     s.cfg.Limits,
-		Load:       func() (*subinterp.App, error) { return s.load(group, m, spec) },
-		Recycle:    s.requestRecycle,
-		Table:      s.table,
+		Threads:        s.threads,
+		ScriptName:     scriptName,
+		Log:            s.log,
+		Limits:         s.cfg.Limits,
+		TrustRequestID: s.cfg.Logs.TrustRequestID,
+		Load:           func() (*subinterp.App, error) { return s.load(group, m, spec) },
+		Recycle:        s.requestRecycle,
+		Table:          s.table,
 	}
 }
 

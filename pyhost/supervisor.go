@@ -148,7 +148,7 @@ func newSupervisor(cfg Config, args []string, exe string, log *slog.Logger) *sup
 // run starts every group's workers and supervises them until SIGTERM/SIGINT.
 func (s *supervisor) run() int {
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
 	defer signal.Stop(sigs)
 	if err := s.startObservability(); err != nil {
 		s.log.Error("pyhost could not start", "error", err)
@@ -171,6 +171,8 @@ func (s *supervisor) run() int {
 		select {
 		case sig := <-sigs:
 			switch {
+			case sig == syscall.SIGUSR1:
+				s.passOnSIGUSR1() // reopen.go
 			case sig == syscall.SIGHUP && !s.stopping:
 				s.reload()
 			case sig == syscall.SIGHUP:

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +23,8 @@ type Handler struct {
 	ScriptName string // mount point ("" for the root)
 	Log        *slog.Logger
 	Limits     Limits
+	// TrustRequestID keeps a client's valid X-Request-Id as the request id (requestid.go).
+	TrustRequestID bool
 	// Load returns the app, importing it (and creating its application group) the first
 	// time. A failure is remembered: every request then gets a 500, as mod_wsgi does.
 	Load func() (*subinterp.App, error)
@@ -68,7 +69,6 @@ func (h *Handler) App() (*subinterp.App, error) {
 type scratch struct {
 	call    *cgo.Call
 	environ []byte
-	idbuf   []byte
 	rio     requestIO
 	io      cgo.IO // names &rio for the C side, made once
 	// deadline is the request timeout's timer, re-armed for each request (RequestTimeout).
@@ -176,10 +176,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 
-	s.idbuf = strconv.AppendUint(append(s.idbuf[:0], idPrefix...), idCounter.Add(1), 10)
-	requestID := string(s.idbuf)
+	requestID := h.requestID(w, r) // requestid.go
 	s.environ = packEnviron(s.environ[:0], r, h.ScriptName, requestID)
-	s.rio = requestIO{w: w, r: r, body: body, limits: &h.Limits, log: h.Log}
+	s.rio = requestIO{w: w, r: r, body: body, limits: &h.Limits, log: h.Log, id: requestID}
 	hasBody := body != nil && body.Len() > 0 || body == nil && hasBody(r)
 
 	var dl *deadline

@@ -112,7 +112,8 @@ type requestIO struct {
 	body   *bodyBuffer // the buffered body; nil when the app reads the connection (StreamBody)
 	limits *Limits
 	log    *slog.Logger
-	read   int64 // body bytes the app read from the connection (StreamBody)
+	read   int64  // body bytes the app read from the connection (StreamBody)
+	id     string // the request id, for what the app logs (applog.go)
 }
 
 // ReadBody serves wsgi.input: from the buffer, or with StreamBody from the connection, each

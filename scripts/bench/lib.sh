@@ -1,9 +1,11 @@
 # lib.sh — what pyhost's benchmark scripts share; sourced, not run.
 
 # allow_root BIN: "--allow-root" when running as root and BIN knows the flag (pyhost refuses
-# to run apps as root without it; older builds have no such flag).
+# to run apps as root without it; older builds have no such flag). grep reads the whole help:
+# with -q it may stop first, pyhost then dies of SIGPIPE and pipefail (set by the scripts)
+# fails the test at random.
 allow_root() {
-	[ "$(id -u)" -eq 0 ] && timeout 10 "$1" serve --help 2>&1 | grep -q -- '-allow-root' &&
+	[ "$(id -u)" -eq 0 ] && timeout 10 "$1" serve --help 2>&1 | grep -- '-allow-root' >/dev/null &&
 		echo --allow-root
 	return 0
 }

@@ -1,0 +1,101 @@
+package pyhost
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+)
+
+// logFile is a log file that several processes append to (the workers of --processes, the
+// supervisor): opened with O_APPEND, so that each Write is one write(2) that lands whole at
+// the end of the file, never interleaved with another process's line. Reopen (SIGUSR1)
+// switches to a fresh file of the same name once logrotate has renamed the old one.
+type logFile struct {
+	path string
+	// mu: Write holds it shared, Reopen exclusively, so no line goes to a file being closed.
+	mu sync.RWMutex
+	f  *os.File
+}
+
+// openFiles are this process's log files, which SIGUSR1 reopens.
+var openFiles struct {
+	sync.Mutex
+	list []*logFile
+}
+
+func openLogFile(path string) (*logFile, error) {
+	f, err := openAppend(path)
+	if err != nil {
+		return nil, err
+	}
+	lf := &logFile{path: path, f: f}
+	openFiles.Lock()
+	openFiles.list = append(openFiles.list, lf)
+	openFiles.Unlock()
+	return lf, nil
+}
+
+func openAppend(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the log file (is its folder writable by the "+
+			"user pyhost runs apps as?): %w", err)
+	}
+	return f, nil
+}
+
+// Write appends p in one write(2): callers pass whole lines.
+func (lf *logFile) Write(p []byte) (int, error) {
+	lf.mu.RLock()
+	defer lf.mu.RUnlock()
+	return lf.f.Write(p)
+}
+
+// Reopen opens the file's name again (a new file if it was renamed) and closes the old one.
+// On failure the old file stays in use.
+func (lf *logFile) Reopen() error {
+	f, err := openAppend(lf.path)
+	if err != nil {
+		return err
+	}
+	lf.mu.Lock()
+	old := lf.f
+	lf.f = f
+	lf.mu.Unlock()
+	return old.Close()
+}
+
+// reopenLogFiles reopens every log file of this process (SIGUSR1), saying which could not be.
+func reopenLogFiles(log *slog.Logger) {
+	openFiles.Lock()
+	files := append([]*logFile(nil), openFiles.list...)
+	openFiles.Unlock()
+	for _, lf := range files {
+		if err := lf.Reopen(); err != nil {
+			log.Error("SIGUSR1: could not reopen a log file; still writing to the old one",
+				"path", lf.path, "error", err)
+		}
+	}
+	if len(files) > 0 {
+		log.Info("SIGUSR1: reopened the log files", "files", len(files))
+	}
+}
+
+// newLogger is pyhost's own logger as LogConfig asks: text or JSON records on stderr, or in
+// --error-log.
+func newLogger(l LogConfig, stderr io.Writer) (*slog.Logger, error) {
+	w := stderr
+	if l.ErrorLog != "" {
+		lf, err := openLogFile(l.ErrorLog)
+		if err != nil {
+			return nil, fmt.Errorf("--error-log %s: %w", l.ErrorLog, err)
+		}
+		w = lf
+	}
+	if l.Format == logFormatJSON {
+		return slog.New(slog.NewJSONHandler(w, nil)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, nil)), nil
+}
