@@ -213,6 +213,8 @@ func TestMetricsSingleProcess(t *testing.T) {
 			t.Errorf("a single process labels its series with a worker slot: %v", m.Label)
 		}
 	}
+	_, body := getText(t, base+"/metrics")
+	promtoolCheck(t, body)
 }
 
 // checkHistograms checks every histogram's buckets: cumulative, never above the count.
@@ -695,6 +697,9 @@ func TestMetricsUnderLoad(t *testing.T) {
 	if got := value(mfs, "pyhost_request_duration_seconds"); got != float64(len(results)) {
 		t.Errorf("duration histogram count %v, want %d", got, len(results))
 	}
+	// The supervisor's exposition, every worker's series and its own, passes promtool.
+	_, body := getText(t, base+"/metrics")
+	promtoolCheck(t, body)
 }
 
 // A recycled worker's requests that no scrape saw are counted all the same: it sends its

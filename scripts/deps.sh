@@ -7,6 +7,23 @@ test) pkgs=(curl python3-flask python3-django python3-bottle python3-falcon pyth
 bench) pkgs=(wrk) ;;
 *) echo "deps.sh: unknown set '$1' (build, test, bench)" >&2; exit 2 ;;
 esac
+# promtool (the metrics tests check the exposition with it) comes out of Debian's prometheus
+# package without installing it: installing would add a user and start a Prometheus daemon.
+PROMTOOL_DIR=/var/cache/pyhost/promtool
+fetch_promtool() {
+	[ -x "$PROMTOOL_DIR/usr/bin/promtool" ] && return 0
+	local tmp
+	tmp=$(mktemp -d)
+	echo "fetching promtool (Debian's prometheus package, unpacked in $PROMTOOL_DIR)" >&2
+	(cd "$tmp" && { apt-get download -qq prometheus >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null && apt-get download -qq prometheus >/dev/null; }; })
+	mkdir -p "$PROMTOOL_DIR"
+	dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+	install -D -m 0755 "$tmp/x/usr/bin/promtool" "$PROMTOOL_DIR/usr/bin/promtool"
+	rm -rf "$tmp"
+}
+[ "${1:-build}" = test ] && fetch_promtool
+
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

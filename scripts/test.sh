@@ -10,6 +10,8 @@ scripts/lint.sh
 scripts/fuzz.sh
 
 results=()
+# The metrics tests check the exposition with promtool (scripts/deps.sh test unpacked it).
+export PYHOST_REQUIRE_PROMTOOL=1
 run_suite() { # run_suite LABEL PYTHON(empty = system) PACKAGES...
 	local label=$1 py=$2
 	shift 2
