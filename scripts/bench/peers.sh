@@ -53,6 +53,7 @@
 #   PORT_BASE     first loopback port tried (default 18400)
 #   READY_TIMEOUT seconds to wait for a server to answer (default 30)
 #   PYHOST        the pyhost binary (default bin/pyhost, built by make build)
+#   PYHOST_ARGS   more flags for pyhost serve (e.g. "--cpu-affinity 1"), shown in its config
 #   KEEP          non-empty: keep the temp folder (server logs, configs, wrk output)
 #
 # Server names: baregohttp pyhost uwsgi uwsgi-http11 gunicorn-sync
@@ -77,6 +78,7 @@ OUT=${OUT:-/tmp}
 PORT_BASE=${PORT_BASE:-18400}
 READY_TIMEOUT=${READY_TIMEOUT:-30}
 PYHOST=${PYHOST:-$ROOT/bin/pyhost}
+PYHOST_ARGS=${PYHOST_ARGS:-}
 
 PY=/usr/bin/python3 # the system Python, which the Debian peers are built for
 # Same process x thread counts for every peer that has both knobs.
@@ -352,15 +354,15 @@ start_pyhost() {
 		return 2
 	}
 	if pyhost_has_processes && ((PROCS > 1)); then
-		CONFIG="serve --processes $PROCS --threads $THREADS"
+		CONFIG="serve --processes $PROCS --threads $THREADS${PYHOST_ARGS:+ $PYHOST_ARGS}"
 		SHAPE="$PROCS × $THREADS"
 		start "pyhost-$APP_NAME" "$PYHOST" serve "$APP" --listen "127.0.0.1:$1" \
-			--processes "$PROCS" --threads "$THREADS" $(allow_root "$PYHOST")
+			--processes "$PROCS" --threads "$THREADS" $PYHOST_ARGS $(allow_root "$PYHOST")
 	else
-		CONFIG="serve --threads $THREADS: one process, no supervisor"
+		CONFIG="serve --threads $THREADS${PYHOST_ARGS:+ $PYHOST_ARGS}: one process, no supervisor"
 		SHAPE="1 × $THREADS"
 		start "pyhost-$APP_NAME" "$PYHOST" serve "$APP" --listen "127.0.0.1:$1" --threads "$THREADS" \
-			$(allow_root "$PYHOST")
+			$PYHOST_ARGS $(allow_root "$PYHOST")
 	fi
 }
 
