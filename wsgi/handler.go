@@ -196,7 +196,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
 	if gate != nil {
-		gate.Leave()
+		gate.Leave(s.waiter)
 	}
 	if h.Table != nil {
 		h.Table.end(thread)
