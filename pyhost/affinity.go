@@ -15,8 +15,8 @@ import (
 // round-robin. Python's working set (a Django app's is megabytes) then stays in one core's
 // caches, and the Go side serving the same process runs beside it: on the 2-core benchmark
 // machine, one Django process pinned to a core used 12–15% less CPU per request than the
-// same process free to move (scripts/bench/per-core-efficiency.md). Worth it when the
-// processes are about as many as the cores; with fewer, pinning leaves cores idle.
+// same process free to move. It hurts when other work shares the cores (a pinned worker
+// cannot move off a busy core): off by default (scripts/bench/per-core-efficiency.md).
 
 // cpuMask is a Linux cpu_set_t of 1024 CPUs.
 type cpuMask [16]uint64

@@ -112,8 +112,8 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 		return nil
 	})
 	fs.IntVar(&cfg.CPUAffinity, "cpu-affinity", 0, "bind each worker process (or the one "+
-		"process) to N CPUs, worker i to the i-th N of them round robin; helps when processes "+
-		"are about as many as cores (0: not bound)")
+		"process) to N CPUs, worker i to the i-th N of them round robin; helps when the server "+
+		"has the cores to itself, hurts when other work shares them (0: not bound)")
 	limitFlags(fs, &cfg.Limits)
 	recycleFlags(fs, &cfg.Recycle)
 	logFlags(fs, &cfg.Logs)
