@@ -186,23 +186,28 @@ PyFrameObject *pyh_frame_of(unsigned long thread_id) {
 }
 #endif
 
-int pyh_watch_interrupt(pyh_watch *w, uint64_t seq, char **stack) {
+/* Reads the stack of the request the watch follows, if it is still request seq, and with
+ * `interrupt` raises RequestTimeout in it. Returns -1 when the watch has moved on, else
+ * whether the exception was set (0 without `interrupt`). */
+static int watch_frames(pyh_watch *w, uint64_t seq, char **stack, int interrupt) {
     *stack = NULL;
     pthread_mutex_lock(&w->lock);
     pyh_interp *in = w->seq == seq ? w->in : NULL;
     unsigned long thread_id = w->thread_id;
     pthread_mutex_unlock(&w->lock);
-    if (in == NULL) return 0;
+    if (in == NULL) return -1;
     /* Attach to the request's interpreter: its GIL (shared or own) keeps the request's thread
      * still while its frames are read, and PyThreadState_SetAsyncExc acts on the threads of
-     * the interpreter attached. A thread stuck in C code without the GIL is read as it is. */
+     * the interpreter attached. A thread stuck in C code without the GIL is read as it is. A
+     * request that holds that GIL for ever keeps this call waiting: callers that must not
+     * wait (/debug/threads) bound their wait and let this finish on its own. */
     pyh_attach(in, NULL);
 #ifdef Py_GIL_DISABLED
     /* Taken before the watch's lock: stopping the world waits for every attached thread. */
     PyFrameObject *frame = pyh_frame_of(thread_id);
 #endif
     pthread_mutex_lock(&w->lock);
-    int sent = 0;
+    int rc = -1;
     if (w->seq == seq) {
 #ifndef Py_GIL_DISABLED
         /* The request's frames: with this interpreter's GIL held here, its thread is stopped
@@ -212,8 +217,11 @@ int pyh_watch_interrupt(pyh_watch *w, uint64_t seq, char **stack) {
         frame = (PyFrameObject *)Py_XNewRef(frame);
 #endif
         *stack = pyh_format_stack(frame);
-        sent = PyThreadState_SetAsyncExc(thread_id, in->request_timeout_type) > 0;
-        if (sent) w->injected = 1;
+        rc = 0;
+        if (interrupt && PyThreadState_SetAsyncExc(thread_id, in->request_timeout_type) > 0) {
+            w->injected = 1;
+            rc = 1;
+        }
     }
     pthread_mutex_unlock(&w->lock);
 #ifdef Py_GIL_DISABLED
@@ -221,42 +229,15 @@ int pyh_watch_interrupt(pyh_watch *w, uint64_t seq, char **stack) {
 #endif
     PyErr_Clear();
     pyh_detach();
-    return sent ? 1 : 0;
+    return rc;
+}
+
+int pyh_watch_interrupt(pyh_watch *w, uint64_t seq, char **stack) {
+    return watch_frames(w, seq, stack, 1) == 1;
 }
 
 int pyh_watch_stack(pyh_watch *w, uint64_t seq, char **stack) {
-    *stack = NULL;
-    pthread_mutex_lock(&w->lock);
-    pyh_interp *in = w->seq == seq ? w->in : NULL;
-#ifdef Py_GIL_DISABLED
-    unsigned long thread_id = w->thread_id;
-#endif
-    pthread_mutex_unlock(&w->lock);
-    if (in == NULL) return 0;
-    /* As pyh_watch_interrupt: the interpreter's GIL keeps the request's thread off its frames
-     * while they are read. A request that holds that GIL for ever keeps this call waiting: the
-     * caller bounds its wait and lets this finish (or not) on its own. */
-    pyh_attach(in, NULL);
-#ifdef Py_GIL_DISABLED
-    PyFrameObject *frame = pyh_frame_of(thread_id);
-#endif
-    pthread_mutex_lock(&w->lock);
-    int found = w->seq == seq;
-    if (found) {
-#ifndef Py_GIL_DISABLED
-        PyFrameObject *frame = PyThreadState_GetFrame(w->ts);
-#else
-        frame = (PyFrameObject *)Py_XNewRef(frame);
-#endif
-        *stack = pyh_format_stack(frame);
-    }
-    pthread_mutex_unlock(&w->lock);
-#ifdef Py_GIL_DISABLED
-    Py_XDECREF(frame);
-#endif
-    PyErr_Clear();
-    pyh_detach();
-    return found;
+    return watch_frames(w, seq, stack, 0) >= 0;
 }
 
 void pyh_probe_gil(pyh_interp *in) {
