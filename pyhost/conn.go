@@ -23,9 +23,14 @@ type guardedListener struct {
 	writeTimeout  time.Duration
 	headerTimeout time.Duration
 	log           *slog.Logger
+	// beforeAccept, if set, runs before each accept (a worker's balancing: newconns.go).
+	beforeAccept func()
 }
 
 func (l *guardedListener) Accept() (net.Conn, error) {
+	if l.beforeAccept != nil {
+		l.beforeAccept()
+	}
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err

@@ -15,6 +15,8 @@ type newConns struct {
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 	open  int // connections not yet closed or hijacked, whatever their state
+	// closed is signalled (without blocking) whenever a connection closes, for waitForRoom.
+	closed chan struct{}
 }
 
 // track is an http.Server ConnState hook.
@@ -37,6 +39,47 @@ func (n *newConns) track(c net.Conn, state http.ConnState) {
 		delete(n.conns, c)
 		n.open--
 		n.mu.Unlock()
+		select {
+		case n.closedChan() <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (n *newConns) closedChan() chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed == nil {
+		n.closed = make(chan struct{}, 1)
+	}
+	return n.closed
+}
+
+// waitForRoom holds a worker's accept back while it has as many connections open as it has
+// request threads, until one closes or wait has passed. Workers share their listening
+// sockets, and each accepts whatever reaches it first: without this, one worker could take
+// every kept-alive connection of a burst (a proxy's upstream pool, a benchmark's clients)
+// while its siblings idle. Holding back lets a sibling with room take the connection; when
+// every worker is full, each accepts after wait anyway, so connections are never refused.
+func (n *newConns) waitForRoom(capacity int, wait time.Duration) {
+	closed := n.closedChan()
+	var timer *time.Timer
+	for {
+		n.mu.Lock()
+		full := n.open >= capacity
+		n.mu.Unlock()
+		if !full {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(wait)
+			defer timer.Stop()
+		}
+		select {
+		case <-closed:
+		case <-timer.C:
+			return
+		}
 	}
 }
 

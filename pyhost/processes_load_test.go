@@ -1,11 +1,14 @@
 package pyhost_test
 
 // --processes under load from 16 clients (3 s, at most 20,000 requests, each on a new
-// connection): a worker killed, a reload, a reload whose code is broken.
+// connection): a worker killed, a reload, a reload whose code is broken; and how a burst of
+// kept-alive clients spreads over the workers.
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -135,5 +138,46 @@ func TestProcessesReloadWithBrokenCodeKeepsServing(t *testing.T) {
 		if !old[a.PID] {
 			t.Fatalf("pid %d answered; want one of the old workers %v", a.PID, old)
 		}
+	}
+}
+
+// Workers share the listening sockets, and each accepts what reaches it first: a burst of
+// kept-alive clients (a proxy's upstream pool) could all land in one worker while its sibling
+// idles. A worker holding twice its request threads in connections leaves new ones to a
+// sibling: with 2 workers × 1 thread, 6 clients connecting at once are served by both.
+func TestKeptAliveBurstSpreadsOverWorkers(t *testing.T) {
+	s := startServer(t, "testdata/processes.py", "--processes", "2", "--threads", "1")
+	workerPIDs(t, s, 2)
+	var mu sync.Mutex
+	served := map[int]int{} // worker pid → connections it served
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{}}
+			<-start
+			pid := 0
+			for j := 0; j < 5; j++ {
+				a, err := ask(c, s.URL+"/")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if pid != 0 && a.PID != pid {
+					t.Errorf("one kept-alive connection answered by %d, then %d", pid, a.PID)
+				}
+				pid = a.PID
+			}
+			mu.Lock()
+			served[pid]++
+			mu.Unlock()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if len(served) != 2 {
+		t.Errorf("6 kept-alive clients served by %v (worker pid → connections); want both workers", served)
 	}
 }

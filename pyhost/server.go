@@ -62,6 +62,10 @@ type Server struct {
 // a client's request on its way, not one to refuse: it gets a second to arrive.
 const workerNewConnGrace = time.Second
 
+// acceptHoldBack is how long a full worker leaves a new connection to its siblings before it
+// accepts it anyway.
+const acceptHoldBack = 10 * time.Millisecond
+
 // ErrAppLoad means an application could not be imported; the traceback was logged.
 var ErrAppLoad = errors.New("the WSGI application failed to load")
 
@@ -279,8 +283,16 @@ func (s *Server) Run(ctx context.Context) error {
 					gc.connStateChanged(st)
 				}
 			}}
-		ln = &guardedListener{Listener: ln, writeTimeout: lim.WriteTimeout,
+		gl := &guardedListener{Listener: ln, writeTimeout: lim.WriteTimeout,
 			headerTimeout: lim.HeaderTimeout, log: s.log}
+		if s.newConnGrace > 0 {
+			// A worker among siblings on the same sockets: leave connections to a sibling
+			// with room while this one is full (twice its request threads: at 2 × 8, 32
+			// kept-alive clients split 16–16; more than one per thread, so a worker whose
+			// connections sit idle between requests still takes new ones).
+			gl.beforeAccept = func() { fresh.waitForRoom(2*s.cfg.Threads, acceptHoldBack) }
+		}
+		ln = gl
 		servers = append(servers, srv)
 		guarded = append(guarded, ln)
 		s.log.Info("serving", "listen", "http://"+ln.Addr().String(), "threads", s.cfg.Threads,
