@@ -604,3 +604,16 @@ func TestUncaughtTracebackCarriesRequestID(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// An app that answers with its own X-Request-Id replaces pyhost's, rather than sending two.
+func TestAppOwnRequestIDReplacesPyhosts(t *testing.T) {
+	s := startServer(t, "testdata/logs.py")
+	resp, _ := s.get(t, "/?own_id=upstream-7")
+	if got := resp.Header.Values("X-Request-Id"); len(got) != 1 || got[0] != "upstream-7" {
+		t.Errorf("X-Request-Id %q, want only the app's \"upstream-7\"", got)
+	}
+	resp, _ = s.get(t, "/")
+	if got := resp.Header.Values("X-Request-Id"); len(got) != 1 || got[0] == "" {
+		t.Errorf("X-Request-Id %q without one from the app, want pyhost's", got)
+	}
+}

@@ -34,6 +34,8 @@ def application(environ, start_response):
         raise RuntimeError("the app raised: " + q["raise"][0])
     status = q.get("status", ["200"])[0]
     body = json.dumps({"request_id": environ["pyhost.request_id"], "pid": os.getpid()}).encode()
-    start_response(status + " Whatever", [("Content-Type", "application/json"),
-                                          ("Content-Length", str(len(body)))])
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+    if "own_id" in q:  # the app answers with a request id of its own
+        headers.append(("X-Request-Id", q["own_id"][0]))
+    start_response(status + " Whatever", headers)
     return [body]

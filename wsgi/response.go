@@ -24,14 +24,20 @@ func writeHead(w http.ResponseWriter, head []byte, bodyLen int64) {
 	// No Content-Type from the app means none on the wire: a present-but-nil entry stops
 	// net/http from sniffing one, and appending to it below works as usual.
 	h["Content-Type"] = nil
-	hasLength := false
+	hasLength, appRequestID := false, false
 	for name, value, rest := nextHeader(afterStatus(head)); name != nil; name, value, rest = nextHeader(rest) {
 		key, ok := commonHeaders[string(name)] // no allocation for the usual names
 		if !ok {
 			key = textproto.CanonicalMIMEHeaderKey(string(name))
 		}
-		if key == "Content-Length" {
+		switch {
+		case key == "Content-Length":
 			hasLength = true
+		case key == "X-Request-Id" && !appRequestID:
+			// The app's own X-Request-Id (one it was handed upstream, say) replaces the one
+			// pyhost set (requestid.go), rather than making a second header.
+			appRequestID = true
+			h[key] = nil
 		}
 		h[key] = append(h[key], string(value))
 	}
