@@ -133,13 +133,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	rec := recordOf(w)
-	var queued time.Time
-	if rec != nil {
-		rec.Interp = -1
-		if body != nil {
-			rec.RequestBodyBytes = body.Len()
-		}
+	var queued time.Time // when the request began to wait for a thread: metrics, thread view
+	if rec != nil || h.Table != nil {
 		queued = time.Now()
+	}
+	if rec != nil && body != nil {
+		rec.RequestBodyBytes = body.Len()
 	}
 	thread, err := h.Threads.AcquireWithin(r.Context(), h.Limits.QueueTimeout)
 	if errors.Is(err, gil.ErrQueueTimeout) {

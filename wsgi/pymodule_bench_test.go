@@ -1,10 +1,6 @@
 package wsgi
 
-import (
-	"net/http"
-	"net/http/httptest"
-	"testing"
-)
+import "testing"
 
 // The cost of the pyhost module's observation, on top of BenchmarkHello (which measures it
 // off: one flag check). Each app switches its part on for the rest of the process, so these
@@ -19,17 +15,4 @@ func BenchmarkHelloPymoduleMetrics(b *testing.B) { benchObserved(b, "hello_metri
 // interpreter: request_started and request_finished are delivered to it.
 func BenchmarkHelloPymoduleEvents(b *testing.B) { benchObserved(b, "hello_events.py") }
 
-func benchObserved(b *testing.B, script string) {
-	h := benchHandler(b, script)
-	req := httptest.NewRequest("GET", "/hello?x=1", nil)
-	req.Header.Set("User-Agent", "bench")
-	req.Header.Set("Accept", "*/*")
-	w := &discardWriter{h: http.Header{}}
-	h.ServeHTTP(w, req)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		clear(w.h)
-		h.ServeHTTP(w, req)
-	}
-}
+func benchObserved(b *testing.B, script string) { benchServe(b, benchHandler(b, script)) }
