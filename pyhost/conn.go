@@ -52,6 +52,10 @@ type guardedConn struct {
 	// keep-alive connection when a read times out.
 	state     atomic.Int32
 	headBytes atomic.Int64
+	// lineEnded: a line feed was read since the connection last waited for a request head,
+	// so a head net/http refuses as too large was too large in its fields, not in its
+	// request line.
+	lineEnded atomic.Bool
 	timedOut  atomic.Bool // a write timed out (logged once)
 	// deadlineSetAt is when the write deadline was last moved. Writes to one connection
 	// never run concurrently (net/http serialises them), so it needs no lock.
@@ -62,6 +66,7 @@ type guardedConn struct {
 func (c *guardedConn) connStateChanged(st http.ConnState) {
 	if st == http.StateIdle || st == http.StateNew {
 		c.headBytes.Store(0)
+		c.lineEnded.Store(false)
 	}
 	c.state.Store(int32(st))
 }
@@ -73,6 +78,9 @@ func (c *guardedConn) Read(p []byte) (int, error) {
 		return n, err
 	}
 	got := c.headBytes.Add(int64(n))
+	if !c.lineEnded.Load() && bytes.IndexByte(p[:n], '\n') >= 0 {
+		c.lineEnded.Store(true)
+	}
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		if got == 0 {
 			c.l.log.Debug("closed an idle connection", "remote", c.RemoteAddr().String(),
@@ -99,17 +107,28 @@ func (c *guardedConn) Write(p []byte) (int, error) {
 	if c.l.writeTimeout > 0 {
 		c.moveWriteDeadline()
 	}
+	if len(p) > 12 && len(p) < 1024 && (p[9] == '4' || p[9] == '5') &&
+		bytes.HasPrefix(p, []byte("HTTP/1.1 ")) && !bytes.Contains(p, []byte("\r\nDate: ")) &&
+		bytes.Contains(p, []byte("\r\nConnection: close\r\n\r\n")) {
+		if c.parserRefused(p) {
+			// The refusal is for a request line with no end in sight: say 414, as a
+			// shorter overlong line gets from wsgi's checkHead, not net/http's 431.
+			if _, err := c.TCPConn.Write([]byte(uriTooLongResponse)); err != nil {
+				c.writeFailed(err)
+				return 0, err
+			}
+			return len(p), nil
+		}
+	}
 	n, err := c.TCPConn.Write(p)
 	if err != nil {
 		c.writeFailed(err)
 	}
-	if len(p) > 12 && len(p) < 1024 && (p[9] == '4' || p[9] == '5') &&
-		bytes.HasPrefix(p, []byte("HTTP/1.1 ")) && !bytes.Contains(p, []byte("\r\nDate: ")) &&
-		bytes.Contains(p, []byte("\r\nConnection: close\r\n\r\n")) {
-		c.parserRefused(p)
-	}
 	return n, err
 }
+
+const uriTooLongResponse = "HTTP/1.1 414 URI Too Long\r\nContent-Type: text/plain; " +
+	"charset=utf-8\r\nContent-Length: 17\r\nConnection: close\r\n\r\n414 URI Too Long\n"
 
 // moveWriteDeadline gives the next write --write-timeout from now. Setting a deadline costs a
 // runtime timer update (about a tenth of a hello-world request's throughput when done on every
@@ -128,16 +147,26 @@ func (c *guardedConn) moveWriteDeadline() {
 // it writes those in one short piece, straight to the connection, ending its head with
 // "Connection: close" and without the Date header that every response through a handler has
 // (a handler's head split by a full write buffer would lack Date too, but not end there).
-func (c *guardedConn) parserRefused(p []byte) {
+// It reports whether the refusal is net/http's 431 for a head whose request line never ended,
+// which the caller answers with 414 instead.
+func (c *guardedConn) parserRefused(p []byte) (lineTooLong bool) {
 	status, _, _ := bytes.Cut(p[len("HTTP/1.1 "):], []byte("\r\n"))
 	advice := "the request was malformed"
 	if bytes.HasPrefix(status, []byte("431")) {
-		advice = "the request head was larger than --max-header-bytes (the request line " +
-			"too: one longer than that gets 431, not 414); raise it if clients legitimately " +
-			"send more"
+		if !c.lineEnded.Load() {
+			c.l.log.Warn("request refused: request line too long (longer than "+
+				"--max-header-bytes + 4 KiB, where the HTTP parser stops reading); raise "+
+				"--max-request-line and --max-header-bytes if the app needs such URLs",
+				"status", http.StatusRequestURITooLong, "remote", c.RemoteAddr().String(),
+				"bytes_read", c.headBytes.Load())
+			return true
+		}
+		advice = "the request head was larger than --max-header-bytes; raise it if clients " +
+			"legitimately send more"
 	}
 	c.l.log.Warn("request refused by the HTTP parser: "+advice, "response", string(status),
 		"remote", c.RemoteAddr().String())
+	return false
 }
 
 func (c *guardedConn) writeFailed(err error) {

@@ -198,10 +198,19 @@ func startFrontend(lns []net.Listener, mounts map[string]string, groups map[stri
 			MaxHeaderBytes:    lim.MaxHeaderBytes,
 			ReadHeaderTimeout: lim.HeaderTimeout,
 			IdleTimeout:       lim.KeepAliveTimeout,
+			ConnState: func(c net.Conn, st http.ConnState) {
+				if gc, ok := c.(*guardedConn); ok {
+					gc.connStateChanged(st)
+				}
+			},
 		}
+		// The same guards as a worker's own listeners: the write timeout, 408 for a stalled
+		// head, 414 for an endless request line, and a log line for net/http's refusals.
+		gl := &guardedListener{Listener: ln, writeTimeout: lim.WriteTimeout,
+			headerTimeout: lim.HeaderTimeout, log: log}
 		f.servers = append(f.servers, srv)
 		log.Info("serving", "listen", "http://"+ln.Addr().String(), "routes", len(routes))
-		go func(ln net.Listener) { _ = srv.Serve(ln) }(ln)
+		go func() { _ = srv.Serve(gl) }()
 	}
 	return f, nil
 }

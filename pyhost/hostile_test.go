@@ -156,9 +156,10 @@ func TestContentLengthWithTransferEncoding(t *testing.T) {
 	stillServes(t, s, "a CL+TE request")
 }
 
-// TestOversizedRequests: head bytes and field count → 431, request line → 414 (431 past
-// --max-header-bytes, where net/http refuses the head before pyhost sees it), body → 413,
-// refused before reading when the Content-Length says so, cut off when chunked.
+// TestOversizedRequests: head bytes and field count → 431, request line → 414 (also past
+// --max-header-bytes, where net/http refuses the head before pyhost sees it and the
+// connection turns its 431 into 414), body → 413, refused before reading when the
+// Content-Length says so, cut off when chunked.
 func TestOversizedRequests(t *testing.T) {
 	s := startServer(t, "testdata/hostile.py", "--max-body-size", "1M")
 	headers := func(n, size int) string {
@@ -177,7 +178,8 @@ func TestOversizedRequests(t *testing.T) {
 		{"101 header fields", "GET /hello HTTP/1.1\r\nHost: x\r\n" + headers(100, 1) + "\r\n", 431},
 		{"20,000 header fields", "GET /hello HTTP/1.1\r\nHost: x\r\n" + headers(20000, 0) + "\r\n", 431},
 		{"10 KB request line", "GET /" + strings.Repeat("a", 10000) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
-		{"1 MiB request line", "GET /" + strings.Repeat("a", 1<<20) + " HTTP/1.1\r\nHost: x\r\n\r\n", 431},
+		{"1 MiB request line", "GET /" + strings.Repeat("a", 1<<20) + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
+		{"1 MiB request line, no end", "GET /" + strings.Repeat("a", 1<<20), 414},
 		{"Content-Length over the limit, body not sent", "POST /echo HTTP/1.1\r\nHost: x\r\n" +
 			"Content-Length: 2000000\r\n\r\n", 413},
 		{"chunked body over the limit", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
@@ -198,7 +200,7 @@ func TestOversizedRequests(t *testing.T) {
 	}
 	for _, want := range []string{"too many request header fields", "request line too long",
 		"request body over the limit (Content-Length)", "request body over the limit;",
-		"request refused by the HTTP parser"} {
+		"request refused by the HTTP parser", "request line too long (longer than"} {
 		if !strings.Contains(s.Log.String(), want) {
 			t.Errorf("log does not say %q:\n%.3000s", want, s.Log)
 		}
@@ -210,6 +212,40 @@ func TestOversizedRequests(t *testing.T) {
 		t.Errorf("a request just within the limits: %d %q", resp.StatusCode, body)
 	}
 	stillServes(t, s, "oversized requests")
+}
+
+// TestEndlessRequestLineOnAKeptAliveConnection: a request line past what net/http reads is
+// told 414 on the second request of a connection too, while an oversized header after a
+// served request still gets 431.
+func TestEndlessRequestLineOnAKeptAliveConnection(t *testing.T) {
+	s := startServer(t, "testdata/hostile.py")
+	for _, c := range []struct {
+		name, second string
+		want         int
+	}{
+		{"endless request line", "GET /" + strings.Repeat("a", 1<<20), 414},
+		{"endless header field", "GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("v", 1<<20), 431},
+	} {
+		conn := dial(t, s)
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(conn)
+		_, _ = io.WriteString(conn, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: first request: %v %v", c.name, resp, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		go func() { _, _ = io.WriteString(conn, c.second) }()
+		resp, err = http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s: no response to the second request: %v", c.name, err)
+		}
+		if resp.StatusCode != c.want {
+			t.Errorf("%s on a kept-alive connection: %d, want %d", c.name, resp.StatusCode, c.want)
+		}
+		conn.Close()
+	}
+	stillServes(t, s, "endless heads on kept-alive connections")
 }
 
 // TestSlowloris: hundreds of connections that never finish their request head hold no

@@ -560,3 +560,41 @@ process-group = "good"
 		t.Errorf("/good/ beside a broken group: %+v", f)
 	}
 }
+
+// TestRouterGuardsItsListeners: the supervisor's router, in front of several process groups,
+// answers an endless request line with 414 and a stalled head with 408, as a worker's own
+// listener does, and keeps serving.
+func TestRouterGuardsItsListeners(t *testing.T) {
+	dir := groupsDir(t, `
+[group.a]
+header-timeout = "2s"
+[group.b]
+header-timeout = "2s"
+[[mount]]
+prefix = "/a"
+app = "app.py"
+process-group = "a"
+[[mount]]
+prefix = "/b"
+app = "app.py"
+process-group = "b"
+`)
+	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	waitForLines(t, s, `msg="all workers ready"`, 1)
+	resp, body, closed := exchange(t, s, "GET /a/"+strings.Repeat("a", 1<<20))
+	if resp.StatusCode != http.StatusRequestURITooLong || !closed {
+		t.Errorf("an endless request line through the router: %d %q (closed %v), want 414 and close",
+			resp.StatusCode, body, closed)
+	}
+	conn := dial(t, s)
+	_, _ = io.WriteString(conn, "GET /a/x HTTP/1.1\r\nHost: x\r\n")
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("a head stalled past --header-timeout at the router: %v %v, want 408", resp, err)
+	}
+	waitForLog(t, s, "did not finish its request head within --header-timeout")
+	if resp, _ := s.get(t, "/b/y"); resp.StatusCode != 200 {
+		t.Errorf("GET /b/y after the refusals: %d", resp.StatusCode)
+	}
+}
