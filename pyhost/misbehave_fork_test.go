@@ -6,9 +6,11 @@ package pyhost_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // rawGet sends one GET on a fresh connection that asks to be closed, and returns all the bytes
@@ -60,6 +62,19 @@ func TestMultiprocessingForkPoolInsideARequest(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || string(body) != "332833500\n" {
 			t.Fatalf("round %d: status %d, body %q\n%s", i, resp.StatusCode, body, s.Log)
 		}
+	}
+	// Pool.terminate() stops busy workers with SIGTERM: a forked worker must die of it as a
+	// plain Python process does (it hung here when the children kept Go's signal handlers).
+	// The workers sleep 30 s, so a 20 s bound shows one that ignored SIGTERM.
+	quick := &http.Client{Timeout: 20 * time.Second}
+	resp, err := quick.Get(s.URL + "/pool-terminate")
+	if err != nil {
+		t.Fatalf("Pool.terminate() with busy workers: %v\n%s", err, s.Log)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), "terminated in ") {
+		t.Errorf("terminating a busy pool: status %d, body %q", resp.StatusCode, body)
 	}
 	plainRequestServed(t, s)
 }

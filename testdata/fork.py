@@ -6,6 +6,9 @@
 #       forks; the child ends that way (sigterm: the parent stops it with SIGTERM, which must
 #       kill it as it would a plain Python process); the parent answers "child exit status N"
 #   /pool?n=N     sum of squares of 0..N-1 computed by a fork-context multiprocessing.Pool(2)
+#   /pool-terminate  a fork-context Pool(2) whose workers sleep is terminated (SIGTERM to each
+#       worker, as Pool.terminate() and a `with Pool()` block that raises do) and joined; the
+#       answer says how long that took (a worker that ignored SIGTERM would hang it)
 #   /             hello
 import multiprocessing
 import os
@@ -16,6 +19,11 @@ import time
 
 def square(x):
     return x * x
+
+
+def nap(x):
+    time.sleep(30)
+    return x
 
 
 def _child(how, write, ready):
@@ -65,5 +73,14 @@ def application(environ, start_response):
             total = sum(pool.map(square, range(n)))
         start_response("200 OK", plain)
         return [b"%d\n" % total]
+    if path == "/pool-terminate":
+        pool = multiprocessing.get_context("fork").Pool(2)
+        pool.map_async(nap, range(2))
+        time.sleep(0.3)  # the workers are inside nap()
+        started = time.monotonic()
+        pool.terminate()
+        pool.join()
+        start_response("200 OK", plain)
+        return [b"terminated in %.0f s\n" % (time.monotonic() - started)]
     start_response("200 OK", plain)
     return [b"Hello, World!\n"]
