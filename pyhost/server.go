@@ -55,6 +55,9 @@ type Server struct {
 	metrics *serverMetrics
 	// table follows what every request thread does now (/debug/threads).
 	table *wsgi.ThreadTable
+	// procs sizes Go's scheduler to the app's requests in a worker among siblings (nil
+	// otherwise: goprocs.go).
+	procs *goProcsTuner
 }
 
 // workerNewConnGrace: a worker drains while its listening sockets stay open elsewhere (in the
@@ -104,6 +107,7 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 		mounts: cfg.AllMounts()}
 	if inherited != nil {
 		s.newConnGrace = workerNewConnGrace
+		s.procs = newGoProcsTuner(cfg, log)
 	}
 	if cfg.MetricsListen != "" {
 		s.table = wsgi.NewThreadTable(cfg.Threads)
@@ -181,6 +185,7 @@ func (s *Server) newHandler(m Mount, listenAddr string) *wsgi.Handler {
 		Load:           func() (*subinterp.App, error) { return s.load(group, m, spec) },
 		Recycle:        s.requestRecycle,
 		Table:          s.table,
+		CallClock:      s.procs.callClock(),
 	}
 }
 
@@ -302,6 +307,11 @@ func (s *Server) Run(ctx context.Context) error {
 			defer accepting.Done()
 			errc <- srv.Serve(ln)
 		}(ln)
+	}
+	if s.procs != nil {
+		tunerCtx, stopTuner := context.WithCancel(ctx)
+		defer stopTuner()
+		go s.procs.run(tunerCtx)
 	}
 	var watch *deadlockWatch
 	if s.cfg.DeadlockTimeout > 0 {

@@ -34,6 +34,8 @@ type Handler struct {
 	Recycle func(reason string)
 	// Table, if set, follows what each request thread is doing (the live thread view).
 	Table *ThreadTable
+	// CallClock, if set, is given a sample of how long requests stay in Python.
+	CallClock *CallClock
 
 	app     atomic.Pointer[subinterp.App]
 	loadMu  sync.Mutex
@@ -74,6 +76,7 @@ type scratch struct {
 	// deadline is the request timeout's timer, re-armed for each request (RequestTimeout).
 	deadline deadline
 	waiter   *gil.Waiter // this request thread's place at its interpreter's GIL gate
+	served   uint32      // requests this thread has served, to pick CallClock's samples
 }
 
 // scratchFor returns request thread t's scratch state. Only the goroutine holding thread t
@@ -193,9 +196,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if gate != nil {
 		gateWait = gate.Enter(s.waiter)
 	}
+	var sampled time.Time
+	if h.CallClock != nil {
+		if s.served++; s.served%callSampleEvery == 0 {
+			sampled = time.Now()
+		}
+	}
 	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
 	if gate != nil {
 		gate.Leave(s.waiter)
+	}
+	if !sampled.IsZero() {
+		h.CallClock.add(time.Since(sampled))
 	}
 	if h.Table != nil {
 		h.Table.end(thread)
