@@ -1,9 +1,8 @@
 /* request.c — one request, one C call: attach this thread's state for the interpreter, build
  * the environ, call the app, drain its iterable, call close(), detach.
  *
- * A list or tuple response (or an iterable whose iterator runs over one) is gathered into the
- * caller's buffer and handed back for Go to write after the call (no crossing at all); any
- * other iterable is streamed chunk by chunk
+ * A list or tuple response is gathered into the caller's buffer and handed back for Go to
+ * write after the call (no crossing at all); any other iterable is streamed chunk by chunk
  * through pyhostSend with the thread state detached, since PEP 3333 forbids holding back a
  * yielded block; a wsgi.file_wrapper over a real file goes to Go as a file descriptor. */
 #include "pyh.h"
@@ -133,32 +132,6 @@ static int drain_sequence(pyh_req *r, PyObject *seq) {
     return rc;
 }
 
-/* An iterator over a list or a tuple: the body is in memory already and producing the next
- * block cannot block (Django's HttpResponse is such an iterable, over its content list), so
- * it is gathered like a list body instead of streamed: no crossing into Go, and the request
- * thread is given back before the response is written. */
-static int in_memory_iterator(PyObject *it) {
-    return Py_IS_TYPE(it, &PyListIter_Type) || Py_IS_TYPE(it, &PyTupleIter_Type);
-}
-
-/* Adds one block of an in-memory iterator's body to r->body, or streams it once a write()
- * sent the head. */
-static int gather_chunk(pyh_req *r, PyObject *item) {
-    if (drain_lock(r) < 0) return -1;
-    int rc = need_start(r);
-    if (rc == 0) {
-        if (r->headers_sent) {
-            rc = drain_send(r, item);
-        } else if (pyh_buf_append(&r->body, &r->body_len, &r->body_cap, &r->body_owned,
-                                  PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item)) < 0) {
-            PyErr_NoMemory();
-            rc = -1;
-        }
-    }
-    drain_unlock(r);
-    return rc;
-}
-
 /* r->started, which the app's other threads may set at any time. With the GIL every write of
  * the request's state happens with the lock held and a thread state attached, so an attached
  * reader needs no lock. */
@@ -188,12 +161,10 @@ static int drain(pyh_req *r, PyObject *result) {
     }
     PyObject *it = PyObject_GetIter(result);
     if (it == NULL) return -1;
-    int gather = in_memory_iterator(it);
     PyObject *item;
     while ((item = PyIter_Next(it)) != NULL) {
         int rc = check_bytes(item);
-        if (rc == 0 && PyBytes_GET_SIZE(item) > 0)
-            rc = gather ? gather_chunk(r, item) : stream_chunk(r, item);
+        if (rc == 0 && PyBytes_GET_SIZE(item) > 0) rc = stream_chunk(r, item);
         Py_DECREF(item);
         if (rc < 0) {
             Py_DECREF(it);
