@@ -114,6 +114,16 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.CPUAffinity, "cpu-affinity", 0, "bind each worker process (or the one "+
 		"process) to N CPUs, worker i to the i-th N of them round robin; helps when the server "+
 		"has the cores to itself, hurts when other work shares them (0: not bound)")
+	fs.Func("go-procs", "Go processors of each worker: all (every core, as Go sizes itself; "+
+		"the default) or auto (with --processes N ≥ 2: cores ÷ N while requests stay under "+
+		"50 µs in Python, all above 100 µs; less CPU per request on tiny requests, a longer "+
+		"latency tail when other work competes for the cores)", func(v string) error {
+		if v != "all" && v != "auto" {
+			return fmt.Errorf("want all or auto, got %q", v)
+		}
+		cfg.GoProcs = v
+		return nil
+	})
 	limitFlags(fs, &cfg.Limits)
 	recycleFlags(fs, &cfg.Recycle)
 	logFlags(fs, &cfg.Logs)

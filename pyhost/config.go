@@ -68,6 +68,9 @@ type Config struct {
 	// CPUAffinity binds each worker process (or the one process) to this many CPUs, round
 	// robin by worker slot (0: not bound). See affinity.go.
 	CPUAffinity int
+	// GoProcs is --go-procs: "auto" lets each worker among siblings size Go's scheduler to
+	// its requests (goprocs.go); "" or "all" leaves Go's own sizing.
+	GoProcs string
 	// DisplayName is the worker processes' name in ps and top (their argv[0]).
 	DisplayName string
 	// ProcessGroup is the name of the config file's process group this configuration runs
@@ -128,6 +131,10 @@ func (c *Config) Validate(build gil.Build) error {
 	if c.CPUAffinity < 0 {
 		return fmt.Errorf("--cpu-affinity %d: want a number of CPUs per process (0: no binding)",
 			c.CPUAffinity)
+	}
+	if c.GoProcs == "auto" && c.Processes < 2 {
+		return errors.New("--go-procs auto shares the cores among sibling workers: it needs " +
+			"--processes 2 or more (one process keeps every core)")
 	}
 	if c.Threads < 1 {
 		return fmt.Errorf("--threads %d: need at least 1 request thread", c.Threads)

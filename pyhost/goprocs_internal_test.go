@@ -32,17 +32,20 @@ func TestGoProcsTunerNext(t *testing.T) {
 	}
 }
 
-// No tuner where there is nothing to share or the user chose: one process, --cpu-affinity,
-// GOMAXPROCS in the environment.
+// No tuner unless asked for, nor where there is nothing to share or the user chose: one
+// process, --cpu-affinity, GOMAXPROCS in the environment.
 func TestGoProcsTunerOnlyForSiblingWorkers(t *testing.T) {
-	if newGoProcsTuner(Config{Processes: 0}, nil) != nil || newGoProcsTuner(Config{Processes: 1}, nil) != nil {
+	if newGoProcsTuner(Config{Processes: 2}, nil) != nil || newGoProcsTuner(Config{Processes: 2, GoProcs: "all"}, nil) != nil {
+		t.Error("a tuner without --go-procs auto")
+	}
+	if newGoProcsTuner(Config{Processes: 1, GoProcs: "auto"}, nil) != nil {
 		t.Error("a tuner for a single process")
 	}
-	if newGoProcsTuner(Config{Processes: 2, CPUAffinity: 1}, nil) != nil {
+	if newGoProcsTuner(Config{Processes: 2, CPUAffinity: 1, GoProcs: "auto"}, nil) != nil {
 		t.Error("a tuner beside --cpu-affinity")
 	}
 	t.Setenv("GOMAXPROCS", "2")
-	if newGoProcsTuner(Config{Processes: 2}, nil) != nil {
+	if newGoProcsTuner(Config{Processes: 2, GoProcs: "auto"}, nil) != nil {
 		t.Error("a tuner although GOMAXPROCS was set")
 	}
 }

@@ -52,14 +52,15 @@ func loadUntil(t *testing.T, s *server, path string, seen int, want int) (from, 
 	return 0, 0
 }
 
-// Workers among siblings size Go's scheduler to their requests: their share of the cores
-// (cores ÷ processes) while requests stay a few µs in Python, all the cores once they stay
-// milliseconds.
+// With --go-procs auto, workers among siblings size Go's scheduler to their requests: their
+// share of the cores (cores ÷ processes) while requests stay a few µs in Python, all the cores
+// once they stay milliseconds.
 func TestWorkersTuneGoProcessorsToTheirRequests(t *testing.T) {
 	if runtime.NumCPU() < 2 || os.Getenv("GOMAXPROCS") != "" {
 		t.Skip("needs 2 CPUs or more and no GOMAXPROCS in the environment: the tuner is off otherwise")
 	}
-	s := startServer(t, "testdata/goprocs.py", "--processes", "2", "--threads", "4")
+	s := startServer(t, "testdata/goprocs.py", "--processes", "2", "--threads", "4",
+		"--go-procs", "auto")
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	from, to := loadUntil(t, s, "/", 0, -1)
 	if want := max(1, from/2); to != want {
