@@ -54,6 +54,7 @@ const routePoll = 20 * time.Millisecond
 type routedGroup struct {
 	sockets   []string
 	accepting []*atomic.Bool
+	idle      []*idleConns
 	wait      time.Duration
 }
 
@@ -63,8 +64,11 @@ func newGroupBalancer(name string, g routedGroup, log *slog.Logger) *groupBalanc
 		b.wait = routeWait
 	}
 	for i, sock := range g.sockets {
-		b.procs = append(b.procs, &groupProcess{accepting: g.accepting[i],
-			proxy: processProxy(name, sock, log)})
+		proxy, transport := processProxy(name, sock, log)
+		if i < len(g.idle) {
+			g.idle[i].transport.Store(transport)
+		}
+		b.procs = append(b.procs, &groupProcess{accepting: g.accepting[i], proxy: proxy})
 	}
 	return b
 }
@@ -136,16 +140,43 @@ func (a atListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.next.ServeHTTP(w, r)
 }
 
+// idleConns closes the router's idle connections to one slot's socket when its worker starts
+// draining. A draining worker behind the router never closes an idle connection itself (it
+// answers whatever comes with Connection: close): a request the router sent on a connection
+// the worker closed at that instant would be lost, and one with a body (a POST) cannot be
+// retried. The router closing its own idle connections races with nothing.
+type idleConns struct {
+	transport atomic.Pointer[http.Transport]
+}
+
+// closeSoon closes the idle connections now and twice more: a connection whose response left
+// the worker just before it marked its answers Connection: close goes back to the pool a
+// moment later.
+func (c *idleConns) closeSoon() {
+	t := c.transport.Load()
+	if t == nil {
+		return
+	}
+	t.CloseIdleConnections()
+	time.AfterFunc(100*time.Millisecond, t.CloseIdleConnections)
+	time.AfterFunc(time.Second, t.CloseIdleConnections)
+}
+
+// routerIdleTimeout bounds how long a connection to a worker may sit idle in the router's
+// pool: also how long a draining worker may wait for the router to let go of one that
+// idleConns missed.
+const routerIdleTimeout = 5 * time.Second
+
 // processProxy forwards requests to one process of a group over its Unix socket: kept-alive
 // connections, bodies streamed both ways.
-func processProxy(name, socket string, log *slog.Logger) *httputil.ReverseProxy {
+func processProxy(name, socket string, log *slog.Logger) (*httputil.ReverseProxy, *http.Transport) {
 	dialer := &net.Dialer{Timeout: 10 * time.Second}
 	transport := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, "unix", socket)
 		},
 		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     60 * time.Second,
+		IdleConnTimeout:     routerIdleTimeout,
 		DisableCompression:  true,
 	}
 	return &httputil.ReverseProxy{
@@ -166,7 +197,7 @@ func processProxy(name, socket string, log *slog.Logger) *httputil.ReverseProxy 
 				"path", r.URL.Path, "error", err)
 			http.Error(w, "502 the application's processes did not answer", http.StatusBadGateway)
 		},
-	}
+	}, transport
 }
 
 // startFrontend serves each listener with a router over the static aliases and the groups'

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pyhost/pyhost/cgo"
@@ -55,6 +56,9 @@ type Server struct {
 	metrics *serverMetrics
 	// table follows what every request thread does now (/debug/threads).
 	table *wsgi.ThreadTable
+	// draining: a worker behind the router is draining (its answers close their connections:
+	// draining.go).
+	draining atomic.Bool
 	// procs sizes Go's scheduler to the app's requests in a worker among siblings (nil
 	// otherwise: goprocs.go).
 	procs *goProcsTuner
@@ -272,7 +276,8 @@ func (s *Server) Run(ctx context.Context) error {
 		lim := s.cfg.Limits
 		var handler http.Handler
 		if s.routed != nil {
-			handler = &forwarded{routers: s.routed, listeners: routedAddrs(s.cfg.Routed)}
+			handler = closeWhenDraining(&s.draining,
+				&forwarded{routers: s.routed, listeners: routedAddrs(s.cfg.Routed)})
 		} else {
 			handler = newRouter(s.routes(s.handlers[i]))
 		}
@@ -392,7 +397,8 @@ func (s *Server) requestRecycle(reason string) {
 // Shutdown drops a request it reads after shutdown began (it closes the connection
 // unanswered), and a worker's connections are requests on their way, not ones to refuse.
 // It stops accepting, turns keep-alive off (idle connections close, busy ones close after
-// their response), lets connections accepted just before deliver their requests, and waits
+// their response; behind the router, the router closes the idle ones instead: draining.go),
+// lets connections accepted just before deliver their requests, and waits
 // until every connection has closed or ctx ends; Shutdown then has nothing left to drop.
 // A connection accept(2) returned just before the close reaches the ConnState hook a moment
 // later, from the Serve loop: waiting for the loops to return first keeps it from being
@@ -408,8 +414,12 @@ func (s *Server) drainBeforeShutdown(ctx context.Context, listeners []net.Listen
 	case <-loopsDone:
 	case <-ctx.Done():
 	}
-	for _, srv := range servers {
-		srv.SetKeepAlivesEnabled(false)
+	if s.routed != nil {
+		s.draining.Store(true) // the router closes the idle connections (draining.go)
+	} else {
+		for _, srv := range servers {
+			srv.SetKeepAlivesEnabled(false)
+		}
 	}
 	fresh.waitForRequests(s.newConnGrace)
 	fresh.closeAll()

@@ -41,6 +41,8 @@ type slot struct {
 	// accepting is shared with the router (routed groups only, else nil): whether serving
 	// is set.
 	accepting *atomic.Bool
+	// idle closes the router's idle connections to the slot's socket (routed groups only).
+	idle *idleConns
 }
 
 // setServing makes w (or nobody) the worker serving the slot's sockets, and tells the router.
@@ -161,6 +163,7 @@ func (s *supervisor) run() int {
 			sl := &slot{index: len(s.slots), group: g}
 			if i < len(g.accepting) {
 				sl.accepting = g.accepting[i]
+				sl.idle = g.idle[i]
 			}
 			s.slots = append(s.slots, sl)
 			s.spawn(sl)
@@ -420,6 +423,9 @@ func (s *supervisor) drain(w *worker, reason string) {
 	s.transition(w, workerDraining)
 	s.log.Info("stopping worker", "slot", w.slot.index, "pid", w.pid, "reason", reason)
 	_ = syscall.Kill(w.pid, syscall.SIGTERM)
+	if w.slot.idle != nil {
+		w.slot.idle.closeSoon()
+	}
 }
 
 // killAll ends the workers still draining after the shutdown timeout (and its margin).

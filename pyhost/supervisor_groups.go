@@ -29,6 +29,8 @@ type groupRun struct {
 	// accepting, for routed groups, says per slot whether a ready worker serves its socket:
 	// the router sends requests only to those (frontend.go).
 	accepting []*atomic.Bool
+	// idle, for routed groups, closes the router's idle connections to each slot's socket.
+	idle []*idleConns
 }
 
 const (
@@ -93,9 +95,11 @@ func superviseGroups(f *ServerFile, cfgs []Config, args []string, log *slog.Logg
 			defer file.Close()
 			gr.slotFiles = append(gr.slotFiles, []*os.File{file})
 			gr.accepting = append(gr.accepting, new(atomic.Bool))
+			gr.idle = append(gr.idle, new(idleConns))
 			rg := routed[g.Name]
 			rg.sockets = append(rg.sockets, path)
 			rg.accepting = gr.accepting
+			rg.idle = gr.idle
 			rg.wait = cfgs[i].Limits.QueueTimeout
 			routed[g.Name] = rg
 		}
