@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/pyhost/pyhost/wsgi"
 )
 
 // The supervisor's router, for listeners that carry the mounts of several process groups
@@ -204,7 +206,7 @@ func processProxy(name, socket string, log *slog.Logger) (*httputil.ReverseProxy
 // balancers. mounts maps a mount prefix to its group's name; groups a group's name to its
 // processes.
 func startFrontend(lns []net.Listener, mounts map[string]string, groups map[string]routedGroup,
-	static []StaticAlias, cfg Config, log *slog.Logger) (*frontend, error) {
+	static []StaticAlias, lim wsgi.Limits, log *slog.Logger) (*frontend, error) {
 	var statics []route
 	for _, a := range static {
 		sf, err := newStaticFiles(a)
@@ -214,7 +216,6 @@ func startFrontend(lns []net.Listener, mounts map[string]string, groups map[stri
 		statics = append(statics, route{a.Prefix, sf})
 	}
 	f := &frontend{log: log}
-	lim := cfg.Limits
 	balancers := map[string]*groupBalancer{}
 	for name, g := range groups {
 		balancers[name] = newGroupBalancer(name, g, log)

@@ -111,7 +111,7 @@ func superviseGroups(f *ServerFile, cfgs []Config, args []string, log *slog.Logg
 	for _, m := range f.Mounts {
 		mounts[m.Prefix] = m.ProcessGroup
 	}
-	s.front, err = startFrontend(lns, mounts, routed, f.Static, cfgs[0], s.log)
+	s.front, err = startFrontend(lns, mounts, routed, f.Static, routerLimits(cfgs), s.log)
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
