@@ -565,20 +565,7 @@ process-group = "good"
 // answers an endless request line with 414 and a stalled head with 408, as a worker's own
 // listener does, and keeps serving.
 func TestRouterGuardsItsListeners(t *testing.T) {
-	dir := groupsDir(t, `
-[group.a]
-header-timeout = "2s"
-[group.b]
-header-timeout = "2s"
-[[mount]]
-prefix = "/a"
-app = "app.py"
-process-group = "a"
-[[mount]]
-prefix = "/b"
-app = "app.py"
-process-group = "b"
-`)
+	dir := groupsDir(t, routedAB(`header-timeout = "2s"`, `header-timeout = "2s"`))
 	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	resp, body, closed := exchange(t, s, "GET /a/"+strings.Repeat("a", 1<<20))
@@ -597,4 +584,19 @@ process-group = "b"
 	if resp, _ := s.get(t, "/b/y"); resp.StatusCode != 200 {
 		t.Errorf("GET /b/y after the refusals: %d", resp.StatusCode)
 	}
+}
+
+// routedAB is a config of two process groups, a and b, mounted at /a and /b of one listener
+// (so the supervisor's router serves it), with aKeys and bKeys in their tables.
+func routedAB(aKeys, bKeys string) string {
+	return "[group.a]\n" + aKeys + "\n[group.b]\n" + bKeys + `
+[[mount]]
+prefix = "/a"
+app = "app.py"
+process-group = "a"
+[[mount]]
+prefix = "/b"
+app = "app.py"
+process-group = "b"
+`
 }

@@ -17,20 +17,7 @@ import (
 // retried by the router (it may have run), so a worker that closed an idle router connection
 // while the router sent one on it lost the request (502).
 func TestRouterReloadLosesNoPost(t *testing.T) {
-	dir := groupsDir(t, `
-[group.a]
-processes = 2
-threads = 2
-[group.b]
-[[mount]]
-prefix = "/a"
-app = "app.py"
-process-group = "a"
-[[mount]]
-prefix = "/b"
-app = "app.py"
-process-group = "b"
-`)
+	dir := groupsDir(t, routedAB("processes = 2\nthreads = 2", ""))
 	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	stop := time.Now().Add(4 * time.Second)
