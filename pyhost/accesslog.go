@@ -24,6 +24,9 @@ type accessLog struct {
 	pid          int
 	log          *slog.Logger
 	failing      atomic.Bool // the last write failed (logged once until one succeeds)
+	// buffer gathers lines to write several at once (--access-log-buffer); nil: each line
+	// is written as its request ends.
+	buffer *accessLogBuffer
 }
 
 // newAccessLog opens the access log cfg names (nil when there is none).
@@ -43,7 +46,20 @@ func newAccessLog(cfg Config, log *slog.Logger) (*accessLog, error) {
 		}
 		al.w = lf
 	}
+	if size := l.AccessLogBuffer; size > 0 {
+		if l.AccessLog == "-" {
+			size = min(size, pipeAtomicWrite)
+		}
+		al.buffer = newAccessLogBuffer(al.w, size)
+	}
 	return al, nil
+}
+
+// flush writes the buffered lines, if any (the process is stopping).
+func (al *accessLog) flush() {
+	if al != nil && al.buffer != nil {
+		al.noteWrite(al.buffer.flush())
+	}
 }
 
 var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
@@ -57,11 +73,21 @@ func (al *accessLog) observe(f *Finished) {
 	} else {
 		line = al.appendCombined((*bp)[:0], f)
 	}
-	_, err := al.w.Write(line)
+	var err error
+	if al.buffer != nil {
+		err = al.buffer.add(line)
+	} else {
+		_, err = al.w.Write(line)
+	}
 	if cap(line) <= 64<<10 { // a huge request line's buffer is not kept
 		*bp = line
 		lineBuffers.Put(bp)
 	}
+	al.noteWrite(err)
+}
+
+// noteWrite logs the first of a run of failed writes, and the first success after them.
+func (al *accessLog) noteWrite(err error) {
 	if err != nil {
 		if !al.failing.Swap(true) {
 			al.log.Error("could not write to the access log; requests go unlogged until it "+

@@ -19,6 +19,9 @@ type LogConfig struct {
 	AccessLog string
 	// AccessLogFormat is "combined" (Apache's, with pyhost's fields appended) or "json".
 	AccessLogFormat string
+	// AccessLogBuffer, when > 0, gathers access-log lines and writes up to this many bytes
+	// at once (written within a second, and when the process stops).
+	AccessLogBuffer int
 	// TrustRequestID keeps a client's X-Request-Id (when it is valid) instead of making one.
 	TrustRequestID bool
 }
@@ -54,6 +57,10 @@ func logFlags(fs *flag.FlagSet, l *LogConfig) {
 		l.AccessLogFormat = v
 		return nil
 	})
+	fs.Var(intSize{&l.AccessLogBuffer}, "access-log-buffer", "gather access-log lines and "+
+		"write up to SIZE bytes of them at once (e.g. 64K), each line at most a second late; "+
+		"a crash loses up to a second of lines (0: each line written as its request ends; "+
+		"with --access-log - at most 4K, so lines stay whole)")
 	fs.BoolVar(&l.TrustRequestID, "trust-request-id", false, "keep the X-Request-Id a client "+
 		"sends (up to 128 visible ASCII characters; anything else is replaced) instead of "+
 		"making one: use it behind a proxy that sets it")

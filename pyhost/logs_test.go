@@ -393,9 +393,19 @@ func TestAccessLogReopenOnSIGUSR1(t *testing.T) {
 // Two workers append to one access log under load, and the file is rotated meanwhile: every
 // line is whole (one write each, O_APPEND), both workers wrote, and no request is missing.
 func TestAccessLogTwoWorkersUnderLoadWithRotation(t *testing.T) {
+	testAccessLogTwoWorkersUnderLoad(t)
+}
+
+// The same with --access-log-buffer: lines written several at a time stay whole and none is
+// lost across the rotation.
+func TestAccessLogBufferedTwoWorkersUnderLoadWithRotation(t *testing.T) {
+	testAccessLogTwoWorkersUnderLoad(t, "--access-log-buffer", "8K")
+}
+
+func testAccessLogTwoWorkersUnderLoad(t *testing.T, extra ...string) {
 	path := filepath.Join(t.TempDir(), "access.log")
-	s := startServer(t, "testdata/logs.py", "--processes", "2", "--threads", "4",
-		"--access-log", path)
+	s := startServer(t, append([]string{"testdata/logs.py", "--processes", "2", "--threads", "4",
+		"--access-log", path}, extra...)...)
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	const clients, perClient = 8, 250
 	var (
@@ -615,5 +625,26 @@ func TestAppOwnRequestIDReplacesPyhosts(t *testing.T) {
 	resp, _ = s.get(t, "/")
 	if got := resp.Header.Values("X-Request-Id"); len(got) != 1 || got[0] == "" {
 		t.Errorf("X-Request-Id %q without one from the app, want pyhost's", got)
+	}
+}
+
+// --access-log-buffer: buffered lines reach the file within about a second, and whatever is
+// still buffered when the server stops is written before it exits.
+func TestAccessLogBufferFlushedWithinASecondAndAtStop(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	s := startServer(t, "testdata/logs.py", "--access-log", path, "--access-log-buffer", "64K")
+	for i := 0; i < 5; i++ {
+		sendLogged(t, s, http.MethodGet, "/first", "", "agent")
+	}
+	readAccessLog(t, path, 5, false) // waits up to 10 s: the flush comes within a second
+	for i := 0; i < 3; i++ {
+		sendLogged(t, s, http.MethodGet, "/last", "", "agent")
+	}
+	if err := s.stop(); err != nil {
+		t.Fatalf("stop: %v\n%s", err, s.Log)
+	}
+	entries := readAccessLog(t, path, 8, false)
+	if e := entries[7]; e.URI != "/last" {
+		t.Errorf("the last line is for %q, want one of the /last requests", e.URI)
 	}
 }

@@ -59,6 +59,8 @@ type Server struct {
 	// draining: a worker behind the router is draining (its answers close their connections:
 	// draining.go).
 	draining atomic.Bool
+	// accessLog, when buffered, is flushed as Run ends.
+	accessLog *accessLog
 	// procs sizes Go's scheduler to the app's requests in a worker among siblings (nil
 	// otherwise: goprocs.go).
 	procs *goProcsTuner
@@ -123,6 +125,7 @@ func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server,
 	s.groups.SetProcessFacts(cgo.ProcessFacts{ProcessGroup: cfg.ProcessGroup, GILMode: string(cfg.GIL),
 		MaximumProcesses: max(cfg.Processes, 1), ThreadsPerProcess: cfg.Threads})
 	if al != nil {
+		s.accessLog = al
 		s.observers = append(s.observers, al.observe)
 	}
 	if err := s.listen(inherited); err != nil {
@@ -264,6 +267,7 @@ func (s *Server) preload() error {
 // Run serves until ctx is cancelled (SIGTERM/SIGINT), then stops accepting, waits for
 // in-flight requests up to the shutdown timeout and finalises Python.
 func (s *Server) Run(ctx context.Context) error {
+	defer s.accessLog.flush()
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	var fresh newConns
 	var servers []*http.Server

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# accesslog.sh — the access log's cost: the same server with --access-log off and on (a file,
-# combined format), in alternation (ROUNDS times) while wrk loads it on 127.0.0.1. Prints
-# req/s, p99 and the CPU per request of the server's process tree, then the medians and the
-# on/off ratios.
+# accesslog.sh — the access log's cost: the same server with --access-log off, on (a file,
+# combined format, a write per line) and buffered (--access-log-buffer $BUFFER), in alternation
+# (ROUNDS times) while wrk loads it on 127.0.0.1. Prints req/s, p99 and the CPU per request of
+# the server's process tree, then the medians and the on/off and buffered/off ratios.
 #
 #   scripts/bench/accesslog.sh
 #   APP=testdata/frameworks/flask_app.py URLPATH=/hello/bench scripts/bench/accesslog.sh
 #
 # Environment: APP (default testdata/hello.py), URLPATH (/), DURATION (seconds per run, 5),
 # CONNECTIONS (32), ROUNDS (2), PORT (18637), BIN (bin/pyhost), FLAGS (more serve flags,
-# default "--threads 8"), FORMAT (combined or json).
+# default "--threads 8"), FORMAT (combined or json), BUFFER (64K).
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -39,10 +39,13 @@ trap cleanup EXIT
 
 printf '%-5s %-6s %10s %9s %14s\n' round log 'req/s' 'p99 ms' 'cpu us/req'
 for i in $(seq "$ROUNDS"); do
-	for label in off on; do
+	for label in off on buffered; do
 		flags=("${extra[@]}")
-		if [ "$label" = on ]; then
+		if [ "$label" != off ]; then
 			flags+=(--access-log "$work/access.log" --access-log-format "$FORMAT")
+		fi
+		if [ "$label" = buffered ]; then
+			flags+=(--access-log-buffer "${BUFFER:-64K}")
 		fi
 		read -r rps p99 cpu < <(measure_pyhost "$work/$label.log" "$BIN" "${flags[@]}")
 		printf '%-5s %-6s %10s %9s %14s\n' "$i" "$label" "$rps" "$p99" "$cpu"
@@ -50,12 +53,16 @@ for i in $(seq "$ROUNDS"); do
 		rm -f "$work/access.log"
 	done
 done
-for label in off on; do
+for label in off on buffered; do
 	for col in 1 2 3; do
 		awk -v c=$col '{print $c}' "$work/$label.results" | median >"$work/$label.m$col"
 	done
 done
-printf 'median off: %s req/s, %s µs CPU/req; on: %s req/s, %s µs CPU/req\n' \
-	"$(cat "$work/off.m1")" "$(cat "$work/off.m3")" "$(cat "$work/on.m1")" "$(cat "$work/on.m3")"
-awk -v a="$(cat "$work/on.m1")" -v b="$(cat "$work/off.m1")" -v c="$(cat "$work/on.m3")" \
-	-v d="$(cat "$work/off.m3")" 'BEGIN { printf "on/off: req/s %.3f, CPU per request %.3f\n", a / b, c / d }'
+for label in off on buffered; do
+	printf 'median %-8s %s req/s, %s µs CPU/req\n' "$label:" "$(cat "$work/$label.m1")" "$(cat "$work/$label.m3")"
+done
+for label in on buffered; do
+	awk -v l="$label" -v a="$(cat "$work/$label.m1")" -v b="$(cat "$work/off.m1")" \
+		-v c="$(cat "$work/$label.m3")" -v d="$(cat "$work/off.m3")" \
+		'BEGIN { printf "%s/off: req/s %.3f, CPU per request %.3f\n", l, a / b, c / d }'
+done
