@@ -30,7 +30,8 @@ import (
 // serving all its connections meanwhile. Hello at 2 × 8, each server in a session of its own
 // (so the kernel's autogroup splits the two cores between it and wrk, as between two
 // services): p99 68–80 ms against 13–14 ms with every core, for 1.17–1.32× the req/s. With
-// wrk in the server's own group the tail did not move (8.8 ms against 8.2).
+// wrk in the server's own group the tail grew little (7.7 → 9.9 ms in one A/B, 8.2 → 7.2 in
+// another).
 type goProcsTuner struct {
 	clock     *wsgi.CallClock
 	log       *slog.Logger
