@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+
+	"github.com/pyhost/pyhost/wsgi"
 )
 
 // guardedListener hands net/http connections that enforce what net/http leaves to its
@@ -25,6 +27,20 @@ type guardedListener struct {
 	log           *slog.Logger
 	// beforeAccept, if set, runs before each accept (a worker's balancing: newconns.go).
 	beforeAccept func()
+}
+
+// guard wraps ln in the guards lim asks for; the server serving it passes its connections'
+// states on with noteConnState.
+func guard(ln net.Listener, lim wsgi.Limits, log *slog.Logger) *guardedListener {
+	return &guardedListener{Listener: ln, writeTimeout: lim.WriteTimeout,
+		headerTimeout: lim.HeaderTimeout, log: log}
+}
+
+// noteConnState is (or is called from) the ConnState hook of a server on a guardedListener.
+func noteConnState(c net.Conn, st http.ConnState) {
+	if gc, ok := c.(*guardedConn); ok {
+		gc.connStateChanged(st)
+	}
 }
 
 func (l *guardedListener) Accept() (net.Conn, error) {

@@ -9,7 +9,7 @@ import (
 // drains, every response asks for its connection to be closed, so the router stops reusing
 // it; but the worker closes no idle connection itself, as SetKeepAlivesEnabled(false) would:
 // the router may be sending a request on it at that instant, and a POST lost that way cannot
-// be retried. The router closes its idle connections to a draining worker (idleConns).
+// be retried. The router closes its idle connections to a draining worker (routedSlot.closeIdleSoon).
 func closeWhenDraining(draining *atomic.Bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if draining.Load() {

@@ -38,9 +38,9 @@ type groupBalancer struct {
 }
 
 type groupProcess struct {
-	inflight  atomic.Int64
-	accepting *atomic.Bool // a ready worker serves this process's socket (set by the supervisor)
-	proxy     *httputil.ReverseProxy
+	inflight atomic.Int64
+	slot     *routedSlot // whether a ready worker serves this process's socket
+	proxy    *httputil.ReverseProxy
 }
 
 // routeWait is how long a request waits for a ready worker of its group when no
@@ -51,13 +51,21 @@ const routeWait = 15 * time.Second
 // only while a group has none (starting, or crashing), so a simple poll is enough.
 const routePoll = 20 * time.Millisecond
 
-// routedGroup is what the router knows of a process group: one socket per process, whether
-// each has a ready worker, and the group's wait for one (its --queue-timeout, or routeWait).
+// routedGroup is what the router knows of a process group: one socket per process, what it
+// shares with the supervisor of each, and the group's wait for a ready worker (its
+// --queue-timeout, or routeWait).
 type routedGroup struct {
-	sockets   []string
-	accepting []*atomic.Bool
-	idle      []*idleConns
-	wait      time.Duration
+	sockets []string
+	slots   []*routedSlot
+	wait    time.Duration
+}
+
+// routedSlot is what the supervisor and the router share of one process (slot) of a routed
+// group: whether a ready worker serves its socket (set by the supervisor), and the router's
+// connections to it, whose idle ones the supervisor has closed when the worker drains.
+type routedSlot struct {
+	accepting atomic.Bool
+	transport atomic.Pointer[http.Transport]
 }
 
 func newGroupBalancer(name string, g routedGroup, log *slog.Logger) *groupBalancer {
@@ -67,10 +75,8 @@ func newGroupBalancer(name string, g routedGroup, log *slog.Logger) *groupBalanc
 	}
 	for i, sock := range g.sockets {
 		proxy, transport := processProxy(name, sock, log)
-		if i < len(g.idle) {
-			g.idle[i].transport.Store(transport)
-		}
-		b.procs = append(b.procs, &groupProcess{accepting: g.accepting[i], proxy: proxy})
+		g.slots[i].transport.Store(transport)
+		b.procs = append(b.procs, &groupProcess{slot: g.slots[i], proxy: proxy})
 	}
 	return b
 }
@@ -81,7 +87,7 @@ func (b *groupBalancer) pick() *groupProcess {
 	var best *groupProcess
 	for i := range b.procs {
 		p := b.procs[(start+i)%len(b.procs)]
-		if p.accepting.Load() && (best == nil || p.inflight.Load() < best.inflight.Load()) {
+		if p.slot.accepting.Load() && (best == nil || p.inflight.Load() < best.inflight.Load()) {
 			best = p
 		}
 	}
@@ -142,20 +148,15 @@ func (a atListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.next.ServeHTTP(w, r)
 }
 
-// idleConns closes the router's idle connections to one slot's socket when its worker starts
-// draining. A draining worker behind the router never closes an idle connection itself (it
-// answers whatever comes with Connection: close): a request the router sent on a connection
-// the worker closed at that instant would be lost, and one with a body (a POST) cannot be
-// retried. The router closing its own idle connections races with nothing.
-type idleConns struct {
-	transport atomic.Pointer[http.Transport]
-}
-
-// closeSoon closes the idle connections now and twice more: a connection whose response left
-// the worker just before it marked its answers Connection: close goes back to the pool a
-// moment later.
-func (c *idleConns) closeSoon() {
-	t := c.transport.Load()
+// closeIdleSoon closes the router's idle connections to the slot's socket, as its worker
+// starts draining: now and twice more, since a connection whose response left the worker just
+// before it marked its answers Connection: close goes back to the pool a moment later. A
+// draining worker behind the router never closes an idle connection itself (draining.go): a
+// request the router sent on a connection the worker closed at that instant would be lost,
+// and one with a body (a POST) cannot be retried. The router closing its own idle connections
+// races with nothing.
+func (rs *routedSlot) closeIdleSoon() {
+	t := rs.transport.Load()
 	if t == nil {
 		return
 	}
@@ -166,7 +167,7 @@ func (c *idleConns) closeSoon() {
 
 // routerIdleTimeout bounds how long a connection to a worker may sit idle in the router's
 // pool: also how long a draining worker may wait for the router to let go of one that
-// idleConns missed.
+// closeIdleSoon missed.
 const routerIdleTimeout = 5 * time.Second
 
 // processProxy forwards requests to one process of a group over its Unix socket: kept-alive
@@ -230,16 +231,11 @@ func startFrontend(lns []net.Listener, mounts map[string]string, groups map[stri
 			MaxHeaderBytes:    lim.MaxHeaderBytes,
 			ReadHeaderTimeout: lim.HeaderTimeout,
 			IdleTimeout:       lim.KeepAliveTimeout,
-			ConnState: func(c net.Conn, st http.ConnState) {
-				if gc, ok := c.(*guardedConn); ok {
-					gc.connStateChanged(st)
-				}
-			},
+			ConnState:         noteConnState,
 		}
 		// The same guards as a worker's own listeners: the write timeout, 408 for a stalled
 		// head, 414 for an endless request line, and a log line for net/http's refusals.
-		gl := &guardedListener{Listener: ln, writeTimeout: lim.WriteTimeout,
-			headerTimeout: lim.HeaderTimeout, log: log}
+		gl := guard(ln, lim, log)
 		f.servers = append(f.servers, srv)
 		log.Info("serving", "listen", "http://"+ln.Addr().String(), "routes", len(routes))
 		go func() { _ = srv.Serve(gl) }()

@@ -293,12 +293,9 @@ func (s *Server) Run(ctx context.Context) error {
 			IdleTimeout:       lim.KeepAliveTimeout,
 			ConnState: func(c net.Conn, st http.ConnState) {
 				fresh.track(c, st)
-				if gc, ok := c.(*guardedConn); ok {
-					gc.connStateChanged(st)
-				}
+				noteConnState(c, st)
 			}}
-		gl := &guardedListener{Listener: ln, writeTimeout: lim.WriteTimeout,
-			headerTimeout: lim.HeaderTimeout, log: s.log}
+		gl := guard(ln, lim, s.log)
 		if s.newConnGrace > 0 {
 			// A worker among siblings on the same sockets: leave connections to a sibling
 			// with room while this one is full (twice its request threads: at 2 × 8, 32

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -38,18 +37,15 @@ type slot struct {
 	retry        *time.Timer // a scheduled respawn after a boot failure or repeated crashes
 	bootFailures int
 	crashes      int // crashes in a row, each within crashQuiet of getting ready
-	// accepting is shared with the router (routed groups only, else nil): whether serving
-	// is set.
-	accepting *atomic.Bool
-	// idle closes the router's idle connections to the slot's socket (routed groups only).
-	idle *idleConns
+	// routed is what the slot shares with the router (routed groups only, else nil).
+	routed *routedSlot
 }
 
 // setServing makes w (or nobody) the worker serving the slot's sockets, and tells the router.
 func (sl *slot) setServing(w *worker) {
 	sl.serving = w
-	if sl.accepting != nil {
-		sl.accepting.Store(w != nil)
+	if sl.routed != nil {
+		sl.routed.accepting.Store(w != nil)
 	}
 }
 
@@ -161,9 +157,8 @@ func (s *supervisor) run() int {
 		g.firstSlot = len(s.slots)
 		for i := 0; i < max(g.cfg.Processes, 1); i++ {
 			sl := &slot{index: len(s.slots), group: g}
-			if i < len(g.accepting) {
-				sl.accepting = g.accepting[i]
-				sl.idle = g.idle[i]
+			if i < len(g.routed) {
+				sl.routed = g.routed[i]
 			}
 			s.slots = append(s.slots, sl)
 			s.spawn(sl)
@@ -423,8 +418,8 @@ func (s *supervisor) drain(w *worker, reason string) {
 	s.transition(w, workerDraining)
 	s.log.Info("stopping worker", "slot", w.slot.index, "pid", w.pid, "reason", reason)
 	_ = syscall.Kill(w.pid, syscall.SIGTERM)
-	if w.slot.idle != nil {
-		w.slot.idle.closeSoon()
+	if w.slot.routed != nil {
+		w.slot.routed.closeIdleSoon()
 	}
 }
 

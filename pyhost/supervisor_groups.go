@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -26,11 +25,9 @@ type groupRun struct {
 	slotFiles [][]*os.File
 	firstSlot int
 	env       []string // what its workers are told on top of the supervisor's environment
-	// accepting, for routed groups, says per slot whether a ready worker serves its socket:
-	// the router sends requests only to those (frontend.go).
-	accepting []*atomic.Bool
-	// idle, for routed groups, closes the router's idle connections to each slot's socket.
-	idle []*idleConns
+	// routed, for routed groups, is what each slot shares with the router (frontend.go): it
+	// sends requests only to slots with a ready worker.
+	routed []*routedSlot
 }
 
 const (
@@ -94,12 +91,10 @@ func superviseGroups(f *ServerFile, cfgs []Config, args []string, log *slog.Logg
 			}
 			defer file.Close()
 			gr.slotFiles = append(gr.slotFiles, []*os.File{file})
-			gr.accepting = append(gr.accepting, new(atomic.Bool))
-			gr.idle = append(gr.idle, new(idleConns))
+			gr.routed = append(gr.routed, new(routedSlot))
 			rg := routed[g.Name]
 			rg.sockets = append(rg.sockets, path)
-			rg.accepting = gr.accepting
-			rg.idle = gr.idle
+			rg.slots = gr.routed
 			rg.wait = cfgs[i].Limits.QueueTimeout
 			routed[g.Name] = rg
 		}
