@@ -288,3 +288,15 @@ func waitForLog(t *testing.T, s *server, want string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// waitForLogMatch is waitForLog for a line matching the regular expression re.
+func waitForLogMatch(t *testing.T, s *server, re *regexp.Regexp) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !re.MatchString(s.Log.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log has no line matching %s:\n%s", re, s.Log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

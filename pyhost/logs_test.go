@@ -263,14 +263,7 @@ func TestWSGIErrorsCarryRequestID(t *testing.T) {
 		`level=ERROR msg="uncaught exception in the app" request_id=` + id +
 			` error="Exception ignored in: .*_RaisesWhenCollected.*traceback=".*ValueError: raised in __del__ while serving`,
 	} {
-		re := regexp.MustCompile(want)
-		deadline := time.Now().Add(10 * time.Second)
-		for !re.MatchString(s.Log.String()) {
-			if time.Now().After(deadline) {
-				t.Fatalf("log has no line matching %s:\n%s", want, s.Log)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitForLogMatch(t, s, regexp.MustCompile(want))
 	}
 }
 
@@ -604,15 +597,8 @@ func TestUncaughtTracebackCarriesRequestID(t *testing.T) {
 	if resp.StatusCode != http.StatusInternalServerError || id == "" {
 		t.Fatalf("status %d, X-Request-Id %q: want 500 with an id", resp.StatusCode, id)
 	}
-	re := regexp.MustCompile(`level=ERROR msg="WSGI application failed" request_id=` +
-		regexp.QuoteMeta(id) + ` .*traceback=".*RuntimeError: the app raised: traceback-id`)
-	deadline := time.Now().Add(10 * time.Second)
-	for !re.MatchString(s.Log.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no traceback record with request_id=%s:\n%s", id, s.Log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitForLogMatch(t, s, regexp.MustCompile(`level=ERROR msg="WSGI application failed" `+
+		`request_id=`+regexp.QuoteMeta(id)+` .*traceback=".*RuntimeError: the app raised: traceback-id`))
 }
 
 // An app that answers with its own X-Request-Id replaces pyhost's, rather than sending two.
