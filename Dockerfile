@@ -1,5 +1,6 @@
-# pyhost in a container: build against Debian 12's python3 (3.11) and ship the binary with
-# only the runtime libpython beside it.
+# pyhost in a container: build against Debian 12's python3 (3.11), with its static libpython
+# linked in (scripts/with-python.sh), and ship the binary with Python's standard library beside
+# it (libpython3.11 too, which a LIBPYTHON=shared build needs).
 #
 #   docker build -t pyhost .
 #   docker run --rm -p 8000:8000 -v "$PWD/app:/app" pyhost serve /app/app.py --listen 0.0.0.0:8000
@@ -9,7 +10,7 @@ RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends python3
 WORKDIR /src
 COPY go.mod ./
 COPY . .
-RUN go build -trimpath -o /out/pyhost .
+RUN scripts/with-python.sh "" go build -trimpath -o /out/pyhost .
 
 FROM debian:bookworm-slim
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libpython3.11 python3 \

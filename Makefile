@@ -3,30 +3,23 @@
 #
 #   make build                       bin/pyhost against the system python3-embed
 #   make build PYTHON=/p/bin/python3.13   bin/pyhost against another CPython installation
+#   make build LIBPYTHON=shared      link libpython3.11.so rather than the static archive
 
 SHELL := /bin/bash
 PYTHON ?=
 GO ?= go
 BIN := bin/pyhost
 
-# For PYTHON=..., a generated python3-embed.pc points cgo at that installation (with an rpath,
-# so the binary finds its libpython without LD_LIBRARY_PATH).
-# Go's build cache does not see PKG_CONFIG_PATH, but it does see CGO_CFLAGS: naming the
-# interpreter's include directory there keeps builds for different Pythons apart.
-ifneq ($(PYTHON),)
-PCDIR := $(CURDIR)/build/pc/$(subst /,_,$(PYTHON))
-export PKG_CONFIG_PATH := $(PCDIR)
-export CGO_CFLAGS := -O2 -g -I$(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-PC_DEP := $(PCDIR)/python3-embed.pc
-endif
+# scripts/with-python.sh points cgo at the chosen CPython through a generated python3-embed.pc.
+# LIBPYTHON=auto (default) links Debian's static, profile-guided libpython3.11.a into the
+# binary where it is there (~18% less CPU for the same Python code than libpython3.11.so), and
+# shared libraries everywhere else; LIBPYTHON=shared or static forces one (scripts/python-pc.sh).
+WITH_PYTHON := scripts/with-python.sh "$(PYTHON)"
 
 .PHONY: build run test deps test-deps vet lint clean
 
-build: deps $(PC_DEP)
-	$(GO) build -o $(BIN) .
-
-$(PCDIR)/python3-embed.pc: scripts/python-pc.sh
-	@scripts/python-pc.sh "$(PYTHON)" "$(PCDIR)"
+build: deps
+	@$(WITH_PYTHON) $(GO) build -o $(BIN) .
 
 deps:
 	@scripts/deps.sh build
@@ -38,13 +31,13 @@ test-deps:
 run: build
 	$(BIN) serve testdata/hello.py --listen 127.0.0.1:8000 $$([ "$$(id -u)" -eq 0 ] && echo --allow-root)
 
-vet: $(PC_DEP)
-	$(GO) vet ./...
+vet: deps
+	@$(WITH_PYTHON) $(GO) vet ./...
 
 lint: vet
 	@scripts/lint.sh
 
-test: deps test-deps $(PC_DEP)
+test: deps test-deps
 	@scripts/test.sh
 
 clean:

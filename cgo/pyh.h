@@ -155,6 +155,7 @@ int pyh_finalize(void);
 pyh_interp *pyh_main_interp(void);
 const char *pyh_version(void);
 int pyh_free_threaded(void);
+const char *pyh_libpython_file(void);
 
 /* Signals Go keeps whatever Python code does (signals.c). */
 #define PYH_KEPT_SIGNALS 6

@@ -36,6 +36,11 @@ func Version() string { return C.GoString(C.pyh_version()) }
 // IsFreeThreadedBuild reports whether the linked CPython is a free-threaded (PEP 703) build.
 func IsFreeThreadedBuild() bool { return C.pyh_free_threaded() != 0 }
 
+// LibpythonFile names the file the running libpython's code was loaded from: the pyhost
+// executable itself when libpython was linked in statically, else the shared library (""
+// when the dynamic loader cannot tell).
+func LibpythonFile() string { return C.GoString(C.pyh_libpython_file()) }
+
 // VersionHex is PY_VERSION_HEX of the headers pyhost was compiled against.
 func VersionHex() uint32 { return uint32(C.PY_VERSION_HEX) }
 

@@ -191,8 +191,25 @@ func printVersion(w io.Writer) {
 	if cgo.IsFreeThreadedBuild() {
 		build = "free-threaded (PEP 703)"
 	}
-	fmt.Fprintf(w, "pyhost %s\nPython %s\nbuild: %s\n", Version,
-		strings.ReplaceAll(cgo.Version(), "\n", " "), build)
+	fmt.Fprintf(w, "pyhost %s\nPython %s\nbuild: %s\nlibpython: %s\n", Version,
+		strings.ReplaceAll(cgo.Version(), "\n", " "), build, libpythonLinkage())
+}
+
+// libpythonLinkage says whether libpython is linked into this binary or loaded from a shared
+// library, and which.
+func libpythonLinkage() string {
+	file := cgo.LibpythonFile()
+	if file == "" {
+		return "unknown (the dynamic loader does not say)"
+	}
+	if exe, err := os.Executable(); err == nil {
+		a, errA := os.Stat(exe)
+		b, errB := os.Stat(file)
+		if errA == nil && errB == nil && os.SameFile(a, b) {
+			return "static, linked into this binary"
+		}
+	}
+	return "shared, " + file
 }
 
 // parseInterspersed parses flags that come before, between and after the positional

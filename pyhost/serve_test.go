@@ -175,6 +175,17 @@ func TestVersionAndHelp(t *testing.T) {
 		!strings.Contains(out, "build: ") {
 		t.Errorf("version: %v\n%s", err, out)
 	}
+	// The linkage scripts/with-python.sh chose for this build is the one the binary has.
+	if linkage, err := os.ReadFile(filepath.Join(os.Getenv("PKG_CONFIG_PATH"), "linkage")); err == nil &&
+		os.Getenv("PYHOST_TEST_BINARY") == "" {
+		want := map[string]string{"static": "libpython: static, linked into this binary",
+			"shared": "libpython: shared, /"}[strings.TrimSpace(string(linkage))]
+		if want == "" || !strings.Contains(out, want) {
+			t.Errorf("built with %s libpython, but version says:\n%s", linkage, out)
+		}
+	} else if !strings.Contains(out, "libpython: ") {
+		t.Errorf("version does not say how libpython is linked:\n%s", out)
+	}
 	out, err = runPyhost(t, "help")
 	for _, flag := range []string{"-listen", "-threads", "-callable", "-python-path", "-python-home",
 		"-chdir", "-shutdown-timeout"} {

@@ -17,19 +17,14 @@ run_suite() { # run_suite LABEL PYTHON(empty = system) PACKAGES...
 	shift 2
 	echo "== go test against $label" >&2
 	if [ -z "$py" ]; then
-		go test -count=1 -timeout 20m "$@"
+		scripts/with-python.sh "" go test -count=1 -timeout 20m "$@"
 	else
-		local pc inc
-		pc="build/pc/$(echo "$py" | tr / _)"
-		scripts/python-pc.sh "$py" "$pc"
-		inc=$("$py" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-		PYHOST_TEST_PYTHON=$py PKG_CONFIG_PATH=$PWD/$pc CGO_CFLAGS="-O2 -g -I$inc" \
-			go test -count=1 -timeout 20m "$@"
+		PYHOST_TEST_PYTHON=$py scripts/with-python.sh "$py" go test -count=1 -timeout 20m "$@"
 	fi
 	results+=("$label: passed")
 }
 
-run_suite "system python3 $(pkg-config --modversion python3-embed)" "" ./...
+run_suite "system python3 $(pkg-config --modversion python3-embed) ($(scripts/with-python.sh "" sh -c 'cat "$PKG_CONFIG_PATH/linkage"') libpython)" "" ./...
 
 extra=()
 extra+=("$(scripts/build-python.sh 3.13 | tail -n 1)/bin/python3.13")

@@ -1,0 +1,13 @@
+/* linkage.c — where the running libpython's code lives: in the pyhost binary itself (linked
+ * from a static archive, scripts/python-pc.sh) or in a shared library. `pyhost version` says
+ * which, since the two cost different amounts of CPU for the same Python code. */
+#include "pyh.h"
+#include <dlfcn.h>
+
+/* The file that holds Py_Initialize's code, as the dynamic loader names it (the executable's
+ * own path when libpython is linked in), or "" if the loader cannot say. */
+const char *pyh_libpython_file(void) {
+    Dl_info info;
+    if (dladdr((void *)&Py_Initialize, &info) == 0 || info.dli_fname == NULL) return "";
+    return info.dli_fname;
+}
