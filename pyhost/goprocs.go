@@ -5,27 +5,41 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/pyhost/pyhost/wsgi"
 )
 
-// goProcsTuner sizes a worker's Go scheduler to the requests its app serves, when the worker
-// shares the machine's cores with sibling workers (--processes N ≥ 2) and --go-procs auto
-// asks for it.
+// goProcsTuner shapes a worker's Go scheduler to the requests its app serves, when the worker
+// shares the machine's cores with sibling workers (--processes N ≥ 2). It does two things,
+// both driven by how long requests stay in Python (wsgi.CallClock, sampled):
 //
-// Each Go processor (P) that finds itself without work wakes and parks OS threads looking for
-// some, and a request that becomes runnable wakes an idle P. With N workers each sized to all
-// the cores, that churn is multiplied N times over the same cores: on hello at 2 × 8 on two
-// cores, one P per worker served 1.16–1.32× the requests with 0.73–0.87× the CPU per request
-// (scripts/bench/per-core-efficiency.md). But a request that stays long in Python holds its P
-// inside the cgo call until Go's monitor takes the P away (20 µs to 10 ms later), and with one
-// P nothing else of the worker runs meanwhile: a Django page at 2 × 8 cost 1.26× the CPU with
-// one P. So the tuner watches how long requests stay in Python (wsgi.CallClock) and gives the
-// worker its share of the cores (cores ÷ processes) while they are short, all of them while
-// they are long.
+// Yielding before long calls (always). A worker among siblings has more Go processors (Ps) than
+// its share of the cores (by default every worker has one per core). When a request goes into
+// a long cgo call, its P usually still holds runnable goroutines (net/http starts one per
+// request, just before the handler, to watch the connection; waking a request waiting for the
+// GIL adds another). Go then wakes another OS thread to run them, or its monitor takes the P
+// away from the call, and both cost a wake-up and a sleep of an OS thread per request: on
+// cores the worker shares, that is the context switches and the CPU. Yielding once just before
+// the call (runtime.Gosched) runs them on the request's own thread first. At 2 × 8 on two
+// cores, alternating (scripts/bench/per-core-efficiency.md, item 8): the Flask page 0.91–0.96×
+// the CPU per request, 1.3× fewer context switches; the Django view 0.90–0.97×. It is not done
+// for short calls (hello gained nothing) nor in a process alone on the machine (the Flask page
+// at 1 × 8 lost 2–7%: there the other P has a core of its own to run them on, and the yield
+// only delays the request that was let into the GIL).
 //
-// It is not the default because of what one P does to the latency tail when other work
+// Sizing Go's processors (--go-procs auto only). Each P that finds itself without work wakes
+// and parks OS threads looking for some, and a request that becomes runnable wakes an idle P.
+// With N workers each sized to all the cores, that churn is multiplied N times over the same
+// cores: on hello at 2 × 8 on two cores, one P per worker served 1.16–1.32× the requests with
+// 0.73–0.87× the CPU per request (per-core-efficiency.md, item 5). But a request that stays
+// long in Python holds its P inside the cgo call until Go's monitor takes the P away (20 µs to
+// 10 ms later), and with one P nothing else of the worker runs meanwhile: a Django page at
+// 2 × 8 cost 1.26× the CPU with one P. So the tuner gives the worker its share of the cores
+// (cores ÷ processes) while requests are short, all of them while they are long.
+//
+// Sizing is not the default because of what one P does to the latency tail when other work
 // competes for the cores: a worker whose one running thread the kernel puts aside stops
 // serving all its connections meanwhile. Hello at 2 × 8, each server in a session of its own
 // (so the kernel's autogroup splits the two cores between it and wrk, as between two
@@ -35,8 +49,12 @@ import (
 type goProcsTuner struct {
 	clock     *wsgi.CallClock
 	log       *slog.Logger
-	high, low int // all the cores Go saw at start; this worker's share of them
+	high, low int // the Ps Go started with; this worker's share of the cores
 	current   int
+	// sizing: --go-procs auto, and GOMAXPROCS not chosen by the user.
+	sizing bool
+	// yield is read by every request (wsgi.Handler.YieldBeforeCall).
+	yield atomic.Bool
 }
 
 // Requests shorter than goProcsShortCall on average count as short, longer than
@@ -52,11 +70,11 @@ const (
 )
 
 // newGoProcsTuner returns the tuner for a worker of cfg, or nil where there is nothing to
-// tune: --go-procs not auto, one process, a GOMAXPROCS the user set, CPUs chosen with
-// --cpu-affinity, or cores few enough that the share is all of them.
+// tune: one process, CPUs chosen with --cpu-affinity, or Ps few enough that the worker's
+// share of them is all of them. It sizes Go's Ps only with --go-procs auto and no GOMAXPROCS
+// set by the user.
 func newGoProcsTuner(cfg Config, log *slog.Logger) *goProcsTuner {
-	if cfg.GoProcs != "auto" || cfg.Processes < 2 || cfg.CPUAffinity > 0 ||
-		os.Getenv("GOMAXPROCS") != "" {
+	if cfg.Processes < 2 || cfg.CPUAffinity > 0 {
 		return nil
 	}
 	high := runtime.GOMAXPROCS(0)
@@ -64,7 +82,8 @@ func newGoProcsTuner(cfg Config, log *slog.Logger) *goProcsTuner {
 	if low >= high {
 		return nil
 	}
-	return &goProcsTuner{clock: &wsgi.CallClock{}, log: log, high: high, low: low, current: high}
+	return &goProcsTuner{clock: &wsgi.CallClock{}, log: log, high: high, low: low, current: high,
+		sizing: cfg.GoProcs == "auto" && os.Getenv("GOMAXPROCS") == ""}
 }
 
 // callClock is the clock the handlers sample into: none without a tuner.
@@ -75,9 +94,19 @@ func (t *goProcsTuner) callClock() *wsgi.CallClock {
 	return t.clock
 }
 
+// yieldFlag is what the handlers read before each call into Python: nil without a tuner.
+func (t *goProcsTuner) yieldFlag() *atomic.Bool {
+	if t == nil {
+		return nil
+	}
+	return &t.yield
+}
+
 // next is the number of Ps for an interval whose sampled requests stayed mean in Python.
 func (t *goProcsTuner) next(mean time.Duration, samples int64) int {
 	switch {
+	case !t.sizing:
+		return t.current
 	case samples < goProcsMinSamples:
 		return t.current
 	case mean < goProcsShortCall:
@@ -104,6 +133,7 @@ func (t *goProcsTuner) run(ctx context.Context) {
 		case <-tick.C:
 			mean, n := t.clock.Take()
 			t.set(t.next(mean, n), mean)
+			t.setYield(t.nextYield(mean, n), mean)
 		}
 	}
 }
@@ -116,4 +146,30 @@ func (t *goProcsTuner) set(procs int, mean time.Duration) {
 	t.log.Info("Go processors for this worker's requests", "gomaxprocs", procs,
 		"was", t.current, "mean_python_call", mean.String())
 	t.current = procs
+}
+
+// nextYield is whether requests yield before their call into Python in an interval whose
+// sampled requests stayed mean in Python: while they stay long and the worker has more Ps than
+// its share of the cores (with --go-procs auto the short ones leave it its share).
+func (t *goProcsTuner) nextYield(mean time.Duration, samples int64) bool {
+	switch {
+	case t.current <= t.low:
+		return false
+	case samples < goProcsMinSamples:
+		return t.yield.Load()
+	case mean < goProcsShortCall:
+		return false
+	case mean > goProcsLongCall:
+		return true
+	}
+	return t.yield.Load()
+}
+
+func (t *goProcsTuner) setYield(yield bool, mean time.Duration) {
+	if yield == t.yield.Load() {
+		return
+	}
+	t.yield.Store(yield)
+	t.log.Info("yield before each call into Python", "yield", yield, "gomaxprocs", t.current,
+		"share", t.low, "mean_python_call", mean.String())
 }

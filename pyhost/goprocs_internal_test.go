@@ -1,14 +1,15 @@
 package pyhost
 
 import (
+	"runtime"
 	"testing"
 	"time"
 )
 
 // The tuner's decision: short requests → the worker's share of the cores, long ones → all of
-// them, in between or with too few samples → no change.
+// them, in between or with too few samples → no change; nothing without --go-procs auto.
 func TestGoProcsTunerNext(t *testing.T) {
-	tu := &goProcsTuner{high: 16, low: 4, current: 16}
+	tu := &goProcsTuner{high: 16, low: 4, current: 16, sizing: true}
 	cases := []struct {
 		current int
 		mean    time.Duration
@@ -30,13 +31,45 @@ func TestGoProcsTunerNext(t *testing.T) {
 				c.samples, got, c.want)
 		}
 	}
+	tu.sizing = false
+	if got := tu.next(20*time.Microsecond, 100); got != tu.current {
+		t.Errorf("without --go-procs auto: %d Ps, want %d kept", got, tu.current)
+	}
 }
 
-// No tuner unless asked for, nor where there is nothing to share or the user chose: one
-// process, --cpu-affinity, GOMAXPROCS in the environment.
+// Whether requests yield before their Python call: while calls are long and the worker has
+// more Ps than its share of the cores; kept in between or with too few samples.
+func TestGoProcsTunerNextYield(t *testing.T) {
+	tu := &goProcsTuner{high: 2, low: 1, current: 2}
+	cases := []struct {
+		current int
+		was     bool
+		mean    time.Duration
+		samples int64
+		want    bool
+	}{
+		{2, false, 300 * time.Microsecond, 100, true},
+		{2, true, 20 * time.Microsecond, 100, false},
+		{2, true, 75 * time.Microsecond, 100, true}, // between the bounds: kept
+		{2, false, 75 * time.Microsecond, 100, false},
+		{2, true, 20 * time.Microsecond, goProcsMinSamples - 1, true}, // too few samples: kept
+		{1, true, 300 * time.Microsecond, 100, false},                 // Ps = its share: never
+	}
+	for _, c := range cases {
+		tu.current = c.current
+		tu.yield.Store(c.was)
+		if got := tu.nextYield(c.mean, c.samples); got != c.want {
+			t.Errorf("at %d Ps (share %d), yielding %v, mean %v over %d samples: %v, want %v",
+				c.current, tu.low, c.was, c.mean, c.samples, got, c.want)
+		}
+	}
+}
+
+// No tuner where there is nothing to share or the user chose: one process, --cpu-affinity;
+// a tuner that does not size Ps without --go-procs auto or with GOMAXPROCS set.
 func TestGoProcsTunerOnlyForSiblingWorkers(t *testing.T) {
-	if newGoProcsTuner(Config{Processes: 2}, nil) != nil || newGoProcsTuner(Config{Processes: 2, GoProcs: "all"}, nil) != nil {
-		t.Error("a tuner without --go-procs auto")
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs 2 Ps or more: one P is every worker's share")
 	}
 	if newGoProcsTuner(Config{Processes: 1, GoProcs: "auto"}, nil) != nil {
 		t.Error("a tuner for a single process")
@@ -44,8 +77,16 @@ func TestGoProcsTunerOnlyForSiblingWorkers(t *testing.T) {
 	if newGoProcsTuner(Config{Processes: 2, CPUAffinity: 1, GoProcs: "auto"}, nil) != nil {
 		t.Error("a tuner beside --cpu-affinity")
 	}
+	for _, c := range []Config{{Processes: 2}, {Processes: 2, GoProcs: "all"}} {
+		if tu := newGoProcsTuner(c, nil); tu == nil || tu.sizing {
+			t.Errorf("--go-procs %q: tuner %+v, want one that yields but does not size", c.GoProcs, tu)
+		}
+	}
+	if tu := newGoProcsTuner(Config{Processes: 2, GoProcs: "auto"}, nil); tu == nil || !tu.sizing {
+		t.Errorf("--go-procs auto: tuner %+v, want one that sizes", tu)
+	}
 	t.Setenv("GOMAXPROCS", "2")
-	if newGoProcsTuner(Config{Processes: 2, GoProcs: "auto"}, nil) != nil {
-		t.Error("a tuner although GOMAXPROCS was set")
+	if tu := newGoProcsTuner(Config{Processes: 2, GoProcs: "auto"}, nil); tu == nil || tu.sizing {
+		t.Errorf("GOMAXPROCS set: tuner %+v, want one that does not size", tu)
 	}
 }

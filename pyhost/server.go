@@ -61,7 +61,7 @@ type Server struct {
 	draining atomic.Bool
 	// accessLog, when buffered, is flushed as Run ends.
 	accessLog *accessLog
-	// procs sizes Go's scheduler to the app's requests in a worker among siblings (nil
+	// procs shapes Go's scheduler to the app's requests in a worker among siblings (nil
 	// otherwise: goprocs.go).
 	procs *goProcsTuner
 }
@@ -184,15 +184,16 @@ func (s *Server) newHandler(m Mount, listenAddr string) *wsgi.Handler {
 	spec := cgo.AppSpec{Target: m.App, Callable: m.Callable, PythonPath: s.cfg.PythonPath,
 		Chdir: s.cfg.Chdir}
 	return &wsgi.Handler{
-		Threads:        s.threads,
-		ScriptName:     scriptName,
-		Log:            s.log,
-		Limits:         s.cfg.Limits,
-		TrustRequestID: s.cfg.Logs.TrustRequestID,
-		Load:           func() (*subinterp.App, error) { return s.load(group, m, spec) },
-		Recycle:        s.requestRecycle,
-		Table:          s.table,
-		CallClock:      s.procs.callClock(),
+		Threads:         s.threads,
+		ScriptName:      scriptName,
+		Log:             s.log,
+		Limits:          s.cfg.Limits,
+		TrustRequestID:  s.cfg.Logs.TrustRequestID,
+		Load:            func() (*subinterp.App, error) { return s.load(group, m, spec) },
+		Recycle:         s.requestRecycle,
+		Table:           s.table,
+		CallClock:       s.procs.callClock(),
+		YieldBeforeCall: s.procs.yieldFlag(),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,10 @@ type Handler struct {
 	Table *ThreadTable
 	// CallClock, if set, is given a sample of how long requests stay in Python.
 	CallClock *CallClock
+	// YieldBeforeCall, if set and true, makes a request yield its OS thread to the goroutines
+	// queued behind it just before its call into Python, so a long call does not leave them
+	// for another thread to be woken for (pyhost/goprocs.go).
+	YieldBeforeCall *atomic.Bool
 
 	app     atomic.Pointer[subinterp.App]
 	loadMu  sync.Mutex
@@ -201,6 +206,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.served++; s.served%callSampleEvery == 0 {
 			sampled = time.Now()
 		}
+	}
+	if h.YieldBeforeCall != nil && h.YieldBeforeCall.Load() {
+		runtime.Gosched()
 	}
 	member.Interp().Serve(call, app.ID(member), s.environ, hasBody, s.io)
 	if gate != nil {

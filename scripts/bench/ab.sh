@@ -38,7 +38,8 @@ trap cleanup EXIT
 
 build() { # build LABEL REV
 	git -C "$ROOT" worktree add -q --detach "$work/$1" "$2"
-	(cd "$work/$1" && go build -o "$work/pyhost-$1" .) >&2
+	# Built as make build builds (the static libpython where there is one), for any revision.
+	(cd "$work/$1" && "$ROOT/scripts/with-python.sh" "" go build -o "$work/pyhost-$1" .) >&2
 }
 build old "$OLD"
 build new "$NEW"
