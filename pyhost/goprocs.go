@@ -23,10 +23,11 @@ import (
 // away from the call, and both cost a wake-up and a sleep of an OS thread per request: on
 // cores the worker shares, that is the context switches and the CPU. Yielding once just before
 // the call (runtime.Gosched) runs them on the request's own thread first. At 2 × 8 on two
-// cores, alternating (scripts/bench/per-core-efficiency.md, item 8): the Flask page 0.91–0.96×
-// the CPU per request, 1.3× fewer context switches; the Django view 0.90–0.97×. It is not done
-// for short calls (hello gained nothing) nor in a process alone on the machine (the Flask page
-// at 1 × 8 lost 2–7%: there the other P has a core of its own to run them on, and the yield
+// cores, nine alternating pairs in three sittings (scripts/bench/per-core-efficiency.md, item
+// 8): the Flask page 0.86–0.98× the CPU per request (median 0.93), with 1.45× fewer context
+// switches; the Django view, seven pairs, 0.80–1.02× (median 0.90). It is not done for short
+// calls (hello gained nothing) nor in a process alone on the machine (the Flask page at 1 × 8
+// cost 1.00–1.07×: there the other P has a core of its own to run them on, and the yield
 // only delays the request that was let into the GIL).
 //
 // Sizing Go's processors (--go-procs auto only). Each P that finds itself without work wakes
