@@ -106,9 +106,7 @@ func (t *goProcsTuner) yieldFlag() *atomic.Bool {
 // next is the number of Ps for an interval whose sampled requests stayed mean in Python.
 func (t *goProcsTuner) next(mean time.Duration, samples int64) int {
 	switch {
-	case !t.sizing:
-		return t.current
-	case samples < goProcsMinSamples:
+	case !t.sizing, samples < goProcsMinSamples:
 		return t.current
 	case mean < goProcsShortCall:
 		return t.low
