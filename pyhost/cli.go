@@ -124,6 +124,16 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 		cfg.GoProcs = v
 		return nil
 	})
+	fs.Func("http-server", "who reads requests and writes responses: fast (the default: "+
+		"pyhost's own HTTP/1 path for requests without a body, net/http for the rest of a "+
+		"connection from its first other request) or stdlib (net/http for every request)",
+		func(v string) error {
+			if v != httpServerFast && v != httpServerStdlib {
+				return fmt.Errorf("want %s or %s, got %q", httpServerFast, httpServerStdlib, v)
+			}
+			cfg.HTTPServer = v
+			return nil
+		})
 	limitFlags(fs, &cfg.Limits)
 	recycleFlags(fs, &cfg.Recycle)
 	logFlags(fs, &cfg.Logs)

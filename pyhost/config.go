@@ -71,6 +71,9 @@ type Config struct {
 	// GoProcs is --go-procs: "auto" lets each worker among siblings size Go's scheduler to
 	// its requests (goprocs.go); "" or "all" leaves Go's own sizing.
 	GoProcs string
+	// HTTPServer is --http-server: "fast" or "" (plain requests served by pyhost's own HTTP/1
+	// path, the rest by net/http: fastserver.go) or "stdlib" (net/http for every request).
+	HTTPServer string
 	// DisplayName is the worker processes' name in ps and top (their argv[0]).
 	DisplayName string
 	// ProcessGroup is the name of the config file's process group this configuration runs

@@ -38,6 +38,9 @@ func guard(ln net.Listener, lim wsgi.Limits, log *slog.Logger) *guardedListener 
 
 // noteConnState is (or is called from) the ConnState hook of a server on a guardedListener.
 func noteConnState(c net.Conn, st http.ConnState) {
+	if hc, ok := c.(*handedConn); ok {
+		c = hc.Conn
+	}
 	if gc, ok := c.(*guardedConn); ok {
 		gc.connStateChanged(st)
 	}
@@ -89,18 +92,14 @@ func (c *guardedConn) connStateChanged(st http.ConnState) {
 
 func (c *guardedConn) Read(p []byte) (int, error) {
 	n, err := c.TCPConn.Read(p)
-	st := http.ConnState(c.state.Load())
-	if st != http.StateNew && st != http.StateIdle {
+	got, waiting := c.noteHeadBytes(p[:n])
+	if !waiting {
 		return n, err
-	}
-	got := c.headBytes.Add(int64(n))
-	if !c.lineEnded.Load() && bytes.IndexByte(p[:n], '\n') >= 0 {
-		c.lineEnded.Store(true)
 	}
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		if got == 0 {
 			c.l.log.Debug("closed an idle connection", "remote", c.RemoteAddr().String(),
-				"state", st.String())
+				"state", http.ConnState(c.state.Load()).String())
 			return n, err
 		}
 		c.l.log.Warn("request refused: the client did not finish its request head within "+
@@ -114,6 +113,21 @@ func (c *guardedConn) Read(p []byte) (int, error) {
 		_, _ = c.TCPConn.Write([]byte(requestTimeoutResponse))
 	}
 	return n, err
+}
+
+// noteHeadBytes counts p as read from the connection while it waits for a request head
+// (also bytes the fast path read before it handed the connection to net/http: fastconn.go);
+// it returns the head bytes so far, and whether the connection waits for a head at all.
+func (c *guardedConn) noteHeadBytes(p []byte) (int64, bool) {
+	st := http.ConnState(c.state.Load())
+	if st != http.StateNew && st != http.StateIdle {
+		return 0, false
+	}
+	got := c.headBytes.Add(int64(len(p)))
+	if !c.lineEnded.Load() && bytes.IndexByte(p, '\n') >= 0 {
+		c.lineEnded.Store(true)
+	}
+	return got, true
 }
 
 const requestTimeoutResponse = "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; " +

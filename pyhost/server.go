@@ -271,7 +271,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.accessLog.flush()
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	var fresh newConns
-	var servers []*http.Server
+	var servers []httpServer
 	var guarded []net.Listener
 	errc := make(chan error, len(s.listeners))
 	// accepting ends when every Serve loop has returned: from then on every connection they
@@ -305,14 +305,18 @@ func (s *Server) Run(ctx context.Context) error {
 			gl.beforeAccept = func() { fresh.waitForRoom(2*s.cfg.Threads, acceptHoldBack) }
 		}
 		ln = gl
-		servers = append(servers, srv)
+		var hs httpServer = srv
+		if s.routed == nil && s.cfg.HTTPServer != httpServerStdlib {
+			hs = newFastServer(srv, ln.Addr())
+		}
+		servers = append(servers, hs)
 		guarded = append(guarded, ln)
 		s.log.Info("serving", "listen", "http://"+ln.Addr().String(), "threads", s.cfg.Threads,
 			"gil", string(s.cfg.GIL), "group", s.cfg.ApplicationGroup, "python", LinkedBuild().Version)
 		accepting.Add(1)
 		go func(ln net.Listener) {
 			defer accepting.Done()
-			errc <- srv.Serve(ln)
+			errc <- hs.Serve(ln)
 		}(ln)
 	}
 	if s.procs != nil {
@@ -337,7 +341,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	shutdowns := make(chan error, len(servers))
 	for _, srv := range servers {
-		go func(srv *http.Server) { shutdowns <- srv.Shutdown(sctx) }(srv)
+		go func(srv httpServer) { shutdowns <- srv.Shutdown(sctx) }(srv)
 	}
 	fresh.closeAll()
 	for range servers {
@@ -406,7 +410,7 @@ func (s *Server) requestRecycle(reason string) {
 // later, from the Serve loop: waiting for the loops to return first keeps it from being
 // missed (the process then exited under it, and its client read EOF).
 func (s *Server) drainBeforeShutdown(ctx context.Context, listeners []net.Listener,
-	servers []*http.Server, fresh *newConns, accepting *sync.WaitGroup) {
+	servers []httpServer, fresh *newConns, accepting *sync.WaitGroup) {
 	for _, ln := range listeners {
 		ln.Close()
 	}
@@ -429,6 +433,14 @@ func (s *Server) drainBeforeShutdown(ctx context.Context, listeners []net.Listen
 }
 
 func (s *Server) finalize() error { return s.rt.Finalize() }
+
+// httpServer is what Run needs of the server on a listener: net/http's, or the fast path in
+// front of it (fastserver.go).
+type httpServer interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	SetKeepAlivesEnabled(bool)
+}
 
 func deadline(ctx context.Context) time.Time {
 	d, _ := ctx.Deadline()

@@ -1,0 +1,230 @@
+package pyhost
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// fastConn is one connection on the fast path (fastserver.go).
+type fastConn struct {
+	fs *fastServer
+	c  net.Conn
+
+	mu      sync.Mutex
+	waiting bool      // waiting for the first byte of a request, none of it read yet
+	since   time.Time // when it began waiting (for a connection that never sent a request)
+	first   bool      // that request is the connection's first (net/http's StateNew)
+}
+
+// fastHeadBuffer is the most of a request head the fast path reads; a longer head goes to
+// net/http, which applies --max-header-bytes to it. It is net/http's own read buffer size.
+const fastHeadBuffer = 4096
+
+var (
+	fastReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, fastHeadBuffer) }}
+	fastWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4096) }}
+)
+
+// closeIfIdle closes the connection if it waits for a request (as net/http's closeIdleConns
+// does: a kept-alive connection, or one that has sent nothing for 5 s); it reports whether
+// the connection is no longer busy.
+func (fc *fastConn) closeIfIdle() bool {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if !fc.waiting || fc.first && time.Since(fc.since) < 5*time.Second {
+		return false
+	}
+	_ = fc.c.Close()
+	return true
+}
+
+func (fc *fastConn) setWaiting(w bool) {
+	fc.mu.Lock()
+	fc.waiting = w
+	if w {
+		fc.since = time.Now()
+	}
+	fc.mu.Unlock()
+}
+
+func (fc *fastConn) serve() {
+	fs, c := fc.fs, fc.c
+	br := fastReaders.Get().(*bufio.Reader)
+	bw := fastWriters.Get().(*bufio.Writer)
+	br.Reset(c)
+	bw.Reset(c)
+	handedOff := false
+	defer func() {
+		br.Reset(nil)
+		bw.Reset(nil)
+		fastReaders.Put(br)
+		fastWriters.Put(bw)
+		fs.forget(fc)
+		if !handedOff {
+			_ = c.Close()
+			fs.hook(c, http.StateClosed)
+		}
+	}()
+	ctx := context.WithValue(context.WithValue(context.Background(), http.ServerContextKey, fs.srv),
+		http.LocalAddrContextKey, c.LocalAddr())
+	remote := c.RemoteAddr().String()
+	var head []byte // a copy of the request head, reused
+	fc.mu.Lock()
+	fc.first, fc.waiting, fc.since = true, true, time.Now()
+	fc.mu.Unlock()
+	for first := true; ; first = false {
+		if !first {
+			// Between requests, as net/http: the idle timeout until a byte arrives, then
+			// the head timeout for the rest of the head.
+			fc.setWaiting(true)
+			idle := fs.srv.IdleTimeout
+			if idle <= 0 {
+				idle = fs.srv.ReadTimeout
+			}
+			var dl time.Time
+			if idle > 0 {
+				dl = time.Now().Add(idle)
+			}
+			_ = c.SetReadDeadline(dl)
+			if _, err := br.Peek(1); err != nil {
+				return
+			}
+		}
+		if d := fs.srv.ReadHeaderTimeout; d > 0 {
+			_ = c.SetReadDeadline(time.Now().Add(d))
+		} else if !first {
+			_ = c.SetReadDeadline(time.Time{})
+		}
+		n, err := peekHead(br)
+		if err != nil {
+			return
+		}
+		fc.mu.Lock()
+		fc.waiting, fc.first = false, false
+		fc.mu.Unlock()
+		if n < 0 || !plainHead(peeked(br, n)) {
+			handedOff = true
+			fc.handOff(br)
+			return
+		}
+		head = append(head[:0], peeked(br, n)...)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			// plainHead passed what net/http refuses: answer as it would, and log it.
+			fs.srv.ErrorLog.Printf("fast path: request head it took as plain refused by "+
+				"net/http (%v): %q", err, head)
+			_, _ = io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; "+
+				"charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request")
+			return
+		}
+		fs.hook(c, http.StateActive)
+		req.RemoteAddr = remote
+		req = req.WithContext(ctx)
+		w := newFastResponse(fc, req, bw)
+		if !fc.runHandler(w, req) {
+			_ = bw.Flush() // what was committed, as net/http's final flush on a panic
+			return
+		}
+		w.finish()
+		if bw.Flush() != nil || w.closeAfter || !fs.keepAlive() {
+			return
+		}
+		fs.hook(c, http.StateIdle)
+	}
+}
+
+// peeked returns the first n buffered bytes of br without consuming them.
+func peeked(br *bufio.Reader, n int) []byte {
+	b, _ := br.Peek(n)
+	return b
+}
+
+// peekHead reads until br holds a whole request head, and returns its length (through the
+// blank line), or -1 if the head does not fit in br's buffer. It consumes nothing.
+func peekHead(br *bufio.Reader) (int, error) {
+	scanned := 0
+	for {
+		buf := peeked(br, br.Buffered())
+		if i := bytes.Index(buf[max(scanned-3, 0):], crlfcrlf); i >= 0 {
+			return max(scanned-3, 0) + i + 4, nil
+		}
+		scanned = len(buf)
+		if scanned >= br.Size() {
+			return -1, nil
+		}
+		if _, err := br.Peek(scanned + 1); err != nil {
+			return 0, err
+		}
+	}
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+// runHandler serves one request; false if the handler panicked (the connection is then
+// closed, as net/http does, and a panic other than http.ErrAbortHandler logged with its stack).
+func (fc *fastConn) runHandler(w *fastResponse, req *http.Request) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok = false
+			if p != http.ErrAbortHandler {
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				fc.fs.srv.ErrorLog.Printf("http: panic serving %v: %v\n%s", req.RemoteAddr, p, buf)
+			}
+		}
+	}()
+	fc.fs.srv.Handler.ServeHTTP(w, req)
+	return true
+}
+
+// handOff gives the connection to net/http, with the bytes read from it so far (the head
+// that was not plain) to be read again; it closes the connection if net/http is shutting down.
+func (fc *fastConn) handOff(br *bufio.Reader) {
+	replay := append([]byte(nil), peeked(br, br.Buffered())...)
+	// To the hooks, the fast path's connection ends here and net/http's begins.
+	fc.fs.forget(fc)
+	fc.fs.hook(fc.c, http.StateClosed)
+	if !fc.fs.handoff.give(&handedConn{Conn: fc.c, replay: replay}) {
+		_ = fc.c.Close()
+	}
+}
+
+// handedConn is a connection handed to net/http: its reads start with the bytes the fast
+// path had read. It keeps the fast paths net/http looks for on a connection.
+type handedConn struct {
+	net.Conn
+	replay []byte
+}
+
+func (h *handedConn) Read(p []byte) (int, error) {
+	if len(h.replay) == 0 {
+		return h.Conn.Read(p)
+	}
+	n := copy(p, h.replay)
+	h.replay = h.replay[n:]
+	if g, ok := h.Conn.(*guardedConn); ok {
+		g.noteHeadBytes(p[:n])
+	}
+	return n, nil
+}
+
+func (h *handedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := h.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{h.Conn}, r)
+}
+
+func (h *handedConn) CloseWrite() error {
+	if cw, ok := h.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+package pyhost
+
+import "bytes"
+
+// plainHead reports whether a request head (through its blank line) is one the fast path
+// answers itself: "METHOD /path HTTP/1.x", header fields that are well-formed tokens with
+// clean values, one plain Host (HTTP/1.1 needs it), and nothing that makes the request more
+// than a head — no body (a Content-Length other than 0, Transfer-Encoding), no Expect, no
+// Upgrade or HTTP2-Settings. Everything else goes to net/http, which answers or refuses it
+// as it always has, so this check may be stricter than HTTP but never looser than net/http:
+// every byte it lets through is one net/http accepts with the same meaning.
+func plainHead(head []byte) bool {
+	line, rest, ok := cutCRLF(head)
+	if !ok {
+		return false
+	}
+	method, line, ok := bytes.Cut(line, []byte{' '})
+	if !ok || !plainMethod(method) {
+		return false
+	}
+	target, proto, ok := bytes.Cut(line, []byte{' '})
+	if !ok || len(target) == 0 || target[0] != '/' || !plainTarget(target) {
+		return false
+	}
+	http11 := string(proto) == "HTTP/1.1"
+	if !http11 && string(proto) != "HTTP/1.0" {
+		return false
+	}
+	hosts, lengths := 0, 0
+	for {
+		var field []byte
+		if field, rest, ok = cutCRLF(rest); !ok {
+			return false
+		}
+		if len(field) == 0 {
+			break // the blank line
+		}
+		name, value, ok := bytes.Cut(field, []byte{':'})
+		if !ok || !plainFieldName(name) || !plainFieldValue(value) {
+			return false
+		}
+		switch {
+		case asciiEqualFold(name, "host"):
+			hosts++
+			if !plainHost(bytes.Trim(value, " \t")) {
+				return false
+			}
+		case asciiEqualFold(name, "content-length"):
+			// One, and 0: a repeated one net/http may take (when they agree) or refuse.
+			if lengths++; lengths > 1 || string(bytes.Trim(value, " \t")) != "0" {
+				return false
+			}
+		case asciiEqualFold(name, "transfer-encoding"), asciiEqualFold(name, "expect"),
+			asciiEqualFold(name, "upgrade"), asciiEqualFold(name, "http2-settings"):
+			return false
+		}
+	}
+	return len(rest) == 0 && (hosts == 1 || !http11 && hosts == 0)
+}
+
+// cutCRLF splits off one line ending in CRLF; a bare CR or LF inside it fails the checks of
+// its parts (neither is allowed in a token or a field value).
+func cutCRLF(b []byte) (line, rest []byte, ok bool) {
+	i := bytes.Index(b, []byte("\r\n"))
+	if i < 0 {
+		return nil, nil, false
+	}
+	return b[:i], b[i+2:], true
+}
+
+// plainMethod: a token of upper-case letters, not CONNECT (its target is an authority) nor
+// PRI (the HTTP/2 preface).
+func plainMethod(m []byte) bool {
+	if len(m) == 0 || len(m) > 20 || string(m) == "CONNECT" || string(m) == "PRI" {
+		return false
+	}
+	for _, c := range m {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainTarget: visible ASCII only (an origin-form path and query).
+func plainTarget(t []byte) bool {
+	for _, c := range t {
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// plainFieldName: an RFC 9110 token.
+func plainFieldName(n []byte) bool {
+	if len(n) == 0 {
+		return false
+	}
+	for _, c := range n {
+		if !isTokenByte(c) {
+			return false
+		}
+	}
+	return true
+}
+
+func isTokenByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0
+}
+
+// plainFieldValue: no control characters but horizontal tab (so no CR, LF or NUL).
+func plainFieldValue(v []byte) bool {
+	for _, c := range v {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// plainHost: a host name, an IPv4 or bracketed IPv6 address, and an optional port, in the
+// characters those use.
+func plainHost(h []byte) bool {
+	if len(h) == 0 || len(h) > 255 {
+		return false
+	}
+	for _, c := range h {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+			c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiEqualFold compares b with lower, a lower-case ASCII name.
+func asciiEqualFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}

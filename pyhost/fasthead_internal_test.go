@@ -1,0 +1,64 @@
+package pyhost
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestPlainHead: the fast path takes the heads of ordinary requests without a body, and
+// leaves everything else to net/http.
+func TestPlainHead(t *testing.T) {
+	const h = "Host: example.test\r\n"
+	cases := []struct {
+		head  string
+		plain bool
+	}{
+		{"GET / HTTP/1.1\r\n" + h + "\r\n", true},
+		{"GET /a/b?c=d&e=%20 HTTP/1.1\r\n" + h + "Accept: */*\r\nX-A:\t v \r\n\r\n", true},
+		{"HEAD /x HTTP/1.1\r\nhost: example.test:8080\r\n\r\n", true},
+		{"DELETE /x HTTP/1.1\r\n" + h + "Content-Length: 0\r\n\r\n", true},
+		{"GET / HTTP/1.0\r\n\r\n", true},
+		{"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true},
+		{"GET / HTTP/1.1\r\nHost: [::1]:80\r\nX-Obs: caf\xc3\xa9\r\n\r\n", true},
+
+		{"POST / HTTP/1.1\r\n" + h + "Content-Length: 3\r\n\r\n", false},
+		{"POST / HTTP/1.1\r\n" + h + "Content-Length: 00\r\n\r\n", false},
+		{"POST / HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n", false},
+		{"POST / HTTP/1.1\r\n" + h + "Content-Length: 0\r\nContent-Length: 0\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h + "Expect: 100-continue\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h + "Upgrade: h2c\r\nHTTP2-Settings: x\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h + h + "\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", false},
+		{"GET / HTTP/2.0\r\n" + h + "\r\n", false},
+		{"GET / HTTP/1.1 \r\n" + h + "\r\n", false},
+		{"GET  / HTTP/1.1\r\n" + h + "\r\n", false},
+		{"get / HTTP/1.1\r\n" + h + "\r\n", false},
+		{"CONNECT example.test:443 HTTP/1.1\r\n" + h + "\r\n", false},
+		{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", false},
+		{"OPTIONS * HTTP/1.1\r\n" + h + "\r\n", false},
+		{"GET http://example.test/ HTTP/1.1\r\n" + h + "\r\n", false},
+		{"GET /caf\xc3\xa9 HTTP/1.1\r\n" + h + "\r\n", false},
+		{"GET /\x00 HTTP/1.1\r\n" + h + "\r\n", false},
+		{"GET / HTTP/1.1\n" + h + "\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h + "Bad Field\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h + "X-A : 1\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h + ": 1\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h + "X-A: 1\r\n 2\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h + "X-A: a\rb\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h + "X-A: a\x00b\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h + "X-A: a\x7fb\r\n\r\n", false},
+		{"\r\nGET / HTTP/1.1\r\n" + h + "\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h + "\r\nGET / HTTP/1.1\r\n" + h + "\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h, false},
+	}
+	for _, c := range cases {
+		if got := plainHead([]byte(c.head)); got != c.plain {
+			t.Errorf("plainHead(%q) = %v, want %v", c.head, got, c.plain)
+		}
+	}
+	if plainHead([]byte("GET /"+strings.Repeat("a", 100)+" HTTP/1.1\r\n"+h+"\r\n")) != true {
+		t.Error("a long path is plain")
+	}
+}

@@ -1,0 +1,188 @@
+package pyhost_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// connExchange is what a raw request (or several, pipelined) got back on one connection: each
+// response as a client reads it, and whether the server then closed the connection.
+type connExchange struct {
+	Responses []seenResponse
+	Closed    bool
+}
+
+type seenResponse struct {
+	Status           int
+	Header           http.Header
+	Body             string
+	ContentLength    int64
+	TransferEncoding []string
+	Close            bool
+}
+
+// rawExchange writes raw to a new connection to addr and reads responses until the server
+// closes the connection or sends nothing more for quiet. HEAD responses are read as such
+// when the request that asked for them is a HEAD (heads says which, in order).
+func rawExchange(t *testing.T, addr, raw string, heads []bool) connExchange {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	var ex connExchange
+	for i := 0; ; i++ {
+		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := br.Peek(1); err != nil {
+			var ne net.Error
+			ex.Closed = !(errors.As(err, &ne) && ne.Timeout())
+			return ex
+		}
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		method := http.MethodGet
+		if i < len(heads) && heads[i] {
+			method = http.MethodHead
+		}
+		resp, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			t.Fatalf("reading response %d to %q: %v", i, raw, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			// A response cut off mid-body (the app failed after it started): what arrived.
+			body = append(body, "<cut off>"...)
+		}
+		h := resp.Header.Clone()
+		for _, k := range []string{"Date", "X-Request-Id", "Last-Modified", "Etag"} {
+			if _, ok := h[k]; ok {
+				h[k] = []string{"(present)"}
+			}
+		}
+		ex.Responses = append(ex.Responses, seenResponse{Status: resp.StatusCode, Header: h,
+			Body: string(body), ContentLength: resp.ContentLength,
+			TransferEncoding: resp.TransferEncoding, Close: resp.Close})
+	}
+}
+
+// TestFastPathAnswersAsNetHTTP sends the same raw requests to a server on the fast path and
+// to one with --http-server stdlib (net/http for everything), and wants the same responses,
+// framing and connection handling from both, whether the fast path answers a request itself
+// or hands its connection to net/http: plain requests, HTTP/1.0 with and without keep-alive,
+// HEAD, pipelining, streamed and chunked bodies, bodies of known and unknown length, errors,
+// static files with ranges, requests with bodies after plain ones on the same connection,
+// and malformed heads.
+func TestFastPathAnswersAsNetHTTP(t *testing.T) {
+	dir := t.TempDir()
+	file := bytes.Repeat([]byte("static file line\n"), 300)
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{repoPath("testdata", "pep3333.py"), "--static", "/files=" + dir}
+	fast := startServer(t, args...)
+	std := startServer(t, append(args, "--http-server", "stdlib")...)
+	host := func(s *server) string { return strings.TrimPrefix(s.URL, "http://") }
+
+	const h = "Host: example.test\r\n"
+	get := func(path string) string { return "GET " + path + " HTTP/1.1\r\n" + h + "\r\n" }
+	post := func(path, body string) string {
+		return fmt.Sprintf("POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s", path, h, len(body), body)
+	}
+	bigField := "X-Big: " + strings.Repeat("b", 6000) + "\r\n"
+	cases := []struct {
+		name  string
+		raw   string
+		heads []bool
+	}{
+		{"plain GET", get("/cookies"), nil},
+		{"404", get("/no-such-route"), nil},
+		{"HEAD", "HEAD /head HTTP/1.1\r\n" + h + "\r\n", []bool{true}},
+		{"HEAD of a plain route", "HEAD /cookies HTTP/1.1\r\n" + h + "\r\n", []bool{true}},
+		{"HEAD HTTP/1.0", "HEAD /cookies HTTP/1.0\r\n\r\n", []bool{true}},
+		{"streamed, HTTP/1.1", get("/stream"), nil},
+		{"streamed, HTTP/1.0", "GET /stream HTTP/1.0\r\n\r\n", nil},
+		{"write callable", get("/write"), nil},
+		{"file_wrapper", get("/filewrapper?path=" + filepath.Join(dir, "f.txt")), nil},
+		{"file_wrapper, a length", get("/filewrapper?length=100&skip=7&path=" + filepath.Join(dir, "f.txt")), nil},
+		{"file_wrapper, BytesIO", get("/filewrapper?bytesio=1"), nil},
+		{"file_wrapper, HTTP/1.0", "GET /filewrapper?path=" + filepath.Join(dir, "f.txt") + " HTTP/1.0\r\n\r\n", nil},
+		{"closed list", get("/closed"), nil},
+		{"close()", get("/close"), nil},
+		{"app raises", get("/error/raise"), nil},
+		{"app fails mid-stream", get("/error/midstream"), nil},
+		{"bad status from the app", get("/error/bad-status"), nil},
+		{"HTTP/1.0", "GET /cookies HTTP/1.0\r\n\r\n", nil},
+		{"HTTP/1.0 keep-alive", "GET /cookies HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" +
+			"GET /head HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", nil},
+		{"HTTP/1.0 keep-alive, streamed", "GET /stream HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", nil},
+		{"Connection: close", "GET /cookies HTTP/1.1\r\n" + h + "Connection: close\r\n\r\n", nil},
+		{"pipelined", get("/cookies") + get("/stream") + "HEAD /head HTTP/1.1\r\n" + h + "\r\n" +
+			get("/no-such-route"), []bool{false, false, true, false}},
+		{"POST after GET", get("/cookies") + post("/echo", "hello body"), nil},
+		{"GET after POST", post("/echo", "hello body") + get("/cookies"), nil},
+		{"GET, POST, GET", get("/cookies") + post("/echo", "x") + get("/head"), nil},
+		{"POST Content-Length 0", post("/echo", ""), nil},
+		{"chunked POST", "POST /echo HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n" +
+			"5\r\nhello\r\n0\r\n\r\n" + get("/cookies"), nil},
+		{"Expect 100-continue", "POST /echo HTTP/1.1\r\n" + h + "Content-Length: 3\r\n" +
+			"Expect: 100-continue\r\n\r\nabc", nil},
+		{"large head", "GET /cookies HTTP/1.1\r\n" + h + bigField + "\r\n" + get("/head"), nil},
+		{"lower-case names", "GET /cookies HTTP/1.1\r\nhost: example.test\r\nx-a: 1\r\n\r\n", nil},
+		{"absolute form", "GET http://example.test/cookies HTTP/1.1\r\n" + h + "\r\n", nil},
+		{"OPTIONS *", "OPTIONS * HTTP/1.1\r\n" + h + "\r\n", nil},
+		{"static file", get("/files/f.txt"), nil},
+		{"static range", "GET /files/f.txt HTTP/1.1\r\n" + h + "Range: bytes=10-99\r\n\r\n", nil},
+		{"static HEAD", "HEAD /files/f.txt HTTP/1.1\r\n" + h + "\r\n", []bool{true}},
+		{"static missing", get("/files/none.txt"), nil},
+		{"malformed field", get("/cookies")[:len(get("/cookies"))-2] + "Bad Field\r\n\r\n", nil},
+		{"no Host", "GET /cookies HTTP/1.1\r\n\r\n", nil},
+		{"two Hosts", "GET /cookies HTTP/1.1\r\n" + h + h + "\r\n", nil},
+		{"HTTP/2.0 line", "GET /cookies HTTP/2.0\r\n" + h + "\r\n", nil},
+		{"bare LF", "GET /cookies HTTP/1.1\n" + h + "\r\n", nil},
+		{"space in target", "GET /coo kies HTTP/1.1\r\n" + h + "\r\n", nil},
+		{"folded field", "GET /cookies HTTP/1.1\r\n" + h + "X-A: 1\r\n 2\r\n\r\n", nil},
+		{"too long a line", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\n" + h + "\r\n", nil},
+	}
+	for _, c := range cases {
+		got := rawExchange(t, host(fast), c.raw, c.heads)
+		want := rawExchange(t, host(std), c.raw, c.heads)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: the fast path answered\n%+v\nnet/http answered\n%+v", c.name, got, want)
+		}
+		if len(want.Responses) == 0 {
+			t.Errorf("%s: no response at all from net/http: the case tests nothing", c.name)
+		}
+	}
+
+	// The environ an app sees is the same, but for what differs between two servers.
+	var envs [2]map[string]any
+	for i, s := range []*server{fast, std} {
+		_, body := s.get(t, "/environ/a%20b?q=1&r=%C3%A9", "X-Custom", "v", "Cookie", "a=b")
+		if err := json.Unmarshal(body, &envs[i]); err != nil {
+			t.Fatalf("environ: %v: %s", err, body)
+		}
+		for _, k := range []string{"REMOTE_PORT", "SERVER_PORT", "HTTP_HOST", "SERVER_NAME",
+			"pyhost.request_id", "HTTP_X_REQUEST_ID", "REQUEST_ID", "_thread"} {
+			delete(envs[i], k)
+		}
+	}
+	if !reflect.DeepEqual(envs[0], envs[1]) {
+		t.Errorf("environ on the fast path\n%v\nwith net/http\n%v", envs[0], envs[1])
+	}
+}
