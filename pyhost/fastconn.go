@@ -74,8 +74,7 @@ func (fc *fastConn) serve() {
 	}()
 	ctx := context.WithValue(context.WithValue(context.Background(), http.ServerContextKey, fs.srv),
 		http.LocalAddrContextKey, c.LocalAddr())
-	remote := c.RemoteAddr().String()
-	var head []byte // a copy of the request head, reused
+	tmpl := (&http.Request{RemoteAddr: c.RemoteAddr().String()}).WithContext(ctx)
 	fc.mu.Lock()
 	fc.first, fc.waiting, fc.since = true, true, time.Now()
 	fc.mu.Unlock()
@@ -114,19 +113,14 @@ func (fc *fastConn) serve() {
 			fc.handOff(br)
 			return
 		}
-		head = append(head[:0], peeked(br, n)...)
-		req, err := http.ReadRequest(br)
+		req, err := plainRequest(peeked(br, n), tmpl)
 		if err != nil {
-			// plainHead passed what net/http refuses: answer as it would, and log it.
-			fs.srv.ErrorLog.Printf("fast path: request head it took as plain refused by "+
-				"net/http (%v): %q", err, head)
-			_, _ = io.WriteString(c, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; "+
-				"charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request")
+			handedOff = true
+			fc.handOff(br)
 			return
 		}
+		_, _ = br.Discard(n)
 		fs.hook(c, http.StateActive)
-		req.RemoteAddr = remote
-		req = req.WithContext(ctx)
 		w := newFastResponse(fc, req, bw)
 		if !fc.runHandler(w, req) {
 			_ = bw.Flush() // what was committed, as net/http's final flush on a panic

@@ -1,12 +1,18 @@
 package pyhost
 
-import "bytes"
+import (
+	"bytes"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+)
 
 // plainHead reports whether a request head (through its blank line) is one the fast path
 // answers itself: "METHOD /path HTTP/1.x", header fields that are well-formed tokens with
 // clean values, one plain Host (HTTP/1.1 needs it), and nothing that makes the request more
 // than a head — no body (a Content-Length other than 0, Transfer-Encoding), no Expect, no
-// Upgrade or HTTP2-Settings. Everything else goes to net/http, which answers or refuses it
+// Upgrade or HTTP2-Settings, no Trailer. Everything else goes to net/http, which answers or refuses it
 // as it always has, so this check may be stricter than HTTP but never looser than net/http:
 // every byte it lets through is one net/http accepts with the same meaning.
 func plainHead(head []byte) bool {
@@ -51,7 +57,8 @@ func plainHead(head []byte) bool {
 				return false
 			}
 		case asciiEqualFold(name, "transfer-encoding"), asciiEqualFold(name, "expect"),
-			asciiEqualFold(name, "upgrade"), asciiEqualFold(name, "http2-settings"):
+			asciiEqualFold(name, "upgrade"), asciiEqualFold(name, "http2-settings"),
+			asciiEqualFold(name, "trailer"):
 			return false
 		}
 	}
@@ -150,3 +157,97 @@ func asciiEqualFold(b []byte, lower string) bool {
 	}
 	return true
 }
+
+// plainRequest makes the request a plain head (plainHead is true of it) stands for, as
+// http.ReadRequest would, on a copy of tmpl (the connection's: its context and remote address).
+// Every string in it shares one copy of the head. It fails only where the target is not a
+// valid request URI, which net/http then refuses.
+func plainRequest(headBytes []byte, tmpl *http.Request) (*http.Request, error) {
+	head := string(headBytes)
+	line, rest, _ := strings.Cut(head, "\r\n")
+	method, line, _ := strings.Cut(line, " ")
+	target, proto, _ := strings.Cut(line, " ")
+	u, err := url.ParseRequestURI(target)
+	if err != nil {
+		return nil, err
+	}
+	req := new(http.Request)
+	*req = *tmpl
+	req.Method, req.URL, req.RequestURI, req.Proto = method, u, target, proto
+	req.ProtoMajor, req.ProtoMinor = 1, 1
+	if proto == "HTTP/1.0" {
+		req.ProtoMinor = 0
+	}
+	req.Body = http.NoBody
+	// One backing array for the values, as textproto does: a field takes one []string each.
+	values := make([]string, strings.Count(rest, "\r\n"))
+	req.Header = make(http.Header, len(values))
+	for i := 0; ; i++ {
+		var field string
+		field, rest, _ = strings.Cut(rest, "\r\n")
+		if field == "" {
+			break
+		}
+		name, value, _ := strings.Cut(field, ":")
+		value = strings.Trim(value, " \t")
+		key := canonicalFieldName(name)
+		if key == "Host" {
+			req.Host = value // http.ReadRequest keeps it here, not in the header map
+			continue
+		}
+		if vv, ok := req.Header[key]; ok {
+			req.Header[key] = append(vv, value)
+			continue
+		}
+		values[i] = value
+		req.Header[key] = values[i : i+1 : i+1]
+	}
+	// As net/http: "Pragma: no-cache" alone means Cache-Control: no-cache (RFC 7234 §5.4).
+	if p := req.Header["Pragma"]; len(p) > 0 && p[0] == "no-cache" {
+		if _, ok := req.Header["Cache-Control"]; !ok {
+			req.Header["Cache-Control"] = []string{"no-cache"}
+		}
+	}
+	conn := req.Header["Connection"]
+	if req.ProtoMinor == 0 {
+		req.Close = hasToken(conn, "close") || !hasToken(conn, "keep-alive")
+	} else {
+		req.Close = hasToken(conn, "close")
+	}
+	return req, nil
+}
+
+// hasToken reports whether a comma-separated field's values name token (any case).
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.Trim(part, " \t"), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// canonicalFieldName is textproto.CanonicalMIMEHeaderKey, without an allocation for the
+// names most requests carry.
+func canonicalFieldName(name string) string {
+	if c, ok := commonRequestFields[name]; ok {
+		return c
+	}
+	return textproto.CanonicalMIMEHeaderKey(name)
+}
+
+var commonRequestFields = func() map[string]string {
+	m := map[string]string{}
+	for _, f := range []string{"Host", "User-Agent", "Accept", "Accept-Encoding",
+		"Accept-Language", "Connection", "Cookie", "Referer", "Cache-Control", "Pragma",
+		"Upgrade-Insecure-Requests", "If-None-Match", "If-Modified-Since", "Authorization",
+		"Content-Length", "Origin", "X-Forwarded-For", "X-Forwarded-Proto", "X-Request-Id",
+		"X-Real-Ip", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-Dest", "Sec-Fetch-User",
+		"Dnt", "Priority", "Range", "Keep-Alive"} {
+		m[f] = f
+		m[strings.ToLower(f)] = f
+	}
+	return m
+}()

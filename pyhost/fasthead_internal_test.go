@@ -1,6 +1,9 @@
 package pyhost
 
 import (
+	"bufio"
+	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -60,5 +63,56 @@ func TestPlainHead(t *testing.T) {
 	}
 	if plainHead([]byte("GET /"+strings.Repeat("a", 100)+" HTTP/1.1\r\n"+h+"\r\n")) != true {
 		t.Error("a long path is plain")
+	}
+}
+
+// TestPlainRequestAsReadRequest: the request the fast path makes of a plain head is the one
+// http.ReadRequest makes of it.
+func TestPlainRequestAsReadRequest(t *testing.T) {
+	heads := []string{
+		"GET / HTTP/1.1\r\nHost: example.test\r\n\r\n",
+		"GET /a%20b/c?d=e&f=%C3%A9 HTTP/1.1\r\nhost:  example.test:81 \r\nAccept: */*\r\n" +
+			"X-Dup: 1\r\nx-dup: 2\r\nUser-Agent: t\r\nx_under: u\r\nX-EMPTY:\r\n\r\n",
+		"HEAD /x HTTP/1.0\r\n\r\n",
+		"GET /x HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",
+		"GET /x HTTP/1.1\r\nHost: h\r\nConnection: foo, close\r\n\r\n",
+		"GET /x HTTP/1.1\r\nHost: h\r\nPragma: no-cache\r\n\r\n",
+		"GET /x HTTP/1.1\r\nHost: h\r\nPragma: no-cache\r\nCache-Control: max-age=0\r\n\r\n",
+		"DELETE /x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
+		"GET //double/slash?%zz HTTP/1.1\r\nHost: h\r\n\r\n",
+	}
+	tmpl := &http.Request{RemoteAddr: "192.0.2.1:1234"}
+	for _, head := range heads {
+		if !plainHead([]byte(head)) {
+			t.Errorf("%q: not plain", head)
+			continue
+		}
+		want, err := http.ReadRequest(bufio.NewReader(strings.NewReader(head)))
+		if err != nil {
+			t.Fatalf("%q: %v", head, err)
+		}
+		got, err := plainRequest([]byte(head), tmpl)
+		if err != nil {
+			t.Fatalf("%q: %v", head, err)
+		}
+		if got.RemoteAddr != tmpl.RemoteAddr {
+			t.Errorf("%q: RemoteAddr %q", head, got.RemoteAddr)
+		}
+		type view struct {
+			Method, URL, Path, RawPath, RawQuery, RequestURI, Proto, Host string
+			Major, Minor                                                  int
+			Header                                                        http.Header
+			Close                                                         bool
+			ContentLength                                                 int64
+			NoBody                                                        bool
+		}
+		see := func(r *http.Request) view {
+			return view{r.Method, r.URL.String(), r.URL.Path, r.URL.RawPath, r.URL.RawQuery,
+				r.RequestURI, r.Proto, r.Host, r.ProtoMajor, r.ProtoMinor, r.Header, r.Close,
+				r.ContentLength, r.Body == http.NoBody}
+		}
+		if g, w := see(got), see(want); !reflect.DeepEqual(g, w) {
+			t.Errorf("%q:\nplainRequest %+v\nReadRequest  %+v", head, g, w)
+		}
 	}
 }
