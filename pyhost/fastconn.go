@@ -21,6 +21,8 @@ type fastConn struct {
 	waiting bool      // waiting for the first byte of a request, none of it read yet
 	since   time.Time // when it began waiting (for a connection that never sent a request)
 	first   bool      // that request is the connection's first (net/http's StateNew)
+
+	resp fastResponse // the response being written, reused (newFastResponse)
 }
 
 // fastHeadBuffer is the most of a request head the fast path reads; a longer head goes to

@@ -41,8 +41,20 @@ type fastResponse struct {
 // bufferBeforeChunkingSize).
 const fastBeforeChunking = 2048
 
+// newFastResponse readies the connection's response for req. The response, its header map
+// and its head buffer are the connection's, reused request after request: nothing holds on
+// to a ResponseWriter after its handler returned (wsgi's request timeout waits for its own
+// timer before it returns).
 func newFastResponse(fc *fastConn, req *http.Request, bw *bufio.Writer) *fastResponse {
-	return &fastResponse{fc: fc, req: req, bw: bw, header: make(http.Header, 4), declared: -1}
+	w := &fc.resp
+	header, head, pending := w.header, w.head, w.pending
+	if header == nil {
+		header = make(http.Header, 8)
+	}
+	clear(header)
+	*w = fastResponse{fc: fc, req: req, bw: bw, header: header, head: head[:0],
+		pending: pending[:0], declared: -1}
+	return w
 }
 
 func (w *fastResponse) Header() http.Header { return w.header }
