@@ -19,7 +19,7 @@ type fastConn struct {
 
 	mu      sync.Mutex
 	waiting bool      // waiting for the first byte of a request, none of it read yet
-	since   time.Time // when it began waiting (for a connection that never sent a request)
+	since   time.Time // when it was accepted (a connection that never sent a request)
 	first   bool      // that request is the connection's first (net/http's StateNew)
 
 	resp fastResponse // the response being written, reused (newFastResponse)
@@ -50,9 +50,6 @@ func (fc *fastConn) closeIfIdle() bool {
 func (fc *fastConn) setWaiting(w bool) {
 	fc.mu.Lock()
 	fc.waiting = w
-	if w {
-		fc.since = time.Now()
-	}
 	fc.mu.Unlock()
 }
 
@@ -172,7 +169,7 @@ func (fc *fastConn) runHandler(w *fastResponse, req *http.Request) (ok bool) {
 			if p != http.ErrAbortHandler {
 				buf := make([]byte, 64<<10)
 				buf = buf[:runtime.Stack(buf, false)]
-				fc.fs.srv.ErrorLog.Printf("http: panic serving %v: %v\n%s", req.RemoteAddr, p, buf)
+				fc.fs.logf("http: panic serving %v: %v\n%s", req.RemoteAddr, p, buf)
 			}
 		}
 	}()

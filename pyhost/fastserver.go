@@ -3,6 +3,7 @@ package pyhost
 import (
 	"context"
 	"errors"
+	"log"
 	"net"
 	"net/http"
 	"sync"
@@ -77,7 +78,7 @@ func (fs *fastServer) Serve(ln net.Listener) error {
 			if acceptRetryable(err) {
 				// Out of descriptors, say: wait and try again, as net/http does.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				fs.srv.ErrorLog.Printf("http: Accept error: %v; retrying in %v", err, backoff)
+				fs.logf("http: Accept error: %v; retrying in %v", err, backoff)
 				time.Sleep(backoff)
 				continue
 			}
@@ -90,6 +91,15 @@ func (fs *fastServer) Serve(ln net.Listener) error {
 		fs.conns[fc] = struct{}{}
 		fs.mu.Unlock()
 		go fc.serve()
+	}
+}
+
+// logf logs as net/http does: to the server's ErrorLog, or the standard logger without one.
+func (fs *fastServer) logf(format string, args ...any) {
+	if fs.srv.ErrorLog != nil {
+		fs.srv.ErrorLog.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
 	}
 }
 

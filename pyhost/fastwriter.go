@@ -76,7 +76,7 @@ func (w *fastResponse) WriteHeader(code int) {
 		if v, err := strconv.ParseInt(strings.TrimSpace(cl), 10, 64); err == nil && v >= 0 {
 			w.declared = v
 		} else {
-			w.fc.fs.srv.ErrorLog.Printf("http: invalid Content-Length of %q", cl)
+			w.fc.fs.logf("http: invalid Content-Length of %q", cl)
 			w.header.Del("Content-Length")
 		}
 	}
