@@ -61,6 +61,13 @@ func (fc *fastConn) serve() {
 	bw.Reset(c)
 	handedOff := false
 	defer func() {
+		// As net/http: a panic anywhere in serving a connection ends that connection, never
+		// the process (the handler's own panics are logged by runHandler).
+		if p := recover(); p != nil {
+			buf := make([]byte, 64<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			fs.logf("http: panic serving %v: %v\n%s", c.RemoteAddr(), p, buf)
+		}
 		br.Reset(nil)
 		bw.Reset(nil)
 		fastReaders.Put(br)

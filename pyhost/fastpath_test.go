@@ -157,6 +157,11 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 		{"bare LF", "GET /cookies HTTP/1.1\n" + h + "\r\n", nil},
 		{"space in target", "GET /coo kies HTTP/1.1\r\n" + h + "\r\n", nil},
 		{"folded field", "GET /cookies HTTP/1.1\r\n" + h + "X-A: 1\r\n 2\r\n\r\n", nil},
+		{"GET with Content-Length 0", "GET /cookies HTTP/1.1\r\n" + h + "Content-Length: 0\r\n\r\n", nil},
+		{"keep-alive, close", "GET /cookies HTTP/1.1\r\n" + h + "Connection: keep-alive, close\r\n\r\n", nil},
+		{"HTTP/1.0 with Host", "GET /cookies HTTP/1.0\r\n" + h + "Connection: keep-alive\r\n\r\n", nil},
+		{"too many fields", "GET /cookies HTTP/1.1\r\n" + h + strings.Repeat("X-F: 1\r\n", 150) + "\r\n" + get("/head"), nil},
+		{"a long line, within the limit", "GET /cookies?" + strings.Repeat("q", 5000) + " HTTP/1.1\r\n" + h + "\r\n" + get("/head"), nil},
 		{"too long a line", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\n" + h + "\r\n", nil},
 	}
 	for _, c := range cases {
@@ -173,7 +178,8 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 	// The environ an app sees is the same, but for what differs between two servers.
 	var envs [2]map[string]any
 	for i, s := range []*server{fast, std} {
-		_, body := s.get(t, "/environ/a%20b?q=1&r=%C3%A9", "X-Custom", "v", "Cookie", "a=b")
+		_, body := s.get(t, "/environ/a%20b?q=1&r=%C3%A9", "X-Custom", "v", "Cookie", "a=b",
+			"Pragma", "no-cache", "Connection", "keep-alive")
 		if err := json.Unmarshal(body, &envs[i]); err != nil {
 			t.Fatalf("environ: %v: %s", err, body)
 		}
