@@ -80,7 +80,8 @@ func (fc *fastConn) serve() {
 	}()
 	ctx := context.WithValue(context.WithValue(context.Background(), http.ServerContextKey, fs.srv),
 		http.LocalAddrContextKey, c.LocalAddr())
-	tmpl := (&http.Request{RemoteAddr: c.RemoteAddr().String()}).WithContext(ctx)
+	rc := &requestContext{Context: ctx, c: c, br: br}
+	tmpl := (&http.Request{RemoteAddr: c.RemoteAddr().String()}).WithContext(rc)
 	fc.mu.Lock()
 	fc.first, fc.waiting, fc.since = true, true, time.Now()
 	fc.mu.Unlock()
@@ -128,7 +129,10 @@ func (fc *fastConn) serve() {
 		_, _ = br.Discard(n)
 		fs.hook(c, http.StateActive)
 		w := newFastResponse(fc, req, bw)
-		if !fc.runHandler(w, req) {
+		rc.beginRequest()
+		ok := fc.runHandler(w, req)
+		rc.endRequest()
+		if !ok {
 			_ = bw.Flush() // what was committed, as net/http's final flush on a panic
 			return
 		}

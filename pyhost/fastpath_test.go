@@ -192,3 +192,37 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 		t.Errorf("environ on the fast path\n%v\nwith net/http\n%v", envs[0], envs[1])
 	}
 }
+
+// TestQueuedRequestOfAClientThatLeft: a request waiting for a request thread whose client
+// closes its connection is dropped, not run, on the fast path as with net/http.
+func TestQueuedRequestOfAClientThatLeft(t *testing.T) {
+	for _, mode := range []string{"fast", "stdlib"} {
+		t.Run(mode, func(t *testing.T) {
+			s := startServer(t, repoPath("testdata", "slow.py"), "--threads", "1",
+				"--http-server", mode)
+			busy := make(chan struct{})
+			go func() {
+				defer close(busy)
+				s.get(t, "/?ms=1500&id=first")
+			}()
+			waitForLog(t, s, "slow.py: started id=first")
+			c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.WriteString(c, "GET /?ms=10&id=gone HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond) // queued behind the first
+			c.Close()
+			<-busy
+			if _, body := s.get(t, "/?ms=10&id=after"); !strings.Contains(string(body), "id=after") {
+				t.Fatalf("the next request: %s", body)
+			}
+			time.Sleep(200 * time.Millisecond)
+			if strings.Contains(s.Log.String(), "started id=gone") {
+				t.Errorf("the request of the client that left ran:\n%s", s.Log)
+			}
+		})
+	}
+}

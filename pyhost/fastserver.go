@@ -26,9 +26,8 @@ import (
 // the tens of ms). The fast path reads a request, calls the same handler, and writes the
 // answer on one goroutine (scripts/bench/per-core-efficiency.md, item 9).
 //
-// What it does not do that net/http does: notice a client that goes away while its request
-// waits for a request thread (the request runs, and its answer fails to write), and answer
-// trailers (no WSGI app can send them).
+// What it does not do that net/http does: watch every request's connection (only a request
+// that waits on its context's Done does: fastctx.go), and send trailers (no WSGI app can).
 type fastServer struct {
 	srv     *http.Server // the fallback, and the settings: handler, hooks, timeouts, logger
 	handoff *handoffListener
