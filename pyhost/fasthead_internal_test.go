@@ -116,3 +116,41 @@ func TestPlainRequestAsReadRequest(t *testing.T) {
 		}
 	}
 }
+
+// browserHead is a request head as a browser sends it.
+const browserHead = "GET /articles/42?ref=home HTTP/1.1\r\nHost: example.test\r\n" +
+	"User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n" +
+	"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n" +
+	"Accept-Language: en-GB,en;q=0.5\r\nAccept-Encoding: gzip, deflate, br\r\n" +
+	"Connection: keep-alive\r\nCookie: session=abc123; theme=dark\r\n" +
+	"Upgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\n\r\n"
+
+// BenchmarkPlainRequest: the fast path's check and parse of a browser's head, against
+// http.ReadRequest's parse of the same head.
+func BenchmarkPlainRequest(b *testing.B) {
+	head := []byte(browserHead)
+	tmpl := &http.Request{RemoteAddr: "192.0.2.1:1234"}
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !plainHead(head) {
+				b.Fatal("not plain")
+			}
+			if _, err := plainRequest(head, tmpl); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("net/http", func(b *testing.B) {
+		b.ReportAllocs()
+		r := strings.NewReader(browserHead)
+		br := bufio.NewReader(r)
+		for b.Loop() {
+			r.Reset(browserHead)
+			br.Reset(r)
+			if _, err := http.ReadRequest(br); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
