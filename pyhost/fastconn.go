@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/pyhost/pyhost/pyhost/plainhead"
 )
 
 // fastConn is one connection on the fast path (fastserver.go).
@@ -115,12 +117,12 @@ func (fc *fastConn) serve() {
 		fc.mu.Lock()
 		fc.waiting, fc.first = false, false
 		fc.mu.Unlock()
-		if n < 0 || !plainHead(peeked(br, n)) {
+		if n < 0 || !plainhead.Is(peeked(br, n)) {
 			handedOff = true
 			fc.handOff(br)
 			return
 		}
-		req, err := plainRequest(peeked(br, n), tmpl)
+		req, err := plainhead.Request(peeked(br, n), tmpl)
 		if err != nil {
 			handedOff = true
 			fc.handOff(br)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/pyhost/pyhost/pyhost/plainhead"
 )
 
 // fastResponse is the fast path's http.ResponseWriter. It frames responses as net/http does:
@@ -131,7 +133,7 @@ func (w *fastResponse) appendFields(b []byte) []byte {
 				}
 			}
 		}
-		if !plainFieldName([]byte(k)) {
+		if !plainhead.FieldName([]byte(k)) {
 			continue
 		}
 		for _, v := range w.header[k] {

@@ -1,4 +1,6 @@
-package pyhost
+// Package plainhead tells the request heads pyhost's HTTP/1 fast path answers itself from
+// those it leaves to net/http, and makes the request a plain head stands for.
+package plainhead
 
 import (
 	"bytes"
@@ -8,14 +10,14 @@ import (
 	"strings"
 )
 
-// plainHead reports whether a request head (through its blank line) is one the fast path
+// Is reports whether a request head (through its blank line) is one the fast path
 // answers itself: "METHOD /path HTTP/1.x", header fields that are well-formed tokens with
 // clean values, one plain Host (HTTP/1.1 needs it), and nothing that makes the request more
 // than a head — no body (a Content-Length other than 0, Transfer-Encoding), no Expect, no
 // Upgrade or HTTP2-Settings, no Trailer. Everything else goes to net/http, which answers or refuses it
 // as it always has, so this check may be stricter than HTTP but never looser than net/http:
 // every byte it lets through is one net/http accepts with the same meaning.
-func plainHead(head []byte) bool {
+func Is(head []byte) bool {
 	line, rest, ok := cutCRLF(head)
 	if !ok {
 		return false
@@ -42,7 +44,7 @@ func plainHead(head []byte) bool {
 			break // the blank line
 		}
 		name, value, ok := bytes.Cut(field, []byte{':'})
-		if !ok || !plainFieldName(name) || !plainFieldValue(value) {
+		if !ok || !FieldName(name) || !plainFieldValue(value) {
 			return false
 		}
 		switch {
@@ -99,8 +101,8 @@ func plainTarget(t []byte) bool {
 	return true
 }
 
-// plainFieldName: an RFC 9110 token.
-func plainFieldName(n []byte) bool {
+// FieldName reports whether n is an RFC 9110 token, as a field name must be.
+func FieldName(n []byte) bool {
 	if len(n) == 0 {
 		return false
 	}
@@ -164,11 +166,11 @@ func asciiEqualFold(b []byte, lower string) bool {
 	return true
 }
 
-// plainRequest makes the request a plain head (plainHead is true of it) stands for, as
+// Request makes the request a plain head (Is is true of it) stands for, as
 // http.ReadRequest would, on a copy of tmpl (the connection's: its context and remote address).
 // Every string in it shares one copy of the head. It fails only where the target is not a
 // valid request URI, which net/http then refuses.
-func plainRequest(headBytes []byte, tmpl *http.Request) (*http.Request, error) {
+func Request(headBytes []byte, tmpl *http.Request) (*http.Request, error) {
 	head := string(headBytes)
 	line, rest, _ := strings.Cut(head, "\r\n")
 	method, line, _ := strings.Cut(line, " ")

@@ -1,4 +1,4 @@
-package pyhost
+package plainhead
 
 import (
 	"bufio"
@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// TestPlainHead: the fast path takes the heads of ordinary requests without a body, and
+// TestIs: the fast path takes the heads of ordinary requests without a body, and
 // leaves everything else to net/http.
-func TestPlainHead(t *testing.T) {
+func TestIs(t *testing.T) {
 	const h = "Host: example.test\r\n"
 	cases := []struct {
 		head  string
@@ -57,18 +57,18 @@ func TestPlainHead(t *testing.T) {
 		{"GET / HTTP/1.1\r\n" + h, false},
 	}
 	for _, c := range cases {
-		if got := plainHead([]byte(c.head)); got != c.plain {
-			t.Errorf("plainHead(%q) = %v, want %v", c.head, got, c.plain)
+		if got := Is([]byte(c.head)); got != c.plain {
+			t.Errorf("Is(%q) = %v, want %v", c.head, got, c.plain)
 		}
 	}
-	if plainHead([]byte("GET /"+strings.Repeat("a", 100)+" HTTP/1.1\r\n"+h+"\r\n")) != true {
+	if Is([]byte("GET /"+strings.Repeat("a", 100)+" HTTP/1.1\r\n"+h+"\r\n")) != true {
 		t.Error("a long path is plain")
 	}
 }
 
-// TestPlainRequestAsReadRequest: the request the fast path makes of a plain head is the one
+// TestRequestAsReadRequest: the request the fast path makes of a plain head is the one
 // http.ReadRequest makes of it.
-func TestPlainRequestAsReadRequest(t *testing.T) {
+func TestRequestAsReadRequest(t *testing.T) {
 	heads := []string{
 		"GET / HTTP/1.1\r\nHost: example.test\r\n\r\n",
 		"GET /a%20b/c?d=e&f=%C3%A9 HTTP/1.1\r\nhost:  example.test:81 \r\nAccept: */*\r\n" +
@@ -83,7 +83,7 @@ func TestPlainRequestAsReadRequest(t *testing.T) {
 	}
 	tmpl := &http.Request{RemoteAddr: "192.0.2.1:1234"}
 	for _, head := range heads {
-		if !plainHead([]byte(head)) {
+		if !Is([]byte(head)) {
 			t.Errorf("%q: not plain", head)
 			continue
 		}
@@ -91,7 +91,7 @@ func TestPlainRequestAsReadRequest(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", head, err)
 		}
-		got, err := plainRequest([]byte(head), tmpl)
+		got, err := Request([]byte(head), tmpl)
 		if err != nil {
 			t.Fatalf("%q: %v", head, err)
 		}
@@ -112,7 +112,7 @@ func TestPlainRequestAsReadRequest(t *testing.T) {
 				r.ContentLength, r.Body == http.NoBody}
 		}
 		if g, w := see(got), see(want); !reflect.DeepEqual(g, w) {
-			t.Errorf("%q:\nplainRequest %+v\nReadRequest  %+v", head, g, w)
+			t.Errorf("%q:\nRequest     %+v\nReadRequest  %+v", head, g, w)
 		}
 	}
 }
@@ -125,18 +125,18 @@ const browserHead = "GET /articles/42?ref=home HTTP/1.1\r\nHost: example.test\r\
 	"Connection: keep-alive\r\nCookie: session=abc123; theme=dark\r\n" +
 	"Upgrade-Insecure-Requests: 1\r\nSec-Fetch-Dest: document\r\n\r\n"
 
-// BenchmarkPlainRequest: the fast path's check and parse of a browser's head, against
+// BenchmarkRequest: the fast path's check and parse of a browser's head, against
 // http.ReadRequest's parse of the same head.
-func BenchmarkPlainRequest(b *testing.B) {
+func BenchmarkRequest(b *testing.B) {
 	head := []byte(browserHead)
 	tmpl := &http.Request{RemoteAddr: "192.0.2.1:1234"}
 	b.Run("fast", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if !plainHead(head) {
+			if !Is(head) {
 				b.Fatal("not plain")
 			}
-			if _, err := plainRequest(head, tmpl); err != nil {
+			if _, err := Request(head, tmpl); err != nil {
 				b.Fatal(err)
 			}
 		}
