@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +23,17 @@ import (
 type connExchange struct {
 	Responses []seenResponse
 	Closed    bool
+	// Heads are the response heads as they came, byte for byte but for the values of Date
+	// and X-Request-Id: the same fields in the same order, the same status lines.
+	Heads []string
 }
+
+// responseHead finds response heads in what a connection received; dateOrID masks the values
+// that differ between two servers.
+var (
+	responseHead = regexp.MustCompile(`HTTP/1\.[01] [0-9]{3}[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n`)
+	dateOrID     = regexp.MustCompile(`(?m)^(Date|X-Request-Id): [^\r\n]*`)
+)
 
 type seenResponse struct {
 	Status           int
@@ -46,13 +57,17 @@ func rawExchange(t *testing.T, addr, raw string, heads []bool) connExchange {
 	if _, err := io.WriteString(c, raw); err != nil {
 		t.Fatal(err)
 	}
-	br := bufio.NewReader(c)
+	var got bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(c, &got))
 	var ex connExchange
 	for i := 0; ; i++ {
 		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
 		if _, err := br.Peek(1); err != nil {
 			var ne net.Error
 			ex.Closed = !(errors.As(err, &ne) && ne.Timeout())
+			for _, h := range responseHead.FindAllString(got.String(), -1) {
+				ex.Heads = append(ex.Heads, dateOrID.ReplaceAllString(h, "$1: (value)"))
+			}
 			return ex
 		}
 		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -162,6 +177,11 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 		{"HTTP/1.0 with Host", "GET /cookies HTTP/1.0\r\n" + h + "Connection: keep-alive\r\n\r\n", nil},
 		{"too many fields", "GET /cookies HTTP/1.1\r\n" + h + strings.Repeat("X-F: 1\r\n", 150) + "\r\n" + get("/head"), nil},
 		{"a long line, within the limit", "GET /cookies?" + strings.Repeat("q", 5000) + " HTTP/1.1\r\n" + h + "\r\n" + get("/head"), nil},
+		{"HTTP/1.0 keep-alive, 404", "GET /no-such-route HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", nil},
+		{"HTTP/1.0 keep-alive, static", "GET /files/f.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", nil},
+		{"HTTP/1.0 keep-alive, file_wrapper", "GET /filewrapper?path=" + filepath.Join(dir, "f.txt") + " HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", nil},
+		{"HTTP/1.0 HEAD keep-alive", "HEAD /head HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", []bool{true}},
+		{"static 304", "GET /files/f.txt HTTP/1.1\r\n" + h + "If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT\r\n\r\n", nil},
 		{"too long a line", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\n" + h + "\r\n", nil},
 	}
 	for _, c := range cases {

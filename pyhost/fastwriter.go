@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -24,19 +25,20 @@ type fastResponse struct {
 	req *http.Request
 	bw  *bufio.Writer
 
-	header       http.Header
-	status       int
-	wroteHeader  bool   // the status is chosen and the header map formatted into head
-	head         []byte // the status line and the handler's fields, formatted at WriteHeader
-	hasDate      bool
-	hasType      bool
-	hasConnClose bool
-	committed    bool   // head written to bw, framing decided
-	pending      []byte // body bytes before the head is committed
-	declared     int64  // the handler's Content-Length, -1 if none
-	written      int64  // body bytes the handler wrote
-	chunked      bool
-	closeAfter   bool
+	header      http.Header
+	status      int
+	wroteHeader bool // the status is chosen and the header map's fields taken (keys, values)
+	// keys and values are the header map as it was when the status was written (net/http's
+	// snapshot: later changes to the map do not reach the response).
+	keys       []string
+	values     [][]string
+	head       []byte // the head, formatted at commit
+	committed  bool   // head written to bw, framing decided
+	pending    []byte // body bytes before the head is committed
+	declared   int64  // the response's Content-Length, -1 if none
+	written    int64  // body bytes the handler wrote
+	chunked    bool
+	closeAfter bool
 }
 
 // fastBeforeChunking is how much body is held back to learn whether it ends soon (net/http's
@@ -49,13 +51,14 @@ const fastBeforeChunking = 2048
 // timer before it returns).
 func newFastResponse(fc *fastConn, req *http.Request, bw *bufio.Writer) *fastResponse {
 	w := &fc.resp
-	header, head, pending := w.header, w.head, w.pending
+	header, head, pending, keys, values := w.header, w.head, w.pending, w.keys, w.values
 	if header == nil {
 		header = make(http.Header, 8)
 	}
 	clear(header)
+	clear(values) // let go of the last response's value slices
 	*w = fastResponse{fc: fc, req: req, bw: bw, header: header, head: head[:0],
-		pending: pending[:0], declared: -1}
+		pending: pending[:0], keys: keys[:0], values: values[:0], declared: -1}
 	return w
 }
 
@@ -75,27 +78,54 @@ func (w *fastResponse) WriteHeader(code int) {
 	w.wroteHeader = true
 	w.status = code
 	if cl := w.header.Get("Content-Length"); cl != "" {
-		if v, err := strconv.ParseInt(strings.TrimSpace(cl), 10, 64); err == nil && v >= 0 {
+		if v, err := strconv.ParseInt(cl, 10, 64); err == nil && v >= 0 {
 			w.declared = v
 		} else {
 			w.fc.fs.logf("http: invalid Content-Length of %q", cl)
 			w.header.Del("Content-Length")
 		}
 	}
-	w.head = appendStatusLine(w.head[:0], code)
-	w.head = w.appendFields(w.head)
+	for k := range w.header {
+		w.keys = append(w.keys, k)
+	}
+	slices.Sort(w.keys)
+	for _, k := range w.keys {
+		w.values = append(w.values, w.header[k])
+	}
+}
+
+// field returns the first value the response's snapshot has for key, and whether it has key.
+func (w *fastResponse) field(key string) (string, bool) {
+	i, ok := slices.BinarySearch(w.keys, key)
+	if !ok {
+		return "", false
+	}
+	if len(w.values[i]) == 0 {
+		return "", true
+	}
+	return w.values[i][0], true
 }
 
 func (w *fastResponse) writeInformational(code int) {
-	b := appendStatusLine(nil, code)
-	b = w.appendFields(b)
+	b := appendStatusLine(nil, w.req.ProtoAtLeast(1, 1), code)
+	keys := slices.Sorted(maps.Keys(w.header))
+	for _, k := range keys {
+		if k != "Content-Length" && k != "Transfer-Encoding" {
+			b = appendField(b, k, w.header[k])
+		}
+	}
 	b = append(b, "\r\n"...)
 	_, _ = w.bw.Write(b)
 	_ = w.bw.Flush()
 }
 
-func appendStatusLine(b []byte, code int) []byte {
-	b = append(b, "HTTP/1.1 "...)
+// appendStatusLine writes the status line as net/http does, in the request's HTTP version.
+func appendStatusLine(b []byte, http11 bool, code int) []byte {
+	if http11 {
+		b = append(b, "HTTP/1.1 "...)
+	} else {
+		b = append(b, "HTTP/1.0 "...)
+	}
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
 	if text := http.StatusText(code); text != "" {
@@ -107,44 +137,20 @@ func appendStatusLine(b []byte, code int) []byte {
 	return append(b, "\r\n"...)
 }
 
-// appendFields formats the header map as net/http does: names in sorted order, invalid names
-// dropped, line breaks in values made spaces and values trimmed. Framing fields are the
-// commit's to write.
-func (w *fastResponse) appendFields(b []byte) []byte {
-	var keysBuf [16]string
-	keys := keysBuf[:0]
-	for k := range w.header {
-		keys = append(keys, k)
+// appendField formats one field as net/http's Header.Write does: an invalid name dropped,
+// line breaks in values made spaces, values trimmed.
+func appendField(b []byte, k string, values []string) []byte {
+	if !plainhead.FieldName([]byte(k)) {
+		return b
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		switch k {
-		case "Date":
-			w.hasDate = true
-		case "Content-Type":
-			w.hasType = true
-		case "Transfer-Encoding":
-			continue // the framing is the server's to choose
-		case "Connection":
-			for _, v := range w.header[k] {
-				if strings.EqualFold(strings.TrimSpace(v), "close") {
-					w.hasConnClose = true
-					w.closeAfter = true
-				}
-			}
+	for _, v := range values {
+		if strings.ContainsAny(v, "\r\n") {
+			v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 		}
-		if !plainhead.FieldName([]byte(k)) {
-			continue
-		}
-		for _, v := range w.header[k] {
-			if strings.ContainsAny(v, "\r\n") {
-				v = strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
-			}
-			b = append(b, k...)
-			b = append(b, ": "...)
-			b = append(b, strings.Trim(v, " \t")...)
-			b = append(b, "\r\n"...)
-		}
+		b = append(b, k...)
+		b = append(b, ": "...)
+		b = append(b, strings.Trim(v, " \t")...)
+		b = append(b, "\r\n"...)
 	}
 	return b
 }
@@ -195,45 +201,85 @@ func (w *fastResponse) writeBody(p []byte) (int, error) {
 }
 
 // commit decides the framing and writes the head and the body held back; done: the handler
-// has returned, so what is held back is the whole body.
+// has returned, so what is held back is the whole body. The decisions are net/http's
+// (chunkWriter.writeHeader), field for field: which of the handler's fields go out, which
+// the server adds (Date, an automatic Content-Length, a sniffed Content-Type, Connection,
+// Transfer-Encoding, in that order, after the handler's), and when the connection closes.
 func (w *fastResponse) commit(done bool) {
 	w.committed = true
-	b := w.head
+	req := w.req
+	isHEAD := req.Method == http.MethodHead
 	allowed := bodyAllowed(w.status)
-	head := w.req.Method == http.MethodHead
-	if !w.hasType && allowed && len(w.pending) > 0 {
-		b = append(b, "Content-Type: "...)
-		b = append(b, http.DetectContentType(w.pending)...)
-		b = append(b, "\r\n"...)
+	http11 := req.ProtoAtLeast(1, 1)
+	keepAlives := w.fc.fs.keepAlive()
+	reqConn := req.Header.Get("Connection")
+	wants10KeepAlive := !http11 && hasToken(reqConn, "keep-alive")
+	wantsClose := req.Close || hasToken(reqConn, "close")
+	conn, hasConn := w.field("Connection")
+	_, hasCL := w.field("Content-Length")
+	_, hasDate := w.field("Date")
+	_, hasType := w.field("Content-Type")
+	encoding, _ := w.field("Content-Encoding")
+
+	var setLength, setType, setConnection, setEncoding string
+	if done && allowed && !hasCL && (!isHEAD || len(w.pending) > 0) {
+		w.declared = int64(len(w.pending))
+		setLength = strconv.Itoa(len(w.pending))
 	}
-	if !w.hasDate {
+	if allowed && encoding == "" && !hasType && len(w.pending) > 0 {
+		setType = http.DetectContentType(w.pending)
+	}
+	if wants10KeepAlive && (isHEAD || w.declared >= 0 || !allowed) {
+		if !hasConn {
+			setConnection = "keep-alive"
+		}
+	} else if !http11 || wantsClose {
+		w.closeAfter = true
+	}
+	if conn == "close" || !keepAlives {
+		w.closeAfter = true
+	}
+	switch {
+	case isHEAD || !allowed || w.status == http.StatusNoContent || w.declared >= 0:
+	case http11:
+		w.chunked = true
+		setEncoding = "chunked"
+	default:
+		w.closeAfter = true // HTTP/1.0, length unknown: the body ends where the connection does
+	}
+	dropConnection := w.closeAfter && (!keepAlives || !hasToken(conn, "close"))
+	if dropConnection {
+		setConnection = ""
+		if http11 {
+			setConnection = "close"
+		}
+	}
+
+	b := appendStatusLine(w.head[:0], http11, w.status)
+	for i, k := range w.keys {
+		switch {
+		case k == "Transfer-Encoding", // the framing is the server's
+			k == "Connection" && dropConnection,
+			k == "Content-Length" && (w.chunked || !allowed),
+			k == "Content-Type" && w.status == http.StatusNotModified:
+			continue
+		}
+		b = appendField(b, k, w.values[i])
+	}
+	if !hasDate {
 		b = append(b, "Date: "...)
 		b = append(b, httpDate()...)
 		b = append(b, "\r\n"...)
 	}
-	switch {
-	case !allowed || w.declared >= 0:
-	case done && (!head || len(w.pending) > 0):
-		w.declared = int64(len(w.pending))
-		b = append(b, "Content-Length: "...)
-		b = strconv.AppendInt(b, w.declared, 10)
-		b = append(b, "\r\n"...)
-	case head:
-	case w.req.ProtoAtLeast(1, 1):
-		w.chunked = true
-		b = append(b, "Transfer-Encoding: chunked\r\n"...)
-	default:
-		w.closeAfter = true // HTTP/1.0 and a length unknown: the end of the body is the close
-	}
-	if w.req.Close || !w.fc.fs.keepAlive() {
-		w.closeAfter = true
-	}
-	if w.closeAfter {
-		if !w.hasConnClose {
-			b = append(b, "Connection: close\r\n"...)
+	for _, f := range [...]struct{ name, value string }{{"Content-Length", setLength},
+		{"Content-Type", setType}, {"Connection", setConnection},
+		{"Transfer-Encoding", setEncoding}} {
+		if f.value != "" {
+			b = append(b, f.name...)
+			b = append(b, ": "...)
+			b = append(b, f.value...)
+			b = append(b, "\r\n"...)
 		}
-	} else if !w.req.ProtoAtLeast(1, 1) {
-		b = append(b, "Connection: keep-alive\r\n"...)
 	}
 	b = append(b, "\r\n"...)
 	w.head = b
@@ -243,6 +289,23 @@ func (w *fastResponse) commit(done bool) {
 		w.pending = w.pending[:0]
 	}
 }
+
+// hasToken reports whether token (lower case) appears in v between separators (space, comma,
+// tab) in any case: net/http's test for a server's Connection decisions.
+func hasToken(v, token string) bool {
+	for i := 0; i+len(token) <= len(v); i++ {
+		if i > 0 && !isTokenBoundary(v[i-1]) ||
+			i+len(token) < len(v) && !isTokenBoundary(v[i+len(token)]) {
+			continue
+		}
+		if strings.EqualFold(v[i:i+len(token)], token) {
+			return true
+		}
+	}
+	return false
+}
+
+func isTokenBoundary(b byte) bool { return b == ' ' || b == ',' || b == '\t' }
 
 // finish ends the response once the handler has returned.
 func (w *fastResponse) finish() {
