@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"sync"
 	"time"
 
@@ -66,9 +65,7 @@ func (fc *fastConn) serve() {
 		// As net/http: a panic anywhere in serving a connection ends that connection, never
 		// the process (the handler's own panics are logged by runHandler).
 		if p := recover(); p != nil {
-			buf := make([]byte, 64<<10)
-			buf = buf[:runtime.Stack(buf, false)]
-			fs.logf("http: panic serving %v: %v\n%s", c.RemoteAddr(), p, buf)
+			fs.logPanic(c.RemoteAddr(), p)
 		}
 		br.Reset(nil)
 		bw.Reset(nil)
@@ -117,13 +114,11 @@ func (fc *fastConn) serve() {
 		fc.mu.Lock()
 		fc.waiting, fc.first = false, false
 		fc.mu.Unlock()
-		if n < 0 || !plainhead.Is(peeked(br, n)) {
-			handedOff = true
-			fc.handOff(br)
-			return
+		var req *http.Request
+		if n >= 0 && plainhead.Is(peeked(br, n)) {
+			req, _ = plainhead.Request(peeked(br, n), tmpl) // nil: a target net/http refuses
 		}
-		req, err := plainhead.Request(peeked(br, n), tmpl)
-		if err != nil {
+		if req == nil {
 			handedOff = true
 			fc.handOff(br)
 			return
@@ -180,9 +175,7 @@ func (fc *fastConn) runHandler(w *fastResponse, req *http.Request) (ok bool) {
 		if p := recover(); p != nil {
 			ok = false
 			if p != http.ErrAbortHandler {
-				buf := make([]byte, 64<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				fc.fs.logf("http: panic serving %v: %v\n%s", req.RemoteAddr, p, buf)
+				fc.fs.logPanic(req.RemoteAddr, p)
 			}
 		}
 	}()

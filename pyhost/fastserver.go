@@ -6,6 +6,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -39,7 +40,6 @@ type fastServer struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*fastConn]struct{}
 	fallback  sync.Once
-	fbDone    chan struct{} // closed when the fallback's Serve returned
 }
 
 // The values of --http-server.
@@ -50,15 +50,14 @@ const (
 
 func newFastServer(srv *http.Server, addr net.Addr) *fastServer {
 	return &fastServer{srv: srv, handoff: newHandoffListener(addr),
-		listeners: map[net.Listener]struct{}{}, conns: map[*fastConn]struct{}{},
-		fbDone: make(chan struct{})}
+		listeners: map[net.Listener]struct{}{}, conns: map[*fastConn]struct{}{}}
 }
 
 // Serve accepts on ln until it is closed, as http.Server.Serve does (it returns
 // http.ErrServerClosed after Shutdown).
 func (fs *fastServer) Serve(ln net.Listener) error {
 	fs.fallback.Do(func() {
-		go func() { _ = fs.srv.Serve(fs.handoff); close(fs.fbDone) }()
+		go func() { _ = fs.srv.Serve(fs.handoff) }()
 	})
 	fs.mu.Lock()
 	if fs.shutting.Load() {
@@ -100,6 +99,13 @@ func (fs *fastServer) logf(format string, args ...any) {
 	} else {
 		log.Printf(format, args...)
 	}
+}
+
+// logPanic logs a panic in serving remote's connection with its stack, as net/http does.
+func (fs *fastServer) logPanic(remote any, p any) {
+	buf := make([]byte, 64<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	fs.logf("http: panic serving %v: %v\n%s", remote, p, buf)
 }
 
 func (fs *fastServer) hook(c net.Conn, st http.ConnState) {

@@ -266,14 +266,13 @@ func (w *fastResponse) commit(done bool) {
 		}
 		b = appendField(b, k, w.values[i])
 	}
+	var setDate string
 	if !hasDate {
-		b = append(b, "Date: "...)
-		b = append(b, httpDate()...)
-		b = append(b, "\r\n"...)
+		setDate = httpDate()
 	}
-	for _, f := range [...]struct{ name, value string }{{"Content-Length", setLength},
-		{"Content-Type", setType}, {"Connection", setConnection},
-		{"Transfer-Encoding", setEncoding}} {
+	for _, f := range [...]struct{ name, value string }{{"Date", setDate},
+		{"Content-Length", setLength}, {"Content-Type", setType},
+		{"Connection", setConnection}, {"Transfer-Encoding", setEncoding}} {
 		if f.value != "" {
 			b = append(b, f.name...)
 			b = append(b, ": "...)
