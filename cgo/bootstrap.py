@@ -149,6 +149,18 @@ if _python_thread_hook is not None:
     if "threading" in sys.modules:
         sys.modules["threading"].excepthook = _thread_exception
 
+# Before 3.13, threading takes the thread that first imports it for the main thread: its
+# _MainThread's lock joins the locks that threading._shutdown() waits for, and only the end of
+# that thread's thread state releases it. Imported first by a request (logging,
+# concurrent.futures and http.server import it on first use), the "main thread" is a request
+# thread whose thread state lives until after finalisation, so _shutdown() - run by
+# Py_FinalizeEx and by pyhost before ending a sub-interpreter, on this thread - waits for ever
+# and every stop runs into --shutdown-timeout. This code runs on the thread that will end the
+# interpreter, so importing threading here makes that thread the main one, as in a normal
+# Python process. 3.13 asks the runtime for the main thread instead: nothing to do there.
+if sys.version_info < (3, 13):
+    import threading  # noqa: E402,F401
+
 
 def format_exception(exc):
     import traceback  # imported on first use: it costs every interpreter memory otherwise
