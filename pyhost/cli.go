@@ -290,6 +290,7 @@ func serve(args []string, stderr io.Writer) int {
 			log.Error("pyhost worker could not start", "error", err)
 			return 1
 		}
+		watchSupervisor(log)
 		if err := applyCPUAffinity(cfg, n, log); err != nil {
 			log.Error("pyhost worker could not start", "error", err)
 			return 1
@@ -360,6 +361,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 			log.Error("pyhost worker could not start", "group", name, "error", err)
 			return 1
 		}
+		watchSupervisor(log)
 		return runWorker(cfg, log.With("worker", slot, "group", name, "pid", os.Getpid()))
 	}
 	fmt.Fprintf(stderr, "pyhost worker: %s=%q is not a process group of %s\n", workerGroupEnv,

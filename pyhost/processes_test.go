@@ -102,14 +102,86 @@ func TestProcessesSupervisorNeverStartsPython(t *testing.T) {
 	}
 }
 
-// SIGKILL of the supervisor takes its workers with it (parent-death signal): no orphans.
+// SIGKILL of the supervisor takes its workers with it: no orphans, whatever user the workers
+// became (dropping to --user clears the parent-death signal; the lifeline pipe does not care).
 func TestProcessesSupervisorKilledLeavesNoOrphans(t *testing.T) {
-	s := startServer(t, "testdata/processes.py", "--processes", "2")
-	workers := workerPIDs(t, s, 2)
-	if err := s.stopWith(t, syscall.SIGKILL); err == nil {
-		t.Fatal("the supervisor exited 0 after SIGKILL")
+	cases := map[string]func(t *testing.T) []string{
+		"same user": func(*testing.T) []string {
+			return []string{"testdata/processes.py", "--processes", "2"}
+		},
 	}
-	for pid := range workers {
-		waitGone(t, pid, 3*time.Second)
+	if os.Geteuid() == 0 {
+		cases["--user nobody"] = func(*testing.T) []string {
+			return []string{"testdata/processes.py", "--processes", "2", "--user", "nobody"}
+		}
+		cases["process groups as nobody"] = func(t *testing.T) []string {
+			dir := groupsDir(t, `
+[group.a]
+user = "nobody"
+
+[group.b]
+user = "nobody"
+
+[[mount]]
+prefix = "/"
+app = "app.py"
+process-group = "a"
+
+[[mount]]
+prefix = "/b"
+app = "app.py"
+process-group = "b"
+`)
+			return []string{"--config", filepath.Join(dir, "pyhost.toml")}
+		}
 	}
+	for name, args := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, args(t)...)
+			waitForLines(t, s, `msg="all workers ready"`, 1)
+			workers := childPIDs(t, s.cmd.Process.Pid)
+			if len(workers) != 2 {
+				t.Fatalf("the supervisor has %d child processes %v, want 2 workers\n%s",
+					len(workers), workers, s.Log)
+			}
+			// Orphans would keep the server's output open (and this test waiting): end them
+			// if the check below fails.
+			t.Cleanup(func() {
+				for _, pid := range workers {
+					_ = syscall.Kill(pid, syscall.SIGKILL)
+				}
+			})
+			_ = syscall.Kill(s.cmd.Process.Pid, syscall.SIGKILL)
+			for _, pid := range workers {
+				waitGone(t, pid, 10*time.Second)
+			}
+			if err := s.stopWith(t, syscall.SIGKILL); err == nil {
+				t.Fatal("the supervisor exited 0 after SIGKILL")
+			}
+		})
+	}
+}
+
+// childPIDs lists the processes whose parent is pid.
+func childPIDs(t *testing.T, pid int) []int {
+	t.Helper()
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // a thread that ended meanwhile
+		}
+		for _, field := range strings.Fields(string(b)) {
+			n, err := strconv.Atoi(field)
+			if err == nil {
+				pids = append(pids, n)
+			}
+		}
+	}
+	return pids
 }

@@ -105,6 +105,9 @@ type supervisor struct {
 	directory  *workerDirectory
 	metrics    *supervisorMetrics // nil without --metrics-listen
 	listener   *metricsListener
+	// lifeline ends every worker when the supervisor ends, whatever user they became
+	// (lifeline.go); nil if its pipe could not be made (the parent-death signal remains).
+	lifeline *lifeline
 }
 
 type startRequest struct {
@@ -139,6 +142,11 @@ func newSupervisor(cfg Config, args []string, exe string, log *slog.Logger) *sup
 	s := &supervisor{cfg: cfg, args: args, exe: exe, log: log.With("supervisor", os.Getpid()),
 		live: map[*worker]bool{}, events: make(chan event, 16),
 		starts: make(chan startRequest), directory: newWorkerDirectory()}
+	if ll, err := newLifeline(); err != nil {
+		s.log.Warn("workers that change user may outlive a killed supervisor", "error", err)
+	} else {
+		s.lifeline = ll
+	}
 	go s.startOnOneThread()
 	return s
 }
@@ -231,6 +239,11 @@ func (s *supervisor) spawn(sl *slot) {
 		workerListenEnv+"="+strconv.Itoa(len(files))), g.env...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = append(append([]*os.File{}, files...), w)
+	if s.lifeline != nil {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, s.lifeline.r)
+		cmd.Env = append(cmd.Env, workerLifelineEnv+"="+
+			strconv.Itoa(firstInherited+len(cmd.ExtraFiles)-1))
+	}
 	controlPath, controlFile := s.bindControl(sl)
 	if controlFile != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, controlFile)
