@@ -61,6 +61,8 @@ type Server struct {
 	draining atomic.Bool
 	// accessLog, when buffered, is flushed as Run ends.
 	accessLog *accessLog
+	// inflight tells a stop which requests still owe a response (abandoned.go).
+	inflight wsgi.InFlight
 	// procs shapes Go's scheduler to the app's requests in a worker among siblings (nil
 	// otherwise: goprocs.go).
 	procs *goProcsTuner
@@ -191,6 +193,7 @@ func (s *Server) newHandler(m Mount, listenAddr string) *wsgi.Handler {
 		TrustRequestID:  s.cfg.Logs.TrustRequestID,
 		Load:            func() (*subinterp.App, error) { return s.load(group, m, spec) },
 		Recycle:         s.requestRecycle,
+		InFlight:        &s.inflight,
 		Table:           s.table,
 		CallClock:       s.procs.callClock(),
 		YieldBeforeCall: s.procs.yieldFlag(),
@@ -336,18 +339,27 @@ func (s *Server) Run(ctx context.Context) error {
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	// The wait for connections ends early when only requests already answered by their
+	// timeout are left (abandoned.go).
+	wctx, cutShort := context.WithCancel(sctx)
+	defer cutShort()
+	go cutShortForAbandoned(wctx, &s.inflight, cutShort)
 	if s.newConnGrace > 0 {
-		s.drainBeforeShutdown(sctx, guarded, servers, &fresh, &accepting)
+		s.drainBeforeShutdown(wctx, guarded, servers, &fresh, &accepting)
 	}
 	shutdowns := make(chan error, len(servers))
 	for _, srv := range servers {
-		go func(srv httpServer) { shutdowns <- srv.Shutdown(sctx) }(srv)
+		go func(srv httpServer) { shutdowns <- srv.Shutdown(wctx) }(srv)
 	}
 	fresh.closeAll()
 	for range servers {
 		// A worker's drain closed its listeners already, and net/http may close one again
 		// (if its Serve loop has not yet noticed): that is no timeout.
 		if err := <-shutdowns; err != nil && !errors.Is(err, net.ErrClosed) {
+			if left := s.inflight.Abandoned(); sctx.Err() == nil && len(left) > 0 {
+				s.logAbandoned(left)
+				return errors.New("stopped with requests abandoned by --request-timeout still running")
+			}
 			// Requests still inside Python: finalising now would pull the interpreter out
 			// from under them, so leave without it.
 			s.log.Error("requests still running after the shutdown timeout; exiting without "+

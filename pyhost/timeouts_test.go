@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -122,27 +123,72 @@ func TestRequestTimeout(t *testing.T) {
 // TestRequestTimeoutBlockedInC: a request blocked in time.sleep(60), where no exception can
 // reach it, still gets its 504 at the deadline with its stack logged, the server serves the
 // next request on another thread, and once --interrupt-timeout passes without the request
-// unwinding, pyhost says the worker must be recycled.
+// unwinding, pyhost says the worker must be recycled. A stop then does not wait for it
+// (nobody waits for its response any more): it exits without finalising Python, naming the
+// request it left running, long before --shutdown-timeout.
 func TestRequestTimeoutBlockedInC(t *testing.T) {
 	const timeout = time.Second
-	for name, mode := range timeoutPlacements() {
+	placements := timeoutPlacements()
+	placements["worker"] = []string{"--processes", "1"}
+	for name, mode := range placements {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			// A shutdown timeout longer than the harness waits for a stop: a stop that
+			// waits for the abandoned request fails the test.
 			s := startServer(t, append([]string{"testdata/timeouts.py", "--threads", "2",
 				"--request-timeout", timeout.String(), "--interrupt-timeout", "1s",
-				"--shutdown-timeout", "1s"}, mode...)...)
+				"--shutdown-timeout", "120s"}, mode...)...)
 			c := timeoutClient(timeout)
 			wantGatewayTimeout(t, c, s, "/sleep")
 			waitForLog(t, s, "request timed out: answered 504")
 			waitForLog(t, s, "in sleep_in_c")
 			stillServes(t, s, "a request blocked in C timed out")
 			waitForLog(t, s, "RECYCLE NEEDED")
-			// The sleeping request still holds its thread: the server cannot stop cleanly
-			// within --shutdown-timeout, and says so (a supervisor would recycle the worker).
-			_ = s.stop()
-			if !strings.Contains(s.Log.String(), "requests still running after the shutdown timeout") {
-				t.Errorf("shutdown with the stuck request in flight:\n%s", s.Log)
+			if err := s.stop(); err == nil {
+				t.Errorf("exit 0 although Python could not be finalised under a running request")
+			}
+			log := s.Log.String()
+			if !regexp.MustCompile(`stopping without this request.* request_id=\S+ method=GET path=/sleep`).MatchString(log) ||
+				strings.Contains(log, "requests still running after the shutdown timeout") {
+				t.Errorf("a stop with only the abandoned request left: want it named and no "+
+					"wait for the shutdown timeout:\n%s", log)
 			}
 		})
+	}
+}
+
+// TestStopWaitsForOwedRequestsBesideAbandoned: a stop with an abandoned request (answered
+// 504, stuck in C) still waits for a request whose client waits for its response.
+func TestStopWaitsForOwedRequestsBesideAbandoned(t *testing.T) {
+	s := startServer(t, "testdata/timeouts.py", "--threads", "2", "--request-timeout", "1s",
+		"--interrupt-timeout", "1s", "--shutdown-timeout", "120s")
+	wantGatewayTimeout(t, timeoutClient(time.Second), s, "/sleep")
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	owed := make(chan result, 1)
+	go func() {
+		// Under the request timeout: it must be answered, by the app.
+		resp, err := timeoutClient(5 * time.Second).Get(s.URL + "/quick?ms=700&id=owed")
+		if err != nil {
+			owed <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		owed <- result{resp.StatusCode, string(b), err}
+	}()
+	waitForLog(t, s, "timeouts.py: started id=owed")
+	if err := s.stop(); err == nil {
+		t.Errorf("exit 0 although Python could not be finalised under a running request")
+	}
+	if r := <-owed; r.err != nil || r.status != 200 || r.body != "quick" {
+		t.Errorf("the request in flight at the stop: %d %q %v, want 200 quick", r.status, r.body, r.err)
+	}
+	if !strings.Contains(s.Log.String(), "stopping without this request") {
+		t.Errorf("the abandoned request was not named:\n%s", s.Log)
 	}
 }
 

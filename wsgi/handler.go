@@ -29,6 +29,9 @@ type Handler struct {
 	// Load returns the app, importing it (and creating its application group) the first
 	// time. A failure is remembered: every request then gets a 500, as mod_wsgi does.
 	Load func() (*subinterp.App, error)
+	// InFlight, if set, follows which requests still owe a response, for a graceful stop
+	// (shared by every handler of a server).
+	InFlight *InFlight
 	// Recycle, if set, is told when a request that passed Limits.RequestTimeout has not
 	// unwound within Limits.InterruptTimeout: the process should be recycled gracefully.
 	// It is called from a timer goroutine.
@@ -112,6 +115,9 @@ func newIDPrefix() string {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var dl *deadline // the request's timeout, once armed
+	h.InFlight.begin()
+	defer func() { h.InFlight.end(dl) }()
 	app, err := h.App()
 	if err != nil {
 		h.Log.Error("WSGI application unavailable: it failed to load", "path", r.URL.Path,
@@ -188,7 +194,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.rio = requestIO{w: w, r: r, body: body, limits: &h.Limits, log: h.Log, id: requestID}
 	hasBody := body != nil && body.Len() > 0 || body == nil && hasBody(r)
 
-	var dl *deadline
 	if h.Limits.RequestTimeout > 0 {
 		dl = &s.deadline
 		dl.arm(h, call, w, r, requestID)
