@@ -55,3 +55,10 @@ func stoppedBySIGTERM(ps *os.ProcessState) bool {
 	ws, ok := ps.Sys().(syscall.WaitStatus)
 	return ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM
 }
+
+// killedBySIGKILL: the worker ended by SIGKILL, which only the supervisor (when it says so in
+// worker.killedBy), a person or the kernel sends.
+func killedBySIGKILL(ps *os.ProcessState) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}
