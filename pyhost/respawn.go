@@ -39,7 +39,7 @@ func (s *supervisor) exited(w *worker) {
 	if w.fatal != "" {
 		attrs = append(attrs, "crash", w.fatal)
 		if hint == "" && strings.HasPrefix(w.fatal, "SIG") {
-			hint = signalCrashHint
+			hint = crashHint(w.pid, w.started)
 		}
 	}
 	if hint != "" {
