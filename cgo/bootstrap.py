@@ -223,7 +223,36 @@ def load_app(target, callable_name, paths, chdir):
     for p in reversed([p for p in paths.split("\n") if p]):
         if p not in sys.path:
             sys.path.insert(0, p)
-    return _import_target(target, callable_name)
+    # pyhost tries a failed import again later: files created since the last try must be
+    # found (the path finders cache directory listings)...
+    import importlib
+    importlib.invalidate_caches()
+    before = set(sys.modules)
+    try:
+        return _import_target(target, callable_name)
+    except BaseException:
+        # ...and the app's modules that imported fine before the failure must be imported
+        # afresh then, not served from sys.modules as they were (the fix may be in them).
+        _forget_app_modules(before)
+        raise
+
+
+def _forget_app_modules(before):
+    """Removes from sys.modules the modules imported since `before` that are the app's own
+    code. Library modules (the standard library, site- and dist-packages) stay: importing
+    them twice would give the process two copies of their state (threading, logging)."""
+    import site
+    import sysconfig
+    libs = {sysconfig.get_path(n) for n in ("stdlib", "platstdlib", "purelib", "platlib")}
+    libs.update(site.getsitepackages() if hasattr(site, "getsitepackages") else ())
+    libs = tuple(os.path.join(os.path.realpath(p), "") for p in libs if p)
+    for name in set(sys.modules) - before:
+        module = sys.modules.get(name)
+        where = getattr(module, "__file__", None)
+        if where is None:  # a namespace package: where its folders are
+            where = next(iter(getattr(module, "__path__", ()) or ()), None)
+        if where and not os.path.realpath(where).startswith(libs):
+            del sys.modules[name]
 
 
 # Free-threaded builds: an extension without Py_mod_gil support switches the GIL back on and

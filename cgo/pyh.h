@@ -152,6 +152,11 @@ void pyh_exit_if_forked_child(PyObject *error); /* child: exits as Python would;
 int pyh_initialize(const char *program_name, const char *python_home, int enable_gil,
                    char **err);
 int pyh_finalize(void);
+
+/* Crashes in C code called from Python (crash.c): the Python stack first, Go's report in the
+ * file report_path_prefix + "<pid>.txt". prepare goes before pyh_initialize. */
+void pyh_crash_prepare(const char *report_path_prefix);
+void pyh_crash_arm(void);
 pyh_interp *pyh_main_interp(void);
 const char *pyh_version(void);
 int pyh_free_threaded(void);

@@ -100,6 +100,9 @@ func (rt *Runtime) mainThread(cfg Config, errc chan<- error) {
 	home := C.CString(cfg.PythonHome)
 	defer C.free(unsafe.Pointer(name))
 	defer C.free(unsafe.Pointer(home))
+	prefix := C.CString(crashReportPrefix())
+	C.pyh_crash_prepare(prefix)
+	C.free(unsafe.Pointer(prefix))
 	var cerr *C.char
 	var rc C.int
 	keepingSignals(rt.log, "while Python started (site-packages .pth files)", func() {

@@ -59,11 +59,11 @@ static int is_virtualenv(const char *dir) {
  * main thread gets Go's stack back: an app's enable() then finds the stack allocated and
  * installs none, its handlers (SA_ONSTACK) run on each thread's own signal stack, and a crash
  * in Python code still prints the Python traceback before Go reports the signal and exits.
- * (With faulthandler on, a fault in Go code passes through it too: it prints the Python
- * tracebacks and re-raises, and Go treats the re-raised signal as fatal rather than as a
- * recoverable nil-pointer panic. pyhost's Go code has no expected faults, so that is kept.)
- * Called with the main thread state attached; go_stack is this thread's stack before Python
- * started (PYTHONFAULTHANDLER=1 already enabled faulthandler during initialisation). */
+ * faulthandler stays enabled (for the crashing thread only, on stderr): it prints the Python
+ * stack of a crash in C code (crash.c, whose handler in front of it keeps faults in Go code
+ * away from it). Called with the main thread state attached; go_stack is this thread's stack
+ * before Python started (PYTHONFAULTHANDLER=1 already enabled faulthandler, for every
+ * thread, during initialisation). */
 static void settle_faulthandler_stack(const stack_t *go_stack) {
     PyObject *fh = PyImport_ImportModule("faulthandler");
     if (fh == NULL) {
@@ -72,9 +72,7 @@ static void settle_faulthandler_stack(const stack_t *go_stack) {
     }
     PyObject *enabled = PyObject_CallMethod(fh, "is_enabled", NULL);
     if (enabled != NULL && !PyObject_IsTrue(enabled)) {
-        PyObject *r = PyObject_CallMethod(fh, "enable", "i", 2);
-        Py_XDECREF(r);
-        r = r ? PyObject_CallMethod(fh, "disable", NULL) : NULL;
+        PyObject *r = PyObject_CallMethod(fh, "enable", "iO", 2, Py_False);
         Py_XDECREF(r);
     }
     Py_XDECREF(enabled);
@@ -122,6 +120,7 @@ int pyh_initialize(const char *program_name, const char *python_home, int enable
     main_interp.owner = main_tstate;
     pyh_register_tstate(&main_interp, main_tstate);
     if (have_go_stack) settle_faulthandler_stack(&go_stack);
+    pyh_crash_arm(); /* over faulthandler: crash.c */
     /* Leave the runtime with no thread state attached: requests attach their own. */
     PyEval_SaveThread();
     return 0;

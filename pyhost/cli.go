@@ -57,7 +57,8 @@ sub-interpreter its own GIL; ≥ 3.12), free (PEP 703 free-threaded build, 3.13t
 
 Processes: with --processes N, serve is a supervisor that binds the listeners (and never starts
 Python) and runs N worker processes accepting on them; a worker that dies is replaced, one
-whose app cannot load is retried with back-off. SIGTERM/SIGINT stop every worker gracefully;
+whose app cannot load is retried with back-off, --boot-attempts times (then the
+supervisor exits 3). SIGTERM/SIGINT stop every worker gracefully;
 SIGHUP reloads the code (new workers first, then the old ones drain); SIGUSR1 reopens the
 log files (--access-log, --error-log) in the supervisor and every worker, for logrotate. wsgi.multiprocess is true
 whenever --processes is given. A config file with several [group.NAME] tables runs each

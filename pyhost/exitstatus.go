@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"time"
+
+	"github.com/pyhost/pyhost/cgo"
 )
 
 // signalNames spells the signals that end workers the way people search for them.
@@ -44,14 +47,41 @@ func describeExit(ps *os.ProcessState) (status, hint string) {
 	return status, hint
 }
 
-// signalCrashHint is the advice for a worker that a fatal signal in C code ended (Go reports
-// those with exit status 2 and its crash report, which names the signal).
-const signalCrashHint = "a crash in C code (an extension module, or ctypes); enable " +
-	"faulthandler (PYTHONFAULTHANDLER=1) to log the Python stack of the crashing thread"
+// signalCrashHint is the advice for a worker that a fatal signal in C code ended.
+const signalCrashHint = "a crash in C code (an extension module, or ctypes); the worker " +
+	"logged the Python stack of the crashing thread, when the crash happened in a call " +
+	"from Python"
+
+// crashHint is the advice for a worker whose Go runtime reported a fatal signal (exit status
+// 2): a crash in C code called from Python left the Python stack on stderr and Go's report
+// in a file (cgo/crash.c); one elsewhere left Go's report on stderr.
+func crashHint(pid int, started time.Time) string {
+	if path := cgo.CrashReportPath(pid); writtenSince(path, started) {
+		return "a crash in C code called from Python (an extension module, or ctypes): the " +
+			"worker logged the Python stack of the crashing thread above; Go's report " +
+			"(pyhost's goroutine stacks) is in " + path
+	}
+	return "a crash in C code outside any Python call (an extension's own thread?), or in " +
+		"pyhost: Go's report above names the code"
+}
+
+// writtenSince: path exists and was written after t (not a report of an earlier process that
+// had the same pid).
+func writtenSince(path string, t time.Time) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.ModTime().Before(t.Truncate(time.Second))
+}
 
 // stoppedBySIGTERM: a worker told to stop before it could install its handler ends by the
 // signal itself, which is a stop all the same.
 func stoppedBySIGTERM(ps *os.ProcessState) bool {
 	ws, ok := ps.Sys().(syscall.WaitStatus)
 	return ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM
+}
+
+// killedBySIGKILL: the worker ended by SIGKILL, which only the supervisor (when it says so in
+// worker.killedBy), a person or the kernel sends.
+func killedBySIGKILL(ps *os.ProcessState) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
 }

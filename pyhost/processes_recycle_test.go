@@ -257,7 +257,7 @@ func TestRecycleStartupTimeout(t *testing.T) {
 	if countLines(out, `msg="worker not ready within --startup-timeout; killing it"`) == 0 {
 		t.Fatalf("no worker was killed for --startup-timeout\n%s", out)
 	}
-	if countLines(out, `msg="worker could not start; fix the app`) != 1 ||
+	if countLines(out, `msg="worker could not start: the supervisor killed it while it was loading`) != 1 ||
 		!strings.Contains(out, `error="not ready within --startup-timeout 1s, so it was killed`) {
 		t.Fatalf("the startup timeout was not logged as a boot failure\n%s", out)
 	}

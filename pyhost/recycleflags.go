@@ -22,7 +22,14 @@ type Recycling struct {
 	// GracefulTimeout: how long a recycled worker's in-flight requests get before the
 	// supervisor kills it (0: --shutdown-timeout, like a full stop).
 	GracefulTimeout time.Duration
+	// BootAttempts: after this many boot failures in a row in one slot (0: no limit) the
+	// supervisor gives up (respawn.go giveUp).
+	BootAttempts int
 }
+
+// defaultBootAttempts lets a slow dependency of the import (a database starting beside the
+// app) a few minutes with the back-off (1 s doubling to 30 s: about 2.5 minutes in all).
+const defaultBootAttempts = 10
 
 // recycleFlags defines serve's recycling flags on r.
 func recycleFlags(fs *flag.FlagSet, r *Recycling) {
@@ -42,6 +49,10 @@ func recycleFlags(fs *flag.FlagSet, r *Recycling) {
 	fs.DurationVar(&r.StartupTimeout, "startup-timeout", 0, "with --processes: a worker "+
 		"not ready (apps to preload loaded) this long after it started is killed and "+
 		"retried like one whose app cannot load (0: wait for ever)")
+	fs.IntVar(&r.BootAttempts, "boot-attempts", defaultBootAttempts, "with --processes: "+
+		"how many times in a row a worker may fail to start (its app does not import, or "+
+		"--startup-timeout) before the supervisor gives up, stops its other workers and "+
+		"exits with status 3, as gunicorn does when a worker cannot boot (0: retry for ever)")
 	fs.DurationVar(&r.GracefulTimeout, "graceful-timeout", 0, "with --processes: how long "+
 		"a recycled worker's in-flight requests get before it is killed (0: "+
 		"--shutdown-timeout)")
@@ -81,6 +92,10 @@ func (r Recycling) check(processes int) error {
 				"a new one, and without --processes nothing can replace the one process that "+
 				"serves (add --processes 1 for one worker under a supervisor)", f.name, f.val)
 		}
+	}
+	if r.BootAttempts < 0 {
+		return fmt.Errorf("--boot-attempts %d: must not be negative (0: retry for ever)",
+			r.BootAttempts)
 	}
 	if r.MaximumRequestsJitter > 0 && r.MaximumRequests == 0 {
 		return fmt.Errorf("--maximum-requests-jitter %d: only spreads --maximum-requests, "+

@@ -17,7 +17,7 @@ func TestImportApacheRecycling(t *testing.T) {
 		t.Fatalf("groups: %+v\n%s", f.Groups, out)
 	}
 	want := Recycling{MaximumRequests: 1000, InactivityTimeout: 300 * time.Second,
-		GracefulTimeout: 15 * time.Second}
+		GracefulTimeout: 15 * time.Second, BootAttempts: defaultBootAttempts}
 	if got := f.Groups[0].Config.Recycle; got != want {
 		t.Errorf("the group's recycling: %+v, want %+v\n%s", got, want, out)
 	}

@@ -33,6 +33,7 @@ func (s *supervisor) watchStartup(w *worker) {
 		w.failure = fmt.Sprintf("not ready within --startup-timeout %s, so it was killed: "+
 			"make the app load faster (what does it wait for at import?) or raise "+
 			"--startup-timeout", d)
+		w.killedBy = "not ready within --startup-timeout " + d.String()
 		s.log.Error("worker not ready within --startup-timeout; killing it", "slot",
 			w.slot.index, "pid", w.pid, "startup_timeout", d.String())
 		_ = syscall.Kill(w.pid, syscall.SIGKILL)
@@ -52,6 +53,7 @@ func (s *supervisor) killAfterGrace(w *worker) {
 			return
 		}
 		s.transition(w, workerStopping)
+		w.killedBy = "its requests still ran --graceful-timeout " + d.String() + " after it was replaced"
 		s.log.Warn("replaced worker still has requests running after --graceful-timeout; "+
 			"killing it", "slot", w.slot.index, "pid", w.pid, "graceful_timeout", d.String())
 		_ = syscall.Kill(w.pid, syscall.SIGKILL)

@@ -31,11 +31,15 @@ func (s *supervisor) exited(w *worker) {
 		sl.pending = nil
 	}
 	status, hint := describeExit(w.cmd.ProcessState)
+	if w.killedBy != "" && killedBySIGKILL(w.cmd.ProcessState) {
+		// describeExit can only guess at "from outside"; the supervisor knows it sent it.
+		hint = "killed by the supervisor: " + w.killedBy
+	}
 	attrs := []any{"slot", sl.index, "pid", w.pid, "status", status}
 	if w.fatal != "" {
 		attrs = append(attrs, "crash", w.fatal)
 		if hint == "" && strings.HasPrefix(w.fatal, "SIG") {
-			hint = signalCrashHint
+			hint = crashHint(w.pid, w.started)
 		}
 	}
 	if hint != "" {
@@ -46,7 +50,11 @@ func (s *supervisor) exited(w *worker) {
 		if w.cmd.ProcessState.Success() || stoppedBySIGTERM(w.cmd.ProcessState) {
 			s.log.Info("worker stopped", attrs...)
 		} else {
-			s.log.Warn("worker stopped with an error (its log says why)", attrs...)
+			msg := "worker stopped with an error (its log says why)"
+			if w.killedBy != "" {
+				msg = "worker stopped: the supervisor killed it"
+			}
+			s.log.Warn(msg, attrs...)
 			// (one stopped before it was ready had no requests: its app failed to load)
 			if s.stopping && !w.readyAt.IsZero() {
 				s.unclean++
@@ -67,12 +75,21 @@ func (s *supervisor) exited(w *worker) {
 func (s *supervisor) bootFailed(w *worker, attrs []any) {
 	sl := w.slot
 	sl.bootFailures++
+	if limit := sl.group.cfg.Recycle.BootAttempts; limit > 0 && sl.bootFailures >= limit {
+		s.giveUp(w, append(attrs, "attempts", sl.bootFailures, "error", w.failure))
+		return
+	}
 	delay := s.bootBackoff(sl)
 	attrs = append(attrs, "attempt", sl.bootFailures, "retry_in", delay.String())
 	if w.failure != "" && w.failure != s.lastFailure {
 		s.lastFailure = w.failure
-		s.log.Error("worker could not start; fix the app (its traceback is above) and send "+
-			"SIGHUP to retry at once, or wait", append(attrs, "error", w.failure)...)
+		msg := "worker could not start; fix the app (its traceback is above) and send " +
+			"SIGHUP to retry at once, or wait"
+		if w.killedBy != "" { // no traceback: it was still loading
+			msg = "worker could not start: the supervisor killed it while it was loading; " +
+				"the error says what to do, then send SIGHUP to retry at once, or wait"
+		}
+		s.log.Error(msg, append(attrs, "error", w.failure)...)
 	} else {
 		s.log.Warn("worker could not start again", attrs...)
 	}
@@ -133,4 +150,32 @@ func (s *supervisor) retryLater(sl *slot, d time.Duration) {
 		return
 	}
 	sl.retry = time.AfterFunc(d, func() { s.events <- event{kind: evRetry, slot: sl} })
+}
+
+// exitBootFailure is the supervisor's exit status when it gave up on workers that cannot
+// start (gunicorn's, for the same reason).
+const exitBootFailure = 3
+
+// giveUp ends the retries of a slot whose workers failed to start --boot-attempts times in a
+// row. While an older worker still serves the slot (a reload or recycle whose new code does
+// not load) that worker keeps serving and the slot stops trying until SIGHUP; a slot with no
+// worker at all means the server cannot serve what it was asked to, so the supervisor stops
+// every worker and exits with exitBootFailure, for a process manager to see and report.
+func (s *supervisor) giveUp(w *worker, attrs []any) {
+	sl := w.slot
+	if sl.serving != nil {
+		s.log.Error("replacement worker could not start; giving up on it: the current worker "+
+			"keeps serving the old code. Fix the app (its error is above) and send SIGHUP",
+			attrs...)
+		return
+	}
+	s.log.Error("worker could not start after --boot-attempts tries in a row; giving up: "+
+		"stopping every worker and exiting with status 3. Fix the app (its error is above) "+
+		"and start pyhost again, or raise --boot-attempts (0: retry for ever)", attrs...)
+	s.gaveUp = true
+	if s.front != nil {
+		s.front.shutdown(s.shutdownTimeout())
+	}
+	s.stop()
+	s.after(s.shutdownTimeout()+stopMargin, s.killAll)
 }

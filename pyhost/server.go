@@ -260,7 +260,7 @@ func (s *Server) preload() error {
 			if s.mounts[i].Group != GroupGlobal && !s.cfg.Preload {
 				continue
 			}
-			if _, err := h.App(); err != nil {
+			if _, err := h.Preload(); err != nil {
 				return err
 			}
 		}

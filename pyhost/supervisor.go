@@ -58,7 +58,9 @@ type worker struct {
 	readyAt time.Time
 	failure string // why it could not start, from its status pipe
 	fatal   string // the first line of the Go runtime's crash report, when it crashed
-	control string // the path of its control socket ("" : none)
+	// killedBy says why the supervisor sent this worker SIGKILL itself ("": it did not).
+	killedBy string
+	control  string // the path of its control socket ("" : none)
 }
 
 type eventKind int
@@ -96,6 +98,7 @@ type supervisor struct {
 
 	stopping    bool
 	unclean     int    // workers whose final stop failed (requests still running at the timeout)
+	gaveUp      bool   // a slot's workers could not start --boot-attempts times: exit 3
 	lastFailure string // the boot failure last logged in full, to say it once for all slots
 	killed      int    // workers killed after the shutdown timeout
 	announced   bool   // the "serving" line went out
@@ -198,6 +201,10 @@ func (s *supervisor) run() int {
 		case <-killAt:
 			s.killAll()
 		}
+	}
+	if s.gaveUp {
+		s.log.Error("stopped: workers could not start (see above)", "exit_status", exitBootFailure)
+		return exitBootFailure
 	}
 	if s.killed > 0 || s.unclean > 0 {
 		s.log.Error("stopped, but not cleanly: workers had requests running past the "+
@@ -444,6 +451,7 @@ func (s *supervisor) killAll() {
 		}
 		s.transition(w, workerStopping)
 		s.killed++
+		w.killedBy = "still running --shutdown-timeout + " + stopMargin.String() + " after it was told to stop"
 		s.log.Error("worker still running after the shutdown timeout; killing it", "slot",
 			w.slot.index, "pid", w.pid)
 		_ = syscall.Kill(w.pid, syscall.SIGKILL)

@@ -45,6 +45,8 @@ type Group struct {
 
 	mu   sync.Mutex
 	apps map[string]*App // by target, so mounts of the same app share one import
+	// partial holds apps some members imported before another member's import failed.
+	partial map[string]*App
 }
 
 // Size is the number of interpreters in the group.

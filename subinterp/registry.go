@@ -55,7 +55,7 @@ func (r *Registry) Group(name string) (*Group, error) {
 	if g, ok := r.groups[name]; ok {
 		return g, nil
 	}
-	g := &Group{Name: name, apps: map[string]*App{}}
+	g := &Group{Name: name, apps: map[string]*App{}, partial: map[string]*App{}}
 	if name == Global {
 		g.members = []*Member{{in: r.rt.Main(), gate: r.gateFor(r.rt.Main(), true)}}
 	} else {
@@ -99,14 +99,23 @@ func (r *Registry) Load(g *Group, spec cgo.AppSpec) (*App, error) {
 	if a, ok := g.apps[key]; ok {
 		return a, nil
 	}
-	a := &App{Group: g}
-	for _, m := range g.members {
+	// A failed load is tried again later (wsgi/loadretry.go): the members that imported the
+	// app already keep it, and the next try carries on from the one that failed.
+	a := g.partial[key]
+	if a == nil {
+		a = &App{Group: g}
+	}
+	for _, m := range g.members[len(a.ids):] {
 		id, err := r.rt.LoadApp(m.in, spec)
 		if err != nil {
+			if len(a.ids) > 0 {
+				g.partial[key] = a
+			}
 			return nil, err
 		}
 		a.ids = append(a.ids, id)
 	}
+	delete(g.partial, key)
 	g.apps[key] = a
 	return a, nil
 }

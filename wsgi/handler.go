@@ -27,7 +27,8 @@ type Handler struct {
 	// TrustRequestID keeps a client's valid X-Request-Id as the request id (requestid.go).
 	TrustRequestID bool
 	// Load returns the app, importing it (and creating its application group) the first
-	// time. A failure is remembered: every request then gets a 500, as mod_wsgi does.
+	// time. After a failure requests get 503 and the import is tried again, with back-off
+	// (loadretry.go).
 	Load func() (*subinterp.App, error)
 	// InFlight, if set, follows which requests still owe a response, for a graceful stop
 	// (shared by every handler of a server).
@@ -45,34 +46,21 @@ type Handler struct {
 	// for another thread to be woken for (pyhost/goprocs.go).
 	YieldBeforeCall *atomic.Bool
 
-	app     atomic.Pointer[subinterp.App]
-	loadMu  sync.Mutex
-	loadErr error
+	app    atomic.Pointer[subinterp.App]
+	loadMu sync.Mutex
+	failed loadFailure // the last failed import and when to try again (loadretry.go)
 
 	scratchOnce sync.Once
 	scratch     []*scratch // one per request thread (gil.Limiter numbers them), made on first use
 }
 
-// App returns the loaded app, loading it now if no request has yet.
+// App returns the loaded app, loading it now if no request has yet (or trying again, once
+// the back-off after a failed import has passed).
 func (h *Handler) App() (*subinterp.App, error) {
 	if a := h.app.Load(); a != nil {
 		return a, nil
 	}
-	h.loadMu.Lock()
-	defer h.loadMu.Unlock()
-	if a := h.app.Load(); a != nil {
-		return a, nil
-	}
-	if h.loadErr != nil {
-		return nil, h.loadErr
-	}
-	a, err := h.Load()
-	if err != nil {
-		h.loadErr = err
-		return nil, err
-	}
-	h.app.Store(a)
-	return a, nil
+	return h.loadOrRetry()
 }
 
 // scratch is a request thread's reusable state: buffers and the callback handle.
@@ -120,9 +108,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { h.InFlight.end(dl) }()
 	app, err := h.App()
 	if err != nil {
-		h.Log.Error("WSGI application unavailable: it failed to load", "path", r.URL.Path,
-			"error", err)
-		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		h.unavailable(w, err)
 		return
 	}
 	if !h.checkHead(w, r) {
