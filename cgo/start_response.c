@@ -52,6 +52,29 @@ static const char *latin1_of(PyObject *s, Py_ssize_t *n, const char *what) {
     return (const char *)PyUnicode_1BYTE_DATA(s);
 }
 
+/* A response's Content-Length frames it: the value must be 1*DIGIT (RFC 9110 §8.6) and a
+ * response has one. Anything else would go out as written: a "+5" or two differing lengths
+ * let a lenient proxy split the response in two (and the Go side, which parses it strictly,
+ * would frame the body by another length than the one sent). 18 digits at most: a longer one
+ * is no real length and would overflow an int64. Returns 0, or -1 with an exception naming
+ * the header. */
+static int check_content_length(PyObject *name, PyObject *value_obj, const char *value,
+                                Py_ssize_t vn, int *seen) {
+    if ((*seen)++) {
+        PyErr_Format(PyExc_ValueError, "more than one Content-Length response header (%R); "
+                     "a response has one length: send one %R header", name, name);
+        return -1;
+    }
+    int ok = vn > 0 && vn <= 18;
+    for (Py_ssize_t i = 0; ok && i < vn; i++) ok = value[i] >= '0' && value[i] <= '9';
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "response header %R: value %R is not a length (only "
+                     "decimal digits, like '42', and at most 18 of them)", name, value_obj);
+        return -1;
+    }
+    return 0;
+}
+
 /* Checks status and headers (PEP 3333's rules) and returns the size of their packed form, or
  * -1 with an exception. headers is a list or tuple; on success no Python code has run. */
 static Py_ssize_t head_size(PyObject *status, PyObject *headers) {
@@ -72,7 +95,16 @@ static Py_ssize_t head_size(PyObject *status, PyObject *headers) {
             return -1;
         }
     }
+    if (st[0] == '1') {
+        /* 1xx answers are interim; a 101 would tell the client the connection switched
+         * protocols while it goes on speaking HTTP. Only the server may send them. */
+        PyErr_Format(PyExc_ValueError, "status %R is informational (1xx): a WSGI response's "
+                     "status is final (2xx to 5xx); a WSGI application cannot switch protocols "
+                     "or send interim answers", status);
+        return -1;
+    }
     Py_ssize_t size = n + 1;
+    int lengths = 0; /* Content-Length headers seen */
     Py_ssize_t count = PySequence_Fast_GET_SIZE(headers);
     PyObject **items = PySequence_Fast_ITEMS(headers);
     for (Py_ssize_t i = 0; i < count; i++) {
@@ -104,6 +136,11 @@ static Py_ssize_t head_size(PyObject *status, PyObject *headers) {
                              "character (CR/LF injection?)", PyTuple_GET_ITEM(h, 0));
                 return -1;
             }
+        }
+        if (nn == 14 && strncasecmp(name, "content-length", 14) == 0 &&
+            check_content_length(PyTuple_GET_ITEM(h, 0), PyTuple_GET_ITEM(h, 1), value, vn,
+                                 &lengths) < 0) {
+            return -1;
         }
         for (const char *const *hop = hop_by_hop; *hop; hop++) {
             if ((size_t)nn == strlen(*hop) && strncasecmp(name, *hop, nn) == 0) {

@@ -76,6 +76,10 @@ type guardedConn struct {
 	// request line.
 	lineEnded atomic.Bool
 	timedOut  atomic.Bool // a write timed out (logged once)
+	// headTimedOut: a request head timed out and got its 408. The connection is closing,
+	// but its reader may read again (net/http's parser retries, and the fast path's reader
+	// and net/http's each read after a hand-off): one 408, one log line.
+	headTimedOut atomic.Bool
 	// deadlineSetAt is when the write deadline was last moved. Writes to one connection
 	// never run concurrently (net/http serialises them), so it needs no lock.
 	deadlineSetAt time.Time
@@ -100,6 +104,9 @@ func (c *guardedConn) Read(p []byte) (int, error) {
 		if got == 0 {
 			c.l.log.Debug("closed an idle connection", "remote", c.RemoteAddr().String(),
 				"state", http.ConnState(c.state.Load()).String())
+			return n, err
+		}
+		if !c.headTimedOut.CompareAndSwap(false, true) {
 			return n, err
 		}
 		c.l.log.Warn("request refused: the client did not finish its request head within "+

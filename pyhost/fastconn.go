@@ -102,8 +102,10 @@ func (fc *fastConn) serve() {
 				return
 			}
 		}
+		var headDeadline time.Time // the one deadline for this head, a hand-off included
 		if d := fs.srv.ReadHeaderTimeout; d > 0 {
-			_ = c.SetReadDeadline(time.Now().Add(d))
+			headDeadline = time.Now().Add(d)
+			_ = c.SetReadDeadline(headDeadline)
 		} else if !first {
 			_ = c.SetReadDeadline(time.Time{})
 		}
@@ -120,7 +122,7 @@ func (fc *fastConn) serve() {
 		}
 		if req == nil {
 			handedOff = true
-			fc.handOff(br)
+			fc.handOff(br, headDeadline)
 			return
 		}
 		_, _ = br.Discard(n)
@@ -148,13 +150,20 @@ func peeked(br *bufio.Reader, n int) []byte {
 }
 
 // peekHead reads until br holds a whole request head, and returns its length (through the
-// blank line), or -1 if the head does not fit in br's buffer. It consumes nothing.
+// blank line), or -1 if the head does not fit in br's buffer. It consumes nothing. A head
+// whose lines end in a bare LF ends at its first empty line, as net/http reads it: such a
+// head is never plain (plainhead.Is wants CRLF), so it goes to net/http, which serves or
+// refuses it, rather than waiting for a CRLF CRLF that never comes.
 func peekHead(br *bufio.Reader) (int, error) {
 	scanned := 0
 	for {
 		buf := peeked(br, br.Buffered())
 		if i := bytes.Index(buf[max(scanned-3, 0):], crlfcrlf); i >= 0 {
 			return max(scanned-3, 0) + i + 4, nil
+		}
+		// Looked for only when no CRLF CRLF is in sight: a plain head never pays for it.
+		if i := bareLFHeadEnd(buf, max(scanned-2, 0)); i >= 0 {
+			return i, nil
 		}
 		scanned = len(buf)
 		if scanned >= br.Size() {
@@ -167,6 +176,26 @@ func peekHead(br *bufio.Reader) (int, error) {
 }
 
 var crlfcrlf = []byte("\r\n\r\n")
+
+// bareLFHeadEnd returns the length through the first empty line after a bare LF in buf
+// ("\n\n" or "\n\r\n"), looking from index from on, or -1 if there is none yet.
+func bareLFHeadEnd(buf []byte, from int) int {
+	for from < len(buf) {
+		i := bytes.IndexByte(buf[from:], '\n')
+		if i < 0 {
+			return -1
+		}
+		j := from + i + 1 // just after the LF
+		switch {
+		case j < len(buf) && buf[j] == '\n':
+			return j + 1
+		case j+1 < len(buf) && buf[j] == '\r' && buf[j+1] == '\n':
+			return j + 2
+		}
+		from = j
+	}
+	return -1
+}
 
 // runHandler serves one request; false if the handler panicked (the connection is then
 // closed, as net/http does, and a panic other than http.ErrAbortHandler logged with its stack).
@@ -184,13 +213,14 @@ func (fc *fastConn) runHandler(w *fastResponse, req *http.Request) (ok bool) {
 }
 
 // handOff gives the connection to net/http, with the bytes read from it so far (the head
-// that was not plain) to be read again; it closes the connection if net/http is shutting down.
-func (fc *fastConn) handOff(br *bufio.Reader) {
+// that was not plain) to be read again and the head's deadline (zero: none) still running;
+// it closes the connection if net/http is shutting down.
+func (fc *fastConn) handOff(br *bufio.Reader, headDeadline time.Time) {
 	replay := append([]byte(nil), peeked(br, br.Buffered())...)
 	// To the hooks, the fast path's connection ends here and net/http's begins.
 	fc.fs.forget(fc)
 	fc.fs.hook(fc.c, http.StateClosed)
-	if !fc.fs.handoff.give(&handedConn{Conn: fc.c, replay: replay}) {
+	if !fc.fs.handoff.give(&handedConn{Conn: fc.c, replay: replay, headDeadline: headDeadline}) {
 		_ = fc.c.Close()
 	}
 }
@@ -200,6 +230,23 @@ func (fc *fastConn) handOff(br *bufio.Reader) {
 type handedConn struct {
 	net.Conn
 	replay []byte
+	// headDeadline is when the head being read must be complete, set when the fast path
+	// began reading it; zero once net/http has set its first read deadline.
+	headDeadline time.Time
+}
+
+// SetReadDeadline keeps one deadline for the head that was handed over: net/http's first
+// deadline on a connection is its header timeout counted from now, which would give a client
+// that trickles its head up to twice --header-timeout. Later deadlines are net/http's own.
+// net/http sets that first one on the connection's goroutine before it starts any other.
+func (h *handedConn) SetReadDeadline(t time.Time) error {
+	if !h.headDeadline.IsZero() {
+		if t.IsZero() || t.After(h.headDeadline) {
+			t = h.headDeadline
+		}
+		h.headDeadline = time.Time{}
+	}
+	return h.Conn.SetReadDeadline(t)
 }
 
 func (h *handedConn) Read(p []byte) (int, error) {

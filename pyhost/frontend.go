@@ -226,7 +226,7 @@ func startFrontend(lns []net.Listener, mounts map[string]string, groups map[stri
 		for prefix, group := range mounts {
 			routes = append(routes, route{prefix, atListener{strconv.Itoa(i), balancers[group]}})
 		}
-		srv := &http.Server{Handler: newRouter(routes),
+		srv := &http.Server{Handler: http1Rules{next: newRouter(routes), log: log},
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 			MaxHeaderBytes:    lim.MaxHeaderBytes,
 			ReadHeaderTimeout: lim.HeaderTimeout,

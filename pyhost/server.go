@@ -289,6 +289,7 @@ func (s *Server) Run(ctx context.Context) error {
 		} else {
 			handler = newRouter(s.routes(s.handlers[i]))
 		}
+		handler = http1Rules{next: handler, log: s.log}
 		srv := &http.Server{Handler: observe(s.countRequests(handler), s.observers), ErrorLog: errLog,
 			// net/http's bound on the whole head (it allows 4 KiB more and answers 431 by
 			// itself); the handler checks the precise limits and the request line.

@@ -328,6 +328,14 @@ def err_close_raises(environ, start_response):
     return Bad()
 
 
+def err_content_length(environ, start_response):
+    # Content-Length values as given (?v=%2B5 for "+5"; v twice for two fields).
+    values = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).get("v", ["5"])
+    start_response("200 OK", [("Content-Type", "text/plain")] +
+                   [("Content-Length", v) for v in values])
+    return [b"never"]
+
+
 def err_exit(environ, start_response):
     raise SystemExit(3)
 
@@ -346,7 +354,7 @@ routes = {
     "/error/return-bytes": err_return_bytes,
     "/error/midstream": err_midstream, "/error/exc-info": err_exc_info,
     "/error/exc-info-late": err_exc_info_late, "/error/close-raises": err_close_raises,
-    "/error/exit": err_exit,
+    "/error/exit": err_exit, "/error/content-length": err_content_length,
 }
 
 

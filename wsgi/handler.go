@@ -151,7 +151,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		return // the client went away while waiting for a request thread
+		// The client went away (or half-closed, which reads the same) while the request
+		// waited for a request thread: the app never ran, so no answer may say it did. Drop
+		// the connection without a response, as for a client that leaves mid-request (the
+		// access log records it as aborted); returning would send an empty 200.
+		h.Log.Info("client disconnected while its request waited for a request thread; "+
+			"the request was not run", "method", r.Method, "path", r.URL.Path)
+		panic(http.ErrAbortHandler)
 	}
 	member := app.Group.Acquire()
 	if rec != nil {

@@ -58,7 +58,8 @@ var hopByHop = []string{"connection", "keep-alive", "proxy-authenticate", "proxy
 // ok=false where it must raise.
 func expectedHead(status string, headers [][2]string, fromUTF8 bool) (head []byte, ok bool) {
 	st, ok := asLatin1(status, fromUTF8)
-	if !ok || len(st) < 4 || st[0] < '1' || st[0] > '9' || st[1] < '0' || st[1] > '9' ||
+	// 1xx: interim answers only the server may send (a 101 would claim a protocol switch).
+	if !ok || len(st) < 4 || st[0] < '2' || st[0] > '9' || st[1] < '0' || st[1] > '9' ||
 		st[2] < '0' || st[2] > '9' || st[3] != ' ' {
 		return nil, false
 	}
@@ -68,6 +69,7 @@ func expectedHead(status string, headers [][2]string, fromUTF8 bool) (head []byt
 		}
 	}
 	head = append([]byte(st), 0)
+	lengths := 0
 	for _, h := range headers {
 		name, ok1 := asLatin1(h[0], fromUTF8)
 		value, ok2 := asLatin1(h[1], fromUTF8)
@@ -84,9 +86,25 @@ func expectedHead(status string, headers [][2]string, fromUTF8 bool) (head []byt
 				return nil, false
 			}
 		}
+		if strings.EqualFold(name, "Content-Length") && !validContentLength(value, &lengths) {
+			return nil, false
+		}
 		head = append(append(append(append(head, name...), 0), value...), 0)
 	}
 	return head, true
+}
+
+// validContentLength: the first Content-Length of a response, and 1 to 18 decimal digits.
+func validContentLength(v string, seen *int) bool {
+	if *seen++; *seen > 1 || len(v) == 0 || len(v) > 18 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func checkStartResponse(t *testing.T, status string, headers [][2]string, fromUTF8 bool) {
@@ -159,6 +177,11 @@ func FuzzStartResponse(f *testing.F) {
 	f.Add("200 OK\r\nX: y", blob(), false)
 	f.Add("200", blob(), false)
 	f.Add("099 Low", blob(), false)
+	f.Add("101 Switching Protocols", blob("Content-Type", "text/plain"), false)
+	f.Add("200 OK", blob("Content-Length", "+5"), false)
+	f.Add("200 OK", blob("Content-Length", "5", "content-length", "6"), false)
+	f.Add("200 OK", blob("Content-Length", " 5"), false)
+	f.Add("200 OK", blob("Content-Length", "1234567890123456789"), false)
 	f.Add("200 caf\xc3\xa9", blob("X-Caf\xc3\xa9", "caf\xc3\xa9"), true)
 	f.Add("200 OK", blob("X-Euro", "\xe2\x82\xac"), true)
 	f.Add("200 OK", blob("X-Latin1", "caf\xe9\t\x80\xff"), false)

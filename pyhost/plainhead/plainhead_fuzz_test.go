@@ -22,6 +22,8 @@ func FuzzPlainHead(f *testing.F) {
 		"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
 		"GET http://h/ HTTP/1.1\r\nHost: h\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n",
+		"GET / HTTP/1.1\nHost: h\n\n",
+		"POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n",
 	} {
 		f.Add([]byte(seed))
 	}

@@ -45,6 +45,14 @@ func TestIs(t *testing.T) {
 		{"GET /caf\xc3\xa9 HTTP/1.1\r\n" + h + "\r\n", false},
 		{"GET /\x00 HTTP/1.1\r\n" + h + "\r\n", false},
 		{"GET / HTTP/1.1\n" + h + "\r\n", false},
+		// Bare-LF line ends, which the fast path's head reader ends a head at (fastconn.go):
+		// such a head is never plain, so it always goes to net/http.
+		{"GET / HTTP/1.1\nHost: example.test\n\n", false},
+		{"GET / HTTP/1.0\n\n", false},
+		{"GET / HTTP/1.1\r\nHost: example.test\n\r\n", false},
+		{"GET / HTTP/1.1\r\n" + h + "\n", false},
+		// HTTP/1.0 with Transfer-Encoding, which net/http ignores and hides (http1rules.go).
+		{"GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", false},
 		{"GET / HTTP/1.1\r\n" + h + "Bad Field\r\n\r\n", false},
 		{"GET / HTTP/1.1\r\n" + h + "X-A : 1\r\n\r\n", false},
 		{"GET / HTTP/1.1\r\n" + h + ": 1\r\n\r\n", false},
