@@ -6,7 +6,8 @@
 // it per phase with the growth per 100k requests over the second half of the run.
 //
 // With -fail-above it is a leak check: exit status 3 when the growth over the second half
-// (least squares of RSS against requests served) is above the limit; 1 for anything else
+// (least squares of RSS against requests served) is above the limit and adds up to more than
+// -fail-floor MB; 1 for anything else
 // that went wrong (wrong answers, a server that died, too few requests to judge).
 package main
 
@@ -37,6 +38,7 @@ func main() {
 	phases := flag.Int("phases", 10, "the run is reported in this many equal phases")
 	only := flag.String("path", "mix", "mix, or one path alone: "+pathNames())
 	failAbove := flag.Float64("fail-above", 0, "exit 3 when RSS grows more than this many MB per 100k requests over the second half (0: report only)")
+	floor := flag.Float64("fail-floor", 3, "with -fail-above: growth of at most this many MB over the second half never fails (one step of an allocator's arena is about 1 MB)")
 	maxErrRate := flag.Float64("max-error-rate", 0.001, "exit 1 when more than this fraction of answers are wrong")
 	label := flag.String("label", "server", "name of the server in the report")
 	flag.Parse()
@@ -56,7 +58,7 @@ func main() {
 		os.Exit(1)
 	}
 	rep.print(os.Stdout, *label, *only, *phases)
-	os.Exit(rep.verdict(os.Stderr, *failAbove, *maxErrRate))
+	os.Exit(rep.verdict(os.Stderr, *failAbove, *floor, *maxErrRate))
 }
 
 func checkArgs(base string, pid int, duration time.Duration, conns, phases int) error {
