@@ -23,7 +23,7 @@ rc=0
 SOAK_LEAK_BYTES=1024 WARMUP=3 DURATION=12 PHASES=4 timeout 120 scripts/bench/soak.sh >"$work/leak.out" 2>&1 || rc=$?
 if ((rc != 3)); then
 	cat "$work/leak.out" >&2
-	echo "soak-check.sh: the soak check did not report the deliberate leak (exit status $rc, want 3): it cannot catch a real one; fix scripts/bench/soakload before trusting it" >&2
+	echo "soak-check.sh: the run with a deliberate leak exited $rc, want 3 (leak reported); its output is above. If it ran and found no leak, the check cannot catch a real one: fix scripts/bench/soakload before trusting it" >&2
 	exit 1
 fi
 grep 'LEAK' "$work/leak.out" >&2
