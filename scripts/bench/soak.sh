@@ -234,8 +234,11 @@ mkdir -p "$OUT"
 MD=$OUT/bench-soak.md
 {
 	printf '# pyhost soak, %s\n\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
-	printf 'testdata/soak/soak_app.py, scripts/bench/soakload: %s connections on 127.0.0.1, %ss warm-up then %ss measured, %s CPUs shared by the load and the server, %s, system Python %s. RSS: the server'"'"'s whole process tree, MB = 10⁶ bytes.\n\n' \
-		"$CONNECTIONS" "$WARMUP" "$DURATION" "$(nproc)" "$(uname -sr)" "$("$PY" -c 'import platform; print(platform.python_version())')"
+	measured="${DURATION}s measured (mix)"
+	[[ $MIX != 0 ]] || measured=""
+	((PATH_DURATION == 0)) || measured="${measured:+$measured, }${PATH_DURATION}s (each path alone)"
+	printf 'testdata/soak/soak_app.py, scripts/bench/soakload: %s connections on 127.0.0.1, %ss warm-up then %s, %s CPUs shared by the load and the server, %s, system Python %s. RSS: the server'"'"'s whole process tree, MB = 10⁶ bytes.\n\n' \
+		"$CONNECTIONS" "$WARMUP" "$measured" "$(nproc)" "$(uname -sr)" "$("$PY" -c 'import platform; print(platform.python_version())')"
 	for s in $SERVERS; do
 		printf -- '- %s: %s\n' "$s" "${CONFIGS[$s]:-not started}"
 	done
