@@ -26,6 +26,12 @@ run_suite() { # run_suite LABEL PYTHON(empty = system) PACKAGES...
 
 run_suite "system python3 $(pkg-config --modversion python3-embed) ($(scripts/with-python.sh "" sh -c 'cat "$PKG_CONFIG_PATH/linkage"') libpython)" "" ./...
 
+# Memory under the everyday Flask mix, system Python: ~90 s (a deliberate leak must fail the
+# check, then 10 s warm-up + 60 s measured must stay flat); scripts/soak-check.sh.
+echo "== soak check (system python3)" >&2
+scripts/soak-check.sh
+results+=("soak check (system python3): passed")
+
 extra=()
 extra+=("$(scripts/build-python.sh 3.13 | tail -n 1)/bin/python3.13")
 extra+=("$(scripts/build-python.sh 3.13 --free-threaded | tail -n 1)/bin/python3.13t")
