@@ -227,6 +227,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	gilWait := gateWait + call.GILWait()
 	gil.RecordWait(gilWait)
+	sp := s.rio.spool // a streamed response's buffer, nil otherwise: it outlives the scratch
 	s.rio = requestIO{}
 	if rec != nil {
 		rec.RequestID = requestID
@@ -244,6 +245,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeResponse(w, r, resp)
 		resp.free()
 	case cgo.Streamed:
+		if sp != nil {
+			// The app is done; the rest of its response waits in the spool. Give the
+			// thread back while the client reads it, then wait: net/http forbids touching w
+			// after ServeHTTP returns.
+			release()
+			if sp.finish(false) != nil {
+				if rec != nil {
+					rec.Outcome = outcomeNames[cgo.Aborted]
+				}
+				h.Log.Info("client disconnected mid-response", "request_id", requestID,
+					"path", r.URL.Path)
+				panic(http.ErrAbortHandler) // the response is incomplete: drop the connection
+			}
+		}
 	case cgo.Failed:
 		h.Log.Error("WSGI application failed", "request_id", requestID, "method", r.Method,
 			"path", r.URL.Path, "traceback", call.Err())
@@ -257,6 +272,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"after_deadline", time.Since(s.deadline.fired).Round(time.Millisecond).String(),
 			"traceback", call.Err())
 	case cgo.Aborted:
+		if sp != nil {
+			release()
+			_ = sp.finish(true) // what is not written yet is dropped, with the connection
+		}
 		if tb := call.Err(); tb != "" {
 			h.Log.Error("WSGI application failed after the response started; connection dropped",
 				"request_id", requestID, "method", r.Method, "path", r.URL.Path, "traceback", tb)

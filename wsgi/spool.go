@@ -1,0 +1,314 @@
+package wsgi
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+)
+
+// spool decouples a streamed response (a generator, write(), wsgi.file_wrapper) from its
+// client: the app's writes land here and return, a goroutine of the spool's own writes them
+// to the client, and once the app's part is over the request thread and its interpreter go
+// back while the spool drains. A client that reads slowly then holds a goroutine and at most
+// the buffer limit, never a request thread — as a list body already does (handler.go).
+//
+// Bytes wait in memory up to Limits.StreamBufferMemory, beyond it in an unlinked temporary
+// file, and at Limits.StreamBuffer in all the app's write blocks until the client has taken
+// some (backpressure). The drain flushes whenever it has caught up, so a chunk reaches a
+// client that reads promptly at once (server-sent events, long polls).
+//
+// One producer at a time: the C side sends under the request's lock. The spool outlives the
+// request's scratch state (a request thread's next request reuses that), and ServeHTTP waits
+// for the drain before it returns: nothing touches the ResponseWriter after that.
+type spool struct {
+	w        http.ResponseWriter
+	r        *http.Request
+	memLimit int64 // bytes held in memory at most
+	limit    int64 // bytes held in all (memory and file) before the app's write blocks
+	tempDir  string
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	head     []byte // the packed head, to write when headWait
+	headWait bool
+	headLen  int64 // the body length writeHead is given (-1: unknown)
+	file     *os.File
+	fileSend int64    // bytes of file to send after the head (wsgi.file_wrapper), 0: none
+	mem      []byte   // bytes waiting in memory, in order before any in spill
+	out      []byte   // the drain's batch being written (its bytes still count as held)
+	spill    *os.File // the temporary file, made on the first overflow
+	spillR   int64    // the drain's read position in spill
+	spillW   int64    // the app's write position in spill (spillR < spillW: bytes wait there)
+	noSpill  bool     // the temporary file could not be made: memory only
+	closed   bool     // the app's part is over: nothing more will come
+	err      error    // the drain failed (the client went away or timed out): every write fails
+
+	wake chan struct{} // app → drain: something to write, or closed
+	room chan struct{} // drain → app: bytes left the buffer
+	done chan struct{} // closed when the drain has finished with w
+}
+
+// errResponseAborted stops the drain of a response whose app failed after it started.
+var errResponseAborted = errors.New("response aborted: the app failed after it started")
+
+var spoolPool = sync.Pool{New: func() any { return new(spool) }}
+
+// pooledSpoolBuf is the largest memory buffer a finished spool keeps for the next one.
+const pooledSpoolBuf = 64 << 10
+
+// newSpool starts the drain of a streamed response to w.
+func newSpool(w http.ResponseWriter, r *http.Request, lim *Limits, log *slog.Logger) *spool {
+	sp := spoolPool.Get().(*spool)
+	sp.w, sp.r, sp.tempDir, sp.log = w, r, lim.BodyTempDir, log
+	sp.limit = lim.StreamBuffer
+	sp.memLimit = min(lim.StreamBufferMemory, lim.StreamBuffer)
+	sp.wake, sp.room, sp.done = make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{})
+	go sp.drain()
+	return sp
+}
+
+// signal wakes whoever waits on c, without blocking and without piling up wake-ups.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// held is how many body bytes wait; sp.mu held.
+func (sp *spool) held() int64 {
+	return int64(len(sp.mem)+len(sp.out)) + sp.spillW - sp.spillR
+}
+
+// sendHead queues the response's head; bodyLen as writeHead takes it.
+func (sp *spool) sendHead(head []byte, bodyLen int64) {
+	sp.mu.Lock()
+	sp.head = append(sp.head[:0], head...)
+	sp.headWait, sp.headLen = true, bodyLen
+	sp.mu.Unlock()
+	signal(sp.wake)
+}
+
+// sendFile queues count bytes of f (from its current offset) after the head; the spool closes
+// f when it is done with it.
+func (sp *spool) sendFile(f *os.File, count int64) {
+	sp.mu.Lock()
+	sp.file, sp.fileSend = f, count
+	sp.mu.Unlock()
+	signal(sp.wake)
+}
+
+// write copies p into the buffer, waiting while the buffer is full; it fails once the drain
+// has failed or the client went away meanwhile. p may be larger than the whole buffer: it is
+// taken in pieces as room appears.
+func (sp *spool) write(p []byte) error {
+	for len(p) > 0 {
+		sp.mu.Lock()
+		if sp.err != nil {
+			err := sp.err
+			sp.mu.Unlock()
+			return err
+		}
+		n := sp.roomFor(int64(len(p)))
+		if n == 0 {
+			sp.mu.Unlock()
+			select {
+			case <-sp.room:
+			case <-sp.done:
+			case <-sp.r.Context().Done(): // only a full buffer asks: see fastctx.go
+				sp.mu.Lock()
+				if sp.err == nil {
+					sp.err = errClientGone
+				}
+				sp.mu.Unlock()
+			}
+			continue
+		}
+		if err := sp.put(p[:n]); err != nil {
+			sp.mu.Unlock()
+			return err
+		}
+		sp.mu.Unlock()
+		signal(sp.wake)
+		p = p[n:]
+	}
+	return nil
+}
+
+// errClientGone is the write error of a client that went away while the buffer was full.
+var errClientGone = errors.New("client disconnected while the response was buffered")
+
+// roomFor is how many of want bytes the buffer takes now; sp.mu held.
+func (sp *spool) roomFor(want int64) int64 {
+	limit := sp.limit
+	if sp.noSpill {
+		limit = sp.memLimit
+	}
+	return max(min(want, limit-sp.held()), 0)
+}
+
+// put appends p to memory while it fits there and no earlier bytes wait in the file, else to
+// the file; sp.mu held.
+func (sp *spool) put(p []byte) error {
+	inMemory := int64(len(sp.mem) + len(sp.out))
+	if sp.spillW == 0 && (inMemory+int64(len(p)) <= sp.memLimit || sp.noSpill) {
+		sp.mem = append(sp.mem, p...)
+		return nil
+	}
+	if sp.spill == nil {
+		f, err := os.CreateTemp(sp.tempDir, "pyhost-response-*")
+		if err != nil {
+			// Memory only from now on: this piece is held, then the app's writes wait for
+			// the client sooner. Nothing is lost.
+			sp.log.Warn("could not make a temporary file for a streamed response; it is "+
+				"buffered in memory only (--stream-buffer-memory); check --body-temp-dir",
+				"error", err, "path", sp.r.URL.Path)
+			sp.noSpill = true
+			sp.mem = append(sp.mem, p...)
+			return nil
+		}
+		_ = os.Remove(f.Name()) // unlinked: the disk space goes with the descriptor
+		sp.spill = f
+	}
+	if _, err := sp.spill.WriteAt(p, sp.spillW); err != nil {
+		return err
+	}
+	sp.spillW += int64(len(p))
+	return nil
+}
+
+// drain writes what the app sends to the client until the app is done and everything is
+// written, or a write fails. It flushes each time it has caught up with the app.
+func (sp *spool) drain() {
+	defer close(sp.done)
+	var buf *[]byte // for reads from the spill file
+	defer func() {
+		if buf != nil {
+			copyBufPool.Put(buf)
+		}
+	}()
+	unflushed := false
+	sp.mu.Lock()
+	for sp.err == nil {
+		switch {
+		case sp.headWait:
+			sp.headWait = false
+			sp.mu.Unlock()
+			writeHead(sp.w, sp.head, sp.headLen) // only sendHead writes them, once, before
+			sp.mu.Lock()
+			unflushed = true
+		case sp.file != nil:
+			f, n := sp.file, sp.fileSend
+			sp.file = nil
+			sp.mu.Unlock()
+			err := sendFile(sp.w, sp.r, f, n)
+			f.Close()
+			sp.mu.Lock()
+			sp.fail(err)
+			unflushed = true
+		case len(sp.mem) > 0:
+			sp.out, sp.mem = sp.mem, sp.out[:0] // the app fills the other buffer meanwhile
+			sp.mu.Unlock()
+			_, err := sp.w.Write(sp.out)
+			sp.mu.Lock()
+			sp.out = sp.out[:0]
+			sp.fail(err)
+			signal(sp.room)
+			unflushed = true
+		case sp.spillR < sp.spillW:
+			if buf == nil {
+				buf = copyBufPool.Get().(*[]byte)
+			}
+			b := (*buf)[:min(int64(len(*buf)), sp.spillW-sp.spillR)]
+			off := sp.spillR
+			sp.mu.Unlock()
+			n, err := sp.spill.ReadAt(b, off)
+			if err == nil {
+				_, err = sp.w.Write(b[:n])
+			}
+			sp.mu.Lock()
+			sp.spillR += int64(n)
+			if sp.spillR == sp.spillW {
+				sp.spillR, sp.spillW = 0, 0 // emptied: memory again, the file reused
+			}
+			sp.fail(err)
+			signal(sp.room)
+			unflushed = true
+		case unflushed:
+			sp.mu.Unlock()
+			err := http.NewResponseController(sp.w).Flush()
+			sp.mu.Lock()
+			sp.fail(err)
+			unflushed = false
+		case sp.closed:
+			sp.mu.Unlock()
+			return
+		default:
+			sp.mu.Unlock()
+			<-sp.wake
+			sp.mu.Lock()
+		}
+	}
+	// Failed: the app's writes fail from now on, and what waits is dropped.
+	sp.mem = sp.mem[:0]
+	sp.mu.Unlock()
+	signal(sp.room)
+}
+
+// fail records the drain's first error; sp.mu held.
+func (sp *spool) fail(err error) {
+	if err != nil && sp.err == nil {
+		sp.err = err
+	}
+}
+
+// finish tells the drain the app is done and waits until everything is written (or the
+// write failed: its error). aborted drops what is not written yet instead.
+func (sp *spool) finish(aborted bool) error {
+	sp.mu.Lock()
+	sp.closed = true
+	if aborted {
+		sp.fail(errResponseAborted)
+	}
+	sp.mu.Unlock()
+	signal(sp.wake)
+	<-sp.done
+	err := sp.err
+	sp.release()
+	return err
+}
+
+// release closes the spool's files and puts it back in the pool.
+func (sp *spool) release() {
+	if sp.spill != nil {
+		sp.spill.Close()
+	}
+	if sp.file != nil {
+		sp.file.Close()
+	}
+	mem, out, head := sp.mem[:0], sp.out[:0], sp.head
+	if cap(mem) > pooledSpoolBuf {
+		mem = nil
+	}
+	if cap(out) > pooledSpoolBuf {
+		out = nil
+	}
+	*sp = spool{mem: mem, out: out, head: head[:0]}
+	spoolPool.Put(sp)
+}
+
+// sendFile writes count bytes of f from its offset to w (sendfile(2) through net/http's
+// ReaderFrom path).
+func sendFile(w http.ResponseWriter, r *http.Request, f *os.File, count int64) error {
+	if r.Method == http.MethodHead || count == 0 {
+		return nil
+	}
+	n, err := io.Copy(w, io.LimitReader(f, count))
+	if err == nil && n < count {
+		err = errors.New("file_wrapper: file shorter than Content-Length")
+	}
+	return err
+}
