@@ -11,18 +11,23 @@ import (
 
 // spool decouples a streamed response (a generator, write(), wsgi.file_wrapper) from its
 // client: the app's writes land here and return, a goroutine of the spool's own writes them
-// to the client, and once the app's part is over the request thread and its interpreter go
-// back while the spool drains. A client that reads slowly then holds a goroutine and at most
-// the buffer limit, never a request thread — as a list body already does (handler.go).
+// to the client while the app runs, and once the app's part is over the request thread and
+// its interpreter go back while the handler's goroutine finishes the writing. A client that
+// reads slowly then holds a goroutine and at most the buffer limit, never a request thread —
+// as a list body already does (handler.go).
 //
 // Bytes wait in memory up to Limits.StreamBufferMemory, beyond it in an unlinked temporary
 // file, and at Limits.StreamBuffer in all the app's write blocks until the client has taken
-// some (backpressure). The drain flushes whenever it has caught up, so a chunk reaches a
+// some (backpressure). The writer flushes whenever it has caught up, so a chunk reaches a
 // client that reads promptly at once (server-sent events, long polls).
 //
-// One producer at a time: the C side sends under the request's lock. The spool outlives the
-// request's scratch state (a request thread's next request reuses that), and ServeHTTP waits
-// for the drain before it returns: nothing touches the ResponseWriter after that.
+// One producer at a time: the C side sends under the request's lock. Whoever writes to the
+// client holds the writer role (writing); the drain goroutine takes it while the app runs,
+// and finish, on the handler's goroutine, takes it over once the app is done: so the common
+// short response is finished without waiting for a wake-up, and nothing touches the
+// ResponseWriter after finish returns (net/http's rule). The spool outlives the request's
+// scratch state (a request thread's next request reuses that); the last of the goroutine
+// and finish to let go of it puts it back in the pool.
 type spool struct {
 	w        http.ResponseWriter
 	r        *http.Request
@@ -31,30 +36,37 @@ type spool struct {
 	tempDir  string
 	log      *slog.Logger
 
-	mu       sync.Mutex
-	head     []byte // the packed head, to write when headWait
-	headWait bool
-	headLen  int64 // the body length writeHead is given (-1: unknown)
-	file     *os.File
-	fileSend int64    // bytes of file to send after the head (wsgi.file_wrapper), 0: none
-	mem      []byte   // bytes waiting in memory, in order before any in spill
-	out      []byte   // the drain's batch being written (its bytes still count as held)
-	spill    *os.File // the temporary file, made on the first overflow
-	spillR   int64    // the drain's read position in spill
-	spillW   int64    // the app's write position in spill (spillR < spillW: bytes wait there)
-	noSpill  bool     // the temporary file could not be made: memory only
-	closed   bool     // the app's part is over: nothing more will come
-	err      error    // the drain failed (the client went away or timed out): every write fails
+	mu        sync.Mutex
+	head      []byte // the packed head, to write when headWait
+	headWait  bool
+	headLen   int64 // the body length writeHead is given (-1: unknown)
+	file      *os.File
+	fileSend  int64    // bytes of file to send after the head (wsgi.file_wrapper)
+	mem       []byte   // bytes waiting in memory, in order before any in spill
+	out       []byte   // the writer's batch being written (its bytes still count as held)
+	spill     *os.File // the temporary file, made on the first overflow
+	spillR    int64    // the writer's read position in spill
+	spillW    int64    // the app's write position in spill (spillR < spillW: bytes wait there)
+	noSpill   bool     // the temporary file could not be made: memory only
+	unflushed bool     // bytes were written to w since its last flush
+	writing   bool     // someone holds the writer role (only it touches w)
+	closed    bool     // the app's part is over: nothing more will come
+	err       error    // a write failed (the client went away or timed out): every write fails
+	refs      int      // the drain goroutine and the handler; the last one pools the spool
 
-	wake chan struct{} // app → drain: something to write, or closed
-	room chan struct{} // drain → app: bytes left the buffer
-	done chan struct{} // closed when the drain has finished with w
+	// Wake-ups, each holding at most one (a stale one costs a spurious loop, never a miss):
+	wake chan struct{} // app → drain goroutine: something to write, or closed
+	room chan struct{} // writer → app: bytes left the buffer, or a write failed
+	idle chan struct{} // drain goroutine → finish: it let go of the writer role
 }
 
-// errResponseAborted stops the drain of a response whose app failed after it started.
+// errResponseAborted stops the writing of a response whose app failed after it started.
 var errResponseAborted = errors.New("response aborted: the app failed after it started")
 
-var spoolPool = sync.Pool{New: func() any { return new(spool) }}
+var spoolPool = sync.Pool{New: func() any {
+	return &spool{wake: make(chan struct{}, 1), room: make(chan struct{}, 1),
+		idle: make(chan struct{}, 1)}
+}}
 
 // pooledSpoolBuf is the largest memory buffer a finished spool keeps for the next one.
 const pooledSpoolBuf = 64 << 10
@@ -65,7 +77,7 @@ func newSpool(w http.ResponseWriter, r *http.Request, lim *Limits, log *slog.Log
 	sp.w, sp.r, sp.tempDir, sp.log = w, r, lim.BodyTempDir, log
 	sp.limit = lim.StreamBuffer
 	sp.memLimit = min(lim.StreamBufferMemory, lim.StreamBuffer)
-	sp.wake, sp.room, sp.done = make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{})
+	sp.refs = 2
 	go sp.drain()
 	return sp
 }
@@ -117,7 +129,6 @@ func (sp *spool) write(p []byte) error {
 			sp.mu.Unlock()
 			select {
 			case <-sp.room:
-			case <-sp.done:
 			case <-sp.r.Context().Done(): // only a full buffer asks: see fastctx.go
 				sp.mu.Lock()
 				if sp.err == nil {
@@ -180,18 +191,40 @@ func (sp *spool) put(p []byte) error {
 	return nil
 }
 
-// drain writes what the app sends to the client until the app is done and everything is
-// written, or a write fails. It flushes each time it has caught up with the app.
+// pending reports whether anything waits to be written or flushed; sp.mu held.
+func (sp *spool) pending() bool {
+	return sp.headWait || sp.file != nil || len(sp.mem) > 0 || sp.spillR < sp.spillW ||
+		sp.unflushed
+}
+
+// drain is the spool's goroutine: while the app runs it writes what the app sends, whenever
+// the writer role is free, until finish has taken over.
 func (sp *spool) drain() {
-	defer close(sp.done)
-	var buf *[]byte // for reads from the spill file
-	defer func() {
-		if buf != nil {
-			copyBufPool.Put(buf)
-		}
-	}()
-	unflushed := false
 	sp.mu.Lock()
+	for {
+		if !sp.writing && sp.err == nil && sp.pending() {
+			sp.writing = true
+			sp.pump()
+			sp.writing = false
+			if sp.closed {
+				signal(sp.idle) // finish waits for the role
+			}
+			continue
+		}
+		if sp.closed || sp.err != nil {
+			break
+		}
+		sp.mu.Unlock()
+		<-sp.wake
+		sp.mu.Lock()
+	}
+	sp.letGo()
+}
+
+// pump writes everything waiting, flushing once it has caught up, until nothing waits or a
+// write fails. sp.mu held, and the writer role; the lock is let go around each write.
+func (sp *spool) pump() {
+	var buf *[]byte // for reads from the spill file
 	for sp.err == nil {
 		switch {
 		case sp.headWait:
@@ -199,7 +232,7 @@ func (sp *spool) drain() {
 			sp.mu.Unlock()
 			writeHead(sp.w, sp.head, sp.headLen) // only sendHead writes them, once, before
 			sp.mu.Lock()
-			unflushed = true
+			sp.unflushed = true
 		case sp.file != nil:
 			f, n := sp.file, sp.fileSend
 			sp.file = nil
@@ -208,7 +241,7 @@ func (sp *spool) drain() {
 			f.Close()
 			sp.mu.Lock()
 			sp.fail(err)
-			unflushed = true
+			sp.unflushed = true
 		case len(sp.mem) > 0:
 			sp.out, sp.mem = sp.mem, sp.out[:0] // the app fills the other buffer meanwhile
 			sp.mu.Unlock()
@@ -217,10 +250,11 @@ func (sp *spool) drain() {
 			sp.out = sp.out[:0]
 			sp.fail(err)
 			signal(sp.room)
-			unflushed = true
+			sp.unflushed = true
 		case sp.spillR < sp.spillW:
 			if buf == nil {
 				buf = copyBufPool.Get().(*[]byte)
+				defer copyBufPool.Put(buf)
 			}
 			b := (*buf)[:min(int64(len(*buf)), sp.spillW-sp.spillR)]
 			off := sp.spillR
@@ -236,67 +270,80 @@ func (sp *spool) drain() {
 			}
 			sp.fail(err)
 			signal(sp.room)
-			unflushed = true
-		case unflushed:
+			sp.unflushed = true
+		case sp.unflushed:
+			sp.unflushed = false
 			sp.mu.Unlock()
 			err := http.NewResponseController(sp.w).Flush()
 			sp.mu.Lock()
 			sp.fail(err)
-			unflushed = false
-		case sp.closed:
-			sp.mu.Unlock()
-			return
 		default:
-			sp.mu.Unlock()
-			<-sp.wake
-			sp.mu.Lock()
+			return
 		}
 	}
-	// Failed: the app's writes fail from now on, and what waits is dropped.
-	sp.mem = sp.mem[:0]
-	sp.mu.Unlock()
+	// Failed: the app's writes fail from now on (a waiting one is woken), and what waits is
+	// dropped.
+	sp.mem, sp.spillR, sp.spillW, sp.unflushed = sp.mem[:0], 0, 0, false
+	sp.headWait = false
 	signal(sp.room)
 }
 
-// fail records the drain's first error; sp.mu held.
+// fail records the first write error; sp.mu held.
 func (sp *spool) fail(err error) {
 	if err != nil && sp.err == nil {
 		sp.err = err
 	}
 }
 
-// finish tells the drain the app is done and waits until everything is written (or the
-// write failed: its error). aborted drops what is not written yet instead.
+// finish is called by the handler once the app's part is over (no write comes any more):
+// it takes the writer role over from the drain goroutine and writes what is left, and
+// returns the write error if one failed. aborted drops what is not written yet instead.
+// Nothing touches w once it returns.
 func (sp *spool) finish(aborted bool) error {
 	sp.mu.Lock()
 	sp.closed = true
 	if aborted {
 		sp.fail(errResponseAborted)
 	}
-	sp.mu.Unlock()
-	signal(sp.wake)
-	<-sp.done
+	for sp.writing {
+		sp.mu.Unlock()
+		<-sp.idle
+		sp.mu.Lock()
+	}
+	if sp.err == nil && sp.pending() {
+		sp.writing = true
+		sp.pump()
+		sp.writing = false
+	}
 	err := sp.err
-	sp.release()
+	signal(sp.wake) // the goroutine, idle, sees closed and ends
+	sp.letGo()
 	return err
 }
 
-// release closes the spool's files and puts it back in the pool.
-func (sp *spool) release() {
+// letGo drops one of the spool's two users; the last one closes its files and pools it.
+// sp.mu held; let go of here.
+func (sp *spool) letGo() {
+	sp.refs--
+	last := sp.refs == 0
+	sp.mu.Unlock()
+	if !last {
+		return
+	}
 	if sp.spill != nil {
 		sp.spill.Close()
 	}
 	if sp.file != nil {
 		sp.file.Close()
 	}
-	mem, out, head := sp.mem[:0], sp.out[:0], sp.head
+	mem, out := sp.mem[:0], sp.out[:0]
 	if cap(mem) > pooledSpoolBuf {
 		mem = nil
 	}
 	if cap(out) > pooledSpoolBuf {
 		out = nil
 	}
-	*sp = spool{mem: mem, out: out, head: head[:0]}
+	*sp = spool{mem: mem, out: out, head: sp.head[:0], wake: sp.wake, room: sp.room, idle: sp.idle}
 	spoolPool.Put(sp)
 }
 
