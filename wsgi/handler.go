@@ -250,12 +250,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// thread back while the client reads it, then wait: net/http forbids touching w
 			// after ServeHTTP returns.
 			release()
-			if sp.finish(false) != nil {
+			if err := sp.finish(false); err != nil {
 				if rec != nil {
 					rec.Outcome = outcomeNames[cgo.Aborted]
 				}
-				h.Log.Info("client disconnected mid-response", "request_id", requestID,
-					"path", r.URL.Path)
+				h.Log.Info("streamed response cut short after the app finished: the client "+
+					"went away or stopped reading (--write-timeout); connection dropped",
+					"request_id", requestID, "path", r.URL.Path, "error", err)
 				panic(http.ErrAbortHandler) // the response is incomplete: drop the connection
 			}
 		}
