@@ -205,7 +205,8 @@ func (rio *requestIO) SendFile(head []byte, fd int, offset int64) (int64, error)
 		return 0, err
 	}
 	if rio.limits.StreamBuffer > 0 {
-		// The file is its own buffer: the spool sends it after the request thread is back.
+		// The file is its own buffer: the spool's writer sends it while the app's part ends
+		// (and after, once the request thread is back), so the app does not wait for it.
 		rio.spool = newSpool(rio.w, rio.r, rio.limits, rio.log)
 		rio.spool.sendHead(head, count)
 		rio.spool.sendFile(f, count)
