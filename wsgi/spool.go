@@ -156,7 +156,9 @@ var errClientGone = errors.New("client disconnected while the response was buffe
 func (sp *spool) roomFor(want int64) int64 {
 	limit := sp.limit
 	if sp.noSpill {
-		limit = sp.memLimit
+		// Memory only; with --stream-buffer-memory 0 (all to the file) a little memory
+		// still, or the app would wait for ever.
+		limit = max(sp.memLimit, min(sp.limit, 16<<10))
 	}
 	return max(min(want, limit-sp.held()), 0)
 }
@@ -185,6 +187,9 @@ func (sp *spool) put(p []byte) error {
 		sp.spill = f
 	}
 	if _, err := sp.spill.WriteAt(p, sp.spillW); err != nil {
+		sp.log.Warn("could not write a streamed response to its temporary file; the "+
+			"response is cut short (is --body-temp-dir full?)", "error", err,
+			"path", sp.r.URL.Path)
 		return err
 	}
 	sp.spillW += int64(len(p))

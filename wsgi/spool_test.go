@@ -41,12 +41,18 @@ func (g *gatedWriter) Flush() {
 }
 
 // The spool holds at most its limit while the client reads nothing (the producer waits), and
-// delivers every byte in order across memory, the temporary file and memory again.
+// delivers every byte in order across memory, the temporary file and memory again; where no
+// temporary file can be made, in memory alone.
 func TestSpoolBoundedAndOrdered(t *testing.T) {
+	t.Run("file", func(t *testing.T) { testSpool(t, t.TempDir()) })
+	t.Run("no-file", func(t *testing.T) { testSpool(t, "/nonexistent/pyhost-test") })
+}
+
+func testSpool(t *testing.T, tempDir string) {
 	w := &gatedWriter{hdr: http.Header{}, gate: make(chan struct{})}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	lim := Limits{StreamBuffer: 64 << 10, StreamBufferMemory: 8 << 10, BodyTempDir: t.TempDir()}
-	sp := newSpool(w, r, &lim, slog.Default())
+	lim := Limits{StreamBuffer: 64 << 10, StreamBufferMemory: 8 << 10, BodyTempDir: tempDir}
+	sp := newSpool(w, r, &lim, slog.New(slog.DiscardHandler))
 	sp.sendHead([]byte("200 OK\x00Content-Type\x00x/y\x00"), -1)
 
 	want := make([]byte, 1<<20)
