@@ -250,7 +250,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// thread back while the client reads it, then wait: net/http forbids touching w
 			// after ServeHTTP returns.
 			release()
-			if err := sp.finish(false); err != nil {
+			if err := sp.finish(); err != nil {
 				if rec != nil {
 					rec.Outcome = outcomeNames[cgo.Aborted]
 				}
@@ -273,14 +273,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"after_deadline", time.Since(s.deadline.fired).Round(time.Millisecond).String(),
 			"traceback", call.Err())
 	case cgo.Aborted:
+		tb, clientGone := call.Err(), call.ClientGone() // before release frees them
 		if sp != nil {
+			// What the app sent before it failed still goes out, as it did when writes went
+			// straight to the client; then the connection is dropped.
 			release()
-			_ = sp.finish(true) // what is not written yet is dropped, with the connection
+			_ = sp.finish()
 		}
-		if tb := call.Err(); tb != "" {
+		if tb != "" {
 			h.Log.Error("WSGI application failed after the response started; connection dropped",
 				"request_id", requestID, "method", r.Method, "path", r.URL.Path, "traceback", tb)
-		} else if call.ClientGone() {
+		} else if clientGone {
 			h.Log.Info("client disconnected mid-request", "request_id", requestID,
 				"path", r.URL.Path)
 		}

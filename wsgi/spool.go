@@ -60,9 +60,6 @@ type spool struct {
 	idle chan struct{} // drain goroutine → finish: it let go of the writer role
 }
 
-// errResponseAborted stops the writing of a response whose app failed after it started.
-var errResponseAborted = errors.New("response aborted: the app failed after it started")
-
 var spoolPool = sync.Pool{New: func() any {
 	return &spool{wake: make(chan struct{}, 1), room: make(chan struct{}, 1),
 		idle: make(chan struct{}, 1)}
@@ -302,14 +299,10 @@ func (sp *spool) fail(err error) {
 
 // finish is called by the handler once the app's part is over (no write comes any more):
 // it takes the writer role over from the drain goroutine and writes what is left, and
-// returns the write error if one failed. aborted drops what is not written yet instead.
-// Nothing touches w once it returns.
-func (sp *spool) finish(aborted bool) error {
+// returns the write error if one failed. Nothing touches w once it returns.
+func (sp *spool) finish() error {
 	sp.mu.Lock()
 	sp.closed = true
-	if aborted {
-		sp.fail(errResponseAborted)
-	}
 	for sp.writing {
 		sp.mu.Unlock()
 		<-sp.idle

@@ -89,7 +89,7 @@ func testSpool(t *testing.T, tempDir string) {
 	if err := <-produced; err != nil {
 		t.Fatal(err)
 	}
-	if err := sp.finish(false); err != nil {
+	if err := sp.finish(); err != nil {
 		t.Fatal(err)
 	}
 	if w.status != 200 || w.hdr.Get("Content-Type") != "x/y" {
