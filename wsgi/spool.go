@@ -42,8 +42,8 @@ type spool struct {
 	headLen   int64 // the body length writeHead is given (-1: unknown)
 	file      *os.File
 	fileSend  int64    // bytes of file to send after the head (wsgi.file_wrapper)
-	mem       []byte   // bytes waiting in memory, in order before any in spill
-	out       []byte   // the writer's batch being written (its bytes still count as held)
+	mem       memQueue // bytes waiting in memory, in order before any in spill
+	out       memQueue // the writer's batch being written (its bytes still count as held)
 	spill     *os.File // the temporary file, made on the first overflow
 	spillR    int64    // the writer's read position in spill
 	spillW    int64    // the app's write position in spill (spillR < spillW: bytes wait there)
@@ -64,9 +64,6 @@ var spoolPool = sync.Pool{New: func() any {
 	return &spool{wake: make(chan struct{}, 1), room: make(chan struct{}, 1),
 		idle: make(chan struct{}, 1)}
 }}
-
-// pooledSpoolBuf is the largest memory buffer a finished spool keeps for the next one.
-const pooledSpoolBuf = 64 << 10
 
 // newSpool starts the drain of a streamed response to w.
 func newSpool(w http.ResponseWriter, r *http.Request, lim *Limits, log *slog.Logger) *spool {
@@ -89,7 +86,7 @@ func signal(c chan struct{}) {
 
 // held is how many body bytes wait; sp.mu held.
 func (sp *spool) held() int64 {
-	return int64(len(sp.mem)+len(sp.out)) + sp.spillW - sp.spillR
+	return sp.mem.n + sp.out.n + sp.spillW - sp.spillR
 }
 
 // sendHead queues the response's head; bodyLen as writeHead takes it.
@@ -163,9 +160,9 @@ func (sp *spool) roomFor(want int64) int64 {
 // put appends p to memory while it fits there and no earlier bytes wait in the file, else to
 // the file; sp.mu held.
 func (sp *spool) put(p []byte) error {
-	inMemory := int64(len(sp.mem) + len(sp.out))
+	inMemory := sp.mem.n + sp.out.n
 	if sp.spillW == 0 && (inMemory+int64(len(p)) <= sp.memLimit || sp.noSpill) {
-		sp.mem = append(sp.mem, p...)
+		sp.mem.add(p)
 		return nil
 	}
 	if sp.spill == nil {
@@ -177,7 +174,7 @@ func (sp *spool) put(p []byte) error {
 				"buffered in memory only (--stream-buffer-memory); check --body-temp-dir",
 				"error", err, "path", sp.r.URL.Path)
 			sp.noSpill = true
-			sp.mem = append(sp.mem, p...)
+			sp.mem.add(p)
 			return nil
 		}
 		_ = os.Remove(f.Name()) // unlinked: the disk space goes with the descriptor
@@ -195,7 +192,7 @@ func (sp *spool) put(p []byte) error {
 
 // pending reports whether anything waits to be written or flushed; sp.mu held.
 func (sp *spool) pending() bool {
-	return sp.headWait || sp.file != nil || len(sp.mem) > 0 || sp.spillR < sp.spillW ||
+	return sp.headWait || sp.file != nil || sp.mem.n > 0 || sp.spillR < sp.spillW ||
 		sp.unflushed
 }
 
@@ -244,12 +241,12 @@ func (sp *spool) pump() {
 			sp.mu.Lock()
 			sp.fail(err)
 			sp.unflushed = true
-		case len(sp.mem) > 0:
-			sp.out, sp.mem = sp.mem, sp.out[:0] // the app fills the other buffer meanwhile
+		case sp.mem.n > 0:
+			sp.out, sp.mem = sp.mem, sp.out // the app fills the other queue meanwhile
 			sp.mu.Unlock()
-			_, err := sp.w.Write(sp.out)
+			err := sp.out.writeTo(sp.w)
 			sp.mu.Lock()
-			sp.out = sp.out[:0]
+			sp.out.reset()
 			sp.fail(err)
 			signal(sp.room)
 			sp.unflushed = true
@@ -285,7 +282,8 @@ func (sp *spool) pump() {
 	}
 	// Failed: the app's writes fail from now on (a waiting one is woken), and what waits is
 	// dropped.
-	sp.mem, sp.spillR, sp.spillW, sp.unflushed = sp.mem[:0], 0, 0, false
+	sp.mem.reset()
+	sp.spillR, sp.spillW, sp.unflushed = 0, 0, false
 	sp.headWait = false
 	signal(sp.room)
 }
@@ -334,14 +332,8 @@ func (sp *spool) letGo() {
 	if sp.file != nil {
 		sp.file.Close()
 	}
-	mem, out := sp.mem[:0], sp.out[:0]
-	if cap(mem) > pooledSpoolBuf {
-		mem = nil
-	}
-	if cap(out) > pooledSpoolBuf {
-		out = nil
-	}
-	*sp = spool{mem: mem, out: out, head: sp.head[:0], wake: sp.wake, room: sp.room, idle: sp.idle}
+	sp.mem.reset()
+	*sp = spool{mem: sp.mem, head: sp.head[:0], wake: sp.wake, room: sp.room, idle: sp.idle}
 	spoolPool.Put(sp)
 }
 
