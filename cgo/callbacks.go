@@ -30,7 +30,10 @@ type RequestIO interface {
 	// ReadBody reads request-body bytes; 0, io.EOF at the end.
 	ReadBody(p []byte) (int, error)
 	// Send writes head (the packed status and headers, when not yet sent; nil after) and then a
-	// body chunk, and flushes: PEP 3333 forbids holding back a chunk the app produced.
+	// body chunk, and sees that it is flushed without waiting for the next one: PEP 3333
+	// forbids holding back a chunk the app produced. It may return before the client has the
+	// chunk (a buffer between the app and a slow client); an error means the response cannot
+	// go on (the client went away).
 	Send(head, chunk []byte) error
 	// SendFile writes head and then the file from offset to its end (or the app's
 	// Content-Length). It returns ErrNotRegularFile, having sent nothing, for what it cannot send.

@@ -258,7 +258,8 @@ func checkLimits(l wsgi.Limits) error {
 	}{
 		{"--max-header-bytes", int64(l.MaxHeaderBytes)}, {"--max-header-fields", int64(l.MaxHeaderFields)},
 		{"--max-request-line", int64(l.MaxRequestLine)}, {"--max-body-size", l.MaxBodyBytes},
-		{"--body-memory", l.BodyMemory}, {"--header-timeout", int64(l.HeaderTimeout)},
+		{"--body-memory", l.BodyMemory}, {"--stream-buffer", l.StreamBuffer},
+		{"--stream-buffer-memory", l.StreamBufferMemory}, {"--header-timeout", int64(l.HeaderTimeout)},
 		{"--body-timeout", int64(l.BodyIdleTimeout)}, {"--keepalive-timeout", int64(l.KeepAliveTimeout)},
 		{"--write-timeout", int64(l.WriteTimeout)}, {"--request-timeout", int64(l.RequestTimeout)},
 		{"--interrupt-timeout", int64(l.InterruptTimeout)}, {"--queue-timeout", int64(l.QueueTimeout)},

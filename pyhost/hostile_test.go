@@ -342,7 +342,9 @@ func slowReader(t *testing.T, s *server, path string) {
 
 // TestSlowReaders: 2 × threads clients that request a large response and never read it. A
 // buffered (list) body gives its request thread back before it is written; a streamed one
-// keeps it, bounded by --write-timeout, after which the connection is dropped.
+// goes through --stream-buffer, and what does not fit there keeps the app waiting, bounded by
+// --write-timeout, after which the connection is dropped (stream_test.go has the slow but
+// reading clients).
 func TestSlowReaders(t *testing.T) {
 	s := startServer(t, "testdata/hostile.py", "--threads", "2", "--write-timeout", "2s")
 	const size = 16 << 20
@@ -355,7 +357,7 @@ func TestSlowReaders(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		slowReader(t, s, "/stream?n="+strconv.Itoa(size))
 	}
-	// Streamed responses hold their threads until the write timeout (2 s) drops them.
+	// Nobody reads: the write timeout (2 s) drops the connections.
 	waitForLog(t, s, "response write timed out")
 	time.Sleep(3 * time.Second)
 	stillServes(t, s, "4 slow readers of a streamed body on 2 threads, after --write-timeout")

@@ -21,10 +21,17 @@ func limitFlags(fs *flag.FlagSet, l *wsgi.Limits) {
 	fs.Var(byteSize{&l.BodyMemory}, "body-memory", "request bodies up to this size are "+
 		"buffered in memory, larger ones in a temporary file")
 	fs.StringVar(&l.BodyTempDir, "body-temp-dir", "", "directory for request bodies over "+
-		"--body-memory (default $TMPDIR or /tmp)")
+		"--body-memory and streamed responses over --stream-buffer-memory (default $TMPDIR "+
+		"or /tmp)")
 	fs.BoolVar(&l.StreamBody, "stream-request-body", false, "let the app read the request "+
 		"body as it arrives instead of buffering it first (a slow upload then holds a "+
 		"request thread)")
+	fs.Var(byteSize{&l.StreamBuffer}, "stream-buffer", "most bytes of a streamed response "+
+		"(generator, write(), file_wrapper) held for a client that reads slower than the app "+
+		"writes; the app moves on while the client reads, and waits once this is full "+
+		"(0: no buffer: a slow reader holds a request thread)")
+	fs.Var(byteSize{&l.StreamBufferMemory}, "stream-buffer-memory", "how much of "+
+		"--stream-buffer a response keeps in memory; the rest goes to a temporary file")
 	fs.DurationVar(&l.HeaderTimeout, "header-timeout", l.HeaderTimeout, "time a client has "+
 		"to send its whole request head; then 408 and close (0: none)")
 	fs.DurationVar(&l.BodyIdleTimeout, "body-timeout", l.BodyIdleTimeout, "longest wait for "+

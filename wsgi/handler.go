@@ -224,6 +224,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	gilWait := gateWait + call.GILWait()
 	gil.RecordWait(gilWait)
+	sp := s.rio.spool // a streamed response's buffer, nil otherwise: it outlives the scratch
 	s.rio = requestIO{}
 	if rec != nil {
 		rec.RequestID = requestID
@@ -241,6 +242,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeResponse(w, r, resp)
 		resp.free()
 	case cgo.Streamed:
+		if sp != nil {
+			// The app is done; the rest of its response waits in the spool. Give the
+			// thread back while the client reads it, then wait: net/http forbids touching w
+			// after ServeHTTP returns.
+			release()
+			if err := sp.finish(); err != nil {
+				if rec != nil {
+					rec.Outcome = outcomeNames[cgo.Aborted]
+				}
+				h.Log.Info("streamed response cut short after the app finished: the client "+
+					"went away or stopped reading (--write-timeout); connection dropped",
+					"request_id", requestID, "path", r.URL.Path, "error", err)
+				panic(http.ErrAbortHandler) // the response is incomplete: drop the connection
+			}
+		}
 	case cgo.Failed:
 		h.Log.Error("WSGI application failed", "request_id", requestID, "method", r.Method,
 			"path", r.URL.Path, "traceback", call.Err())
@@ -254,10 +270,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"after_deadline", time.Since(s.deadline.fired).Round(time.Millisecond).String(),
 			"traceback", call.Err())
 	case cgo.Aborted:
-		if tb := call.Err(); tb != "" {
+		tb, clientGone := call.Err(), call.ClientGone() // before release frees them
+		if sp != nil {
+			// What the app sent before it failed still goes out, as it did when writes went
+			// straight to the client; then the connection is dropped.
+			release()
+			_ = sp.finish()
+		}
+		if tb != "" {
 			h.Log.Error("WSGI application failed after the response started; connection dropped",
 				"request_id", requestID, "method", r.Method, "path", r.URL.Path, "traceback", tb)
-		} else if call.ClientGone() {
+		} else if clientGone {
 			h.Log.Info("client disconnected mid-request", "request_id", requestID,
 				"path", r.URL.Path)
 		}

@@ -19,6 +19,14 @@ type Limits struct {
 	// StreamBody hands wsgi.input the connection itself instead of a buffer: the app may read
 	// the body as it arrives, but holds a request thread while the client sends it.
 	StreamBody bool
+	// StreamBuffer bounds what a streamed response (a generator, write(), file_wrapper) may
+	// hold between the app and a client that reads slower than the app writes: the app's
+	// writes return at once until it is full, then wait for the client (0: no buffer, the
+	// app's writes wait for the client's socket and hold the request thread until the
+	// response is written). Up to StreamBufferMemory of it is kept in memory, the rest in an
+	// unlinked temporary file in BodyTempDir.
+	StreamBuffer       int64
+	StreamBufferMemory int64
 
 	HeaderTimeout    time.Duration // whole request head (server-level)
 	BodyIdleTimeout  time.Duration // no body byte for this long → 408
@@ -40,15 +48,17 @@ type Limits struct {
 // README's "Limits and protections" section gives the reasoning for each.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxHeaderBytes:   32 << 10,
-		MaxHeaderFields:  100,
-		MaxRequestLine:   8190,
-		MaxBodyBytes:     100 << 20,
-		BodyMemory:       1 << 20,
-		HeaderTimeout:    30 * time.Second,
-		BodyIdleTimeout:  60 * time.Second,
-		KeepAliveTimeout: 75 * time.Second,
-		WriteTimeout:     60 * time.Second,
-		InterruptTimeout: 30 * time.Second,
+		MaxHeaderBytes:     32 << 10,
+		MaxHeaderFields:    100,
+		MaxRequestLine:     8190,
+		MaxBodyBytes:       100 << 20,
+		BodyMemory:         1 << 20,
+		StreamBuffer:       16 << 20,
+		StreamBufferMemory: 1 << 20,
+		HeaderTimeout:      30 * time.Second,
+		BodyIdleTimeout:    60 * time.Second,
+		KeepAliveTimeout:   75 * time.Second,
+		WriteTimeout:       60 * time.Second,
+		InterruptTimeout:   30 * time.Second,
 	}
 }

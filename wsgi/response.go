@@ -120,6 +120,9 @@ type requestIO struct {
 	log    *slog.Logger
 	read   int64  // body bytes the app read from the connection (StreamBody)
 	id     string // the request id, for what the app logs (applog.go)
+	// spool buffers a streamed response (spool.go), made by its first Send or SendFile; nil
+	// for a list body, or with --stream-buffer 0.
+	spool *spool
 }
 
 // ReadBody serves wsgi.input: from the buffer, or with StreamBody from the connection, each
@@ -155,7 +158,19 @@ func (rio *requestIO) ReadBody(p []byte) (int, error) {
 	return n, err
 }
 
+// Send writes a streamed response's head (first call only) and a chunk. With a stream buffer
+// the chunk is copied into the response's spool and the call returns as soon as it is there;
+// without one it returns once the client's socket took the chunk.
 func (rio *requestIO) Send(head, chunk []byte) error {
+	if rio.limits.StreamBuffer > 0 {
+		if rio.spool == nil {
+			rio.spool = newSpool(rio.w, rio.r, rio.limits, rio.log)
+		}
+		if head != nil {
+			rio.spool.sendHead(head, -1)
+		}
+		return rio.spool.write(chunk)
+	}
 	if head != nil {
 		writeHead(rio.w, head, -1)
 	}
@@ -178,24 +193,26 @@ func (rio *requestIO) SendFile(head []byte, fd int, offset int64) (int64, error)
 	if count < 0 {
 		count = max(st.Size-offset, 0)
 	}
-	writeHead(rio.w, head, count)
-	if rio.r.Method == http.MethodHead || count == 0 {
-		return 0, nil
-	}
-	// The app keeps its file object; we send from a duplicate descriptor so closing ours
-	// cannot close theirs.
+	// The app keeps its file object (and closes it when the request ends); we send from a
+	// duplicate descriptor so closing ours cannot close theirs, and theirs cannot end ours.
 	dup, err := syscall.Dup(fd)
 	if err != nil {
 		return 0, err
 	}
 	f := os.NewFile(uintptr(dup), "wsgi.file_wrapper")
-	defer f.Close()
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		f.Close()
 		return 0, err
 	}
-	n, err := io.Copy(rio.w, io.LimitReader(f, count))
-	if err == nil && n < count {
-		err = errors.New("file_wrapper: file shorter than Content-Length")
+	if rio.limits.StreamBuffer > 0 {
+		// The file is its own buffer: the spool's writer sends it while the app's part ends
+		// (and after, once the request thread is back), so the app does not wait for it.
+		rio.spool = newSpool(rio.w, rio.r, rio.limits, rio.log)
+		rio.spool.sendHead(head, count)
+		rio.spool.sendFile(f, count)
+		return count, nil
 	}
-	return n, err
+	defer f.Close()
+	writeHead(rio.w, head, count)
+	return count, sendFile(rio.w, rio.r, f, count)
 }
