@@ -23,7 +23,7 @@ type deadline struct {
 	id      string
 	fired   time.Time // set by fire, read by the handler after done
 	// abandoned: fire answered 504 while the request's Python code still ran (set by fire,
-	// read and cleared by InFlight.end after done).
+	// read and cleared by InFlight.unwound after done).
 	abandoned bool
 }
 
@@ -68,9 +68,11 @@ func (d *deadline) fire() {
 		d.w.WriteHeader(http.StatusGatewayTimeout)
 		_, _ = d.w.Write([]byte("Gateway Timeout\n"))
 		_ = http.NewResponseController(d.w).Flush()
-		d.abandoned = true
-		d.h.InFlight.abandon(d, AbandonedRequest{ID: d.id, Method: d.r.Method,
-			Path: d.r.URL.Path, AnsweredAt: d.fired})
+		if d.h.InFlight != nil {
+			d.abandoned = true
+			d.h.InFlight.abandon(d, AbandonedRequest{ID: d.id, Method: d.r.Method,
+				Path: d.r.URL.Path, AnsweredAt: d.fired})
+		}
 	}
 	lim := &d.h.Limits
 	// Armed first: Interrupt waits for the interpreter's GIL, which C code that never lets

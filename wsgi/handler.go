@@ -103,9 +103,11 @@ func newIDPrefix() string {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var dl *deadline // the request's timeout, once armed
+	// abandoned: its timeout answered the request (504) while Python ran; it was no longer
+	// owed a response from then on (inflight.go).
+	var abandoned bool
 	h.InFlight.begin()
-	defer func() { h.InFlight.end(dl) }()
+	defer func() { h.InFlight.end(abandoned) }()
 	app, err := h.App()
 	if err != nil {
 		h.unavailable(w, err)
@@ -186,6 +188,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.rio = requestIO{w: w, r: r, body: body, limits: &h.Limits, log: h.Log, id: requestID}
 	hasBody := body != nil && body.Len() > 0 || body == nil && hasBody(r)
 
+	var dl *deadline
 	if h.Limits.RequestTimeout > 0 {
 		dl = &s.deadline
 		dl.arm(h, call, w, r, requestID)
@@ -221,6 +224,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if dl != nil {
 		dl.stop()
+		abandoned = h.InFlight.unwound(dl)
 	}
 	gilWait := gateWait + call.GILWait()
 	gil.RecordWait(gilWait)

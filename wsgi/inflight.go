@@ -59,18 +59,24 @@ func (f *InFlight) abandon(d *deadline, a AbandonedRequest) {
 	f.owed.Add(-1)
 }
 
-// end: the request left the handler; d is its deadline if it had one (which fire may have
-// abandoned: fire is done with it by now, see deadline.stop).
-func (f *InFlight) end(d *deadline) {
-	if f == nil {
-		return
+// unwound: the request's Python part is over (deadline.stop has returned, so fire is done
+// with d) and the request thread still holds d. It reports whether the request had been
+// abandoned, leaving the abandoned set; called before the request thread is released, since
+// d then belongs to the thread's next request.
+func (f *InFlight) unwound(d *deadline) bool {
+	if f == nil || !d.abandoned {
+		return false
 	}
-	if d != nil && d.abandoned {
-		d.abandoned = false
-		f.mu.Lock()
-		delete(f.abandoned, d)
-		f.mu.Unlock()
-		return
+	d.abandoned = false
+	f.mu.Lock()
+	delete(f.abandoned, d)
+	f.mu.Unlock()
+	return true
+}
+
+// end: the request left the handler; abandoned requests were no longer counted as owed.
+func (f *InFlight) end(abandoned bool) {
+	if f != nil && !abandoned {
+		f.owed.Add(-1)
 	}
-	f.owed.Add(-1)
 }
