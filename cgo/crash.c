@@ -125,9 +125,13 @@ static void stage1(int sig, siginfo_t *info, void *ctx) {
         return;
     }
 #if PY_VERSION_HEX < 0x030C0000
-    put("Fatal Python error: ");
-    put(fatal_names[i]);
-    put("\n\n");
+    /* One write for the first line, so that another process's log line on the same stderr
+     * (a supervisor's) cannot land inside it. */
+    char first[96] = "Fatal Python error: ";
+    size_t n = strlen(first), name = strlen(fatal_names[i]);
+    memcpy(first + n, fatal_names[i], name);
+    memcpy(first + n + name, "\n\n", 3);
+    put(first);
     _Py_DumpTraceback(2, _PyThreadState_UncheckedGet());
     stage2(sig, info, ctx);
 #else

@@ -15,12 +15,18 @@ import (
 var reportLine = regexp.MustCompile(`pyhost: Go's report of this crash \(pyhost's goroutine ` +
 	`stacks; the Python stack is above\) is in (\S+pyhost-crash-\d+\.txt)`)
 
+// logRecord is one whole record of pyhost's text log.
+var logRecord = regexp.MustCompile(`time=\d{4}-\d\d-\d\dT[^\n]*\n`)
+
 var goroutineDump = regexp.MustCompile(`(?m)^goroutine \d+ `)
 
 // checkCrashLog checks the log of a process (or a supervisor's, with its workers' stderr) in
 // which a request to testdata/processes.py's /segv crashed, and returns the report's path.
 func checkCrashLog(t *testing.T, log string) string {
 	t.Helper()
+	// Other processes on the same stderr (the supervisor) write whole records, which can land
+	// between two of the crashing process's writes, even mid-line: take them out first.
+	log = logRecord.ReplaceAllString(log, "")
 	stack := strings.Index(log, "Fatal Python error: Segmentation fault")
 	frame := strings.Index(log, `testdata/processes.py", line 23 in application`)
 	m := reportLine.FindStringSubmatchIndex(log)
