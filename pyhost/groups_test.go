@@ -310,8 +310,8 @@ func TestSinglePhaseExtension(t *testing.T) {
 		t.Errorf("_testsinglephase in %%{GLOBAL}: %d %s", resp.StatusCode, body)
 	}
 	for i := 0; i < 2; i++ {
-		if resp, _ := s.get(t, "/single"); resp.StatusCode != 500 {
-			t.Errorf("app with a single-phase extension in an own-GIL group: %d, want 500", resp.StatusCode)
+		if resp, _ := s.get(t, "/single"); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("app with a single-phase extension in an own-GIL group: %d, want 503 with Retry-After (a mount that failed to load)", resp.StatusCode)
 		}
 		if resp, _ := s.get(t, "/ok"); resp.StatusCode != 200 {
 			t.Errorf("another group stopped serving: %d", resp.StatusCode)
