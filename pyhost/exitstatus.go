@@ -74,14 +74,13 @@ func writtenSince(path string, t time.Time) bool {
 
 // stoppedBySIGTERM: a worker told to stop before it could install its handler ends by the
 // signal itself, which is a stop all the same.
-func stoppedBySIGTERM(ps *os.ProcessState) bool {
-	ws, ok := ps.Sys().(syscall.WaitStatus)
-	return ok && ws.Signaled() && ws.Signal() == syscall.SIGTERM
-}
+func stoppedBySIGTERM(ps *os.ProcessState) bool { return endedBySignal(ps, syscall.SIGTERM) }
 
 // killedBySIGKILL: the worker ended by SIGKILL, which only the supervisor (when it says so in
 // worker.killedBy), a person or the kernel sends.
-func killedBySIGKILL(ps *os.ProcessState) bool {
+func killedBySIGKILL(ps *os.ProcessState) bool { return endedBySignal(ps, syscall.SIGKILL) }
+
+func endedBySignal(ps *os.ProcessState, sig syscall.Signal) bool {
 	ws, ok := ps.Sys().(syscall.WaitStatus)
-	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+	return ok && ws.Signaled() && ws.Signal() == sig
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"syscall"
 )
 
@@ -36,15 +35,12 @@ func watchSupervisor(log *slog.Logger) {
 	// Killed by the kernel the instant the supervisor's thread ends, as before the drop.
 	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG,
 		uintptr(syscall.SIGKILL), 0)
-	v := os.Getenv(workerLifelineEnv)
-	os.Unsetenv(workerLifelineEnv)
-	if v == "" {
-		return
-	}
-	fd, err := strconv.Atoi(v)
-	if err != nil || fd < firstInherited {
-		log.Warn("ignoring a malformed lifeline descriptor; this worker relies on the "+
-			"parent-death signal alone", "env", workerLifelineEnv, "value", v)
+	fd, ok, err := inheritedFD(workerLifelineEnv)
+	if !ok {
+		if err != nil {
+			log.Warn("ignoring a malformed lifeline descriptor; this worker relies on the "+
+				"parent-death signal alone", "error", err)
+		}
 		return
 	}
 	// Not for the app's subprocesses; and non-blocking, so the read below waits in Go's

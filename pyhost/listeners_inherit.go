@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"syscall"
 )
@@ -110,4 +111,27 @@ func statusPipe(listeners int) *os.File {
 	fd := firstInherited + listeners
 	syscall.CloseOnExec(fd) // not for the programs the app runs
 	return os.NewFile(uintptr(fd), "supervisor-status")
+}
+
+// passFile gives the worker cmd starts f, and names its descriptor there in the environment
+// variable env (read back by inheritedFD).
+func passFile(cmd *exec.Cmd, f *os.File, env string) {
+	cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+	cmd.Env = append(cmd.Env, env+"="+strconv.Itoa(firstInherited+len(cmd.ExtraFiles)-1))
+}
+
+// inheritedFD, in a worker, is the descriptor passFile named in env (ok false when env is
+// unset, as in a worker of an older supervisor), and clears the variable so that the app does
+// not see it.
+func inheritedFD(env string) (fd int, ok bool, err error) {
+	v := os.Getenv(env)
+	os.Unsetenv(env)
+	if v == "" {
+		return 0, false, nil
+	}
+	fd, err = strconv.Atoi(v)
+	if err != nil || fd < firstInherited {
+		return 0, false, fmt.Errorf("pyhost worker: %s=%q, want a file descriptor number", env, v)
+	}
+	return fd, true, nil
 }

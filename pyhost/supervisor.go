@@ -247,15 +247,11 @@ func (s *supervisor) spawn(sl *slot) {
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.ExtraFiles = append(append([]*os.File{}, files...), w)
 	if s.lifeline != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, s.lifeline.r)
-		cmd.Env = append(cmd.Env, workerLifelineEnv+"="+
-			strconv.Itoa(firstInherited+len(cmd.ExtraFiles)-1))
+		passFile(cmd, s.lifeline.r, workerLifelineEnv)
 	}
 	controlPath, controlFile := s.bindControl(sl)
 	if controlFile != nil {
-		cmd.ExtraFiles = append(cmd.ExtraFiles, controlFile)
-		cmd.Env = append(cmd.Env, workerControlEnv+"="+
-			strconv.Itoa(firstInherited+len(cmd.ExtraFiles)-1))
+		passFile(cmd, controlFile, workerControlEnv)
 		defer controlFile.Close() // the worker has its copy
 	}
 	// Setpgid: a Ctrl-C in a terminal reaches the supervisor only, which stops the workers in

@@ -44,14 +44,9 @@ func (s *Server) controlHandlers(mux *http.ServeMux) {
 // it got none, as a worker of an older supervisor would not), and clears the variable so
 // that the app does not see it.
 func inheritedControl() (net.Listener, error) {
-	v := os.Getenv(workerControlEnv)
-	os.Unsetenv(workerControlEnv)
-	if v == "" {
-		return nil, nil
-	}
-	fd, err := strconv.Atoi(v)
-	if err != nil || fd < firstInherited {
-		return nil, fmt.Errorf("pyhost worker: %s=%q, want a file descriptor number", workerControlEnv, v)
+	fd, ok, err := inheritedFD(workerControlEnv)
+	if !ok {
+		return nil, err
 	}
 	f := os.NewFile(uintptr(fd), "worker-control")
 	ln, err := net.FileListener(f) // dups the fd: close ours
