@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pyhost/pyhost/wsgi"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // The access log's own cost per request: building a line (each format), and building and
@@ -18,7 +18,7 @@ func benchFinished() *Finished {
 	r.Header.Set("User-Agent", "wrk/4.2.0 (benchmark)")
 	r.Header.Set("Referer", "http://127.0.0.1:8000/")
 	return &Finished{Request: r, Start: time.Now(), Duration: 123 * time.Microsecond,
-		Status: 200, Bytes: 14, WSGI: wsgi.Record{RequestID: "1d9a2c1a-123456", Group: "%{GLOBAL}",
+		Status: 200, Bytes: 14, WSGI: request.Record{RequestID: "1d9a2c1a-123456", Group: "%{GLOBAL}",
 			Interp: 0, GILWait: 2 * time.Microsecond, Outcome: "ok"}}
 }
 

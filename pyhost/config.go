@@ -12,7 +12,7 @@ import (
 
 	"github.com/pyhost/pyhost/gil"
 	"github.com/pyhost/pyhost/subinterp"
-	"github.com/pyhost/pyhost/wsgi"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // Application-group patterns, as mod_wsgi's WSGIApplicationGroup spells them.
@@ -53,8 +53,8 @@ type Config struct {
 	// makes wsgi.multiprocess true, even for 1 (the seed's rule).
 	Processes int
 	// Limits bound each request and connection (--max-*, --*-timeout, --body-*); zero
-	// values switch a limit off. serve's flags start from wsgi.DefaultLimits().
-	Limits wsgi.Limits
+	// values switch a limit off. serve's flags start from request.DefaultLimits().
+	Limits request.Limits
 	// Recycle: when a worker of --processes is replaced (--maximum-requests, ...).
 	Recycle Recycling
 	// Logs: pyhost's own log, the access log and request ids (--log-format, --access-log...).
@@ -251,7 +251,7 @@ func checkMetricsListen(addr string) error {
 }
 
 // checkLimits refuses negative limits (zero switches one off).
-func checkLimits(l wsgi.Limits) error {
+func checkLimits(l request.Limits) error {
 	for _, v := range []struct {
 		flag string
 		n    int64

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pyhost/pyhost/wsgi"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // guardedListener hands net/http connections that enforce what net/http leaves to its
@@ -31,7 +31,7 @@ type guardedListener struct {
 
 // guard wraps ln in the guards lim asks for; the server serving it passes its connections'
 // states on with noteConnState.
-func guard(ln net.Listener, lim wsgi.Limits, log *slog.Logger) *guardedListener {
+func guard(ln net.Listener, lim request.Limits, log *slog.Logger) *guardedListener {
 	return &guardedListener{Listener: ln, writeTimeout: lim.WriteTimeout,
 		headerTimeout: lim.HeaderTimeout, log: log}
 }

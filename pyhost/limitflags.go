@@ -3,13 +3,13 @@ package pyhost
 import (
 	"flag"
 
-	"github.com/pyhost/pyhost/wsgi"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
-// limitFlags defines serve's limit flags on l, starting from wsgi.DefaultLimits(). The README
+// limitFlags defines serve's limit flags on l, starting from request.DefaultLimits(). The README
 // ("Limits and protections") explains each default.
-func limitFlags(fs *flag.FlagSet, l *wsgi.Limits) {
-	*l = wsgi.DefaultLimits()
+func limitFlags(fs *flag.FlagSet, l *request.Limits) {
+	*l = request.DefaultLimits()
 	fs.Var(intSize{&l.MaxHeaderBytes}, "max-header-bytes", "largest request head (request "+
 		"line and header fields) in bytes; larger gets 431 (0: net/http's 1M)")
 	fs.IntVar(&l.MaxHeaderFields, "max-header-fields", l.MaxHeaderFields,

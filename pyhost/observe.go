@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pyhost/pyhost/wsgi"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // Finished is one answered request as the observers (metrics, access log) see it.
@@ -18,7 +18,7 @@ type Finished struct {
 	Bytes    int64 // response body bytes written
 	// Aborted: the response was cut off (the handler panicked with http.ErrAbortHandler).
 	Aborted bool
-	WSGI    wsgi.Record // zero (Interp -1 aside) for requests no WSGI app served
+	WSGI    request.Record // zero (Interp -1 aside) for requests no WSGI app served
 }
 
 // Observer is told about every request once it has ended, on the request's goroutine: it must
@@ -66,10 +66,10 @@ type recordingWriter struct {
 
 func (rw *recordingWriter) reset(w http.ResponseWriter) {
 	rw.w = w
-	rw.f = Finished{WSGI: wsgi.Record{Interp: -1}}
+	rw.f = Finished{WSGI: request.Record{Interp: -1}}
 }
 
-func (rw *recordingWriter) WSGIRecord() *wsgi.Record { return &rw.f.WSGI }
+func (rw *recordingWriter) WSGIRecord() *request.Record { return &rw.f.WSGI }
 
 func (rw *recordingWriter) Header() http.Header { return rw.w.Header() }
 

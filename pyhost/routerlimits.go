@@ -3,14 +3,14 @@ package pyhost
 import (
 	"time"
 
-	"github.com/pyhost/pyhost/wsgi"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // routerLimits are the connection limits of the router's public listeners, in front of every
 // process group: the loosest of the groups' (0, no limit, is the loosest), so the router never
 // refuses or cuts off what a group allows. Each group's workers then hold its requests to that
 // group's own limits (the header checks, body size and timeouts are theirs).
-func routerLimits(cfgs []Config) wsgi.Limits {
+func routerLimits(cfgs []Config) request.Limits {
 	lim := cfgs[0].Limits
 	for _, c := range cfgs[1:] {
 		l := c.Limits

@@ -16,6 +16,7 @@ import (
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
 	"github.com/pyhost/pyhost/subinterp"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // Handler is an http.Handler that runs a WSGI app.
@@ -23,7 +24,7 @@ type Handler struct {
 	Threads    *gil.Limiter
 	ScriptName string // mount point ("" for the root)
 	Log        *slog.Logger
-	Limits     Limits
+	Limits     request.Limits
 	// TrustRequestID keeps a client's valid X-Request-Id as the request id (requestid.go).
 	TrustRequestID bool
 	// Load returns the app, importing it (and creating its application group) the first

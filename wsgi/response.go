@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pyhost/pyhost/cgo"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // writeHead turns the packed head the C side validated ("NNN reason\0name\0value\0...") into
@@ -116,7 +117,7 @@ type requestIO struct {
 	w      http.ResponseWriter
 	r      *http.Request
 	body   *bodyBuffer // the buffered body; nil when the app reads the connection (StreamBody)
-	limits *Limits
+	limits *request.Limits
 	log    *slog.Logger
 	read   int64  // body bytes the app read from the connection (StreamBody)
 	id     string // the request id, for what the app logs (applog.go)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"sync"
+
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // spool decouples a streamed response (a generator, write(), wsgi.file_wrapper) from its
@@ -66,7 +68,7 @@ var spoolPool = sync.Pool{New: func() any {
 }}
 
 // newSpool starts the drain of a streamed response to w.
-func newSpool(w http.ResponseWriter, r *http.Request, lim *Limits, log *slog.Logger) *spool {
+func newSpool(w http.ResponseWriter, r *http.Request, lim *request.Limits, log *slog.Logger) *spool {
 	sp := spoolPool.Get().(*spool)
 	sp.w, sp.r, sp.tempDir, sp.log = w, r, lim.BodyTempDir, log
 	sp.limit = lim.StreamBuffer

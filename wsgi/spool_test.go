@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // gatedWriter is a ResponseWriter whose writes wait until the test opens its gate: a client
@@ -51,7 +53,7 @@ func TestSpoolBoundedAndOrdered(t *testing.T) {
 func testSpool(t *testing.T, tempDir string) {
 	w := &gatedWriter{hdr: http.Header{}, gate: make(chan struct{})}
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
-	lim := Limits{StreamBuffer: 64 << 10, StreamBufferMemory: 8 << 10, BodyTempDir: tempDir}
+	lim := request.Limits{StreamBuffer: 64 << 10, StreamBufferMemory: 8 << 10, BodyTempDir: tempDir}
 	sp := newSpool(w, r, &lim, slog.New(slog.DiscardHandler))
 	sp.sendHead([]byte("200 OK\x00Content-Type\x00x/y\x00"), -1)
 

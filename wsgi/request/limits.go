@@ -1,4 +1,7 @@
-package wsgi
+// Package request holds the plain, cgo-free types that describe one request on its way
+// through pyhost: the limits it runs under and the record of how it went. The HTTP server,
+// the configuration and the WSGI handler all speak them without linking Python.
+package request
 
 import (
 	"time"
