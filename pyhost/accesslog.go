@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // accessLog is the observer that writes one line per answered request (--access-log): Apache's
@@ -30,12 +32,12 @@ type accessLog struct {
 }
 
 // newAccessLog opens the access log cfg names (nil when there is none).
-func newAccessLog(cfg Config, log *slog.Logger) (*accessLog, error) {
+func newAccessLog(cfg config.Config, log *slog.Logger) (*accessLog, error) {
 	l := cfg.Logs
 	if l.AccessLog == "" {
 		return nil, nil
 	}
-	al := &accessLog{json: l.AccessLogFormat == logFormatJSON, processGroup: cfg.ProcessGroup,
+	al := &accessLog{json: l.AccessLogFormat == config.LogFormatJSON, processGroup: cfg.ProcessGroup,
 		pid: os.Getpid(), log: log}
 	if l.AccessLog == "-" {
 		al.w = os.Stdout

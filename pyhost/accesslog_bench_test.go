@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/wsgi/request"
 )
 
@@ -23,7 +24,7 @@ func benchFinished() *Finished {
 }
 
 func benchAccessLog(b *testing.B, format string, w io.Writer) {
-	al := &accessLog{w: w, json: format == logFormatJSON, processGroup: "site", pid: 4242}
+	al := &accessLog{w: w, json: format == config.LogFormatJSON, processGroup: "site", pid: 4242}
 	f := benchFinished()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -33,10 +34,10 @@ func benchAccessLog(b *testing.B, format string, w io.Writer) {
 }
 
 func BenchmarkAccessLogCombinedDiscard(b *testing.B) {
-	benchAccessLog(b, accessLogCombined, io.Discard)
+	benchAccessLog(b, config.AccessLogCombined, io.Discard)
 }
 
-func BenchmarkAccessLogJSONDiscard(b *testing.B) { benchAccessLog(b, logFormatJSON, io.Discard) }
+func BenchmarkAccessLogJSONDiscard(b *testing.B) { benchAccessLog(b, config.LogFormatJSON, io.Discard) }
 
 func BenchmarkAccessLogCombinedFile(b *testing.B) {
 	lf, err := openLogFile(filepath.Join(b.TempDir(), "access.log"))
@@ -44,14 +45,14 @@ func BenchmarkAccessLogCombinedFile(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer lf.f.Close()
-	benchAccessLog(b, accessLogCombined, lf)
+	benchAccessLog(b, config.AccessLogCombined, lf)
 }
 
 // TestAccessLogLineAllocatesNothing keeps the hot path free of allocations once the pool is
 // warm.
 func TestAccessLogLineAllocatesNothing(t *testing.T) {
-	for _, format := range []string{accessLogCombined, logFormatJSON} {
-		al := &accessLog{w: io.Discard, json: format == logFormatJSON, pid: 1}
+	for _, format := range []string{config.AccessLogCombined, config.LogFormatJSON} {
+		al := &accessLog{w: io.Discard, json: format == config.LogFormatJSON, pid: 1}
 		f := benchFinished()
 		al.observe(f)
 		if n := testing.AllocsPerRun(200, func() { al.observe(f) }); n > 0 {

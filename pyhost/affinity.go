@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"syscall"
 	"unsafe"
+
+	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // --cpu-affinity N binds each worker process (or the one process without --processes) to N
@@ -117,7 +119,7 @@ func threadIDs() ([]int, error) {
 
 // applyCPUAffinity binds this process as --cpu-affinity asks (nothing when it is 0), before
 // Python starts, and says where.
-func applyCPUAffinity(cfg Config, slot int, log *slog.Logger) error {
+func applyCPUAffinity(cfg config.Config, slot int, log *slog.Logger) error {
 	if cfg.CPUAffinity == 0 {
 		return nil
 	}

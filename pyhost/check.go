@@ -9,6 +9,7 @@ import (
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/subinterp"
 )
 
@@ -29,7 +30,7 @@ type checkReport struct {
 // of that mode (own/shared: a sub-interpreter of that kind; free: the free-threaded main
 // interpreter) and report per extension module.
 func check(args []string, stdout, stderr io.Writer) int {
-	cfg := Config{Threads: 1, Interpreters: 1}
+	cfg := config.Config{Threads: 1, Interpreters: 1}
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	mode := gil.Shared
@@ -38,10 +39,10 @@ func check(args []string, stdout, stderr io.Writer) int {
 		return err
 	})
 	fs.StringVar(&cfg.Callable, "callable", "", "name of the WSGI callable in a script")
-	fs.Var((*stringList)(&cfg.PythonPath), "python-path", "directory to prepend to sys.path")
+	fs.Var((*config.StringList)(&cfg.PythonPath), "python-path", "directory to prepend to sys.path")
 	fs.StringVar(&cfg.Chdir, "chdir", "", "change to this directory before loading the app")
 	fs.StringVar(&cfg.PythonHome, "python-home", "", "Python prefix or virtualenv")
-	positional, err := parseInterspersed(fs, args)
+	positional, err := config.ParseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -68,7 +69,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func runCheck(app string, mode gil.Mode, cfg Config) (*checkReport, error) {
+func runCheck(app string, mode gil.Mode, cfg config.Config) (*checkReport, error) {
 	rt, err := cgo.Initialize(cgo.Config{ProgramName: "pyhost", PythonHome: cfg.PythonHome,
 		EnableGIL: mode.EnableGIL()})
 	if err != nil {

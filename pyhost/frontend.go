@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/wsgi/request"
 )
 
@@ -207,7 +208,7 @@ func processProxy(name, socket string, log *slog.Logger) (*httputil.ReverseProxy
 // balancers. mounts maps a mount prefix to its group's name; groups a group's name to its
 // processes.
 func startFrontend(lns []net.Listener, mounts map[string]string, groups map[string]routedGroup,
-	static []StaticAlias, lim request.Limits, log *slog.Logger) (*frontend, error) {
+	static []config.StaticAlias, lim request.Limits, log *slog.Logger) (*frontend, error) {
 	var statics []route
 	for _, a := range static {
 		sf, err := newStaticFiles(a)

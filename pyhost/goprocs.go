@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/wsgi"
 )
 
@@ -74,7 +75,7 @@ const (
 // tune: one process, CPUs chosen with --cpu-affinity, or Ps few enough that the worker's
 // share of them is all of them. It sizes Go's Ps only with --go-procs auto and no GOMAXPROCS
 // set by the user.
-func newGoProcsTuner(cfg Config, log *slog.Logger) *goProcsTuner {
+func newGoProcsTuner(cfg config.Config, log *slog.Logger) *goProcsTuner {
 	if cfg.Processes < 2 || cfg.CPUAffinity > 0 {
 		return nil
 	}

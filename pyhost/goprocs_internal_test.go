@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // The tuner's decision: short requests → the worker's share of the cores, long ones → all of
@@ -71,22 +73,22 @@ func TestGoProcsTunerOnlyForSiblingWorkers(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("needs 2 Ps or more: one P is every worker's share")
 	}
-	if newGoProcsTuner(Config{Processes: 1, GoProcs: "auto"}, nil) != nil {
+	if newGoProcsTuner(config.Config{Processes: 1, GoProcs: "auto"}, nil) != nil {
 		t.Error("a tuner for a single process")
 	}
-	if newGoProcsTuner(Config{Processes: 2, CPUAffinity: 1, GoProcs: "auto"}, nil) != nil {
+	if newGoProcsTuner(config.Config{Processes: 2, CPUAffinity: 1, GoProcs: "auto"}, nil) != nil {
 		t.Error("a tuner beside --cpu-affinity")
 	}
-	for _, c := range []Config{{Processes: 2}, {Processes: 2, GoProcs: "all"}} {
+	for _, c := range []config.Config{{Processes: 2}, {Processes: 2, GoProcs: "all"}} {
 		if tu := newGoProcsTuner(c, nil); tu == nil || tu.sizing {
 			t.Errorf("--go-procs %q: tuner %+v, want one that yields but does not size", c.GoProcs, tu)
 		}
 	}
-	if tu := newGoProcsTuner(Config{Processes: 2, GoProcs: "auto"}, nil); tu == nil || !tu.sizing {
+	if tu := newGoProcsTuner(config.Config{Processes: 2, GoProcs: "auto"}, nil); tu == nil || !tu.sizing {
 		t.Errorf("--go-procs auto: tuner %+v, want one that sizes", tu)
 	}
 	t.Setenv("GOMAXPROCS", "2")
-	if tu := newGoProcsTuner(Config{Processes: 2, GoProcs: "auto"}, nil); tu == nil || tu.sizing {
+	if tu := newGoProcsTuner(config.Config{Processes: 2, GoProcs: "auto"}, nil); tu == nil || tu.sizing {
 		t.Errorf("GOMAXPROCS set: tuner %+v, want one that does not size", tu)
 	}
 }

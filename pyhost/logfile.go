@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+
+	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // logFile is a log file that several processes append to (the workers of --processes, the
@@ -83,9 +85,9 @@ func reopenLogFiles(log *slog.Logger) {
 	}
 }
 
-// newLogger is pyhost's own logger as LogConfig asks: text or JSON records on stderr, or in
+// newLogger is pyhost's own logger as config.LogConfig asks: text or JSON records on stderr, or in
 // --error-log.
-func newLogger(l LogConfig, stderr io.Writer) (*slog.Logger, error) {
+func newLogger(l config.LogConfig, stderr io.Writer) (*slog.Logger, error) {
 	w := stderr
 	if l.ErrorLog != "" {
 		lf, err := openLogFile(l.ErrorLog)
@@ -94,7 +96,7 @@ func newLogger(l LogConfig, stderr io.Writer) (*slog.Logger, error) {
 		}
 		w = lf
 	}
-	if l.Format == logFormatJSON {
+	if l.Format == config.LogFormatJSON {
 		return slog.New(slog.NewJSONHandler(w, nil)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, nil)), nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/subinterp"
 )
 
@@ -61,12 +62,12 @@ type requestSeries struct {
 
 func processGroupLabel(name string) string {
 	if name == "" {
-		return ImplicitGroup
+		return config.ImplicitGroup
 	}
 	return name
 }
 
-func newServerMetrics(cfg Config, threads *gil.Limiter) *serverMetrics {
+func newServerMetrics(cfg config.Config, threads *gil.Limiter) *serverMetrics {
 	pg := processGroupLabel(cfg.ProcessGroup)
 	m := &serverMetrics{reg: prometheus.NewRegistry(), processGroup: pg}
 	constPG := prometheus.Labels{"process_group": pg}

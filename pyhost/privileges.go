@@ -7,6 +7,8 @@ import (
 	"os/user"
 	"strconv"
 	"syscall"
+
+	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // Privileges: started as root (to bind port 80, say), pyhost runs apps as --user/--group
@@ -22,7 +24,7 @@ type identity struct {
 }
 
 // resolveIdentity looks --user and --group up; ok is false when neither is set.
-func resolveIdentity(cfg Config) (id identity, ok bool, err error) {
+func resolveIdentity(cfg config.Config) (id identity, ok bool, err error) {
 	if cfg.User == "" && cfg.Group == "" {
 		return id, false, nil
 	}
@@ -76,7 +78,7 @@ var errRoot = errors.New("pyhost refuses to run Python apps as root: give --user
 	"that user, or pass --allow-root if running the app as root is really meant")
 
 // checkRoot refuses, before anything starts, a configuration that would run apps as root.
-func checkRoot(cfg Config) error {
+func checkRoot(cfg config.Config) error {
 	id, ok, err := resolveIdentity(cfg)
 	if err != nil {
 		return err
@@ -97,7 +99,7 @@ func checkRoot(cfg Config) error {
 
 // dropPrivileges makes this process --user/--group, before Python starts. Go applies
 // setuid/setgid to every thread of the process (Linux, Go ≥ 1.16).
-func dropPrivileges(cfg Config) error {
+func dropPrivileges(cfg config.Config) error {
 	id, ok, err := resolveIdentity(cfg)
 	if err != nil || !ok || os.Geteuid() != 0 {
 		return err

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // The worker's side of recycling: it watches its own request count, age, idleness, CPU time
@@ -53,7 +55,7 @@ func (s *Server) countRequests(h http.Handler) http.Handler {
 
 // watchRecycling starts the watch of r's limits; call it before Run. It reports the first
 // limit reached to recycle (once) and stops when the returned function is called.
-func (s *Server) watchRecycling(r Recycling, recycle func(reason string)) (stop func()) {
+func (s *Server) watchRecycling(r config.Recycling, recycle func(reason string)) (stop func()) {
 	a := &requestActivity{reached: make(chan struct{}, 1)}
 	maxRequests := ""
 	if r.MaximumRequests > 0 {
@@ -93,7 +95,7 @@ func (s *Server) watchRecycling(r Recycling, recycle func(reason string)) (stop 
 
 // recycleWatch holds what the periodic checks need between ticks.
 type recycleWatch struct {
-	limits      Recycling
+	limits      config.Recycling
 	activity    *requestActivity
 	started     time.Time
 	idleSince   time.Time

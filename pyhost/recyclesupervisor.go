@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+
+	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // The supervisor's side of recycling: --startup-timeout (a worker that does not get ready in
@@ -12,7 +14,7 @@ import (
 // expiry is handled on the supervisor's goroutine (evTimer), like every other event.
 
 // recycling is the recycling configuration of w's process group (each group has its own).
-func (s *supervisor) recycling(w *worker) Recycling { return w.slot.group.cfg.Recycle }
+func (s *supervisor) recycling(w *worker) config.Recycling { return w.slot.group.cfg.Recycle }
 
 // after runs fn on the supervisor's goroutine d from now.
 func (s *supervisor) after(d time.Duration, fn func()) {

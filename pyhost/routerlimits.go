@@ -3,6 +3,7 @@ package pyhost
 import (
 	"time"
 
+	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/wsgi/request"
 )
 
@@ -10,7 +11,7 @@ import (
 // process group: the loosest of the groups' (0, no limit, is the loosest), so the router never
 // refuses or cuts off what a group allows. Each group's workers then hold its requests to that
 // group's own limits (the header checks, body size and timeouts are theirs).
-func routerLimits(cfgs []Config) request.Limits {
+func routerLimits(cfgs []config.Config) request.Limits {
 	lim := cfgs[0].Limits
 	for _, c := range cfgs[1:] {
 		l := c.Limits

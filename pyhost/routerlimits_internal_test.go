@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/wsgi/request"
 )
 
@@ -15,7 +16,7 @@ func TestRouterLimitsAreTheLoosest(t *testing.T) {
 	strict.WriteTimeout, loose.WriteTimeout = 10*time.Second, 90*time.Second
 	strict.KeepAliveTimeout, loose.KeepAliveTimeout = 75*time.Second, 5*time.Second
 	for _, order := range [][]request.Limits{{strict, loose}, {loose, strict}} {
-		got := routerLimits([]Config{{Limits: order[0]}, {Limits: order[1]}})
+		got := routerLimits([]config.Config{{Limits: order[0]}, {Limits: order[1]}})
 		if got.MaxHeaderBytes != 64<<10 || got.HeaderTimeout != 0 ||
 			got.WriteTimeout != 90*time.Second || got.KeepAliveTimeout != 75*time.Second {
 			t.Errorf("router limits %+v; want 64 KiB of head, no header timeout, 90 s write "+

@@ -15,23 +15,24 @@ import (
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/subinterp"
 	"github.com/pyhost/pyhost/wsgi"
 )
 
 // Server hosts WSGI applications in this process.
 type Server struct {
-	cfg       Config
+	cfg       config.Config
 	log       *slog.Logger
 	rt        *cgo.Runtime
 	groups    *subinterp.Registry
 	threads   *gil.Limiter
-	mounts    []Mount // cfg.AllMounts(), resolved once
+	mounts    []config.Mount // cfg.AllMounts(), resolved once
 	listeners []net.Listener
 	handlers  [][]*wsgi.Handler // per listener, per mount (same order as mounts)
 	static    []route           // the static aliases
 	// routed: per public listener, its router, when the one listener is the supervisor's
-	// Unix socket (Config.Routed).
+	// Unix socket (config.Config.Routed).
 	routed []*router
 
 	// RequestRecycle, when set before Run, is called when a request that passed
@@ -92,11 +93,11 @@ func LinkedBuild() gil.Build {
 
 // New validates cfg, starts the embedded runtime, opens the listeners and loads the apps of
 // %{GLOBAL} (and, with Preload, of every group).
-func New(cfg Config, log *slog.Logger) (*Server, error) { return newServer(cfg, log, nil) }
+func New(cfg config.Config, log *slog.Logger) (*Server, error) { return newServer(cfg, log, nil) }
 
 // newServer is New serving on listeners a supervisor opened (inherited: one per cfg.Listen,
 // in order) or, when inherited is nil, on listeners it opens itself.
-func newServer(cfg Config, log *slog.Logger, inherited []net.Listener) (*Server, error) {
+func newServer(cfg config.Config, log *slog.Logger, inherited []net.Listener) (*Server, error) {
 	if err := cfg.Validate(LinkedBuild()); err != nil {
 		return nil, err
 	}
@@ -180,9 +181,9 @@ func (s *Server) closeListeners() {
 	}
 }
 
-func (s *Server) newHandler(m Mount, listenAddr string) *wsgi.Handler {
+func (s *Server) newHandler(m config.Mount, listenAddr string) *wsgi.Handler {
 	scriptName := strings.TrimSuffix(m.Prefix, "/")
-	group := groupName(m.Group, listenAddr, scriptName)
+	group := config.GroupName(m.Group, listenAddr, scriptName)
 	spec := cgo.AppSpec{Target: m.App, Callable: m.Callable, PythonPath: s.cfg.PythonPath,
 		Chdir: s.cfg.Chdir}
 	return &wsgi.Handler{
@@ -202,7 +203,7 @@ func (s *Server) newHandler(m Mount, listenAddr string) *wsgi.Handler {
 
 // load creates the group if needed and imports the app into it, logging a failure in full
 // once (with advice when an extension cannot live in a sub-interpreter).
-func (s *Server) load(group string, m Mount, spec cgo.AppSpec) (*subinterp.App, error) {
+func (s *Server) load(group string, m config.Mount, spec cgo.AppSpec) (*subinterp.App, error) {
 	start := time.Now()
 	g, err := s.groups.Group(group)
 	if err != nil {
@@ -257,7 +258,7 @@ func (s *Server) reportGIL(g *subinterp.Group) {
 func (s *Server) preload() error {
 	for _, hs := range s.handlers {
 		for i, h := range hs {
-			if s.mounts[i].Group != GroupGlobal && !s.cfg.Preload {
+			if s.mounts[i].Group != config.GroupGlobal && !s.cfg.Preload {
 				continue
 			}
 			if _, err := h.Preload(); err != nil {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+
+	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // Static URL aliases (--static /PREFIX=DIR, [[static]] in a config file): files served by Go,
@@ -19,7 +21,7 @@ type staticFiles struct {
 	root   *os.Root // the folder: no name opened through it can leave it (symlinks included)
 }
 
-func newStaticFiles(a StaticAlias) (*staticFiles, error) {
+func newStaticFiles(a config.StaticAlias) (*staticFiles, error) {
 	root, err := os.OpenRoot(a.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("static alias %s: %w", a.Prefix, err)
@@ -80,31 +82,4 @@ func (s *staticFiles) fileName(urlPath string) (string, bool) {
 		return "", false
 	}
 	return strings.Join(parts, "/"), true
-}
-
-// ParseStatic reads --static /PREFIX=DIR.
-func ParseStatic(v string) (StaticAlias, error) {
-	prefix, dir, ok := strings.Cut(v, "=")
-	if !ok || !strings.HasPrefix(prefix, "/") || dir == "" {
-		return StaticAlias{}, fmt.Errorf("--static %q: want /PREFIX=DIR, e.g. --static /static=./public", v)
-	}
-	if prefix != "/" {
-		prefix = strings.TrimRight(prefix, "/")
-	}
-	return StaticAlias{Prefix: prefix, Dir: dir}, nil
-}
-
-// checkStatic refuses an alias whose folder is missing or whose prefix a mount has.
-func checkStatic(a StaticAlias, mountPrefixes map[string]bool) error {
-	if mountPrefixes[a.Prefix] {
-		return fmt.Errorf("--static %s: an app is mounted at %s already", a.Prefix, a.Prefix)
-	}
-	fi, err := os.Stat(a.Dir)
-	if err != nil {
-		return fmt.Errorf("--static %s=%s: %w", a.Prefix, a.Dir, err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("--static %s=%s: not a folder", a.Prefix, a.Dir)
-	}
-	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // The supervisor of --processes: it binds the listeners, starts the workers (re-executions
@@ -84,7 +86,7 @@ type event struct {
 }
 
 type supervisor struct {
-	cfg    Config
+	cfg    config.Config
 	args   []string // serve's arguments, given to every worker
 	exe    string
 	log    *slog.Logger
@@ -121,7 +123,7 @@ type startRequest struct {
 // supervise runs the supervisor until SIGTERM/SIGINT and returns the exit code: 0 when every
 // worker stopped cleanly, 1 when one stopped with requests still running at the shutdown
 // timeout or had to be killed (as the single-process server exits 1 then).
-func supervise(cfg Config, args []string, log *slog.Logger) int {
+func supervise(cfg config.Config, args []string, log *slog.Logger) int {
 	exe, err := os.Executable()
 	if err != nil {
 		log.Error("pyhost could not find its own binary to start workers", "error", err)
@@ -141,7 +143,7 @@ func supervise(cfg Config, args []string, log *slog.Logger) int {
 	return s.run()
 }
 
-func newSupervisor(cfg Config, args []string, exe string, log *slog.Logger) *supervisor {
+func newSupervisor(cfg config.Config, args []string, exe string, log *slog.Logger) *supervisor {
 	s := &supervisor{cfg: cfg, args: args, exe: exe, log: log.With("supervisor", os.Getpid()),
 		live: map[*worker]bool{}, events: make(chan event, 16),
 		starts: make(chan startRequest), directory: newWorkerDirectory()}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // Several process groups in one server (a config file with several [group.NAME] tables):
@@ -18,7 +20,7 @@ import (
 // groupRun is one process group as the supervisor runs it.
 type groupRun struct {
 	name  string // "" for serve's one group
-	cfg   Config
+	cfg   config.Config
 	files []*os.File // the sockets its workers inherit, in order
 	// slotFiles, when set, replaces files: one Unix socket per slot of the group (routed
 	// groups: the router balances between them); slot firstSlot+i gets slotFiles[i].
@@ -46,7 +48,7 @@ func (s *supervisor) shutdownTimeout() time.Duration {
 
 // superviseGroups runs a config file's several process groups (cfgs: one per f.Groups,
 // command-line flags applied) behind the supervisor's router.
-func superviseGroups(f *ServerFile, cfgs []Config, args []string, log *slog.Logger) int {
+func superviseGroups(f *config.File, cfgs []config.Config, args []string, log *slog.Logger) int {
 	exe, err := os.Executable()
 	if err != nil {
 		log.Error("pyhost could not find its own binary to start workers", "error", err)

@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+
+	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // The worker's side of --processes: today's server on the sockets the supervisor bound,
@@ -29,7 +31,7 @@ const (
 )
 
 // runWorker serves as one worker of a supervisor and returns the exit code.
-func runWorker(cfg Config, log *slog.Logger) int {
+func runWorker(cfg config.Config, log *slog.Logger) int {
 	status := statusPipe(len(cfg.Listen))
 	defer status.Close()
 	// A fatal signal in C code (a segfault in an extension) ends a Go program with exit

@@ -1,4 +1,4 @@
-package pyhost
+package config
 
 import (
 	"io"
@@ -25,8 +25,8 @@ func TestParseSize(t *testing.T) {
 }
 
 func TestLimitFlags(t *testing.T) {
-	cfg, err := parseServe([]string{"app.py", "--max-body-size", "5M", "--body-timeout", "3s",
-		"--stream-request-body", "--max-header-fields", "50"}, io.Discard)
+	cfg, err := ParseServe([]string{"app.py", "--max-body-size", "5M", "--body-timeout", "3s",
+		"--stream-request-body", "--max-header-fields", "50"}, io.Discard, py311)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func TestLimitFlags(t *testing.T) {
 		l.MaxHeaderFields != 50 || l.MaxRequestLine != 8190 || l.MaxHeaderBytes != 32<<10 {
 		t.Errorf("limits %+v", l)
 	}
-	if _, err := parseServe([]string{"app.py", "--write-timeout", "-1s"}, io.Discard); err == nil ||
+	if _, err := ParseServe([]string{"app.py", "--write-timeout", "-1s"}, io.Discard, py311); err == nil ||
 		!strings.Contains(err.Error(), "--write-timeout: must not be negative") {
 		t.Errorf("negative timeout: %v", err)
 	}

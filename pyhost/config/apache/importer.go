@@ -1,4 +1,4 @@
-package pyhost
+package apache
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // import-apache reads the mod_wsgi directives of an Apache config snippet and writes the
@@ -56,7 +58,7 @@ type apacheImport struct {
 	daemons    []apacheDaemon
 	settings   []apacheSetting
 	mounts     []apacheMount
-	static     []StaticAlias
+	static     []config.StaticAlias
 	pythonHome string
 	pythonPath []string
 	homeLine   int
@@ -104,24 +106,9 @@ var daemonOptions = map[string]struct {
 // modWSGIThreads is mod_wsgi's default threads per daemon process (pyhost's is 8).
 const modWSGIThreads = "15"
 
-// importApache is `pyhost import-apache FILE`.
-func importApache(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "usage: pyhost import-apache FILE > pyhost.toml")
-		return 2
-	}
-	out, err := ImportApache(args[0], stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "import-apache: %v\n", err)
-		return 2
-	}
-	_, _ = io.WriteString(stdout, out)
-	return 0
-}
-
-// ImportApache converts the Apache config at path to a pyhost config file, reporting on warn
+// Import converts the Apache config at path to a pyhost config file, reporting on warn
 // what it cannot carry over.
-func ImportApache(path string, warn io.Writer) (string, error) {
+func Import(path string, warn io.Writer) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -131,7 +118,7 @@ func ImportApache(path string, warn io.Writer) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %v", path, err)
 	}
-	fs := serveFlags(&Config{}, io.Discard)
+	fs := config.ServeFlags(&config.Config{}, io.Discard)
 	im := &apacheImport{file: path, warn: warn,
 		known: func(name string) bool { return fs.Lookup(name) != nil }}
 	im.read(directives)
@@ -232,7 +219,7 @@ func (im *apacheImport) read(directives []apacheDirective) {
 			if prefix != "/" {
 				prefix = strings.TrimRight(prefix, "/")
 			}
-			im.static = append(im.static, StaticAlias{Prefix: prefix, Dir: d.args[1], Line: d.line})
+			im.static = append(im.static, config.StaticAlias{Prefix: prefix, Dir: d.args[1], Line: d.line})
 		case "aliasmatch", "wsgiscriptaliasmatch":
 			im.warnf(d.line, "%s (a regular expression) has no pyhost counterpart; map its URLs "+
 				"with [[mount]] or [[static]] by hand", d.spelling)
@@ -424,7 +411,7 @@ func (im *apacheImport) toml() string {
 		used[group] = true
 		app := im.setting(m, "wsgiapplicationgroup", "application-group")
 		if app == "" {
-			app = GroupResource // mod_wsgi's default: one interpreter per script URL
+			app = config.GroupResource // mod_wsgi's default: one interpreter per script URL
 		}
 		mounts = append(mounts, mountOut{m: m, group: group, app: app,
 			call: im.setting(m, "wsgicallableobject", "callable-object")})

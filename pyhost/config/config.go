@@ -1,6 +1,6 @@
 // Package pyhost is the server: configuration, the embedded runtime's lifecycle, application
 // groups, listeners and graceful shutdown.
-package pyhost
+package config
 
 import (
 	"errors"
@@ -11,15 +11,14 @@ import (
 	"time"
 
 	"github.com/pyhost/pyhost/gil"
-	"github.com/pyhost/pyhost/subinterp"
 	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // Application-group patterns, as mod_wsgi's WSGIApplicationGroup spells them.
 const (
-	GroupGlobal   = subinterp.Global // the main interpreter
-	GroupServer   = "%{SERVER}"      // one per listener: its host:port
-	GroupResource = "%{RESOURCE}"    // one per listener and mount: host:port|SCRIPT_NAME
+	GroupGlobal   = "%{GLOBAL}"   // the main interpreter (subinterp.Global; a server test holds them equal)
+	GroupServer   = "%{SERVER}"   // one per listener: its host:port
+	GroupResource = "%{RESOURCE}" // one per listener and mount: host:port|SCRIPT_NAME
 )
 
 // Mount is a WSGI app served under a URL prefix.
@@ -226,8 +225,8 @@ func (c *Config) AllMounts() []Mount {
 	return all
 }
 
-// groupName resolves a group pattern for a listener address and a mount's SCRIPT_NAME.
-func groupName(pattern, listenAddr, scriptName string) string {
+// GroupName resolves a group pattern for a listener address and a mount's SCRIPT_NAME.
+func GroupName(pattern, listenAddr, scriptName string) string {
 	switch pattern {
 	case GroupServer:
 		return listenAddr
@@ -270,3 +269,9 @@ func checkLimits(l request.Limits) error {
 	}
 	return nil
 }
+
+// The values of --http-server: who reads requests and writes responses.
+const (
+	HTTPServerFast   = "fast"   // pyhost's own HTTP/1 path for plain requests (the default)
+	HTTPServerStdlib = "stdlib" // net/http for every request
+)

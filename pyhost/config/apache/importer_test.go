@@ -1,4 +1,4 @@
-package pyhost
+package apache
 
 import (
 	"bytes"
@@ -7,7 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/pyhost/config"
 )
+
+var py311 = gil.Build{VersionHex: 0x030B02F0, Version: "3.11.2"}
 
 func TestApacheWords(t *testing.T) {
 	cases := map[string][]string{
@@ -59,7 +65,7 @@ func TestReadApacheLines(t *testing.T) {
 func apacheSample(t *testing.T, name string, files ...string) (conf, root string) {
 	t.Helper()
 	root = t.TempDir()
-	text, err := os.ReadFile(filepath.Join("..", "testdata", "config", name))
+	text, err := os.ReadFile(filepath.Join("..", "..", "..", "testdata", "config", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,10 +88,10 @@ func apacheSample(t *testing.T, name string, files ...string) (conf, root string
 }
 
 // importAndLoad runs the importer and reads its output back as a config file.
-func importAndLoad(t *testing.T, conf string) (*ServerFile, string, string) {
+func importAndLoad(t *testing.T, conf string) (*config.File, string, string) {
 	t.Helper()
 	var warn bytes.Buffer
-	out, err := ImportApache(conf, &warn)
+	out, err := Import(conf, &warn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,14 +99,14 @@ func importAndLoad(t *testing.T, conf string) (*ServerFile, string, string) {
 	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := LoadServerFile(path, py311)
+	f, err := config.LoadFile(path, py311)
 	if err != nil {
 		t.Fatalf("the imported file does not load: %v\n%s", err, out)
 	}
 	return f, out, warn.String()
 }
 
-func groupOptions(g ProcessGroup) map[string][]string {
+func groupOptions(g config.ProcessGroup) map[string][]string {
 	m := map[string][]string{}
 	for _, o := range g.Options {
 		m[o.Key] = o.Values
@@ -133,7 +139,7 @@ func TestImportApacheDaemonSite(t *testing.T) {
 	if cfg.Threads != 16 || cfg.ShutdownTimeout.Seconds() != 10 {
 		t.Errorf("the group's serve configuration: %+v", cfg)
 	}
-	want := []FileMount{{Mount: Mount{Prefix: "/", App: root + "/site/wsgi.py", Group: GroupGlobal},
+	want := []config.FileMount{{Mount: config.Mount{Prefix: "/", App: root + "/site/wsgi.py", Group: config.GroupGlobal},
 		ProcessGroup: "example.com"}}
 	if len(f.Mounts) != 1 || f.Mounts[0].Mount != want[0].Mount || f.Mounts[0].ProcessGroup != want[0].ProcessGroup {
 		t.Errorf("mounts = %+v, want %+v", f.Mounts, want)
@@ -172,13 +178,13 @@ func TestImportApacheScopes(t *testing.T) {
 	if o := groupOptions(f.Groups[2]); !slices.Equal(o["python-path"], []string{root + "/shared"}) {
 		t.Errorf("the embedded group takes WSGIPythonPath: %q", o)
 	}
-	want := map[string]FileMount{
+	want := map[string]config.FileMount{
 		// <Location /shop> chooses group and interpreter.
-		"/shop": {Mount: Mount{App: root + "/shop/shop.wsgi", Group: "shop-interp"}, ProcessGroup: "shop"},
+		"/shop": {Mount: config.Mount{App: root + "/shop/shop.wsgi", Group: "shop-interp"}, ProcessGroup: "shop"},
 		// process-group= on the WSGIScriptAlias line; <Directory> gives interpreter and callable.
-		"/blog": {Mount: Mount{App: root + "/blog/blog.wsgi", Group: GroupGlobal, Callable: "app"}, ProcessGroup: "blog"},
+		"/blog": {Mount: config.Mount{App: root + "/blog/blog.wsgi", Group: config.GroupGlobal, Callable: "app"}, ProcessGroup: "blog"},
 		// No WSGIProcessGroup: embedded mode; mod_wsgi's default interpreter per resource.
-		"/status": {Mount: Mount{App: root + "/status/status.py", Group: GroupResource}, ProcessGroup: embeddedGroupName},
+		"/status": {Mount: config.Mount{App: root + "/status/status.py", Group: config.GroupResource}, ProcessGroup: embeddedGroupName},
 	}
 	if len(f.Mounts) != len(want) {
 		t.Fatalf("mounts: %+v", f.Mounts)
@@ -209,7 +215,27 @@ func TestImportApacheNothingToServe(t *testing.T) {
 	if err := os.WriteFile(path, []byte("WSGIDaemonProcess a threads=2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ImportApache(path, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "no WSGIScriptAlias") {
+	if _, err := Import(path, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "no WSGIScriptAlias") {
 		t.Errorf("want nothing to serve, got %v", err)
+	}
+}
+
+// mod_wsgi's recycling options carry over through import-apache to the same serve flags, in
+// the same units (seconds become durations), and reach the group's configuration.
+func TestImportApacheRecycling(t *testing.T) {
+	conf, _ := apacheSample(t, "apache-daemon.conf", "site/wsgi.py", "site/static/")
+	f, out, warn := importAndLoad(t, conf)
+	if len(f.Groups) != 1 {
+		t.Fatalf("groups: %+v\n%s", f.Groups, out)
+	}
+	want := config.Recycling{MaximumRequests: 1000, InactivityTimeout: 300 * time.Second,
+		GracefulTimeout: 15 * time.Second, BootAttempts: config.DefaultBootAttempts}
+	if got := f.Groups[0].Config.Recycle; got != want {
+		t.Errorf("the group's recycling: %+v, want %+v\n%s", got, want, out)
+	}
+	for _, name := range []string{"maximum-requests", "inactivity-timeout", "graceful-timeout"} {
+		if strings.Contains(warn, name) {
+			t.Errorf("import-apache left %s out:\n%s", name, warn)
+		}
 	}
 }

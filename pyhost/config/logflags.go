@@ -1,4 +1,4 @@
-package pyhost
+package config
 
 import (
 	"errors"
@@ -28,17 +28,17 @@ type LogConfig struct {
 
 // Log formats.
 const (
-	logFormatText     = "text"
-	logFormatJSON     = "json"
-	accessLogCombined = "combined"
+	LogFormatText     = "text"
+	LogFormatJSON     = "json"
+	AccessLogCombined = "combined"
 )
 
 // logFlags defines serve's logging flags on l.
 func logFlags(fs *flag.FlagSet, l *LogConfig) {
-	l.Format, l.AccessLogFormat = logFormatText, accessLogCombined
+	l.Format, l.AccessLogFormat = LogFormatText, AccessLogCombined
 	fs.Func("log-format", "form of pyhost's own log records on stderr (or --error-log): "+
 		"text (key=value, the default) or json (one object a line)", func(v string) error {
-		if v != logFormatText && v != logFormatJSON {
+		if v != LogFormatText && v != LogFormatJSON {
 			return fmt.Errorf("want text or json, got %q", v)
 		}
 		l.Format = v
@@ -51,7 +51,7 @@ func logFlags(fs *flag.FlagSet, l *LogConfig) {
 	fs.Func("access-log-format", "form of the access log: combined (Apache's combined "+
 		"format with request id, duration, process group, application group, pid and GIL "+
 		"wait appended; the default) or json", func(v string) error {
-		if v != accessLogCombined && v != logFormatJSON {
+		if v != AccessLogCombined && v != LogFormatJSON {
 			return fmt.Errorf("want combined or json, got %q", v)
 		}
 		l.AccessLogFormat = v

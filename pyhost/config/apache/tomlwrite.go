@@ -1,4 +1,4 @@
-package pyhost
+package apache
 
 // Writing TOML values by hand, so that import-apache can keep its comments and order.
 

@@ -1,4 +1,4 @@
-package pyhost
+package config
 
 import (
 	"flag"
@@ -27,9 +27,9 @@ type Recycling struct {
 	BootAttempts int
 }
 
-// defaultBootAttempts lets a slow dependency of the import (a database starting beside the
+// DefaultBootAttempts lets a slow dependency of the import (a database starting beside the
 // app) a few minutes with the back-off (1 s doubling to 30 s: about 2.5 minutes in all).
-const defaultBootAttempts = 10
+const DefaultBootAttempts = 10
 
 // recycleFlags defines serve's recycling flags on r.
 func recycleFlags(fs *flag.FlagSet, r *Recycling) {
@@ -49,7 +49,7 @@ func recycleFlags(fs *flag.FlagSet, r *Recycling) {
 	fs.DurationVar(&r.StartupTimeout, "startup-timeout", 0, "with --processes: a worker "+
 		"not ready (apps to preload loaded) this long after it started is killed and "+
 		"retried like one whose app cannot load (0: wait for ever)")
-	fs.IntVar(&r.BootAttempts, "boot-attempts", defaultBootAttempts, "with --processes: "+
+	fs.IntVar(&r.BootAttempts, "boot-attempts", DefaultBootAttempts, "with --processes: "+
 		"how many times in a row a worker may fail to start (its app does not import, or "+
 		"--startup-timeout) before the supervisor gives up, stops its other workers and "+
 		"exits with status 3, as gunicorn does when a worker cannot boot (0: retry for ever)")
@@ -58,8 +58,8 @@ func recycleFlags(fs *flag.FlagSet, r *Recycling) {
 		"--shutdown-timeout)")
 }
 
-// recycles says whether any limit asks workers to watch themselves.
-func (r Recycling) recycles() bool {
+// Recycles says whether any limit asks workers to watch themselves.
+func (r Recycling) Recycles() bool {
 	return r.MaximumRequests > 0 || r.RestartInterval > 0 || r.InactivityTimeout > 0 ||
 		r.CPUTimeLimit > 0 || r.MemoryLimit > 0
 }

@@ -1,4 +1,4 @@
-package pyhost
+package config
 
 import (
 	"errors"
@@ -19,14 +19,14 @@ import (
 	"github.com/pyhost/pyhost/gil"
 )
 
-// ServerFile is a config file (--config FILE, check-config): what a server is. It declares
+// File is a config file (--config FILE, check-config): what a server is. It declares
 // listeners, process groups (mod_wsgi's WSGIDaemonProcess), mounts (WSGIScriptAlias with
 // WSGIProcessGroup and WSGIApplicationGroup) and static aliases (Alias).
 //
 // A process group's options are serve's own flags, spelled as keys: `threads = 8` in a group
 // table is `--threads 8` for that group, set through the same flag.FlagSet that serve
 // parses. So every flag serve gains is a config key at once, with the same parsing and checks.
-type ServerFile struct {
+type File struct {
 	Path   string
 	Listen []string // HOST:PORT; empty: serve's default
 	// MetricsListen is the top-level metrics-listen key: the server's --metrics-listen.
@@ -73,20 +73,20 @@ type StaticAlias struct {
 // ImplicitGroup names the process group of a file that declares none: serve's defaults.
 const ImplicitGroup = "default"
 
-// ConfigError lists every problem of a config file, each with its line and key.
-type ConfigError struct {
+// FileError lists every problem of a config file, each with its line and key.
+type FileError struct {
 	Path     string
-	Problems []ConfigProblem
+	Problems []Problem
 }
 
-// ConfigProblem is one thing wrong at one place of a config file.
-type ConfigProblem struct {
+// Problem is one thing wrong at one place of a config file.
+type Problem struct {
 	Line int    // 1-based; 0 when the problem has no place
 	Key  string // dotted path, e.g. group.site.threads or mount[1].app
 	Msg  string
 }
 
-func (e *ConfigError) Error() string {
+func (e *FileError) Error() string {
 	var b strings.Builder
 	for i, p := range e.Problems {
 		if i > 0 {
@@ -107,10 +107,10 @@ func (e *ConfigError) Error() string {
 
 // fileLoader collects the problems of one file while reading it.
 type fileLoader struct {
-	f     *ServerFile
+	f     *File
 	lines keyLines
 	dir   string
-	probs []ConfigProblem
+	probs []Problem
 	// mountTables: the file has [[mount]] tables, even if none is valid.
 	mountTables bool
 	// strayMounts: a mount names a group the file does not declare.
@@ -118,32 +118,32 @@ type fileLoader struct {
 }
 
 func (l *fileLoader) problem(line int, key, format string, args ...any) {
-	l.probs = append(l.probs, ConfigProblem{Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
+	l.probs = append(l.probs, Problem{Line: line, Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
-// LoadServerFile reads and checks a config file; build is the linked Python (GIL modes are
-// checked against it). The error is a *ConfigError naming every problem's line and key.
-func LoadServerFile(path string, build gil.Build) (*ServerFile, error) {
+// LoadFile reads and checks a config file; build is the linked Python (GIL modes are
+// checked against it). The error is a *FileError naming every problem's line and key.
+func LoadFile(path string, build gil.Build) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
 	}
-	return parseServerFile(path, data, build)
+	return parseFile(path, data, build)
 }
 
-func parseServerFile(path string, data []byte, build gil.Build) (*ServerFile, error) {
+func parseFile(path string, data []byte, build gil.Build) (*File, error) {
 	var doc map[string]any
 	if err := toml.Unmarshal(data, &doc); err != nil {
 		var de *toml.DecodeError
 		if errors.As(err, &de) {
 			line, col := de.Position()
-			return nil, &ConfigError{Path: path, Problems: []ConfigProblem{{Line: line,
+			return nil, &FileError{Path: path, Problems: []Problem{{Line: line,
 				Key: strings.Join(de.Key(), "."),
 				Msg: fmt.Sprintf("TOML syntax (column %d): %s", col, strings.TrimPrefix(de.Error(), "toml: "))}}}
 		}
-		return nil, &ConfigError{Path: path, Problems: []ConfigProblem{{Msg: err.Error()}}}
+		return nil, &FileError{Path: path, Problems: []Problem{{Msg: err.Error()}}}
 	}
-	l := &fileLoader{f: &ServerFile{Path: path}, lines: indexKeyLines(data), dir: filepath.Dir(path)}
+	l := &fileLoader{f: &File{Path: path}, lines: indexKeyLines(data), dir: filepath.Dir(path)}
 	for _, key := range l.sortedKeys(doc) {
 		switch key {
 		case "listen":
@@ -159,7 +159,7 @@ func parseServerFile(path string, data []byte, build gil.Build) (*ServerFile, er
 			l.readTables(doc[key], "static", l.readStatic)
 		default:
 			hint := "the top level takes listen, metrics-listen, [group.NAME], [[mount]] and [[static]]"
-			if serveFlags(&Config{}, io.Discard).Lookup(key) != nil {
+			if ServeFlags(&Config{}, io.Discard).Lookup(key) != nil {
 				hint = key + " is a process-group option: put it in a [group.NAME] table"
 			}
 			l.problem(l.lines.line(key), key, "unknown key; %s", hint)
@@ -169,7 +169,7 @@ func parseServerFile(path string, data []byte, build gil.Build) (*ServerFile, er
 	l.configureGroups(build)
 	if len(l.probs) > 0 {
 		sort.SliceStable(l.probs, func(i, j int) bool { return l.probs[i].Line < l.probs[j].Line })
-		return nil, &ConfigError{Path: path, Problems: l.probs}
+		return nil, &FileError{Path: path, Problems: l.probs}
 	}
 	return l.f, nil
 }
@@ -474,7 +474,7 @@ func (l *fileLoader) configureGroups(build gil.Build) {
 	for i := range l.f.Groups {
 		g := &l.f.Groups[i]
 		key := "group." + g.Name
-		fs := serveFlags(&g.Config, io.Discard)
+		fs := ServeFlags(&g.Config, io.Discard)
 		l.probs = append(l.probs, g.applyOptions(fs, nil)...)
 		g.Config.Listen = slices.Clone(l.f.Listen)
 		for _, m := range l.f.Mounts {
@@ -528,15 +528,15 @@ var keysOutsideGroups = map[string]string{
 
 // applyOptions sets the group's options on serve's flags, skipping the flags in skip (given
 // on the command line); it returns a problem per option refused.
-func (g *ProcessGroup) applyOptions(fs *flag.FlagSet, skip map[string]bool) []ConfigProblem {
-	var probs []ConfigProblem
+func (g *ProcessGroup) applyOptions(fs *flag.FlagSet, skip map[string]bool) []Problem {
+	var probs []Problem
 	key := "group." + g.Name
 	for _, o := range g.Options {
 		if skip[o.Key] {
 			continue
 		}
 		bad := func(format string, args ...any) {
-			probs = append(probs, ConfigProblem{Line: o.Line, Key: key + "." + o.Key, Msg: fmt.Sprintf(format, args...)})
+			probs = append(probs, Problem{Line: o.Line, Key: key + "." + o.Key, Msg: fmt.Sprintf(format, args...)})
 		}
 		if why, ok := keysOutsideGroups[o.Key]; ok {
 			bad("not a group option: %s", why)
@@ -551,7 +551,7 @@ func (g *ProcessGroup) applyOptions(fs *flag.FlagSet, skip map[string]bool) []Co
 			bad("unknown key: pyhost serve has no --%s flag; %s", o.Key, hint)
 			continue
 		}
-		if _, repeatable := f.Value.(*stringList); len(o.Values) != 1 && !repeatable {
+		if _, repeatable := f.Value.(*StringList); len(o.Values) != 1 && !repeatable {
 			bad("takes one value, not a list of %d", len(o.Values))
 			continue
 		}

@@ -1,4 +1,4 @@
-package pyhost
+package config
 
 import (
 	"strings"
@@ -56,8 +56,8 @@ func TestGroupName(t *testing.T) {
 		{"mine", "127.0.0.1:80", "/x", "mine"},
 	}
 	for _, c := range cases {
-		if got := groupName(c[0], c[1], c[2]); got != c[3] {
-			t.Errorf("groupName(%q, %q, %q) = %q, want %q", c[0], c[1], c[2], got, c[3])
+		if got := GroupName(c[0], c[1], c[2]); got != c[3] {
+			t.Errorf("GroupName(%q, %q, %q) = %q, want %q", c[0], c[1], c[2], got, c[3])
 		}
 	}
 }

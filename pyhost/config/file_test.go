@@ -1,4 +1,4 @@
-package pyhost
+package config
 
 import (
 	"errors"
@@ -60,7 +60,7 @@ process-group = "api.v2"
 prefix = "/files"
 directory = "static"
 `)
-	f, err := LoadServerFile(path, py311)
+	f, err := LoadFile(path, py311)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ directory = "static"
 }
 
 func TestServerFileImplicitGroup(t *testing.T) {
-	f, err := LoadServerFile(writeConfig(t, "[[mount]]\nprefix = \"/\"\napp = \"app.py\"\n"), py311)
+	f, err := LoadFile(writeConfig(t, "[[mount]]\nprefix = \"/\"\napp = \"app.py\"\n"), py311)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,10 +162,10 @@ func TestServerFileErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			path := writeConfig(t, c.text)
-			_, err := LoadServerFile(path, py311)
-			var ce *ConfigError
+			_, err := LoadFile(path, py311)
+			var ce *FileError
 			if !errors.As(err, &ce) {
-				t.Fatalf("want a *ConfigError, got %v", err)
+				t.Fatalf("want a *FileError, got %v", err)
 			}
 			msg := err.Error()
 			rest := msg
@@ -197,7 +197,7 @@ prefix = "/"
 app = "app.py"
 application-group = "web"
 `)
-	cfg, found, err := parseServeConfig([]string{"--config", path}, os.Stderr)
+	cfg, found, err := parseServeConfig([]string{"--config", path}, os.Stderr, py311)
 	if !found || err != nil {
 		t.Fatal(found, err)
 	}
@@ -206,7 +206,7 @@ application-group = "web"
 		t.Errorf("from the file alone: %+v", cfg)
 	}
 	cfg, _, err = parseServeConfig([]string{"--threads", "5", "--config=" + path, "--listen",
-		"127.0.0.1:0", "--python-path", "/opt/c"}, os.Stderr)
+		"127.0.0.1:0", "--python-path", "/opt/c"}, os.Stderr, py311)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,23 +214,23 @@ application-group = "web"
 		!slices.Equal(cfg.PythonPath, []string{"/opt/c"}) || cfg.ShutdownTimeout != 5*time.Second {
 		t.Errorf("command-line flags replace the file's values, the others stay: %+v", cfg)
 	}
-	if _, found, _ := parseServeConfig([]string{"app.py", "--threads", "2"}, os.Stderr); found {
+	if _, found, _ := parseServeConfig([]string{"app.py", "--threads", "2"}, os.Stderr, py311); found {
 		t.Error("found --config where there is none")
 	}
 	for _, args := range [][]string{{"--config", path, "other.py"}, {"--config", path, "--mount", "/x=x.py"}} {
-		if _, _, err := parseServeConfig(args, os.Stderr); err == nil || !strings.Contains(err.Error(), "[[mount]] tables say what to serve") {
+		if _, _, err := parseServeConfig(args, os.Stderr, py311); err == nil || !strings.Contains(err.Error(), "[[mount]] tables say what to serve") {
 			t.Errorf("%q: want the app refused, got %v", args, err)
 		}
 	}
-	if _, _, err := parseServeConfig([]string{"--config"}, os.Stderr); err == nil {
+	if _, _, err := parseServeConfig([]string{"--config"}, os.Stderr, py311); err == nil {
 		t.Error("--config without a file was accepted")
 	}
 	two := writeConfig(t, "[group.a]\n[group.b]\n[[mount]]\nprefix=\"/\"\napp=\"app.py\"\nprocess-group=\"a\"\n"+
 		"[[mount]]\nprefix=\"/b\"\napp=\"app.py\"\nprocess-group=\"b\"\n")
-	if _, _, err := parseServeConfig([]string{"--config", two}, os.Stderr); !errors.Is(err, errSeveralGroups) {
-		t.Errorf("two groups: want errSeveralGroups (serve then runs the router), got %v", err)
+	if _, _, err := parseServeConfig([]string{"--config", two}, os.Stderr, py311); !errors.Is(err, ErrSeveralGroups) {
+		t.Errorf("two groups: want ErrSeveralGroups (serve then runs the router), got %v", err)
 	}
-	f, cfgs, _, err := parseServeGroups([]string{"--config", two, "--threads", "3"}, os.Stderr)
+	f, cfgs, _, err := ParseServeGroups([]string{"--config", two, "--threads", "3"}, os.Stderr, py311)
 	if err != nil || len(cfgs) != 2 || f.Groups[1].Name != "b" || len(cfgs[1].Mounts) != 1 ||
 		cfgs[1].Mounts[0].Prefix != "/b" || cfgs[0].Threads != 3 || cfgs[1].Threads != 3 {
 		t.Errorf("two groups: each its own mounts, the command line's flags in both: %+v %v", cfgs, err)

@@ -1,4 +1,4 @@
-package pyhost
+package config
 
 import (
 	"errors"
@@ -6,26 +6,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/pyhost/pyhost/gil"
 )
 
-// checkConfig is `pyhost check-config FILE`: exit 0 and a summary when the file is valid, 2
-// with every problem (FILE:LINE: key: what is wrong) when it is not.
-func checkConfig(args []string, stdout, stderr io.Writer) int {
-	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "usage: pyhost check-config FILE")
-		return 2
-	}
-	f, err := LoadServerFile(args[0], LinkedBuild())
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	f.Summary(stdout)
-	return 0
-}
-
 // Summary writes what the file declares, one line per listener, group, mount and alias.
-func (f *ServerFile) Summary(w io.Writer) {
+func (f *File) Summary(w io.Writer) {
 	fmt.Fprintf(w, "%s: valid\n", f.Path)
 	listen := f.Listen
 	if len(listen) == 0 {
@@ -67,7 +53,7 @@ func (f *ServerFile) Summary(w io.Writer) {
 	}
 }
 
-func (f *ServerFile) group(name string) *ProcessGroup {
+func (f *File) group(name string) *ProcessGroup {
 	for i := range f.Groups {
 		if f.Groups[i].Name == name {
 			return &f.Groups[i]
@@ -107,38 +93,38 @@ func cutConfigFlag(args []string) (path string, rest []string, found bool, err e
 
 // parseServeConfig is serve with --config FILE for a file of one process group (several:
 // ErrSeveralGroups, see parseServeGroups), whose static aliases its workers serve.
-func parseServeConfig(args []string, stderr io.Writer) (cfg Config, found bool, err error) {
-	f, cfgs, found, err := parseServeGroups(args, stderr)
+func parseServeConfig(args []string, stderr io.Writer, build gil.Build) (cfg Config, found bool, err error) {
+	f, cfgs, found, err := ParseServeGroups(args, stderr, build)
 	if !found || err != nil {
 		return cfg, found, err
 	}
 	if len(cfgs) > 1 {
-		return cfg, true, errSeveralGroups
+		return cfg, true, ErrSeveralGroups
 	}
 	cfg = cfgs[0]
 	cfg.Static = append(cfg.Static, f.Static...)
-	return cfg, true, cfg.Validate(LinkedBuild())
+	return cfg, true, cfg.Validate(build)
 }
 
-// errSeveralGroups tells serve that the file needs the supervisor's router.
-var errSeveralGroups = errors.New("the config file declares several process groups")
+// ErrSeveralGroups tells serve that the file needs the supervisor's router.
+var ErrSeveralGroups = errors.New("the config file declares several process groups")
 
-// parseServeGroups is serve with --config FILE: the file and one configuration per process
+// ParseServeGroups is serve with --config FILE: the file and one configuration per process
 // group. The file sets the server; flags given beside it override the file's value of the
 // same key in every group (all of it, for repeatable flags such as --listen and
 // --python-path), as command lines override config files in gunicorn and uWSGI. What to
 // serve comes from the file alone: an APP argument or --mount is refused.
-func parseServeGroups(args []string, stderr io.Writer) (f *ServerFile, cfgs []Config, found bool, err error) {
+func ParseServeGroups(args []string, stderr io.Writer, build gil.Build) (f *File, cfgs []Config, found bool, err error) {
 	path, rest, found, err := cutConfigFlag(args)
 	if !found || err != nil {
 		return nil, nil, found, err
 	}
-	f, err = LoadServerFile(path, LinkedBuild())
+	f, err = LoadFile(path, build)
 	if err != nil {
 		return nil, nil, true, err
 	}
 	for i := range f.Groups {
-		cfg, err := groupConfig(f, &f.Groups[i], path, rest, stderr)
+		cfg, err := groupConfig(f, &f.Groups[i], path, rest, stderr, build)
 		if err != nil {
 			return nil, nil, true, err
 		}
@@ -147,11 +133,11 @@ func parseServeGroups(args []string, stderr io.Writer) (f *ServerFile, cfgs []Co
 	return f, cfgs, true, nil
 }
 
-func groupConfig(f *ServerFile, g *ProcessGroup, path string, rest []string, stderr io.Writer) (cfg Config, err error) {
+func groupConfig(f *File, g *ProcessGroup, path string, rest []string, stderr io.Writer, build gil.Build) (cfg Config, err error) {
 	var probe Config
 	given := map[string]bool{}
-	probeFlags := serveFlags(&probe, io.Discard)
-	if positional, err := parseInterspersed(probeFlags, rest); err == nil {
+	probeFlags := ServeFlags(&probe, io.Discard)
+	if positional, err := ParseInterspersed(probeFlags, rest); err == nil {
 		if len(probe.Mounts) > 0 {
 			positional = append(positional, "--mount")
 		}
@@ -162,9 +148,9 @@ func groupConfig(f *ServerFile, g *ProcessGroup, path string, rest []string, std
 		}
 		probeFlags.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
 	}
-	fs := serveFlags(&cfg, stderr)
+	fs := ServeFlags(&cfg, stderr)
 	if probs := g.applyOptions(fs, given); len(probs) > 0 {
-		return cfg, &ConfigError{Path: path, Problems: probs}
+		return cfg, &FileError{Path: path, Problems: probs}
 	}
 	if !given["listen"] {
 		cfg.Listen = f.Listen
@@ -172,7 +158,7 @@ func groupConfig(f *ServerFile, g *ProcessGroup, path string, rest []string, std
 	if !given["metrics-listen"] {
 		cfg.MetricsListen = f.MetricsListen
 	}
-	if _, err := parseInterspersed(fs, rest); err != nil {
+	if _, err := ParseInterspersed(fs, rest); err != nil {
 		return cfg, err
 	}
 	cfg.ProcessGroup = g.Name
@@ -181,5 +167,5 @@ func groupConfig(f *ServerFile, g *ProcessGroup, path string, rest []string, std
 			cfg.Mounts = append(cfg.Mounts, m.Mount)
 		}
 	}
-	return cfg, cfg.Validate(LinkedBuild())
+	return cfg, cfg.Validate(build)
 }

@@ -1,4 +1,4 @@
-package pyhost
+package config
 
 import (
 	"strconv"

@@ -1,4 +1,4 @@
-package pyhost
+package apache
 
 // Reading Apache config text: directives, sections, continuation lines and quoted arguments.
 
