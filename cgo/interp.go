@@ -44,12 +44,12 @@ func (e *PythonError) Summary() string {
 // GILMode is how an interpreter relates to the GIL (mirrors enum pyh_gil_mode).
 type GILMode int
 
+// SharedGIL: a legacy sub-interpreter on the main GIL. OwnGIL: PEP 684, its own GIL and
+// allocator, multi-phase-init extensions only. FreeThreaded: PEP 703 build, no GIL;
+// sub-interpreters get the isolated config.
 const (
-	// SharedGIL: a legacy sub-interpreter on the main GIL.
-	SharedGIL GILMode = C.PYH_GIL_SHARED
-	// OwnGIL: PEP 684 — its own GIL and allocator, multi-phase-init extensions only.
-	OwnGIL GILMode = C.PYH_GIL_OWN
-	// FreeThreaded: PEP 703 build, no GIL; sub-interpreters get the isolated config.
+	SharedGIL    GILMode = C.PYH_GIL_SHARED
+	OwnGIL       GILMode = C.PYH_GIL_OWN
 	FreeThreaded GILMode = C.PYH_GIL_FREE
 )
 

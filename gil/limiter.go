@@ -35,10 +35,8 @@ func (l *Limiter) Threads() int { return cap(l.free) }
 // Acquire takes a request thread and returns its number, or ctx's error if the request is
 // abandoned first.
 func (l *Limiter) Acquire(ctx context.Context) (int, error) {
-	select {
-	case t := <-l.free:
+	if t, ok := l.tryAcquire(); ok {
 		return t, nil
-	default:
 	}
 	l.waiting.Add(1)
 	defer l.waiting.Add(-1)
@@ -47,6 +45,16 @@ func (l *Limiter) Acquire(ctx context.Context) (int, error) {
 		return t, nil
 	case <-ctx.Done():
 		return -1, ctx.Err()
+	}
+}
+
+// tryAcquire takes a free request thread without waiting (and without counting a waiter).
+func (l *Limiter) tryAcquire() (int, bool) {
+	select {
+	case t := <-l.free:
+		return t, true
+	default:
+		return -1, false
 	}
 }
 
@@ -59,10 +67,8 @@ func (l *Limiter) AcquireWithin(ctx context.Context, queue time.Duration) (int, 
 	if queue <= 0 {
 		return l.Acquire(ctx)
 	}
-	select {
-	case t := <-l.free:
+	if t, ok := l.tryAcquire(); ok {
 		return t, nil
-	default:
 	}
 	l.waiting.Add(1)
 	defer l.waiting.Add(-1)
