@@ -18,6 +18,7 @@ import (
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/pyhost/proc"
 )
 
 // Version is pyhost's own version (set with -ldflags "-X ...pyhost.Version=...").
@@ -273,7 +274,7 @@ func serve(args []string, stderr io.Writer) int {
 		return 0
 	}
 	if err == nil {
-		err = checkRoot(cfg)
+		err = proc.CheckRoot(cfg.User, cfg.Group, cfg.AllowRoot)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -287,12 +288,12 @@ func serve(args []string, stderr io.Writer) int {
 	if slot := os.Getenv(workerEnv); slot != "" {
 		log := log.With("worker", slot, "pid", os.Getpid())
 		n, _ := strconv.Atoi(slot)
-		if err := dropPrivileges(cfg); err != nil {
+		if err := proc.DropPrivileges(cfg.User, cfg.Group); err != nil {
 			log.Error("pyhost worker could not start", "error", err)
 			return 1
 		}
 		watchSupervisor(log)
-		if err := applyCPUAffinity(cfg, n, log); err != nil {
+		if err := proc.BindCPUs(cfg.CPUAffinity, n, log); err != nil {
 			log.Error("pyhost worker could not start", "error", err)
 			return 1
 		}
@@ -301,11 +302,11 @@ func serve(args []string, stderr io.Writer) int {
 	if cfg.Processes > 0 {
 		return supervise(cfg, args, log)
 	}
-	if err := dropPrivileges(cfg); err != nil {
+	if err := proc.DropPrivileges(cfg.User, cfg.Group); err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
-	if err := applyCPUAffinity(cfg, 0, log); err != nil {
+	if err := proc.BindCPUs(cfg.CPUAffinity, 0, log); err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
@@ -318,7 +319,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 	f, cfgs, _, err := parseServeGroups(args, stderr)
 	if err == nil {
 		for _, c := range cfgs {
-			if err = checkRoot(c); err != nil {
+			if err = proc.CheckRoot(c.User, c.Group, c.AllowRoot); err != nil {
 				break
 			}
 		}
@@ -358,7 +359,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 		cfg.Static = nil // the router serves them
 		cfg.Routed = strings.Split(routed, ",")
 		cfg.Listen = []string{"unix"} // the supervisor's socket, inherited
-		if err := dropPrivileges(cfg); err != nil {
+		if err := proc.DropPrivileges(cfg.User, cfg.Group); err != nil {
 			log.Error("pyhost worker could not start", "group", name, "error", err)
 			return 1
 		}
