@@ -18,6 +18,7 @@ import (
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/pyhost/observe/top"
 	"github.com/pyhost/pyhost/pyhost/proc"
 )
 
@@ -184,7 +185,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "import-apache":
 		return importApache(args[1:], stdout, stderr)
 	case "top":
-		return top(args[1:], stdout, stderr)
+		return top.Run(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		printVersion(stdout)
 		return 0
