@@ -17,6 +17,8 @@ import (
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/pyhost/config"
+	"github.com/pyhost/pyhost/pyhost/observe/top"
+	"github.com/pyhost/pyhost/pyhost/proc"
 )
 
 // Version is pyhost's own version (set with -ldflags "-X ...pyhost.Version=...").
@@ -86,7 +88,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "import-apache":
 		return importApache(args[1:], stdout, stderr)
 	case "top":
-		return top(args[1:], stdout, stderr)
+		return top.Run(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		printVersion(stdout)
 		return 0
@@ -135,7 +137,7 @@ func serve(args []string, stderr io.Writer) int {
 		return 0
 	}
 	if err == nil {
-		err = checkRoot(cfg)
+		err = proc.CheckRoot(cfg.User, cfg.Group, cfg.AllowRoot)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -149,12 +151,12 @@ func serve(args []string, stderr io.Writer) int {
 	if slot := os.Getenv(workerEnv); slot != "" {
 		log := log.With("worker", slot, "pid", os.Getpid())
 		n, _ := strconv.Atoi(slot)
-		if err := dropPrivileges(cfg); err != nil {
+		if err := proc.DropPrivileges(cfg.User, cfg.Group); err != nil {
 			log.Error("pyhost worker could not start", "error", err)
 			return 1
 		}
 		watchSupervisor(log)
-		if err := applyCPUAffinity(cfg, n, log); err != nil {
+		if err := proc.BindCPUs(cfg.CPUAffinity, n, log); err != nil {
 			log.Error("pyhost worker could not start", "error", err)
 			return 1
 		}
@@ -163,11 +165,11 @@ func serve(args []string, stderr io.Writer) int {
 	if cfg.Processes > 0 {
 		return supervise(cfg, args, log)
 	}
-	if err := dropPrivileges(cfg); err != nil {
+	if err := proc.DropPrivileges(cfg.User, cfg.Group); err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
-	if err := applyCPUAffinity(cfg, 0, log); err != nil {
+	if err := proc.BindCPUs(cfg.CPUAffinity, 0, log); err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
@@ -180,7 +182,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 	f, cfgs, _, err := config.ParseServeGroups(args, stderr, LinkedBuild())
 	if err == nil {
 		for _, c := range cfgs {
-			if err = checkRoot(c); err != nil {
+			if err = proc.CheckRoot(c.User, c.Group, c.AllowRoot); err != nil {
 				break
 			}
 		}
@@ -220,7 +222,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 		cfg.Static = nil // the router serves them
 		cfg.Routed = strings.Split(routed, ",")
 		cfg.Listen = []string{"unix"} // the supervisor's socket, inherited
-		if err := dropPrivileges(cfg); err != nil {
+		if err := proc.DropPrivileges(cfg.User, cfg.Group); err != nil {
 			log.Error("pyhost worker could not start", "group", name, "error", err)
 			return 1
 		}

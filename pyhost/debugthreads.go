@@ -3,90 +3,31 @@ package pyhost
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/pyhost/pyhost/wsgi"
+	// Named so, not observe: this package has a func observe (observe.go).
+	threadview "github.com/pyhost/pyhost/pyhost/observe"
 )
 
-// /debug/threads: what every request thread of every worker is doing now, and with
-// ?stacks=1 the Python stack of each — the first thing to look at when a server hangs. A
-// process answers for itself (the single-process server on its metrics listener, a worker on
-// its control channel); the supervisor asks every worker and puts the answers together.
-
-// threadsView is the answer: every process, with its busy request threads.
-type threadsView struct {
-	Time      time.Time        `json:"time"`
-	Processes []processThreads `json:"processes"`
-}
-
-// processThreads is one process's request threads. Requests lists the busy ones, the
-// longest-running first.
-type processThreads struct {
-	PID          int                  `json:"pid"`
-	ProcessGroup string               `json:"process_group"`
-	Slot         int                  `json:"slot"` // the worker's slot in its group; -1: no supervisor
-	State        string               `json:"state,omitempty"`
-	Threads      int                  `json:"threads"`
-	Busy         int                  `json:"busy"`
-	Requests     []wsgi.RequestThread `json:"requests"`
-	// Error says why a worker's threads are missing (it did not answer in time).
-	Error string `json:"error,omitempty"`
-}
-
-// defaultStackWait bounds how long a stack request waits for an interpreter's GIL.
-const defaultStackWait = time.Second
-
-// threadsQuery is what a /debug/threads request asks for.
-type threadsQuery struct {
-	stacks bool
-	wait   time.Duration
-	text   bool
-}
-
-func parseThreadsQuery(r *http.Request) (threadsQuery, error) {
-	q := threadsQuery{wait: defaultStackWait}
-	v := r.URL.Query()
-	switch s := v.Get("stacks"); s {
-	case "", "0", "false":
-	case "1", "true":
-		q.stacks = true
-	default:
-		return q, fmt.Errorf("stacks=%q: want 1 or 0", s)
-	}
-	if s := v.Get("wait"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 || d > time.Minute {
-			return q, fmt.Errorf("wait=%q: want a duration such as 500ms, at most 1m", s)
-		}
-		q.wait = d
-	}
-	switch f := v.Get("format"); f {
-	case "text":
-		q.text = true
-	case "json":
-	case "":
-		accept := r.Header.Get("Accept")
-		q.text = strings.Contains(accept, "text/plain") && !strings.Contains(accept, "json")
-	default:
-		return q, fmt.Errorf("format=%q: want json or text", f)
-	}
-	return q, nil
-}
+// /debug/threads: a process answers for itself (the single-process server on its metrics
+// listener, a worker on its control channel); the supervisor asks every worker and puts the
+// answers together. The view's types and its JSON and text forms are pyhost/observe's.
 
 // localThreads is this process's part of the view.
-func (s *Server) localThreads(q threadsQuery) processThreads {
-	p := processThreads{PID: os.Getpid(), ProcessGroup: processGroupLabel(s.cfg.ProcessGroup),
+func (s *Server) localThreads(q threadview.ThreadsQuery) threadview.ProcessThreads {
+	p := threadview.ProcessThreads{PID: os.Getpid(), ProcessGroup: processGroupLabel(s.cfg.ProcessGroup),
 		Slot: -1, Threads: s.threads.Threads(), Busy: s.threads.Busy(),
-		Requests: []wsgi.RequestThread{}}
+		Requests: []threadview.RequestThread{}}
 	if s.table != nil {
-		if rs := s.table.Busy(q.stacks, q.wait); rs != nil {
-			p.Requests = rs
+		for _, rt := range s.table.Busy(q.Stacks, q.Wait) {
+			p.Requests = append(p.Requests, threadview.RequestThread{Thread: rt.Thread,
+				Method: rt.Method, Path: rt.Path, RequestID: rt.RequestID, Started: rt.Started,
+				RunningSeconds: rt.RunningSeconds, ApplicationGroup: rt.ApplicationGroup,
+				Interpreter: rt.Interpreter, Stack: rt.Stack, StackError: rt.StackError})
 		}
 	}
 	return p
@@ -95,60 +36,14 @@ func (s *Server) localThreads(q threadsQuery) processThreads {
 // threadsHandler answers /debug/threads for this process alone.
 func (s *Server) threadsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := parseThreadsQuery(r)
+		q, err := threadview.ParseThreadsQuery(r)
 		if err != nil {
 			http.Error(w, "/debug/threads: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		writeThreads(w, q, threadsView{Time: time.Now(), Processes: []processThreads{s.localThreads(q)}})
+		threadview.WriteThreads(w, q, threadview.ThreadsView{Time: time.Now(),
+			Processes: []threadview.ProcessThreads{s.localThreads(q)}})
 	})
-}
-
-func writeThreads(w http.ResponseWriter, q threadsQuery, v threadsView) {
-	w.Header().Set("Cache-Control", "no-store")
-	if q.text {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		writeThreadsText(w, v)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
-}
-
-// writeThreadsText is the plain-text form: one block per process, one line per busy request
-// thread, its stack indented below it.
-func writeThreadsText(w io.Writer, v threadsView) {
-	fmt.Fprintf(w, "pyhost request threads at %s\n", v.Time.Format(time.RFC3339))
-	for _, p := range v.Processes {
-		fmt.Fprintf(w, "\nprocess %d, process group %s", p.PID, p.ProcessGroup)
-		if p.Slot >= 0 {
-			fmt.Fprintf(w, ", worker slot %d", p.Slot)
-		}
-		if p.State != "" {
-			fmt.Fprintf(w, " (%s)", p.State)
-		}
-		if p.Error != "" {
-			fmt.Fprintf(w, ": no answer: %s\n", p.Error)
-			continue
-		}
-		fmt.Fprintf(w, ": %d of %d request threads busy\n", p.Busy, p.Threads)
-		for _, rt := range p.Requests {
-			fmt.Fprintf(w, "  thread %d: %s %s  request %s  running %s  application group %s, interpreter %d\n",
-				rt.Thread, rt.Method, rt.Path, rt.RequestID,
-				time.Duration(rt.RunningSeconds*float64(time.Second)).Round(time.Millisecond),
-				rt.ApplicationGroup, rt.Interpreter)
-			if rt.Stack != "" {
-				for _, line := range strings.Split(strings.TrimRight(rt.Stack, "\n"), "\n") {
-					fmt.Fprintf(w, "    %s\n", line)
-				}
-			}
-			if rt.StackError != "" {
-				fmt.Fprintf(w, "    stack %s\n", rt.StackError)
-			}
-		}
-	}
 }
 
 // threadsHandler answers /debug/threads for the whole server: it asks every live
@@ -156,24 +51,24 @@ func writeThreadsText(w io.Writer, v threadsView) {
 // group, slot and state as the supervisor knows them.
 func (s *supervisor) threadsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := parseThreadsQuery(r)
+		q, err := threadview.ParseThreadsQuery(r)
 		if err != nil {
 			http.Error(w, "/debug/threads: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		path := "/debug/threads?format=json&wait=" + q.wait.String()
-		if q.stacks {
+		path := "/debug/threads?format=json&wait=" + q.Wait.String()
+		if q.Stacks {
 			path += "&stacks=1"
 		}
 		// The workers bound their own wait for a GIL; this bounds a worker that does not
 		// answer at all (stopped, or its control server stuck).
-		ctx, cancel := context.WithTimeout(r.Context(), q.wait+5*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), q.Wait+5*time.Second)
 		defer cancel()
-		view := threadsView{Time: time.Now(), Processes: []processThreads{}}
+		view := threadview.ThreadsView{Time: time.Now(), Processes: []threadview.ProcessThreads{}}
 		states := s.directory.snapshot()
 		for _, reply := range s.queryWorkers(ctx, path) {
-			p := processThreads{Requests: []wsgi.RequestThread{}}
-			var got threadsView
+			p := threadview.ProcessThreads{Requests: []threadview.RequestThread{}}
+			var got threadview.ThreadsView
 			switch {
 			case reply.Err != nil:
 				p.Error = reply.Err.Error()
@@ -190,7 +85,7 @@ func (s *supervisor) threadsHandler() http.Handler {
 			}
 			view.Processes = append(view.Processes, p)
 		}
-		sortProcesses(view.Processes)
-		writeThreads(w, q, view)
+		threadview.SortProcesses(view.Processes)
+		threadview.WriteThreads(w, q, view)
 	})
 }

@@ -1,15 +1,14 @@
-package pyhost
+package proc
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
-	"syscall"
-	"unsafe"
 
-	"github.com/pyhost/pyhost/pyhost/config"
+	"golang.org/x/sys/unix"
 )
 
 // --cpu-affinity N binds each worker process (or the one process without --processes) to N
@@ -19,30 +18,6 @@ import (
 // machine, one Django process pinned to a core used 12–15% less CPU per request than the
 // same process free to move. It hurts when other work shares the cores (a pinned worker
 // cannot move off a busy core): off by default (scripts/bench/per-core-efficiency.md).
-
-// cpuMask is a Linux cpu_set_t of 1024 CPUs.
-type cpuMask [16]uint64
-
-func (m *cpuMask) set(cpu int)      { m[cpu/64] |= 1 << (cpu % 64) }
-func (m *cpuMask) has(cpu int) bool { return m[cpu/64]&(1<<(cpu%64)) != 0 }
-
-func schedGetaffinity(tid int, m *cpuMask) error {
-	_, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_GETAFFINITY, uintptr(tid),
-		unsafe.Sizeof(*m), uintptr(unsafe.Pointer(m)))
-	if errno != 0 {
-		return errno
-	}
-	return nil
-}
-
-func schedSetaffinity(tid int, m *cpuMask) error {
-	_, _, errno := syscall.RawSyscall(syscall.SYS_SCHED_SETAFFINITY, uintptr(tid),
-		unsafe.Sizeof(*m), uintptr(unsafe.Pointer(m)))
-	if errno != 0 {
-		return errno
-	}
-	return nil
-}
 
 // cpusForSlot picks n of the allowed CPUs for worker slot: the slot-th run of n, wrapping.
 func cpusForSlot(allowed []int, n, slot int) []int {
@@ -59,13 +34,13 @@ func cpusForSlot(allowed []int, n, slot int) []int {
 // is repeated until no thread appears that was not bound (the Go runtime may start one
 // meanwhile).
 func bindToCPUs(n, slot int) ([]int, error) {
-	var current cpuMask
-	if err := schedGetaffinity(0, &current); err != nil {
+	var current unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &current); err != nil {
 		return nil, fmt.Errorf("--cpu-affinity: reading this process's CPUs: %w", err)
 	}
 	var allowed []int
-	for cpu := 0; cpu < len(current)*64; cpu++ {
-		if current.has(cpu) {
+	for cpu := 0; len(allowed) < current.Count(); cpu++ {
+		if current.IsSet(cpu) {
 			allowed = append(allowed, cpu)
 		}
 	}
@@ -73,9 +48,9 @@ func bindToCPUs(n, slot int) ([]int, error) {
 		return nil, fmt.Errorf("--cpu-affinity: this process may run on no CPU")
 	}
 	cpus := cpusForSlot(allowed, n, slot)
-	var want cpuMask
+	var want unix.CPUSet
 	for _, c := range cpus {
-		want.set(c)
+		want.Set(c)
 	}
 	bound := map[int]bool{}
 	for round := 0; round < 10; round++ {
@@ -89,7 +64,7 @@ func bindToCPUs(n, slot int) ([]int, error) {
 				continue
 			}
 			fresh++
-			if err := schedSetaffinity(tid, &want); err != nil && err != syscall.ESRCH {
+			if err := unix.SchedSetaffinity(tid, &want); err != nil && !errors.Is(err, unix.ESRCH) {
 				return nil, fmt.Errorf("--cpu-affinity: binding thread %d to CPUs %v: %w", tid,
 					cpus, err)
 			}
@@ -117,13 +92,13 @@ func threadIDs() ([]int, error) {
 	return tids, nil
 }
 
-// applyCPUAffinity binds this process as --cpu-affinity asks (nothing when it is 0), before
-// Python starts, and says where.
-func applyCPUAffinity(cfg config.Config, slot int, log *slog.Logger) error {
-	if cfg.CPUAffinity == 0 {
+// BindCPUs binds this process to n CPUs (--cpu-affinity N; nothing when n is 0), those of
+// worker slot (0 without a supervisor), before Python starts, and logs where.
+func BindCPUs(n, slot int, log *slog.Logger) error {
+	if n == 0 {
 		return nil
 	}
-	cpus, err := bindToCPUs(cfg.CPUAffinity, slot)
+	cpus, err := bindToCPUs(n, slot)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package pyhost
+package proc
 
 import (
 	"errors"
@@ -7,8 +7,6 @@ import (
 	"os/user"
 	"strconv"
 	"syscall"
-
-	"github.com/pyhost/pyhost/pyhost/config"
 )
 
 // Privileges: started as root (to bind port 80, say), pyhost runs apps as --user/--group
@@ -24,15 +22,15 @@ type identity struct {
 }
 
 // resolveIdentity looks --user and --group up; ok is false when neither is set.
-func resolveIdentity(cfg config.Config) (id identity, ok bool, err error) {
-	if cfg.User == "" && cfg.Group == "" {
+func resolveIdentity(userName, group string) (id identity, ok bool, err error) {
+	if userName == "" && group == "" {
 		return id, false, nil
 	}
 	id = identity{uid: os.Getuid(), gid: os.Getgid(), name: strconv.Itoa(os.Getuid())}
-	if cfg.User != "" {
-		u, err := lookupUser(cfg.User)
+	if userName != "" {
+		u, err := lookupUser(userName)
 		if err != nil {
-			return id, false, fmt.Errorf("--user %s: %w", cfg.User, err)
+			return id, false, fmt.Errorf("--user %s: %w", userName, err)
 		}
 		id.uid, _ = strconv.Atoi(u.Uid)
 		id.gid, _ = strconv.Atoi(u.Gid)
@@ -45,10 +43,10 @@ func resolveIdentity(cfg config.Config) (id identity, ok bool, err error) {
 			}
 		}
 	}
-	if cfg.Group != "" {
-		g, err := lookupGroup(cfg.Group)
+	if group != "" {
+		g, err := lookupGroup(group)
 		if err != nil {
-			return id, false, fmt.Errorf("--group %s: %w", cfg.Group, err)
+			return id, false, fmt.Errorf("--group %s: %w", group, err)
 		}
 		id.gid, _ = strconv.Atoi(g.Gid)
 	}
@@ -77,9 +75,10 @@ var errRoot = errors.New("pyhost refuses to run Python apps as root: give --user
 	"(user = \"NAME\" in a [group.NAME] table) so that the processes running the app drop to " +
 	"that user, or pass --allow-root if running the app as root is really meant")
 
-// checkRoot refuses, before anything starts, a configuration that would run apps as root.
-func checkRoot(cfg config.Config) error {
-	id, ok, err := resolveIdentity(cfg)
+// CheckRoot refuses, before anything starts, a configuration that would run apps as root:
+// userName and group are --user and --group (either may be empty), allowRoot --allow-root.
+func CheckRoot(userName, group string, allowRoot bool) error {
+	id, ok, err := resolveIdentity(userName, group)
 	if err != nil {
 		return err
 	}
@@ -87,20 +86,25 @@ func checkRoot(cfg config.Config) error {
 	if ok {
 		if uid != 0 && id.uid != uid {
 			return fmt.Errorf("--user %s: pyhost must be started as root to run apps as another "+
-				"user (it runs as uid %d)", cfg.User, uid)
+				"user (it runs as uid %d)", userName, uid)
 		}
 		uid = id.uid
 	}
-	if uid == 0 && !cfg.AllowRoot {
+	if uid == 0 && !allowRoot {
 		return errRoot
 	}
 	return nil
 }
 
-// dropPrivileges makes this process --user/--group, before Python starts. Go applies
-// setuid/setgid to every thread of the process (Linux, Go ≥ 1.16).
-func dropPrivileges(cfg config.Config) error {
-	id, ok, err := resolveIdentity(cfg)
+// DropPrivileges makes this process userName and group (--user and --group; nothing when
+// both are empty or the process is not root), before Python starts, and sets HOME and USER
+// to the user's.
+//
+// The syscall package's Setgroups, Setgid and Setuid apply to every thread of the process
+// (Linux, Go ≥ 1.16; through the C library when cgo is linked). x/sys/unix's Setgroups
+// would change the calling thread's groups alone: it is not used here.
+func DropPrivileges(userName, group string) error {
+	id, ok, err := resolveIdentity(userName, group)
 	if err != nil || !ok || os.Geteuid() != 0 {
 		return err
 	}

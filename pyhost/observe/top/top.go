@@ -1,4 +1,8 @@
-package pyhost
+// Package top is `pyhost top`: a terminal view of a running server, redrawn every second from
+// its metrics listener (/metrics and /debug/threads), like uwsgitop without a separate
+// install. It is a client only: what it reads is written by the server (pyhost/observe's
+// thread view and the server's metrics); it links no Python and builds without cgo.
+package top
 
 import (
 	"context"
@@ -17,12 +21,10 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/pyhost/pyhost/pyhost/observe"
 )
 
-// `pyhost top`: a terminal view of a running server, redrawn every second from its metrics
-// listener (/metrics and /debug/threads), like uwsgitop without a separate install.
-
-const topUsage = `Usage: pyhost top [--metrics ADDR] [--interval 1s] [--once]
+const usage = `Usage: pyhost top [--metrics ADDR] [--interval 1s] [--once]
 
 Shows a running pyhost server (started with --metrics-listen ADDR), redrawn every interval:
 per process group its requests per second, p50/p99 latency and GIL-wait p99 over the last
@@ -31,28 +33,28 @@ the longest-running requests. q quits.
 
 `
 
-// topSample is one look at the server.
-type topSample struct {
+// sample is one look at the server.
+type sample struct {
 	at       time.Time
 	families map[string]*dto.MetricFamily
-	threads  threadsView
+	threads  observe.ThreadsView
 }
 
-// topClient fetches samples from a metrics listener.
-type topClient struct {
+// client fetches samples from a metrics listener.
+type client struct {
 	base   string // http://host:port
 	client *http.Client
 }
 
-func newTopClient(addr string) *topClient {
+func newClient(addr string) *client {
 	base := addr
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
-	return &topClient{base: strings.TrimRight(base, "/"), client: &http.Client{Timeout: 5 * time.Second}}
+	return &client{base: strings.TrimRight(base, "/"), client: &http.Client{Timeout: 5 * time.Second}}
 }
 
-func (c *topClient) get(ctx context.Context, path, accept string) ([]byte, error) {
+func (c *client) get(ctx context.Context, path, accept string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {
 		return nil, err
@@ -73,8 +75,8 @@ func (c *topClient) get(ctx context.Context, path, accept string) ([]byte, error
 	return body, nil
 }
 
-func (c *topClient) sample(ctx context.Context) (*topSample, error) {
-	s := &topSample{at: time.Now()}
+func (c *client) sample(ctx context.Context) (*sample, error) {
+	s := &sample{at: time.Now()}
 	body, err := c.get(ctx, "/metrics", "text/plain;version=0.0.4")
 	if err != nil {
 		return nil, err
@@ -93,15 +95,15 @@ func (c *topClient) sample(ctx context.Context) (*topSample, error) {
 	return s, nil
 }
 
-// top runs `pyhost top`.
-func top(args []string, stdout, stderr io.Writer) int {
+// Run runs `pyhost top` with its arguments (those after "top") and returns the exit status.
+func Run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pyhost top", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("metrics", "127.0.0.1:9100", "the server's --metrics-listen address")
 	interval := fs.Duration("interval", time.Second, "how often to redraw")
 	once := fs.Bool("once", false, "print one frame (two samples an interval apart) and exit, "+
 		"without terminal control sequences")
-	fs.Usage = func() { fmt.Fprint(stderr, topUsage); fs.PrintDefaults() }
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -109,16 +111,16 @@ func top(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	c := newTopClient(*addr)
+	c := newClient(*addr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *once {
-		return topOnce(ctx, c, *interval, stdout, stderr)
+		return runOnce(ctx, c, *interval, stdout, stderr)
 	}
-	return topLoop(ctx, c, *interval, stdout, stderr)
+	return runLoop(ctx, c, *interval, stdout, stderr)
 }
 
-func topOnce(ctx context.Context, c *topClient, interval time.Duration, stdout, stderr io.Writer) int {
+func runOnce(ctx context.Context, c *client, interval time.Duration, stdout, stderr io.Writer) int {
 	prev, err := c.sample(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "pyhost top: %v (is the server running with --metrics-listen %s?)\n",
@@ -135,13 +137,13 @@ func topOnce(ctx context.Context, c *topClient, interval time.Duration, stdout, 
 		fmt.Fprintf(stderr, "pyhost top: %v\n", err)
 		return 1
 	}
-	renderTop(stdout, c.base, buildTopFrame(prev, cur), false)
+	render(stdout, c.base, buildFrame(prev, cur), false)
 	return 0
 }
 
-// topLoop redraws until q, Ctrl-C or SIGTERM. A failed sample is shown on the screen and
+// runLoop redraws until q, Ctrl-C or SIGTERM. A failed sample is shown on the screen and
 // retried at the next tick (the server may be restarting).
-func topLoop(ctx context.Context, c *topClient, interval time.Duration, stdout, stderr io.Writer) int {
+func runLoop(ctx context.Context, c *client, interval time.Duration, stdout, stderr io.Writer) int {
 	restore, _ := cbreak(os.Stdin)
 	defer restore()
 	fmt.Fprint(stdout, ansiAltScreenOn)
@@ -161,7 +163,7 @@ func topLoop(ctx context.Context, c *topClient, interval time.Duration, stdout, 
 	}()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	var prev *topSample
+	var prev *sample
 	for {
 		cur, err := c.sample(ctx)
 		switch {
@@ -171,9 +173,9 @@ func topLoop(ctx context.Context, c *topClient, interval time.Duration, stdout, 
 			fmt.Fprintf(stdout, "%spyhost top — %s — %s\n\n%v\n\nretrying every %s; q quits\n",
 				ansiHomeClear, c.base, time.Now().Format("15:04:05"), err, interval)
 		case prev == nil:
-			renderTop(stdout, c.base, buildTopFrame(cur, cur), true)
+			render(stdout, c.base, buildFrame(cur, cur), true)
 		default:
-			renderTop(stdout, c.base, buildTopFrame(prev, cur), true)
+			render(stdout, c.base, buildFrame(prev, cur), true)
 		}
 		if err == nil {
 			prev = cur

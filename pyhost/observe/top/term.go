@@ -1,38 +1,30 @@
-package pyhost
+package top
 
 import (
 	"os"
-	"syscall"
-	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // The terminal of `pyhost top`: keys are read one at a time (no Enter needed for q) by
 // turning off canonical mode and echo, and the screen is redrawn in the alternate screen
-// buffer, so the shell's screen comes back as it was. Signals (Ctrl-C) stay on. Plain ioctls:
-// no dependency for a few lines.
+// buffer, so the shell's screen comes back as it was. Signals (Ctrl-C) stay on.
 
 // cbreak puts the terminal on f into character-at-a-time mode without echo and returns the
 // function that restores it; ok is false when f is no terminal (then nothing changed).
 func cbreak(f *os.File) (restore func(), ok bool) {
-	fd := f.Fd()
-	var old syscall.Termios
-	if ioctlTermios(fd, syscall.TCGETS, &old) != nil {
+	fd := int(f.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
 		return func() {}, false
 	}
-	raw := old
-	raw.Lflag &^= syscall.ICANON | syscall.ECHO
-	raw.Cc[syscall.VMIN], raw.Cc[syscall.VTIME] = 1, 0
-	if ioctlTermios(fd, syscall.TCSETS, &raw) != nil {
+	raw := *old
+	raw.Lflag &^= unix.ICANON | unix.ECHO
+	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+	if unix.IoctlSetTermios(fd, unix.TCSETS, &raw) != nil {
 		return func() {}, false
 	}
-	return func() { _ = ioctlTermios(fd, syscall.TCSETS, &old) }, true
-}
-
-func ioctlTermios(fd uintptr, req uintptr, t *syscall.Termios) error {
-	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, req, uintptr(unsafe.Pointer(t))); errno != 0 {
-		return errno
-	}
-	return nil
+	return func() { _ = unix.IoctlSetTermios(fd, unix.TCSETS, old) }, true
 }
 
 // ANSI sequences `pyhost top` draws with.
