@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pyhost/pyhost/pyhost/observe"
 	"github.com/pyhost/pyhost/wsgi"
 )
 
@@ -81,7 +82,7 @@ func parseThreadsQuery(r *http.Request) (threadsQuery, error) {
 
 // localThreads is this process's part of the view.
 func (s *Server) localThreads(q threadsQuery) processThreads {
-	p := processThreads{PID: os.Getpid(), ProcessGroup: processGroupLabel(s.cfg.ProcessGroup),
+	p := processThreads{PID: os.Getpid(), ProcessGroup: observe.ProcessGroupLabel(s.cfg.ProcessGroup),
 		Slot: -1, Threads: s.threads.Threads(), Busy: s.threads.Busy(),
 		Requests: []wsgi.RequestThread{}}
 	if s.table != nil {
