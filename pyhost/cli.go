@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 
 	"os"
 	"os/signal"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/pyhost/config"
+	"github.com/pyhost/pyhost/pyhost/observe"
 	"github.com/pyhost/pyhost/pyhost/observe/top"
 	"github.com/pyhost/pyhost/pyhost/proc"
 )
@@ -143,7 +145,7 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	log, err := newLogger(cfg.Logs, stderr)
+	log, err := observe.NewLogger(cfg.Logs, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -200,7 +202,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 			}
 		}
 	}
-	log, err := newLogger(logs, stderr)
+	log, err := observe.NewLogger(logs, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -246,16 +248,16 @@ func serveHere(cfg config.Config, log *slog.Logger, inherited []net.Listener, li
 	// After the first signal starts the graceful shutdown, a second one ends the process at
 	// once (the default action), as with other servers.
 	go func() { <-ctx.Done(); stop() }()
-	var ml *metricsListener
+	var ml *observe.MetricsListener
 	if cfg.MetricsListen != "" && link == nil { // a worker's supervisor serves them
 		var err error
-		if ml, err = listenMetrics(cfg.MetricsListen, log); err != nil {
+		if ml, err = observe.ListenMetrics(cfg.MetricsListen, log); err != nil {
 			log.Error("pyhost could not start", "error", err)
 			return 1
 		}
-		defer ml.close()
+		defer ml.Close()
 	}
-	defer reopenOnSIGUSR1(log)()
+	defer observe.ReopenOnSIGUSR1(log)()
 	srv, err := newServer(cfg, log, inherited)
 	if link != nil && link.loaded != nil {
 		link.loaded(err)
@@ -275,7 +277,10 @@ func serveHere(cfg config.Config, log *slog.Logger, inherited []net.Listener, li
 		}
 	}
 	if ml != nil {
-		ml.serveProcess(srv, ctx)
+		// The single-process server's control handlers (/metrics, ...) answer there too.
+		mux := http.NewServeMux()
+		srv.controlHandlers(mux)
+		ml.Serve(mux, observe.ReadyUntil(ctx))
 	}
 	var notFinalized *cgo.NotFinalizedError
 	err = srv.Run(ctx)

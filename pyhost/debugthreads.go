@@ -9,8 +9,7 @@ import (
 	"strings"
 	"time"
 
-	// Named so, not observe: this package has a func observe (observe.go).
-	threadview "github.com/pyhost/pyhost/pyhost/observe"
+	"github.com/pyhost/pyhost/pyhost/observe"
 )
 
 // /debug/threads: a process answers for itself (the single-process server on its metrics
@@ -18,13 +17,13 @@ import (
 // answers together. The view's types and its JSON and text forms are pyhost/observe's.
 
 // localThreads is this process's part of the view.
-func (s *Server) localThreads(q threadview.ThreadsQuery) threadview.ProcessThreads {
-	p := threadview.ProcessThreads{PID: os.Getpid(), ProcessGroup: processGroupLabel(s.cfg.ProcessGroup),
+func (s *Server) localThreads(q observe.ThreadsQuery) observe.ProcessThreads {
+	p := observe.ProcessThreads{PID: os.Getpid(), ProcessGroup: observe.ProcessGroupLabel(s.cfg.ProcessGroup),
 		Slot: -1, Threads: s.threads.Threads(), Busy: s.threads.Busy(),
-		Requests: []threadview.RequestThread{}}
+		Requests: []observe.RequestThread{}}
 	if s.table != nil {
 		for _, rt := range s.table.Busy(q.Stacks, q.Wait) {
-			p.Requests = append(p.Requests, threadview.RequestThread{Thread: rt.Thread,
+			p.Requests = append(p.Requests, observe.RequestThread{Thread: rt.Thread,
 				Method: rt.Method, Path: rt.Path, RequestID: rt.RequestID, Started: rt.Started,
 				RunningSeconds: rt.RunningSeconds, ApplicationGroup: rt.ApplicationGroup,
 				Interpreter: rt.Interpreter, Stack: rt.Stack, StackError: rt.StackError})
@@ -36,13 +35,13 @@ func (s *Server) localThreads(q threadview.ThreadsQuery) threadview.ProcessThrea
 // threadsHandler answers /debug/threads for this process alone.
 func (s *Server) threadsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := threadview.ParseThreadsQuery(r)
+		q, err := observe.ParseThreadsQuery(r)
 		if err != nil {
 			http.Error(w, "/debug/threads: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		threadview.WriteThreads(w, q, threadview.ThreadsView{Time: time.Now(),
-			Processes: []threadview.ProcessThreads{s.localThreads(q)}})
+		observe.WriteThreads(w, q, observe.ThreadsView{Time: time.Now(),
+			Processes: []observe.ProcessThreads{s.localThreads(q)}})
 	})
 }
 
@@ -51,7 +50,7 @@ func (s *Server) threadsHandler() http.Handler {
 // group, slot and state as the supervisor knows them.
 func (s *supervisor) threadsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := threadview.ParseThreadsQuery(r)
+		q, err := observe.ParseThreadsQuery(r)
 		if err != nil {
 			http.Error(w, "/debug/threads: "+err.Error(), http.StatusBadRequest)
 			return
@@ -64,11 +63,11 @@ func (s *supervisor) threadsHandler() http.Handler {
 		// answer at all (stopped, or its control server stuck).
 		ctx, cancel := context.WithTimeout(r.Context(), q.Wait+5*time.Second)
 		defer cancel()
-		view := threadview.ThreadsView{Time: time.Now(), Processes: []threadview.ProcessThreads{}}
+		view := observe.ThreadsView{Time: time.Now(), Processes: []observe.ProcessThreads{}}
 		states := s.directory.snapshot()
 		for _, reply := range s.queryWorkers(ctx, path) {
-			p := threadview.ProcessThreads{Requests: []threadview.RequestThread{}}
-			var got threadview.ThreadsView
+			p := observe.ProcessThreads{Requests: []observe.RequestThread{}}
+			var got observe.ThreadsView
 			switch {
 			case reply.Err != nil:
 				p.Error = reply.Err.Error()
@@ -85,7 +84,7 @@ func (s *supervisor) threadsHandler() http.Handler {
 			}
 			view.Processes = append(view.Processes, p)
 		}
-		threadview.SortProcesses(view.Processes)
-		threadview.WriteThreads(w, q, view)
+		observe.SortProcesses(view.Processes)
+		observe.WriteThreads(w, q, view)
 	})
 }

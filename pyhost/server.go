@@ -16,6 +16,7 @@ import (
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
 	"github.com/pyhost/pyhost/pyhost/config"
+	"github.com/pyhost/pyhost/pyhost/observe"
 	"github.com/pyhost/pyhost/subinterp"
 	"github.com/pyhost/pyhost/wsgi"
 )
@@ -50,18 +51,19 @@ type Server struct {
 	// take to send their first request before they are closed as unused (0: closed at once).
 	newConnGrace time.Duration
 	// observers see every request once it has ended (metrics, access log); none by default.
-	observers []Observer
+	observers []observe.Observer
 	// stopReason is why the process stops, for the apps' process_stopping event (stopping.go).
 	stopReason stopReason
-	// metrics: this process's registry (nil without --metrics-listen: nothing is kept).
-	metrics *serverMetrics
+	// metrics: this process's registry (nil without --metrics-listen: its methods then keep
+	// nothing).
+	metrics *observe.Metrics
 	// table follows what every request thread does now (/debug/threads).
 	table *wsgi.ThreadTable
 	// draining: a worker behind the router is draining (its answers close their connections:
 	// draining.go).
 	draining atomic.Bool
 	// accessLog, when buffered, is flushed as Run ends.
-	accessLog *accessLog
+	accessLog *observe.AccessLog
 	// inflight tells a stop which requests still owe a response (abandoned.go).
 	inflight wsgi.InFlight
 	// procs shapes Go's scheduler to the app's requests in a worker among siblings (nil
@@ -101,7 +103,7 @@ func newServer(cfg config.Config, log *slog.Logger, inherited []net.Listener) (*
 	if err := cfg.Validate(LinkedBuild()); err != nil {
 		return nil, err
 	}
-	al, err := newAccessLog(cfg, log)
+	al, err := observe.OpenAccessLog(cfg.Logs, cfg.ProcessGroup, log)
 	if err != nil {
 		return nil, err
 	}
@@ -120,8 +122,9 @@ func newServer(cfg config.Config, log *slog.Logger, inherited []net.Listener) (*
 	}
 	if cfg.MetricsListen != "" {
 		s.table = wsgi.NewThreadTable(cfg.Threads)
-		s.metrics = newServerMetrics(cfg, s.threads)
-		s.observers = append(s.observers, s.metrics.observe)
+		s.metrics = observe.NewMetrics(observe.MetricsOptions{ProcessGroup: cfg.ProcessGroup,
+			Threads: s.threads, FreeThreaded: cgo.IsFreeThreadedBuild() && cfg.GIL == gil.Free})
+		s.observers = append(s.observers, s.metrics.Observe)
 	}
 	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
 	s.groups.SetMultiprocess(cfg.Processes > 0)
@@ -129,7 +132,7 @@ func newServer(cfg config.Config, log *slog.Logger, inherited []net.Listener) (*
 		MaximumProcesses: max(cfg.Processes, 1), ThreadsPerProcess: cfg.Threads})
 	if al != nil {
 		s.accessLog = al
-		s.observers = append(s.observers, al.observe)
+		s.observers = append(s.observers, al.Observe)
 	}
 	if err := s.listen(inherited); err != nil {
 		_ = s.finalize()
@@ -226,9 +229,7 @@ func (s *Server) load(group string, m config.Mount, spec cgo.AppSpec) (*subinter
 	}
 	s.log.Info("loaded WSGI application", "app", m.App, "mount", m.Prefix, "group", group,
 		"interpreters", g.Size(), "gil", string(s.cfg.GIL), "took", time.Since(start).Round(time.Millisecond).String())
-	if s.metrics != nil {
-		s.metrics.loaded(g, s.cfg.GIL)
-	}
+	s.metrics.Loaded(g.Name, g.Size(), s.cfg.GIL)
 	s.reportGIL(g)
 	return app, nil
 }
@@ -241,9 +242,7 @@ func (s *Server) reportGIL(g *subinterp.Group) {
 	}
 	for _, in := range g.Interps() {
 		enabled, mods := s.rt.GILReport(in)
-		if s.metrics != nil {
-			s.metrics.gilReport(g.Name, enabled)
-		}
+		s.metrics.GILReport(g.Name, enabled)
 		if enabled {
 			s.log.Warn("the GIL is enabled again: an extension module did not declare "+
 				"free-threading support, so requests take turns on the GIL",
@@ -272,7 +271,7 @@ func (s *Server) preload() error {
 // Run serves until ctx is cancelled (SIGTERM/SIGINT), then stops accepting, waits for
 // in-flight requests up to the shutdown timeout and finalises Python.
 func (s *Server) Run(ctx context.Context) error {
-	defer s.accessLog.flush()
+	defer s.accessLog.Flush()
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	var fresh newConns
 	var servers []httpServer
@@ -291,7 +290,7 @@ func (s *Server) Run(ctx context.Context) error {
 			handler = newRouter(s.routes(s.handlers[i]))
 		}
 		handler = http1Rules{next: handler, log: s.log}
-		srv := &http.Server{Handler: observe(s.countRequests(handler), s.observers), ErrorLog: errLog,
+		srv := &http.Server{Handler: observe.Wrap(s.countRequests(handler), s.observers), ErrorLog: errLog,
 			// net/http's bound on the whole head (it allows 4 KiB more and answers 431 by
 			// itself); the handler checks the precise limits and the request line.
 			MaxHeaderBytes:    lim.MaxHeaderBytes,

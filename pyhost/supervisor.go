@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pyhost/pyhost/pyhost/config"
+	"github.com/pyhost/pyhost/pyhost/observe"
 )
 
 // The supervisor of --processes: it binds the listeners, starts the workers (re-executions
@@ -109,7 +110,7 @@ type supervisor struct {
 	controlDir *controlDir // nil when it could not be created: workers run without control
 	directory  *workerDirectory
 	metrics    *supervisorMetrics // nil without --metrics-listen
-	listener   *metricsListener
+	listener   *observe.MetricsListener
 	// lifeline ends every worker when the supervisor ends, whatever user they became
 	// (lifeline.go); nil if its pipe could not be made (the parent-death signal remains).
 	lifeline *lifeline

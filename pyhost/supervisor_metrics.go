@@ -17,11 +17,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/pyhost/pyhost/pyhost/observe"
 )
 
 // The supervisor's /metrics: every live worker's registry, gathered through the worker
@@ -68,22 +71,23 @@ type liveWorker struct {
 func newSupervisorMetrics(s *supervisor) *supervisorMetrics {
 	m := &supervisorMetrics{reg: prometheus.NewRegistry(), query: s.queryWorkers, log: s.log,
 		live: map[*worker]*liveWorker{}, retired: map[slotKey]familySet{}}
-	f := registerer{m.reg}
-	m.starts = f.counterVec(prometheus.CounterOpts{Name: "pyhost_worker_starts_total",
-		Help: "Worker processes started, by process group and slot."}, "process_group", "worker")
-	m.exits = f.counterVec(prometheus.CounterOpts{Name: "pyhost_worker_exits_total",
+	f := promauto.With(m.reg)
+	m.starts = f.NewCounterVec(prometheus.CounterOpts{Name: "pyhost_worker_starts_total",
+		Help: "Worker processes started, by process group and slot."},
+		[]string{"process_group", "worker"})
+	m.exits = f.NewCounterVec(prometheus.CounterOpts{Name: "pyhost_worker_exits_total",
 		Help: "Worker processes that exited, by process group, slot and reason (stopped: " +
 			"drained on request; error: drained but exited with an error; killed: still " +
 			"running after its timeout; boot-failure: died before it was ready; crash: died " +
-			"while serving)."}, "process_group", "worker", "reason")
-	m.recycles = f.counterVec(prometheus.CounterOpts{Name: "pyhost_worker_recycles_total",
+			"while serving)."}, []string{"process_group", "worker", "reason"})
+	m.recycles = f.NewCounterVec(prometheus.CounterOpts{Name: "pyhost_worker_recycles_total",
 		Help: "Workers replaced while serving, by process group, slot and reason " +
 			"(maximum-requests, restart-interval, inactivity-timeout, cpu-time-limit, " +
 			"memory-limit, request-timeout, deadlock, reload, crash, other)."},
-		"process_group", "worker", "reason")
-	m.scrapeErrors = f.counterVec(prometheus.CounterOpts{Name: "pyhost_worker_scrape_errors_total",
+		[]string{"process_group", "worker", "reason"})
+	m.scrapeErrors = f.NewCounterVec(prometheus.CounterOpts{Name: "pyhost_worker_scrape_errors_total",
 		Help: "Scrapes in which a live worker could not be read (its last values were used)."},
-		"process_group", "worker")
+		[]string{"process_group", "worker"})
 	own := prometheus.WrapRegistererWith(prometheus.Labels{"worker": "supervisor"}, m.reg)
 	own.MustRegister(collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -100,7 +104,7 @@ func (m *supervisorMetrics) handler() http.Handler {
 // their own series (a config file's one group by its name, serve's command line "default").
 func workerLabel(w *worker) slotKey {
 	g := w.slot.group
-	return slotKey{group: processGroupLabel(g.cfg.ProcessGroup), slot: w.slot.index - g.firstSlot}
+	return slotKey{group: observe.ProcessGroupLabel(g.cfg.ProcessGroup), slot: w.slot.index - g.firstSlot}
 }
 
 func (k slotKey) labels(more ...string) []string {
@@ -397,12 +401,12 @@ func exitReason(prev workerState, ps *os.ProcessState) string {
 
 // reportFinalMetrics sends the worker's counters to the supervisor once it has drained.
 func reportFinalMetrics(status *os.File, srv *Server, log *slog.Logger) {
-	if srv.metrics == nil {
-		return
-	}
-	mfs, err := srv.metrics.reg.Gather()
+	mfs, err := srv.metrics.Gather()
 	if err != nil {
 		log.Warn("gathering the final metrics", "error", err)
+	}
+	if len(mfs) == 0 { // no metrics kept (no --metrics-listen)
+		return
 	}
 	var buf bytes.Buffer
 	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeProtoDelim))

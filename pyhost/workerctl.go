@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/pyhost/pyhost/pyhost/observe"
 )
 
 // The worker control channel: a private HTTP server in every worker process that the
@@ -32,9 +34,7 @@ const workerControlEnv = "PYHOST_WORKER_CONTROL"
 // single-process server serves the same handlers on its metrics listener, so an endpoint
 // written once answers in both modes.
 func (s *Server) controlHandlers(mux *http.ServeMux) {
-	if s.metrics != nil {
-		mux.Handle("GET /metrics", s.metrics.handler())
-	}
+	mux.Handle("GET /metrics", s.metrics.Handler())
 	if s.table != nil {
 		mux.Handle("GET /debug/threads", s.threadsHandler())
 	}
@@ -231,7 +231,7 @@ func getControl(ctx context.Context, socket, path string) (int, []byte, error) {
 // binds the metrics listener; the supervisor calls it before it starts any worker.
 func (s *supervisor) startObservability() error {
 	for _, g := range s.groups {
-		s.directory.groups = append(s.directory.groups, processGroupLabel(g.cfg.ProcessGroup))
+		s.directory.groups = append(s.directory.groups, observe.ProcessGroupLabel(g.cfg.ProcessGroup))
 	}
 	dir, err := newControlDir()
 	if err != nil {
@@ -242,21 +242,19 @@ func (s *supervisor) startObservability() error {
 	if s.cfg.MetricsListen == "" {
 		return nil
 	}
-	s.listener, err = listenMetrics(s.cfg.MetricsListen, s.log)
+	s.listener, err = observe.ListenMetrics(s.cfg.MetricsListen, s.log)
 	if err != nil {
 		return err
 	}
 	s.metrics = newSupervisorMetrics(s)
 	mux := http.NewServeMux()
 	s.metricsHandlers(mux)
-	s.listener.rest.Store(mux)
-	ready := func() (bool, string) {
+	s.listener.Serve(mux, func() (bool, string) {
 		if g, unready := s.directory.unready(); unready {
 			return false, "process group " + strconv.Quote(g) + " has no worker accepting"
 		}
 		return true, ""
-	}
-	s.listener.ready.Store(&ready)
+	})
 	return nil
 }
 
@@ -269,7 +267,7 @@ func (s *supervisor) metricsHandlers(mux *http.ServeMux) {
 
 func (s *supervisor) stopObservability() {
 	if s.listener != nil {
-		s.listener.close()
+		s.listener.Close()
 	}
 	if s.controlDir != nil {
 		s.controlDir.remove()

@@ -1,4 +1,4 @@
-package pyhost
+package observe
 
 import (
 	"io"
@@ -24,12 +24,12 @@ func benchFinished() *Finished {
 }
 
 func benchAccessLog(b *testing.B, format string, w io.Writer) {
-	al := &accessLog{w: w, json: format == config.LogFormatJSON, processGroup: "site", pid: 4242}
+	al := &AccessLog{w: w, json: format == config.LogFormatJSON, processGroup: "site", pid: 4242}
 	f := benchFinished()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		al.observe(f)
+		al.Observe(f)
 	}
 }
 
@@ -52,10 +52,10 @@ func BenchmarkAccessLogCombinedFile(b *testing.B) {
 // warm.
 func TestAccessLogLineAllocatesNothing(t *testing.T) {
 	for _, format := range []string{config.AccessLogCombined, config.LogFormatJSON} {
-		al := &accessLog{w: io.Discard, json: format == config.LogFormatJSON, pid: 1}
+		al := &AccessLog{w: io.Discard, json: format == config.LogFormatJSON, pid: 1}
 		f := benchFinished()
-		al.observe(f)
-		if n := testing.AllocsPerRun(200, func() { al.observe(f) }); n > 0 {
+		al.Observe(f)
+		if n := testing.AllocsPerRun(200, func() { al.Observe(f) }); n > 0 {
 			t.Errorf("%s: %.1f allocations per line, want 0", format, n)
 		}
 	}

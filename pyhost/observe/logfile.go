@@ -1,11 +1,13 @@
-package pyhost
+package observe
 
 import (
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 
 	"github.com/pyhost/pyhost/pyhost/config"
 )
@@ -69,8 +71,8 @@ func (lf *logFile) Reopen() error {
 	return old.Close()
 }
 
-// reopenLogFiles reopens every log file of this process (SIGUSR1), saying which could not be.
-func reopenLogFiles(log *slog.Logger) {
+// ReopenLogFiles reopens every log file of this process (SIGUSR1), saying which could not be.
+func ReopenLogFiles(log *slog.Logger) {
 	openFiles.Lock()
 	files := append([]*logFile(nil), openFiles.list...)
 	openFiles.Unlock()
@@ -85,9 +87,9 @@ func reopenLogFiles(log *slog.Logger) {
 	}
 }
 
-// newLogger is pyhost's own logger as config.LogConfig asks: text or JSON records on stderr, or in
+// NewLogger is pyhost's own logger as l asks: text or JSON records on stderr, or in
 // --error-log.
-func newLogger(l config.LogConfig, stderr io.Writer) (*slog.Logger, error) {
+func NewLogger(l config.LogConfig, stderr io.Writer) (*slog.Logger, error) {
 	w := stderr
 	if l.ErrorLog != "" {
 		lf, err := openLogFile(l.ErrorLog)
@@ -100,4 +102,27 @@ func newLogger(l config.LogConfig, stderr io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, nil)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, nil)), nil
+}
+
+// SIGUSR1 reopens the log files (--access-log, --error-log), as logrotate expects: it renames
+// the file, sends SIGUSR1, and pyhost goes on in a new file of the old name. The supervisor of
+// --processes reopens its own (ReopenLogFiles) and passes the signal on to every worker.
+
+// ReopenOnSIGUSR1 reopens this process's log files on each SIGUSR1 until the returned stop is
+// called.
+func ReopenOnSIGUSR1(log *slog.Logger) (stop func()) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGUSR1)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-sigs:
+				ReopenLogFiles(log)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(sigs); close(done) }
 }

@@ -1,4 +1,4 @@
-package pyhost
+package observe
 
 import (
 	"fmt"
@@ -15,11 +15,12 @@ import (
 	"github.com/pyhost/pyhost/pyhost/config"
 )
 
-// accessLog is the observer that writes one line per answered request (--access-log): Apache's
+// AccessLog is the observer that writes one line per answered request (--access-log): Apache's
 // combined format with pyhost's own fields appended, or a JSON object with the same fields.
 // Each line is built in a pooled buffer without fmt and written with one Write, which for a
 // file is one write(2) with O_APPEND: the workers of --processes share the file safely.
-type accessLog struct {
+// A nil *AccessLog is a process without one: its Flush does nothing.
+type AccessLog struct {
 	w            io.Writer
 	json         bool
 	processGroup string
@@ -31,13 +32,13 @@ type accessLog struct {
 	buffer *accessLogBuffer
 }
 
-// newAccessLog opens the access log cfg names (nil when there is none).
-func newAccessLog(cfg config.Config, log *slog.Logger) (*accessLog, error) {
-	l := cfg.Logs
+// OpenAccessLog opens the access log l names (nil when there is none); processGroup is the
+// config file's process group its lines name ("" for serve's command line).
+func OpenAccessLog(l config.LogConfig, processGroup string, log *slog.Logger) (*AccessLog, error) {
 	if l.AccessLog == "" {
 		return nil, nil
 	}
-	al := &accessLog{json: l.AccessLogFormat == config.LogFormatJSON, processGroup: cfg.ProcessGroup,
+	al := &AccessLog{json: l.AccessLogFormat == config.LogFormatJSON, processGroup: processGroup,
 		pid: os.Getpid(), log: log}
 	if l.AccessLog == "-" {
 		al.w = os.Stdout
@@ -57,8 +58,8 @@ func newAccessLog(cfg config.Config, log *slog.Logger) (*accessLog, error) {
 	return al, nil
 }
 
-// flush writes the buffered lines, if any (the process is stopping).
-func (al *accessLog) flush() {
+// Flush writes the buffered lines, if any (the process is stopping).
+func (al *AccessLog) Flush() {
 	if al != nil && al.buffer != nil {
 		al.noteWrite(al.buffer.flush())
 	}
@@ -66,8 +67,8 @@ func (al *accessLog) flush() {
 
 var lineBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
-// observe is the Observer: it logs f.
-func (al *accessLog) observe(f *Finished) {
+// Observe is the Observer: it logs f.
+func (al *AccessLog) Observe(f *Finished) {
 	bp := lineBuffers.Get().(*[]byte)
 	var line []byte
 	if al.json {
@@ -89,7 +90,7 @@ func (al *accessLog) observe(f *Finished) {
 }
 
 // noteWrite logs the first of a run of failed writes, and the first success after them.
-func (al *accessLog) noteWrite(err error) {
+func (al *AccessLog) noteWrite(err error) {
 	if err != nil {
 		if !al.failing.Swap(true) {
 			al.log.Error("could not write to the access log; requests go unlogged until it "+
@@ -114,7 +115,7 @@ const (
 // appendCombined: host ident user [time] "request line" status bytes "referer" "user-agent",
 // then request_id="…" duration_us=N process_group="…" application_group="…" pid=N
 // gil_wait_us=N. Quoted values escape '"', '\' and bytes outside printable ASCII as \xHH.
-func (al *accessLog) appendCombined(b []byte, f *Finished) []byte {
+func (al *AccessLog) appendCombined(b []byte, f *Finished) []byte {
 	r := f.Request
 	b = append(b, remoteHost(r.RemoteAddr)...)
 	b = append(b, " - - ["...)
@@ -145,7 +146,7 @@ func (al *accessLog) appendCombined(b []byte, f *Finished) []byte {
 }
 
 // appendJSON writes the same fields as one JSON object (absent values as "").
-func (al *accessLog) appendJSON(b []byte, f *Finished) []byte {
+func (al *AccessLog) appendJSON(b []byte, f *Finished) []byte {
 	r := f.Request
 	b = append(b, `{"time":"`...)
 	b = append(appendJSONTime(b, f.Start), '"')

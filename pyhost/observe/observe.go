@@ -1,4 +1,4 @@
-package pyhost
+package observe
 
 import (
 	"io"
@@ -25,9 +25,9 @@ type Finished struct {
 // be quick and must not keep f (it is reused).
 type Observer func(f *Finished)
 
-// observe wraps h so that each observer sees every request h answers. Without observers it
+// Wrap wraps h so that each observer sees every request h answers. Without observers it
 // returns h unchanged: requests then pay nothing for it.
-func observe(h http.Handler, observers []Observer) http.Handler {
+func Wrap(h http.Handler, observers []Observer) http.Handler {
 	if len(observers) == 0 {
 		return h
 	}
@@ -69,6 +69,7 @@ func (rw *recordingWriter) reset(w http.ResponseWriter) {
 	rw.f = Finished{WSGI: request.Record{Interp: -1}}
 }
 
+// WSGIRecord lets the WSGI handler fill in f.WSGI (request.Recorder).
 func (rw *recordingWriter) WSGIRecord() *request.Record { return &rw.f.WSGI }
 
 func (rw *recordingWriter) Header() http.Header { return rw.w.Header() }

@@ -1,4 +1,4 @@
-package pyhost
+package observe
 
 import (
 	"context"
@@ -14,7 +14,9 @@ import (
 // that owns the server: the single-process server itself, or the supervisor of --processes
 // (which gathers every worker's metrics; a worker never binds it).
 
-type metricsListener struct {
+// MetricsListener serves --metrics-listen: /healthz from the moment it is bound, /readyz and
+// the owner's handlers once the owner calls Serve.
+type MetricsListener struct {
 	ln  net.Listener
 	srv *http.Server
 	log *slog.Logger
@@ -22,17 +24,17 @@ type metricsListener struct {
 	ready atomic.Pointer[func() (bool, string)]
 	// rest answers every other path (/metrics and what else the owner registers); nil until
 	// the owner is set up, which /readyz's 503 covers meanwhile.
-	rest atomic.Pointer[http.ServeMux]
+	rest atomic.Pointer[http.Handler]
 }
 
-// listenMetrics binds addr and starts serving /healthz at once; /readyz answers 503 until
+// ListenMetrics binds addr and starts serving /healthz at once; /readyz answers 503 until
 // the owner says it is ready.
-func listenMetrics(addr string, log *slog.Logger) (*metricsListener, error) {
+func ListenMetrics(addr string, log *slog.Logger) (*MetricsListener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics-listen %s: %w", addr, err)
 	}
-	m := &metricsListener{ln: ln, log: log}
+	m := &MetricsListener{ln: ln, log: log}
 	notYet := func() (bool, string) { return false, "starting: the applications are loading" }
 	m.ready.Store(&notYet)
 	mux := http.NewServeMux()
@@ -52,7 +54,7 @@ func listenMetrics(addr string, log *slog.Logger) (*metricsListener, error) {
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if rest := m.rest.Load(); rest != nil {
-			rest.ServeHTTP(w, r)
+			(*rest).ServeHTTP(w, r)
 			return
 		}
 		http.Error(w, "pyhost is starting: try again once /readyz answers 200",
@@ -65,22 +67,27 @@ func listenMetrics(addr string, log *slog.Logger) (*metricsListener, error) {
 	return m, nil
 }
 
-// serveProcess makes the single-process server the owner: its control handlers (/metrics,
-// ...) answer, and it is ready until ctx ends (its shutdown begins).
-func (m *metricsListener) serveProcess(s *Server, ctx context.Context) {
-	mux := http.NewServeMux()
-	s.controlHandlers(mux)
-	m.rest.Store(mux)
-	ready := func() (bool, string) {
+// Serve hands the listener to its owner once it is set up: rest answers every path but
+// /healthz and /readyz (/metrics, /debug/threads...), and ready says for /readyz whether the
+// owner accepts requests and, if not, why not.
+func (m *MetricsListener) Serve(rest http.Handler, ready func() (ok bool, why string)) {
+	m.rest.Store(&rest)
+	m.ready.Store(&ready)
+}
+
+// ReadyUntil is the readiness of a server that accepts requests until ctx ends (its
+// shutdown begins): the single-process server's.
+func ReadyUntil(ctx context.Context) func() (bool, string) {
+	return func() (bool, string) {
 		if ctx.Err() != nil {
 			return false, "shutting down"
 		}
 		return true, ""
 	}
-	m.ready.Store(&ready)
 }
 
-func (m *metricsListener) close() {
+// Close stops serving, waiting a second at most for the requests being answered.
+func (m *MetricsListener) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_ = m.srv.Shutdown(ctx)

@@ -1,4 +1,4 @@
-package pyhost
+package observe
 
 import (
 	"net/http/httptest"
@@ -13,14 +13,14 @@ import (
 // The metrics' cost per request: what the Observer adds to each request (the observe
 // wrapper's own cost is the access log's too, and is measured with the handler).
 func BenchmarkMetricsObserve(b *testing.B) {
-	m := newServerMetrics(config.Config{}, gil.NewLimiter(8))
+	m := NewMetrics(MetricsOptions{Threads: gil.NewLimiter(8)})
 	f := &Finished{Request: httptest.NewRequest("GET", "/", nil), Duration: 120 * time.Microsecond,
 		Status: 200, Bytes: 14, WSGI: request.Record{Group: config.GroupGlobal, Interp: 0,
 			QueueWait: 2 * time.Microsecond, GILWait: 3 * time.Microsecond}}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			m.observe(f)
+			m.Observe(f)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package pyhost
+package observe
 
 import (
 	"net/http"
@@ -7,19 +7,19 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
-	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
 	"github.com/pyhost/pyhost/pyhost/config"
-	"github.com/pyhost/pyhost/subinterp"
 )
 
 // The metrics of one server process (the single-process server, or one worker): a registry of
 // its own (not client_golang's global one, which anything linked in could fill), fed per
 // request by an Observer and read at scrape time for the rest. A worker's registry is read by
-// the supervisor through the worker control channel (workerctl.go), which adds the worker's
-// slot; the single-process server serves it on --metrics-listen itself.
+// the supervisor through the worker control channel, which adds the worker's slot; the
+// single-process server serves it on --metrics-listen itself (MetricsListener).
 
 // Buckets, in seconds. Waits for the GIL or a request thread are microseconds when nothing
 // contends and up to seconds when everything does: a wide exponential range shows both.
@@ -28,9 +28,11 @@ var (
 	waitBuckets     = prometheus.ExponentialBuckets(1e-6, 4, 11) // 1µs … ~1s
 )
 
-type serverMetrics struct {
-	reg          *prometheus.Registry
-	processGroup string
+// Metrics is one server process's registry and the Observer that feeds it. A nil *Metrics is
+// the no-op metrics of a process without --metrics-listen: every method may be called on it
+// and keeps nothing, so callers need not check.
+type Metrics struct {
+	reg *prometheus.Registry
 
 	requests   *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
@@ -44,6 +46,15 @@ type serverMetrics struct {
 	// series caches the label-resolved metrics of each kind of request, so that a request
 	// costs a map lookup instead of hashing its labels once per metric.
 	series sync.Map // seriesKey → *requestSeries
+}
+
+// MetricsOptions is what the metrics of a server process need to know of it.
+type MetricsOptions struct {
+	ProcessGroup string       // the config file's process group ("": serve's command line)
+	Threads      *gil.Limiter // the request threads, read at each scrape
+	// FreeThreaded: the process runs without the GIL (--gil free on a free-threaded Python),
+	// so an extension module can switch it back on: pyhost_gil_reenabled is kept.
+	FreeThreaded bool
 }
 
 // seriesKey is what the labels of one request's metrics depend on.
@@ -60,46 +71,49 @@ type requestSeries struct {
 	queueWait, gilWait            prometheus.Observer // nil when no app ran
 }
 
-func processGroupLabel(name string) string {
+// ProcessGroupLabel is the process_group label value of a process group of that name.
+func ProcessGroupLabel(name string) string {
 	if name == "" {
 		return config.ImplicitGroup
 	}
 	return name
 }
 
-func newServerMetrics(cfg config.Config, threads *gil.Limiter) *serverMetrics {
-	pg := processGroupLabel(cfg.ProcessGroup)
-	m := &serverMetrics{reg: prometheus.NewRegistry(), processGroup: pg}
+// NewMetrics makes a server process's metrics.
+func NewMetrics(o MetricsOptions) *Metrics {
+	pg := ProcessGroupLabel(o.ProcessGroup)
+	threads := o.Threads
+	m := &Metrics{reg: prometheus.NewRegistry()}
 	constPG := prometheus.Labels{"process_group": pg}
-	f := registerer{m.reg}
-	m.requests = f.counterVec(prometheus.CounterOpts{Name: "pyhost_requests_total",
+	f := promauto.With(m.reg)
+	m.requests = f.NewCounterVec(prometheus.CounterOpts{Name: "pyhost_requests_total",
 		Help: "Requests answered, by application group, method class (GET, HEAD, POST, PUT, " +
 			"PATCH, DELETE, OPTIONS, other) and status class (2xx...; none: no response).",
-		ConstLabels: constPG}, "application_group", "method", "status")
-	m.duration = f.histogramVec(prometheus.HistogramOpts{Name: "pyhost_request_duration_seconds",
+		ConstLabels: constPG}, []string{"application_group", "method", "status"})
+	m.duration = f.NewHistogramVec(prometheus.HistogramOpts{Name: "pyhost_request_duration_seconds",
 		Help:        "Time from a request's arrival to the end of its response, by application group.",
-		ConstLabels: constPG, Buckets: durationBuckets}, "application_group")
-	m.reqBytes = f.counterVec(prometheus.CounterOpts{Name: "pyhost_request_body_bytes_total",
+		ConstLabels: constPG, Buckets: durationBuckets}, []string{"application_group"})
+	m.reqBytes = f.NewCounterVec(prometheus.CounterOpts{Name: "pyhost_request_body_bytes_total",
 		Help:        "Request body bytes the applications could read, by application group.",
-		ConstLabels: constPG}, "application_group")
-	m.respBytes = f.counterVec(prometheus.CounterOpts{Name: "pyhost_response_body_bytes_total",
+		ConstLabels: constPG}, []string{"application_group"})
+	m.respBytes = f.NewCounterVec(prometheus.CounterOpts{Name: "pyhost_response_body_bytes_total",
 		Help:        "Response body bytes written, by application group.",
-		ConstLabels: constPG}, "application_group")
-	m.gilWait = f.histogramVec(prometheus.HistogramOpts{Name: "pyhost_gil_wait_seconds",
+		ConstLabels: constPG}, []string{"application_group"})
+	m.gilWait = f.NewHistogramVec(prometheus.HistogramOpts{Name: "pyhost_gil_wait_seconds",
 		Help: "How long a request thread waited to attach its thread state (take the GIL) " +
 			"before running the application, by application group and interpreter index.",
-		ConstLabels: constPG, Buckets: waitBuckets}, "application_group", "interpreter")
-	m.queueWait = f.histogramVec(prometheus.HistogramOpts{Name: "pyhost_queue_wait_seconds",
+		ConstLabels: constPG, Buckets: waitBuckets}, []string{"application_group", "interpreter"})
+	m.queueWait = f.NewHistogramVec(prometheus.HistogramOpts{Name: "pyhost_queue_wait_seconds",
 		Help:        "How long a request waited for a free request thread, by application group.",
-		ConstLabels: constPG, Buckets: waitBuckets}, "application_group")
-	m.interps = f.gaugeVec(prometheus.GaugeOpts{Name: "pyhost_interpreters",
+		ConstLabels: constPG, Buckets: waitBuckets}, []string{"application_group"})
+	m.interps = f.NewGaugeVec(prometheus.GaugeOpts{Name: "pyhost_interpreters",
 		Help: "Interpreters of each application group loaded in this process, with the " +
-			"process's GIL mode.", ConstLabels: constPG}, "application_group", "gil_mode")
-	if cgo.IsFreeThreadedBuild() && cfg.GIL == gil.Free {
-		m.gilEnabled = f.gaugeVec(prometheus.GaugeOpts{Name: "pyhost_gil_reenabled",
+			"process's GIL mode.", ConstLabels: constPG}, []string{"application_group", "gil_mode"})
+	if o.FreeThreaded {
+		m.gilEnabled = f.NewGaugeVec(prometheus.GaugeOpts{Name: "pyhost_gil_reenabled",
 			Help: "1 when an extension module without free-threading support switched the GIL " +
 				"back on in the application group (checked when its app loads), else 0.",
-			ConstLabels: constPG}, "application_group")
+			ConstLabels: constPG}, []string{"application_group"})
 	}
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pyhost_request_threads",
@@ -117,8 +131,11 @@ func newServerMetrics(cfg config.Config, threads *gil.Limiter) *serverMetrics {
 	return m
 }
 
-// observe is the metrics' Observer.
-func (m *serverMetrics) observe(f *Finished) {
+// Observe is the metrics' Observer.
+func (m *Metrics) Observe(f *Finished) {
+	if m == nil {
+		return
+	}
 	rec := &f.WSGI
 	k := seriesKey{group: rec.Group, interp: rec.Interp, method: methodClass(f.Request.Method),
 		status: f.Status / 100}
@@ -137,7 +154,7 @@ func (m *serverMetrics) observe(f *Finished) {
 	s.gilWait.Observe(rec.GILWait.Seconds())
 }
 
-func (m *serverMetrics) seriesFor(k seriesKey) *requestSeries {
+func (m *Metrics) seriesFor(k seriesKey) *requestSeries {
 	if s, ok := m.series.Load(k); ok {
 		return s.(*requestSeries)
 	}
@@ -169,14 +186,17 @@ func methodClass(method string) string {
 	return "other"
 }
 
-// loaded notes an application group's interpreters once its app has loaded.
-func (m *serverMetrics) loaded(g *subinterp.Group, mode gil.Mode) {
-	m.interps.WithLabelValues(g.Name, string(mode)).Set(float64(g.Size()))
+// Loaded notes an application group's interpreters once its app has loaded.
+func (m *Metrics) Loaded(group string, interpreters int, mode gil.Mode) {
+	if m == nil {
+		return
+	}
+	m.interps.WithLabelValues(group, string(mode)).Set(float64(interpreters))
 }
 
-// gilReport notes whether an extension switched the GIL back on in a group (free-threading).
-func (m *serverMetrics) gilReport(group string, enabled bool) {
-	if m.gilEnabled == nil {
+// GILReport notes whether an extension switched the GIL back on in a group (free-threading).
+func (m *Metrics) GILReport(group string, enabled bool) {
+	if m == nil || m.gilEnabled == nil {
 		return
 	}
 	v := 0.0
@@ -186,27 +206,22 @@ func (m *serverMetrics) gilReport(group string, enabled bool) {
 	m.gilEnabled.WithLabelValues(group).Set(v)
 }
 
-func (m *serverMetrics) handler() http.Handler {
+// Handler serves the metrics in Prometheus's text format (/metrics); the no-op metrics
+// answer 404.
+func (m *Metrics) Handler() http.Handler {
+	if m == nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "no metrics: pyhost runs without --metrics-listen", http.StatusNotFound)
+		})
+	}
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
-// promautoWith registers each metric it makes on reg.
-type registerer struct{ reg *prometheus.Registry }
-
-func (r registerer) counterVec(o prometheus.CounterOpts, labels ...string) *prometheus.CounterVec {
-	c := prometheus.NewCounterVec(o, labels)
-	r.reg.MustRegister(c)
-	return c
-}
-
-func (r registerer) histogramVec(o prometheus.HistogramOpts, labels ...string) *prometheus.HistogramVec {
-	h := prometheus.NewHistogramVec(o, labels)
-	r.reg.MustRegister(h)
-	return h
-}
-
-func (r registerer) gaugeVec(o prometheus.GaugeOpts, labels ...string) *prometheus.GaugeVec {
-	g := prometheus.NewGaugeVec(o, labels)
-	r.reg.MustRegister(g)
-	return g
+// Gather returns the metrics' current values (prometheus.Gatherer); the no-op metrics have
+// none.
+func (m *Metrics) Gather() ([]*dto.MetricFamily, error) {
+	if m == nil {
+		return nil, nil
+	}
+	return m.reg.Gather()
 }
