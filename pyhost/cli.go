@@ -128,7 +128,7 @@ func libpythonLinkage() string {
 
 func serve(args []string, stderr io.Writer) int {
 	cfg, err := config.ParseServe(args, stderr, LinkedBuild())
-	if errors.Is(err, config.ErrSeveralGroups) {
+	if errors.Is(err, config.ErrSeveralProcessGroups) {
 		return serveGroups(args, stderr)
 	}
 	if errors.Is(err, flag.ErrHelp) {
@@ -177,7 +177,7 @@ func serve(args []string, stderr io.Writer) int {
 // serveGroups is serve --config FILE for a file of several process groups: the supervisor
 // and its router, or (in a worker) the one group the supervisor names.
 func serveGroups(args []string, stderr io.Writer) int {
-	f, cfgs, _, err := config.ParseServeGroups(args, stderr, LinkedBuild())
+	f, cfgs, _, err := config.ParseServeProcessGroups(args, stderr, LinkedBuild())
 	if err == nil {
 		for _, c := range cfgs {
 			if err = checkRoot(c); err != nil {
@@ -192,7 +192,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 	// The supervisor logs as the first group says; each worker as its own group says.
 	logs := cfgs[0].Logs
 	if name := os.Getenv(workerGroupEnv); name != "" {
-		for i, g := range f.Groups {
+		for i, g := range f.ProcessGroups {
 			if g.Name == name {
 				logs = cfgs[i].Logs
 			}
@@ -212,7 +212,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 	name, routed := os.Getenv(workerGroupEnv), os.Getenv(workerRoutedEnv)
 	os.Unsetenv(workerGroupEnv) // the app must not take itself for a worker
 	os.Unsetenv(workerRoutedEnv)
-	for i, g := range f.Groups {
+	for i, g := range f.ProcessGroups {
 		if g.Name != name {
 			continue
 		}

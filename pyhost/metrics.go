@@ -62,7 +62,7 @@ type requestSeries struct {
 
 func processGroupLabel(name string) string {
 	if name == "" {
-		return config.ImplicitGroup
+		return config.ImplicitProcessGroup
 	}
 	return name
 }

@@ -25,7 +25,7 @@ type identity struct {
 
 // resolveIdentity looks --user and --group up; ok is false when neither is set.
 func resolveIdentity(cfg config.Config) (id identity, ok bool, err error) {
-	if cfg.User == "" && cfg.Group == "" {
+	if cfg.User == "" && cfg.UnixGroup == "" {
 		return id, false, nil
 	}
 	id = identity{uid: os.Getuid(), gid: os.Getgid(), name: strconv.Itoa(os.Getuid())}
@@ -45,10 +45,10 @@ func resolveIdentity(cfg config.Config) (id identity, ok bool, err error) {
 			}
 		}
 	}
-	if cfg.Group != "" {
-		g, err := lookupGroup(cfg.Group)
+	if cfg.UnixGroup != "" {
+		g, err := lookupGroup(cfg.UnixGroup)
 		if err != nil {
-			return id, false, fmt.Errorf("--group %s: %w", cfg.Group, err)
+			return id, false, fmt.Errorf("--group %s: %w", cfg.UnixGroup, err)
 		}
 		id.gid, _ = strconv.Atoi(g.Gid)
 	}

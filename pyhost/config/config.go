@@ -16,9 +16,9 @@ import (
 
 // Application-group patterns, as mod_wsgi's WSGIApplicationGroup spells them.
 const (
-	GroupGlobal   = "%{GLOBAL}"   // the main interpreter (subinterp.Global; a server test holds them equal)
-	GroupServer   = "%{SERVER}"   // one per listener: its host:port
-	GroupResource = "%{RESOURCE}" // one per listener and mount: host:port|SCRIPT_NAME
+	AppGroupGlobal   = "%{GLOBAL}"   // the main interpreter (subinterp.Global; a server test holds them equal)
+	AppGroupServer   = "%{SERVER}"   // one per listener: its host:port
+	AppGroupResource = "%{RESOURCE}" // one per listener and mount: host:port|SCRIPT_NAME
 )
 
 // Mount is a WSGI app served under a URL prefix.
@@ -26,24 +26,24 @@ type Mount struct {
 	Prefix   string // "/" or "/path" (no trailing slash)
 	App      string // path/to/app.py or package.module[:callable]
 	Callable string
-	Group    string // application group pattern; "" = the server's --application-group
+	AppGroup string // application group pattern; "" = the server's --application-group
 }
 
 // Config is everything `pyhost serve` takes.
 type Config struct {
-	App              string   // path/to/app.py or package.module[:callable], mounted at /
-	Callable         string   // WSGI callable name in a script ("" = application)
-	Mounts           []Mount  // more apps under URL prefixes (--mount)
-	Listen           []string // HOST:PORT, one listener each
-	Threads          int      // request threads: requests running Python at once
-	PythonPath       []string
-	PythonHome       string
-	Chdir            string
-	ShutdownTimeout  time.Duration
-	GIL              gil.Mode
-	ApplicationGroup string // "" = %{GLOBAL}, or %{RESOURCE} under --gil own
-	Interpreters     int    // interpreters per sub-interpreter group (a pool when > 1)
-	Preload          bool   // create groups and load apps at start, not on first request
+	App             string   // path/to/app.py or package.module[:callable], mounted at /
+	Callable        string   // WSGI callable name in a script ("" = application)
+	Mounts          []Mount  // more apps under URL prefixes (--mount)
+	Listen          []string // HOST:PORT, one listener each
+	Threads         int      // request threads: requests running Python at once
+	PythonPath      []string
+	PythonHome      string
+	Chdir           string
+	ShutdownTimeout time.Duration
+	GIL             gil.Mode
+	AppGroup        string // "" = %{GLOBAL}, or %{RESOURCE} under --gil own
+	Interpreters    int    // interpreters per sub-interpreter group (a pool when > 1)
+	Preload         bool   // create groups and load apps at start, not on first request
 	// DeadlockTimeout: an interpreter whose GIL cannot be taken for this long is reported
 	// for recycling (0: not watched).
 	DeadlockTimeout time.Duration
@@ -60,8 +60,8 @@ type Config struct {
 	Logs LogConfig
 	// Static are URL aliases served by Go from folders (--static, [[static]]).
 	Static []StaticAlias
-	// User and Group: started as root, the process that runs Python becomes them first.
-	User, Group string
+	// User and UnixGroup: started as root, the process that runs Python becomes them first.
+	User, UnixGroup string
 	// AllowRoot lets apps run as root (refused otherwise).
 	AllowRoot bool
 	// CPUAffinity binds each worker process (or the one process) to this many CPUs, round
@@ -93,11 +93,11 @@ const DefaultListen = "127.0.0.1:8000"
 // DefaultGroup is the application group used when none is named: %{GLOBAL}, where every
 // extension module loads (as mod_wsgi-express does), except under --gil own, whose point is
 // sub-interpreters.
-func DefaultGroup(mode gil.Mode) string {
+func DefaultAppGroup(mode gil.Mode) string {
 	if mode == gil.Own {
-		return GroupResource
+		return AppGroupResource
 	}
-	return GroupGlobal
+	return AppGroupGlobal
 }
 
 // ParseMount reads --mount PREFIX=APP[,group=NAME].
@@ -109,8 +109,8 @@ func ParseMount(s string) (Mount, error) {
 	}
 	m := Mount{Prefix: prefix, App: app}
 	if i := strings.LastIndex(app, ",group="); i >= 0 {
-		m.App, m.Group = app[:i], app[i+len(",group="):]
-		if m.Group == "" {
+		m.App, m.AppGroup = app[:i], app[i+len(",group="):]
+		if m.AppGroup == "" {
 			return Mount{}, fmt.Errorf("--mount %q: empty group name", s)
 		}
 	}
@@ -177,8 +177,8 @@ func (c *Config) Validate(build gil.Build) error {
 	if err := c.GIL.Check(build); err != nil {
 		return err
 	}
-	if c.ApplicationGroup == "" {
-		c.ApplicationGroup = DefaultGroup(c.GIL)
+	if c.AppGroup == "" {
+		c.AppGroup = DefaultAppGroup(c.GIL)
 	}
 	if c.Interpreters < 1 {
 		return fmt.Errorf("--interpreters %d: need at least 1", c.Interpreters)
@@ -189,10 +189,10 @@ func (c *Config) Validate(build gil.Build) error {
 			return fmt.Errorf("two apps mounted at %s", m.Prefix)
 		}
 		seen[m.Prefix] = true
-		if c.Interpreters > 1 && m.Group == GroupGlobal {
+		if c.Interpreters > 1 && m.AppGroup == AppGroupGlobal {
 			return fmt.Errorf("--interpreters %d needs sub-interpreters, but the app at %s runs "+
 				"in %s, the one main interpreter: use --application-group %s (or any name)",
-				c.Interpreters, m.Prefix, GroupGlobal, GroupResource)
+				c.Interpreters, m.Prefix, AppGroupGlobal, AppGroupResource)
 		}
 	}
 	for _, a := range c.Static {
@@ -218,19 +218,19 @@ func (c *Config) AllMounts() []Mount {
 	}
 	all = append(all, c.Mounts...)
 	for i := range all {
-		if all[i].Group == "" {
-			all[i].Group = c.ApplicationGroup
+		if all[i].AppGroup == "" {
+			all[i].AppGroup = c.AppGroup
 		}
 	}
 	return all
 }
 
 // GroupName resolves a group pattern for a listener address and a mount's SCRIPT_NAME.
-func GroupName(pattern, listenAddr, scriptName string) string {
+func AppGroupName(pattern, listenAddr, scriptName string) string {
 	switch pattern {
-	case GroupServer:
+	case AppGroupServer:
 		return listenAddr
-	case GroupResource:
+	case AppGroupResource:
 		return listenAddr + "|" + scriptName
 	}
 	return pattern

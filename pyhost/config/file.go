@@ -31,7 +31,7 @@ type File struct {
 	Listen []string // HOST:PORT; empty: serve's default
 	// MetricsListen is the top-level metrics-listen key: the server's --metrics-listen.
 	MetricsListen string
-	Groups        []ProcessGroup
+	ProcessGroups []ProcessGroup
 	Mounts        []FileMount
 	Static        []StaticAlias
 }
@@ -40,7 +40,7 @@ type File struct {
 type ProcessGroup struct {
 	Name    string
 	Line    int
-	Options []GroupOption // in the order written
+	Options []ProcessGroupOption // in the order written
 	// Config is the group's whole serve configuration, validated: serve's defaults, then
 	// Options, the file's listeners and the group's mounts. A worker of this group runs it.
 	Config Config
@@ -48,7 +48,7 @@ type ProcessGroup struct {
 
 // GroupOption is one key of a group table: a serve flag and its values (several for a
 // repeatable flag such as python-path).
-type GroupOption struct {
+type ProcessGroupOption struct {
 	Key    string
 	Values []string
 	Line   int
@@ -56,7 +56,7 @@ type GroupOption struct {
 
 // FileMount is one [[mount]] table.
 type FileMount struct {
-	Mount               // Prefix, App (scripts resolved against the file's folder), Callable, Group
+	Mount               // Prefix, App (scripts resolved against the file's folder), Callable, AppGroup
 	ProcessGroup string // the [group.NAME] it runs in
 	Line         int
 	index        int // among the file's [[mount]] tables, for error keys
@@ -71,7 +71,7 @@ type StaticAlias struct {
 }
 
 // ImplicitGroup names the process group of a file that declares none: serve's defaults.
-const ImplicitGroup = "default"
+const ImplicitProcessGroup = "default"
 
 // FileError lists every problem of a config file, each with its line and key.
 type FileError struct {
@@ -151,7 +151,7 @@ func parseFile(path string, data []byte, build gil.Build) (*File, error) {
 		case "metrics-listen":
 			l.readMetricsListen(doc[key])
 		case "group":
-			l.readGroups(doc[key])
+			l.readProcessGroups(doc[key])
 		case "mount":
 			l.mountTables = true
 			l.readTables(doc[key], "mount", l.readMount)
@@ -166,7 +166,7 @@ func parseFile(path string, data []byte, build gil.Build) (*File, error) {
 		}
 	}
 	l.checkMounts()
-	l.configureGroups(build)
+	l.configureProcessGroups(build)
 	if len(l.probs) > 0 {
 		sort.SliceStable(l.probs, func(i, j int) bool { return l.probs[i].Line < l.probs[j].Line })
 		return nil, &FileError{Path: path, Problems: l.probs}
@@ -243,7 +243,7 @@ func stringsOf(v any) ([]string, bool) {
 	return nil, false
 }
 
-func (l *fileLoader) readGroups(v any) {
+func (l *fileLoader) readProcessGroups(v any) {
 	groups, ok := v.(map[string]any)
 	if !ok {
 		l.problem(l.lines.line("group"), "group", "want tables, one per process group: [group.NAME]")
@@ -269,9 +269,9 @@ func (l *fileLoader) readGroups(v any) {
 				l.problem(optLine, key+"."+opt, "%v", err)
 				continue
 			}
-			g.Options = append(g.Options, GroupOption{Key: opt, Values: values, Line: optLine})
+			g.Options = append(g.Options, ProcessGroupOption{Key: opt, Values: values, Line: optLine})
 		}
-		l.f.Groups = append(l.f.Groups, g)
+		l.f.ProcessGroups = append(l.f.ProcessGroups, g)
 	}
 }
 
@@ -385,7 +385,7 @@ func (l *fileLoader) readMount(table map[string]any, key string, path ...string)
 		return
 	}
 	m := FileMount{Mount: Mount{Prefix: prefix, App: f["app"], Callable: f["callable"],
-		Group: f["application-group"]}, ProcessGroup: f["process-group"], Line: line}
+		AppGroup: f["application-group"]}, ProcessGroup: f["process-group"], Line: line}
 	// Scripts are files (as serve's loader tells them: a .py name or a path); modules are
 	// found by Python at load time and cannot be checked here.
 	if strings.HasSuffix(m.App, ".py") || strings.HasSuffix(m.App, ".wsgi") || strings.Contains(m.App, "/") {
@@ -424,8 +424,8 @@ func (l *fileLoader) readStatic(table map[string]any, key string, path ...string
 
 // checkMounts gives each mount its process group and refuses prefixes used twice.
 func (l *fileLoader) checkMounts() {
-	if len(l.f.Groups) == 0 && len(l.f.Mounts) > 0 {
-		l.f.Groups = []ProcessGroup{{Name: ImplicitGroup}}
+	if len(l.f.ProcessGroups) == 0 && len(l.f.Mounts) > 0 {
+		l.f.ProcessGroups = []ProcessGroup{{Name: ImplicitProcessGroup}}
 	}
 	taken := map[string]int{}
 	mounts := l.f.Mounts[:0]
@@ -438,14 +438,14 @@ func (l *fileLoader) checkMounts() {
 		}
 		taken[m.Prefix] = m.Line
 		switch {
-		case m.ProcessGroup == "" && len(l.f.Groups) == 1:
-			m.ProcessGroup = l.f.Groups[0].Name
+		case m.ProcessGroup == "" && len(l.f.ProcessGroups) == 1:
+			m.ProcessGroup = l.f.ProcessGroups[0].Name
 		case m.ProcessGroup == "":
-			l.problem(m.Line, key, "process-group is missing: the file declares several groups (%s)", groupNames(l.f.Groups))
-		case l.f.group(m.ProcessGroup) == nil:
+			l.problem(m.Line, key, "process-group is missing: the file declares several groups (%s)", processGroupNames(l.f.ProcessGroups))
+		case l.f.processGroup(m.ProcessGroup) == nil:
 			l.strayMounts = true
 			l.problem(l.lines.line("mount", strconv.Itoa(m.index), "process-group"), key+".process-group",
-				"%q is not declared: add a [group.%s] table or use one of %s", m.ProcessGroup, m.ProcessGroup, groupNames(l.f.Groups))
+				"%q is not declared: add a [group.%s] table or use one of %s", m.ProcessGroup, m.ProcessGroup, processGroupNames(l.f.ProcessGroups))
 		}
 		mounts = append(mounts, *m)
 	}
@@ -461,7 +461,7 @@ func (l *fileLoader) checkMounts() {
 	}
 }
 
-func groupNames(groups []ProcessGroup) string {
+func processGroupNames(groups []ProcessGroup) string {
 	var names []string
 	for _, g := range groups {
 		names = append(names, strconv.Quote(g.Name))
@@ -469,10 +469,10 @@ func groupNames(groups []ProcessGroup) string {
 	return strings.Join(names, ", ")
 }
 
-// configureGroups sets each group's options through serve's flags and validates the result.
-func (l *fileLoader) configureGroups(build gil.Build) {
-	for i := range l.f.Groups {
-		g := &l.f.Groups[i]
+// configureProcessGroups sets each group's options through serve's flags and validates the result.
+func (l *fileLoader) configureProcessGroups(build gil.Build) {
+	for i := range l.f.ProcessGroups {
+		g := &l.f.ProcessGroups[i]
 		key := "group." + g.Name
 		fs := ServeFlags(&g.Config, io.Discard)
 		l.probs = append(l.probs, g.applyOptions(fs, nil)...)
@@ -507,7 +507,7 @@ func (l *fileLoader) configureGroups(build gil.Build) {
 	}
 }
 
-func (g *ProcessGroup) option(key string) *GroupOption {
+func (g *ProcessGroup) option(key string) *ProcessGroupOption {
 	for i := range g.Options {
 		if g.Options[i].Key == key {
 			return &g.Options[i]
@@ -517,7 +517,7 @@ func (g *ProcessGroup) option(key string) *GroupOption {
 }
 
 // keysOutsideGroups are serve flags that a config file spells another way.
-var keysOutsideGroups = map[string]string{
+var keysOutsideProcessGroups = map[string]string{
 	"listen": "listen is the server's: put it at the top of the file, before any table",
 	"metrics-listen": "metrics-listen is the server's (the supervisor serves every group's " +
 		"metrics on it): put it at the top of the file, before any table",
@@ -538,7 +538,7 @@ func (g *ProcessGroup) applyOptions(fs *flag.FlagSet, skip map[string]bool) []Pr
 		bad := func(format string, args ...any) {
 			probs = append(probs, Problem{Line: o.Line, Key: key + "." + o.Key, Msg: fmt.Sprintf(format, args...)})
 		}
-		if why, ok := keysOutsideGroups[o.Key]; ok {
+		if why, ok := keysOutsideProcessGroups[o.Key]; ok {
 			bad("not a group option: %s", why)
 			continue
 		}

@@ -36,7 +36,7 @@ func ServeFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 		"on SIGTERM/SIGINT, how long in-flight requests may take to finish")
 	fs.Func("gil", "GIL mode: shared, own (Python ≥ 3.12) or free (free-threaded 3.13t build)",
 		func(v string) (err error) { cfg.GIL, err = gil.ParseMode(v); return err })
-	fs.StringVar(&cfg.ApplicationGroup, "application-group", "", "application group of the "+
+	fs.StringVar(&cfg.AppGroup, "application-group", "", "application group of the "+
 		"app: %{GLOBAL}, %{SERVER}, %{RESOURCE} or a name (default %{GLOBAL}; %{RESOURCE} "+
 		"under --gil own)")
 	fs.IntVar(&cfg.Interpreters, "interpreters", 1, "interpreters per sub-interpreter "+
@@ -88,7 +88,7 @@ func ServeFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	})
 	fs.StringVar(&cfg.User, "user", "", "started as root, run the app as this user (name or "+
 		"uid): workers drop to it before loading Python")
-	fs.StringVar(&cfg.Group, "group", "", "started as root, run the app with this group "+
+	fs.StringVar(&cfg.UnixGroup, "group", "", "started as root, run the app with this group "+
 		"(default: the --user's own group)")
 	fs.BoolVar(&cfg.AllowRoot, "allow-root", false, "let the app run as root (refused "+
 		"otherwise when pyhost is started as root without --user)")

@@ -21,7 +21,7 @@ func (f *File) Summary(w io.Writer) {
 	if f.MetricsListen != "" {
 		fmt.Fprintf(w, "metrics: http://%s/metrics (and /healthz, /readyz)\n", f.MetricsListen)
 	}
-	for _, g := range f.Groups {
+	for _, g := range f.ProcessGroups {
 		var opts []string
 		for _, o := range g.Options {
 			opts = append(opts, o.Key+"="+strings.Join(o.Values, ","))
@@ -36,9 +36,9 @@ func (f *File) Summary(w io.Writer) {
 		if m.Callable != "" {
 			app += " (callable " + m.Callable + ")"
 		}
-		appGroup := m.Group
+		appGroup := m.AppGroup
 		if appGroup == "" {
-			appGroup = f.group(m.ProcessGroup).Config.ApplicationGroup
+			appGroup = f.processGroup(m.ProcessGroup).Config.AppGroup
 		}
 		fmt.Fprintf(w, "mount %s -> %s in group %s, application group %s\n", m.Prefix, app,
 			m.ProcessGroup, appGroup)
@@ -46,17 +46,17 @@ func (f *File) Summary(w io.Writer) {
 	for _, s := range f.Static {
 		fmt.Fprintf(w, "static %s -> %s\n", s.Prefix, s.Dir)
 	}
-	if len(f.Groups) > 1 {
+	if len(f.ProcessGroups) > 1 {
 		fmt.Fprintf(w, "note: %d process groups: the supervisor accepts on the listeners and "+
 			"routes each request to its group's workers (static aliases it serves itself)\n",
-			len(f.Groups))
+			len(f.ProcessGroups))
 	}
 }
 
-func (f *File) group(name string) *ProcessGroup {
-	for i := range f.Groups {
-		if f.Groups[i].Name == name {
-			return &f.Groups[i]
+func (f *File) processGroup(name string) *ProcessGroup {
+	for i := range f.ProcessGroups {
+		if f.ProcessGroups[i].Name == name {
+			return &f.ProcessGroups[i]
 		}
 	}
 	return nil
@@ -94,12 +94,12 @@ func cutConfigFlag(args []string) (path string, rest []string, found bool, err e
 // parseServeConfig is serve with --config FILE for a file of one process group (several:
 // ErrSeveralGroups, see parseServeGroups), whose static aliases its workers serve.
 func parseServeConfig(args []string, stderr io.Writer, build gil.Build) (cfg Config, found bool, err error) {
-	f, cfgs, found, err := ParseServeGroups(args, stderr, build)
+	f, cfgs, found, err := ParseServeProcessGroups(args, stderr, build)
 	if !found || err != nil {
 		return cfg, found, err
 	}
 	if len(cfgs) > 1 {
-		return cfg, true, ErrSeveralGroups
+		return cfg, true, ErrSeveralProcessGroups
 	}
 	cfg = cfgs[0]
 	cfg.Static = append(cfg.Static, f.Static...)
@@ -107,14 +107,14 @@ func parseServeConfig(args []string, stderr io.Writer, build gil.Build) (cfg Con
 }
 
 // ErrSeveralGroups tells serve that the file needs the supervisor's router.
-var ErrSeveralGroups = errors.New("the config file declares several process groups")
+var ErrSeveralProcessGroups = errors.New("the config file declares several process groups")
 
 // ParseServeGroups is serve with --config FILE: the file and one configuration per process
 // group. The file sets the server; flags given beside it override the file's value of the
 // same key in every group (all of it, for repeatable flags such as --listen and
 // --python-path), as command lines override config files in gunicorn and uWSGI. What to
 // serve comes from the file alone: an APP argument or --mount is refused.
-func ParseServeGroups(args []string, stderr io.Writer, build gil.Build) (f *File, cfgs []Config, found bool, err error) {
+func ParseServeProcessGroups(args []string, stderr io.Writer, build gil.Build) (f *File, cfgs []Config, found bool, err error) {
 	path, rest, found, err := cutConfigFlag(args)
 	if !found || err != nil {
 		return nil, nil, found, err
@@ -123,8 +123,8 @@ func ParseServeGroups(args []string, stderr io.Writer, build gil.Build) (f *File
 	if err != nil {
 		return nil, nil, true, err
 	}
-	for i := range f.Groups {
-		cfg, err := groupConfig(f, &f.Groups[i], path, rest, stderr, build)
+	for i := range f.ProcessGroups {
+		cfg, err := processGroupConfig(f, &f.ProcessGroups[i], path, rest, stderr, build)
 		if err != nil {
 			return nil, nil, true, err
 		}
@@ -133,7 +133,7 @@ func ParseServeGroups(args []string, stderr io.Writer, build gil.Build) (f *File
 	return f, cfgs, true, nil
 }
 
-func groupConfig(f *File, g *ProcessGroup, path string, rest []string, stderr io.Writer, build gil.Build) (cfg Config, err error) {
+func processGroupConfig(f *File, g *ProcessGroup, path string, rest []string, stderr io.Writer, build gil.Build) (cfg Config, err error) {
 	var probe Config
 	given := map[string]bool{}
 	probeFlags := ServeFlags(&probe, io.Discard)

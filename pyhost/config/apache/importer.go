@@ -383,7 +383,7 @@ func (im *apacheImport) setting(m apacheMount, name, inline string) string {
 
 // embeddedGroupName is the group of mounts that Apache runs in its own processes (mod_wsgi's
 // embedded mode: no WSGIProcessGroup, or %{GLOBAL}).
-const embeddedGroupName = "embedded"
+const embeddedProcessGroup = "embedded"
 
 func (im *apacheImport) toml() string {
 	var b strings.Builder
@@ -402,16 +402,16 @@ func (im *apacheImport) toml() string {
 	for _, m := range im.mounts {
 		group := im.setting(m, "wsgiprocessgroup", "process-group")
 		if group == "" || group == "%{GLOBAL}" {
-			group, embedded = embeddedGroupName, true
+			group, embedded = embeddedProcessGroup, true
 		} else if !im.hasDaemon(group) {
 			im.warnf(m.line, "WSGIScriptAlias %s runs in process group %q, which no "+
-				"WSGIDaemonProcess defines; it goes to group %q", m.url, group, embeddedGroupName)
-			group, embedded = embeddedGroupName, true
+				"WSGIDaemonProcess defines; it goes to group %q", m.url, group, embeddedProcessGroup)
+			group, embedded = embeddedProcessGroup, true
 		}
 		used[group] = true
 		app := im.setting(m, "wsgiapplicationgroup", "application-group")
 		if app == "" {
-			app = config.GroupResource // mod_wsgi's default: one interpreter per script URL
+			app = config.AppGroupResource // mod_wsgi's default: one interpreter per script URL
 		}
 		mounts = append(mounts, mountOut{m: m, group: group, app: app,
 			call: im.setting(m, "wsgicallableobject", "callable-object")})
@@ -435,7 +435,7 @@ func (im *apacheImport) toml() string {
 		}
 	}
 	if embedded {
-		fmt.Fprintf(&b, "\n# mod_wsgi's embedded mode (no WSGIProcessGroup): one pyhost process\n[group.%s]\n", tomlKey(embeddedGroupName))
+		fmt.Fprintf(&b, "\n# mod_wsgi's embedded mode (no WSGIProcessGroup): one pyhost process\n[group.%s]\n", tomlKey(embeddedProcessGroup))
 		if im.pythonHome != "" {
 			writeOption(&b, importedOption{"python-home", []string{im.pythonHome}, optString})
 		}
