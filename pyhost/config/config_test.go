@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,5 +60,29 @@ func TestAppGroupName(t *testing.T) {
 		if got := AppGroupName(c[0], c[1], c[2]); got != c[3] {
 			t.Errorf("GroupName(%q, %q, %q) = %q, want %q", c[0], c[1], c[2], got, c[3])
 		}
+	}
+}
+
+// ApplyDefaults fills in; Check only refuses, and reads the defaults it is given.
+func TestDefaultsThenCheck(t *testing.T) {
+	c := Config{App: "a.py", Threads: 2, Interpreters: 1, GIL: gil.Own}
+	before := c
+	if err := c.Check(py311); err == nil || !strings.Contains(err.Error(), "--gil own needs Python ≥ 3.12") {
+		t.Errorf("Check with --gil own on 3.11: %v", err)
+	}
+	if c.AppGroup != "" || len(c.Listen) != 0 || c.GIL != before.GIL {
+		t.Errorf("Check changed the configuration: %+v", c)
+	}
+	c.ApplyDefaults()
+	if c.AppGroup != AppGroupResource || !slices.Equal(c.Listen, []string{DefaultListen}) {
+		t.Errorf("ApplyDefaults: application group %q, listen %q", c.AppGroup, c.Listen)
+	}
+	c = Config{App: "a.py", Threads: 2, Interpreters: 1, AppGroup: "mine", Listen: []string{"127.0.0.1:1"}}
+	c.ApplyDefaults()
+	if c.GIL != gil.Shared || c.AppGroup != "mine" || !slices.Equal(c.Listen, []string{"127.0.0.1:1"}) {
+		t.Errorf("ApplyDefaults keeps what is set: %+v", c)
+	}
+	if err := c.Check(py311); err != nil {
+		t.Errorf("Check after ApplyDefaults: %v", err)
 	}
 }
