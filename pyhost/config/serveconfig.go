@@ -1,5 +1,7 @@
 package config
 
+// serve --config FILE: the file's process groups, with the flags given beside it.
+
 import (
 	"errors"
 	"flag"
@@ -9,58 +11,6 @@ import (
 
 	"github.com/pyhost/pyhost/gil"
 )
-
-// Summary writes what the file declares, one line per listener, group, mount and alias.
-func (f *File) Summary(w io.Writer) {
-	fmt.Fprintf(w, "%s: valid\n", f.Path)
-	listen := f.Listen
-	if len(listen) == 0 {
-		listen = []string{DefaultListen + " (default)"}
-	}
-	fmt.Fprintf(w, "listeners: %s\n", strings.Join(listen, ", "))
-	if f.MetricsListen != "" {
-		fmt.Fprintf(w, "metrics: http://%s/metrics (and /healthz, /readyz)\n", f.MetricsListen)
-	}
-	for _, g := range f.ProcessGroups {
-		var opts []string
-		for _, o := range g.Options {
-			opts = append(opts, o.Key+"="+strings.Join(o.Values, ","))
-		}
-		if len(opts) == 0 {
-			opts = []string{"serve's defaults"}
-		}
-		fmt.Fprintf(w, "group %s: %s\n", g.Name, strings.Join(opts, " "))
-	}
-	for _, m := range f.Mounts {
-		app := m.App
-		if m.Callable != "" {
-			app += " (callable " + m.Callable + ")"
-		}
-		appGroup := m.AppGroup
-		if appGroup == "" {
-			appGroup = f.processGroup(m.ProcessGroup).Config.AppGroup
-		}
-		fmt.Fprintf(w, "mount %s -> %s in group %s, application group %s\n", m.Prefix, app,
-			m.ProcessGroup, appGroup)
-	}
-	for _, s := range f.Static {
-		fmt.Fprintf(w, "static %s -> %s\n", s.Prefix, s.Dir)
-	}
-	if len(f.ProcessGroups) > 1 {
-		fmt.Fprintf(w, "note: %d process groups: the supervisor accepts on the listeners and "+
-			"routes each request to its group's workers (static aliases it serves itself)\n",
-			len(f.ProcessGroups))
-	}
-}
-
-func (f *File) processGroup(name string) *ProcessGroup {
-	for i := range f.ProcessGroups {
-		if f.ProcessGroups[i].Name == name {
-			return &f.ProcessGroups[i]
-		}
-	}
-	return nil
-}
 
 // cutConfigFlag finds --config FILE (or -config, =FILE) among serve's arguments and returns
 // the file and the other arguments.
@@ -92,7 +42,7 @@ func cutConfigFlag(args []string) (path string, rest []string, found bool, err e
 }
 
 // parseServeConfig is serve with --config FILE for a file of one process group (several:
-// ErrSeveralGroups, see parseServeGroups), whose static aliases its workers serve.
+// ErrSeveralProcessGroups: see ParseServeProcessGroups), whose static aliases its workers serve.
 func parseServeConfig(args []string, stderr io.Writer, build gil.Build) (cfg Config, found bool, err error) {
 	f, cfgs, found, err := ParseServeProcessGroups(args, stderr, build)
 	if !found || err != nil {
