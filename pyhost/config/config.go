@@ -55,13 +55,13 @@ type Config struct {
 	// AllowRoot lets apps run as root (refused otherwise).
 	AllowRoot bool
 	// CPUAffinity binds each worker process (or the one process) to this many CPUs, round
-	// robin by worker slot (0: not bound). See affinity.go.
+	// robin by worker slot (0: not bound). pyhost/proc binds them.
 	CPUAffinity int
 	// GoProcs is --go-procs: "auto" lets each worker among siblings size Go's scheduler to
-	// its requests (goprocs.go); "" or "all" leaves Go's own sizing.
+	// its requests (pyhost/server does); "" or "all" leaves Go's own sizing.
 	GoProcs string
 	// HTTPServer is --http-server: "fast" or "" (plain requests served by pyhost's own HTTP/1
-	// path, the rest by net/http: fastserver.go) or "stdlib" (net/http for every request).
+	// path, the rest by net/http: pyhost/httpd) or "stdlib" (net/http for every request).
 	HTTPServer string
 	// DisplayName is the worker processes' name in ps and top (their argv[0]).
 	DisplayName string
