@@ -15,7 +15,7 @@ import (
 
 var py311 = gil.Build{VersionHex: 0x030B02F0, Version: "3.11.2"}
 
-func TestApacheWords(t *testing.T) {
+func TestSplitWords(t *testing.T) {
 	cases := map[string][]string{
 		`WSGIScriptAlias / /srv/app.wsgi`:                {"WSGIScriptAlias", "/", "/srv/app.wsgi"},
 		`WSGIScriptAlias "/my app" '/srv/my app.wsgi'`:   {"WSGIScriptAlias", "/my app", "/srv/my app.wsgi"},
@@ -26,17 +26,17 @@ func TestApacheWords(t *testing.T) {
 		`WSGIApplicationGroup %{GLOBAL}   # not comment`: {"WSGIApplicationGroup", "%{GLOBAL}", "#", "not", "comment"},
 	}
 	for in, want := range cases {
-		if got, err := apacheWords(in); err != nil || !slices.Equal(got, want) {
-			t.Errorf("apacheWords(%q) = %q, %v; want %q", in, got, err, want)
+		if got, err := splitWords(in); err != nil || !slices.Equal(got, want) {
+			t.Errorf("splitWords(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := apacheWords(`Alias /s "/unterminated`); err == nil {
+	if _, err := splitWords(`Alias /s "/unterminated`); err == nil {
 		t.Error("an unterminated quote was accepted")
 	}
 }
 
-func TestReadApacheLines(t *testing.T) {
-	ds, err := readApache(strings.NewReader("# comment\n\nWSGIDaemonProcess a \\\n  threads=2 \\\n  processes=1\n<Location /x>\n  WSGIProcessGroup a\n</Location>\n"))
+func TestReadDirectives(t *testing.T) {
+	ds, err := readDirectives(strings.NewReader("# comment\n\nWSGIDaemonProcess a \\\n  threads=2 \\\n  processes=1\n<Location /x>\n  WSGIProcessGroup a\n</Location>\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
