@@ -228,7 +228,7 @@ application-group = "web"
 	two := writeConfig(t, "[group.a]\n[group.b]\n[[mount]]\nprefix=\"/\"\napp=\"app.py\"\nprocess-group=\"a\"\n"+
 		"[[mount]]\nprefix=\"/b\"\napp=\"app.py\"\nprocess-group=\"b\"\n")
 	if _, _, err := parseServeConfig([]string{"--config", two}, os.Stderr, py311); !errors.Is(err, ErrSeveralProcessGroups) {
-		t.Errorf("two groups: want ErrSeveralGroups (serve then runs the router), got %v", err)
+		t.Errorf("two groups: want ErrSeveralProcessGroups (serve then runs the router), got %v", err)
 	}
 	f, cfgs, _, err := ParseServeProcessGroups([]string{"--config", two, "--threads", "3"}, os.Stderr, py311)
 	if err != nil || len(cfgs) != 2 || f.ProcessGroups[1].Name != "b" || len(cfgs[1].Mounts) != 1 ||

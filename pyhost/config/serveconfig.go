@@ -56,10 +56,10 @@ func parseServeConfig(args []string, stderr io.Writer, build gil.Build) (cfg Con
 	return cfg, true, cfg.Validate(build)
 }
 
-// ErrSeveralGroups tells serve that the file needs the supervisor's router.
+// ErrSeveralProcessGroups tells serve that the file needs the supervisor's router.
 var ErrSeveralProcessGroups = errors.New("the config file declares several process groups")
 
-// ParseServeGroups is serve with --config FILE: the file and one configuration per process
+// ParseServeProcessGroups is serve with --config FILE: the file and one configuration per process
 // group. The file sets the server; flags given beside it override the file's value of the
 // same key in every group (all of it, for repeatable flags such as --listen and
 // --python-path), as command lines override config files in gunicorn and uWSGI. What to

@@ -83,29 +83,29 @@ func (im *importer) readDaemon(d directive) {
 	im.daemons = append(im.daemons, g)
 }
 
-// daemonOption converts one option=value of the WSGIDaemonProcess line of group, or warns
+// daemonOption converts one option=value of WSGIDaemonProcess daemonName, or warns
 // why it cannot.
-func (im *importer) daemonOption(group string, line int, a string) (importedOption, bool) {
+func (im *importer) daemonOption(daemonName string, line int, a string) (importedOption, bool) {
 	key, value, ok := strings.Cut(a, "=")
 	if !ok {
-		im.warnf(line, "WSGIDaemonProcess %s: %q is not an option=value; ignored", group, a)
+		im.warnf(line, "WSGIDaemonProcess %s: %q is not an option=value; ignored", daemonName, a)
 		return importedOption{}, false
 	}
 	opt, mapped := daemonOptions[key]
 	if !mapped {
-		im.warnf(line, "WSGIDaemonProcess %s: %s= has no pyhost counterpart; left out", group, key)
+		im.warnf(line, "WSGIDaemonProcess %s: %s= has no pyhost counterpart; left out", daemonName, key)
 		return importedOption{}, false
 	}
 	if !im.known(opt.flag) {
 		im.warnf(line, "WSGIDaemonProcess %s: %s=%s: this pyhost has no --%s flag yet; left out",
-			group, key, value, opt.flag)
+			daemonName, key, value, opt.flag)
 		return importedOption{}, false
 	}
 	var values []string
 	switch opt.kind {
 	case optInt, optSeconds:
 		if _, err := strconv.ParseUint(value, 10, 63); err != nil {
-			im.warnf(line, "WSGIDaemonProcess %s: %s=%q is not a whole number; left out", group, key, value)
+			im.warnf(line, "WSGIDaemonProcess %s: %s=%q is not a whole number; left out", daemonName, key, value)
 			return importedOption{}, false
 		}
 		values = []string{value}
@@ -116,7 +116,7 @@ func (im *importer) daemonOption(group string, line int, a string) (importedOpti
 		values = splitPathList(value)
 	default:
 		if key == "display-name" && value == "%{GROUP}" {
-			value = "(wsgi:" + group + ")" // mod_wsgi's spelling of the group's name
+			value = "(wsgi:" + daemonName + ")" // mod_wsgi's spelling of the group's name
 		}
 		values = []string{value}
 	}

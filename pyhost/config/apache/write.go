@@ -57,20 +57,20 @@ func (im *importer) toml() string {
 func (im *importer) place() placement {
 	p := placement{used: map[string]bool{}}
 	for _, m := range im.mounts {
-		group := im.settingFor(m, "wsgiprocessgroup", "process-group")
-		if group == "" || group == "%{GLOBAL}" {
-			group, p.embedded = embeddedProcessGroup, true
-		} else if !im.hasDaemon(group) {
+		pg := im.settingFor(m, "wsgiprocessgroup", "process-group")
+		if pg == "" || pg == "%{GLOBAL}" {
+			pg, p.embedded = embeddedProcessGroup, true
+		} else if !im.hasDaemon(pg) {
 			im.warnf(m.line, "WSGIScriptAlias %s runs in process group %q, which no "+
-				"WSGIDaemonProcess defines; it goes to group %q", m.url, group, embeddedProcessGroup)
-			group, p.embedded = embeddedProcessGroup, true
+				"WSGIDaemonProcess defines; it goes to group %q", m.url, pg, embeddedProcessGroup)
+			pg, p.embedded = embeddedProcessGroup, true
 		}
-		p.used[group] = true
-		app := im.settingFor(m, "wsgiapplicationgroup", "application-group")
-		if app == "" {
-			app = config.AppGroupResource // mod_wsgi's default: one interpreter per script URL
+		p.used[pg] = true
+		appGroup := im.settingFor(m, "wsgiapplicationgroup", "application-group")
+		if appGroup == "" {
+			appGroup = config.AppGroupResource // mod_wsgi's default: one interpreter per script URL
 		}
-		p.mounts = append(p.mounts, placedMount{m: m, processGroup: group, appGroup: app,
+		p.mounts = append(p.mounts, placedMount{m: m, processGroup: pg, appGroup: appGroup,
 			call: im.settingFor(m, "wsgicallableobject", "callable-object")})
 	}
 	return p
