@@ -13,10 +13,10 @@ const (
 	AppGroupResource = "%{RESOURCE}" // one per listener and mount: host:port|SCRIPT_NAME
 )
 
-// DefaultAppGroup is the application group used when none is named: %{GLOBAL}, where every
+// defaultAppGroup is the application group used when none is named: %{GLOBAL}, where every
 // extension module loads (as mod_wsgi-express does), except under --gil own, whose point is
 // sub-interpreters.
-func DefaultAppGroup(mode gil.Mode) string {
+func defaultAppGroup(mode gil.Mode) string {
 	if mode == gil.Own {
 		return AppGroupResource
 	}

@@ -80,8 +80,8 @@ type Config struct {
 // DefaultListen is where pyhost serves when no --listen is given.
 const DefaultListen = "127.0.0.1:8000"
 
-// ParseMount reads --mount PREFIX=APP[,group=NAME].
-func ParseMount(s string) (Mount, error) {
+// parseMount reads --mount PREFIX=APP[,group=NAME].
+func parseMount(s string) (Mount, error) {
 	prefix, app, ok := strings.Cut(s, "=")
 	if !ok || !strings.HasPrefix(prefix, "/") || app == "" {
 		return Mount{}, fmt.Errorf("--mount %q: want /PREFIX=APP[,group=NAME], e.g. "+

@@ -17,13 +17,13 @@ func TestParseMount(t *testing.T) {
 		"/b=x.py,group=%{RESOURCE}":  {Prefix: "/b", App: "x.py", AppGroup: "%{RESOURCE}"},
 	}
 	for in, want := range good {
-		if got, err := ParseMount(in); err != nil || got != want {
-			t.Errorf("ParseMount(%q) = %+v, %v; want %+v", in, got, err, want)
+		if got, err := parseMount(in); err != nil || got != want {
+			t.Errorf("parseMount(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"api=api.py", "/api", "/api=", "/a=x.py,group="} {
-		if _, err := ParseMount(bad); err == nil {
-			t.Errorf("ParseMount(%q) accepted", bad)
+		if _, err := parseMount(bad); err == nil {
+			t.Errorf("parseMount(%q) accepted", bad)
 		}
 	}
 }

@@ -40,13 +40,13 @@ func appFlags(fs *flag.FlagSet, cfg *Config) {
 		"(default application)")
 	fs.Func("mount", "serve another app under a URL prefix: /PREFIX=APP[,group=NAME]; "+
 		"repeatable", func(v string) error {
-		m, err := ParseMount(v)
+		m, err := parseMount(v)
 		cfg.Mounts = append(cfg.Mounts, m)
 		return err
 	})
 	fs.Func("static", "serve the files of DIR at a URL prefix, from Go (no Python): "+
 		"/PREFIX=DIR; repeatable; no directory listings, no dotfiles", func(v string) error {
-		a, err := ParseStatic(v)
+		a, err := parseStatic(v)
 		cfg.Static = append(cfg.Static, a)
 		return err
 	})

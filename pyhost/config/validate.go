@@ -25,7 +25,7 @@ func (c *Config) ApplyDefaults() {
 		c.GIL = gil.Shared
 	}
 	if c.AppGroup == "" {
-		c.AppGroup = DefaultAppGroup(c.GIL)
+		c.AppGroup = defaultAppGroup(c.GIL)
 	}
 }
 
