@@ -132,14 +132,14 @@ func libpythonLinkage() string {
 
 func serve(args []string, stderr io.Writer) int {
 	cfg, err := config.ParseServe(args, stderr, LinkedBuild())
-	if errors.Is(err, config.ErrSeveralGroups) {
+	if errors.Is(err, config.ErrSeveralProcessGroups) {
 		return serveGroups(args, stderr)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err == nil {
-		err = proc.CheckRoot(cfg.User, cfg.Group, cfg.AllowRoot)
+		err = proc.CheckRoot(cfg.User, cfg.UnixGroup, cfg.AllowRoot)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -153,7 +153,7 @@ func serve(args []string, stderr io.Writer) int {
 	if slot := os.Getenv(workerEnv); slot != "" {
 		log := log.With("worker", slot, "pid", os.Getpid())
 		n, _ := strconv.Atoi(slot)
-		if err := proc.DropPrivileges(cfg.User, cfg.Group); err != nil {
+		if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
 			log.Error("pyhost worker could not start", "error", err)
 			return 1
 		}
@@ -167,7 +167,7 @@ func serve(args []string, stderr io.Writer) int {
 	if cfg.Processes > 0 {
 		return supervise(cfg, args, log)
 	}
-	if err := proc.DropPrivileges(cfg.User, cfg.Group); err != nil {
+	if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
@@ -181,10 +181,10 @@ func serve(args []string, stderr io.Writer) int {
 // serveGroups is serve --config FILE for a file of several process groups: the supervisor
 // and its router, or (in a worker) the one group the supervisor names.
 func serveGroups(args []string, stderr io.Writer) int {
-	f, cfgs, _, err := config.ParseServeGroups(args, stderr, LinkedBuild())
+	f, cfgs, _, err := config.ParseServeProcessGroups(args, stderr, LinkedBuild())
 	if err == nil {
 		for _, c := range cfgs {
-			if err = proc.CheckRoot(c.User, c.Group, c.AllowRoot); err != nil {
+			if err = proc.CheckRoot(c.User, c.UnixGroup, c.AllowRoot); err != nil {
 				break
 			}
 		}
@@ -196,7 +196,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 	// The supervisor logs as the first group says; each worker as its own group says.
 	logs := cfgs[0].Logs
 	if name := os.Getenv(workerGroupEnv); name != "" {
-		for i, g := range f.Groups {
+		for i, g := range f.ProcessGroups {
 			if g.Name == name {
 				logs = cfgs[i].Logs
 			}
@@ -216,7 +216,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 	name, routed := os.Getenv(workerGroupEnv), os.Getenv(workerRoutedEnv)
 	os.Unsetenv(workerGroupEnv) // the app must not take itself for a worker
 	os.Unsetenv(workerRoutedEnv)
-	for i, g := range f.Groups {
+	for i, g := range f.ProcessGroups {
 		if g.Name != name {
 			continue
 		}
@@ -224,7 +224,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 		cfg.Static = nil // the router serves them
 		cfg.Routed = strings.Split(routed, ",")
 		cfg.Listen = []string{"unix"} // the supervisor's socket, inherited
-		if err := proc.DropPrivileges(cfg.User, cfg.Group); err != nil {
+		if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
 			log.Error("pyhost worker could not start", "group", name, "error", err)
 			return 1
 		}

@@ -186,7 +186,7 @@ func (s *Server) closeListeners() {
 
 func (s *Server) newHandler(m config.Mount, listenAddr string) *wsgi.Handler {
 	scriptName := strings.TrimSuffix(m.Prefix, "/")
-	group := config.GroupName(m.Group, listenAddr, scriptName)
+	group := config.AppGroupName(m.AppGroup, listenAddr, scriptName)
 	spec := cgo.AppSpec{Target: m.App, Callable: m.Callable, PythonPath: s.cfg.PythonPath,
 		Chdir: s.cfg.Chdir}
 	return &wsgi.Handler{
@@ -257,7 +257,7 @@ func (s *Server) reportGIL(g *subinterp.Group) {
 func (s *Server) preload() error {
 	for _, hs := range s.handlers {
 		for i, h := range hs {
-			if s.mounts[i].Group != config.GroupGlobal && !s.cfg.Preload {
+			if s.mounts[i].AppGroup != config.AppGroupGlobal && !s.cfg.Preload {
 				continue
 			}
 			if _, err := h.Preload(); err != nil {
@@ -316,7 +316,7 @@ func (s *Server) Run(ctx context.Context) error {
 		servers = append(servers, hs)
 		guarded = append(guarded, ln)
 		s.log.Info("serving", "listen", "http://"+ln.Addr().String(), "threads", s.cfg.Threads,
-			"gil", string(s.cfg.GIL), "group", s.cfg.ApplicationGroup, "python", LinkedBuild().Version)
+			"gil", string(s.cfg.GIL), "group", s.cfg.AppGroup, "python", LinkedBuild().Version)
 		accepting.Add(1)
 		go func(ln net.Listener) {
 			defer accepting.Done()

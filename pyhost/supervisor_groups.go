@@ -78,7 +78,7 @@ func superviseGroups(f *config.File, cfgs []config.Config, args []string, log *s
 	defer os.RemoveAll(dir)
 	s := newSupervisor(cfgs[0], args, exe, log)
 	routed := map[string]routedGroup{}
-	for i, g := range f.Groups {
+	for i, g := range f.ProcessGroups {
 		gr := &groupRun{name: g.Name, cfg: cfgs[i],
 			env: []string{workerGroupEnv + "=" + g.Name, workerRoutedEnv + "=" + strings.Join(addrs, ",")}}
 		// One socket per process of the group, each served by that slot's worker (and its
@@ -114,7 +114,7 @@ func superviseGroups(f *config.File, cfgs []config.Config, args []string, log *s
 		return 1
 	}
 	s.log.Info("supervisor listening; routing to process groups", "addresses",
-		strings.Join(addrs, ","), "groups", len(f.Groups))
+		strings.Join(addrs, ","), "groups", len(f.ProcessGroups))
 	return s.run()
 }
 

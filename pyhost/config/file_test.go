@@ -68,19 +68,19 @@ directory = "static"
 	if !slices.Equal(f.Listen, []string{"127.0.0.1:9000", "[::1]:9001"}) {
 		t.Errorf("listen = %q", f.Listen)
 	}
-	if len(f.Groups) != 2 || f.Groups[0].Name != "site" || f.Groups[1].Name != "api.v2" {
-		t.Fatalf("groups in file order: %+v", f.Groups)
+	if len(f.ProcessGroups) != 2 || f.ProcessGroups[0].Name != "site" || f.ProcessGroups[1].Name != "api.v2" {
+		t.Fatalf("groups in file order: %+v", f.ProcessGroups)
 	}
-	site := f.Groups[0].Config
+	site := f.ProcessGroups[0].Config
 	if site.Threads != 3 || site.ShutdownTimeout != 5*time.Second || site.Limits.MaxBodyBytes != 2<<20 ||
 		!site.Preload || !slices.Equal(site.PythonPath, []string{"/opt/a", "/opt/b"}) ||
 		!slices.Equal(site.Listen, f.Listen) {
 		t.Errorf("group site's serve configuration: %+v", site)
 	}
-	if want := []Mount{{Prefix: "/", App: filepath.Join(dir, "app.py"), Group: GroupGlobal}}; !slices.Equal(site.Mounts, want) {
+	if want := []Mount{{Prefix: "/", App: filepath.Join(dir, "app.py"), AppGroup: AppGroupGlobal}}; !slices.Equal(site.Mounts, want) {
 		t.Errorf("group site's mounts = %+v, want %+v", site.Mounts, want)
 	}
-	api := f.Groups[1].Config
+	api := f.ProcessGroups[1].Config
 	if api.Threads != 8 || api.GIL != gil.Shared || len(api.Mounts) != 1 || api.Mounts[0].Prefix != "/api" ||
 		api.Mounts[0].App != "pkg.mod:make()" {
 		t.Errorf("group api.v2 (serve's defaults, its mount): %+v", api)
@@ -95,9 +95,9 @@ func TestServerFileImplicitGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Groups) != 1 || f.Groups[0].Name != ImplicitGroup || f.Mounts[0].ProcessGroup != ImplicitGroup ||
-		f.Groups[0].Config.Threads != 8 {
-		t.Errorf("a file without groups runs its mounts in one group of serve's defaults: %+v", f.Groups)
+	if len(f.ProcessGroups) != 1 || f.ProcessGroups[0].Name != ImplicitProcessGroup || f.Mounts[0].ProcessGroup != ImplicitProcessGroup ||
+		f.ProcessGroups[0].Config.Threads != 8 {
+		t.Errorf("a file without groups runs its mounts in one group of serve's defaults: %+v", f.ProcessGroups)
 	}
 }
 
@@ -202,7 +202,7 @@ application-group = "web"
 		t.Fatal(found, err)
 	}
 	if cfg.Threads != 3 || len(cfg.Listen) != 2 || len(cfg.PythonPath) != 2 || len(cfg.Mounts) != 1 ||
-		cfg.Mounts[0].Group != "web" {
+		cfg.Mounts[0].AppGroup != "web" {
 		t.Errorf("from the file alone: %+v", cfg)
 	}
 	cfg, _, err = parseServeConfig([]string{"--threads", "5", "--config=" + path, "--listen",
@@ -227,11 +227,11 @@ application-group = "web"
 	}
 	two := writeConfig(t, "[group.a]\n[group.b]\n[[mount]]\nprefix=\"/\"\napp=\"app.py\"\nprocess-group=\"a\"\n"+
 		"[[mount]]\nprefix=\"/b\"\napp=\"app.py\"\nprocess-group=\"b\"\n")
-	if _, _, err := parseServeConfig([]string{"--config", two}, os.Stderr, py311); !errors.Is(err, ErrSeveralGroups) {
-		t.Errorf("two groups: want ErrSeveralGroups (serve then runs the router), got %v", err)
+	if _, _, err := parseServeConfig([]string{"--config", two}, os.Stderr, py311); !errors.Is(err, ErrSeveralProcessGroups) {
+		t.Errorf("two groups: want ErrSeveralProcessGroups (serve then runs the router), got %v", err)
 	}
-	f, cfgs, _, err := ParseServeGroups([]string{"--config", two, "--threads", "3"}, os.Stderr, py311)
-	if err != nil || len(cfgs) != 2 || f.Groups[1].Name != "b" || len(cfgs[1].Mounts) != 1 ||
+	f, cfgs, _, err := ParseServeProcessGroups([]string{"--config", two, "--threads", "3"}, os.Stderr, py311)
+	if err != nil || len(cfgs) != 2 || f.ProcessGroups[1].Name != "b" || len(cfgs[1].Mounts) != 1 ||
 		cfgs[1].Mounts[0].Prefix != "/b" || cfgs[0].Threads != 3 || cfgs[1].Threads != 3 {
 		t.Errorf("two groups: each its own mounts, the command line's flags in both: %+v %v", cfgs, err)
 	}

@@ -18,25 +18,50 @@ type StringList []string
 func (l *StringList) String() string     { return strings.Join(*l, ",") }
 func (l *StringList) Set(v string) error { *l = append(*l, v); return nil }
 
+// ServeFlags defines serve's flags on cfg, with their defaults. A config file's process
+// groups are set through them too (their keys are these flags' names).
 func ServeFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Var((*StringList)(&cfg.Listen), "listen",
-		"HOST:PORT to listen on; repeat for several (default "+DefaultListen+")")
-	fs.IntVar(&cfg.Threads, "threads", 8,
-		"request threads: at most this many requests run Python at once, the rest wait")
+	appFlags(fs, cfg)
+	pythonFlags(fs, cfg)
+	processFlags(fs, cfg)
+	privilegeFlags(fs, cfg)
+	httpFlags(fs, cfg)
+	limitFlags(fs, &cfg.Limits)
+	recycleFlags(fs, &cfg.Recycle)
+	logFlags(fs, &cfg.Logs)
+	return fs
+}
+
+// appFlags: what is served where (the app at / is serve's argument).
+func appFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.Callable, "callable", "", "name of the WSGI callable in a script "+
 		"(default application)")
+	fs.Func("mount", "serve another app under a URL prefix: /PREFIX=APP[,group=NAME]; "+
+		"repeatable", func(v string) error {
+		m, err := parseMount(v)
+		cfg.Mounts = append(cfg.Mounts, m)
+		return err
+	})
+	fs.Func("static", "serve the files of DIR at a URL prefix, from Go (no Python): "+
+		"/PREFIX=DIR; repeatable; no directory listings, no dotfiles", func(v string) error {
+		a, err := parseStatic(v)
+		cfg.Static = append(cfg.Static, a)
+		return err
+	})
+}
+
+// pythonFlags: the embedded Python, its interpreters and the GIL.
+func pythonFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.Var((*StringList)(&cfg.PythonPath), "python-path",
 		"directory to prepend to sys.path; repeatable")
 	fs.StringVar(&cfg.PythonHome, "python-home", "",
 		"Python prefix or virtualenv to run with (its site-packages become importable)")
 	fs.StringVar(&cfg.Chdir, "chdir", "", "change to this directory before loading the app")
-	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second,
-		"on SIGTERM/SIGINT, how long in-flight requests may take to finish")
 	fs.Func("gil", "GIL mode: shared, own (Python ≥ 3.12) or free (free-threaded 3.13t build)",
 		func(v string) (err error) { cfg.GIL, err = gil.ParseMode(v); return err })
-	fs.StringVar(&cfg.ApplicationGroup, "application-group", "", "application group of the "+
+	fs.StringVar(&cfg.AppGroup, "application-group", "", "application group of the "+
 		"app: %{GLOBAL}, %{SERVER}, %{RESOURCE} or a name (default %{GLOBAL}; %{RESOURCE} "+
 		"under --gil own)")
 	fs.IntVar(&cfg.Interpreters, "interpreters", 1, "interpreters per sub-interpreter "+
@@ -44,6 +69,14 @@ func ServeFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 		"least busy, so one process uses K cores")
 	fs.BoolVar(&cfg.Preload, "preload", false, "create application groups and load their "+
 		"apps at start instead of on the first request")
+	fs.DurationVar(&cfg.DeadlockTimeout, "deadlock-timeout", 0, "report the worker for "+
+		"recycling when an interpreter's GIL cannot be taken for this long (0: not watched)")
+}
+
+// processFlags: the processes and threads that serve, and how they stop.
+func processFlags(fs *flag.FlagSet, cfg *Config) {
+	fs.IntVar(&cfg.Threads, "threads", 8,
+		"request threads: at most this many requests run Python at once, the rest wait")
 	fs.Func("processes", "serve from N worker processes under a supervisor that binds the "+
 		"listeners and restarts workers that die; SIGHUP reloads the code without refusing a "+
 		"request (omitted: one process, no supervisor)", func(v string) error {
@@ -67,6 +100,26 @@ func ServeFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 		cfg.GoProcs = v
 		return nil
 	})
+	fs.StringVar(&cfg.DisplayName, "display-name", "", "the worker processes' name in ps "+
+		"and top (default: pyhost's path)")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second,
+		"on SIGTERM/SIGINT, how long in-flight requests may take to finish")
+}
+
+// privilegeFlags: whom the app runs as when pyhost is started as root.
+func privilegeFlags(fs *flag.FlagSet, cfg *Config) {
+	fs.StringVar(&cfg.User, "user", "", "started as root, run the app as this user (name or "+
+		"uid): workers drop to it before loading Python")
+	fs.StringVar(&cfg.UnixGroup, "group", "", "started as root, run the app with this group "+
+		"(default: the --user's own group)")
+	fs.BoolVar(&cfg.AllowRoot, "allow-root", false, "let the app run as root (refused "+
+		"otherwise when pyhost is started as root without --user)")
+}
+
+// httpFlags: where requests come in, who reads them, and where metrics are served.
+func httpFlags(fs *flag.FlagSet, cfg *Config) {
+	fs.Var((*StringList)(&cfg.Listen), "listen",
+		"HOST:PORT to listen on; repeat for several (default "+DefaultListen+")")
 	fs.Func("http-server", "who reads requests and writes responses: fast (the default: "+
 		"pyhost's own HTTP/1 path for requests without a body, net/http for the rest of a "+
 		"connection from its first other request) or stdlib (net/http for every request)",
@@ -77,35 +130,9 @@ func ServeFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 			cfg.HTTPServer = v
 			return nil
 		})
-	limitFlags(fs, &cfg.Limits)
-	recycleFlags(fs, &cfg.Recycle)
-	logFlags(fs, &cfg.Logs)
-	fs.Func("static", "serve the files of DIR at a URL prefix, from Go (no Python): "+
-		"/PREFIX=DIR; repeatable; no directory listings, no dotfiles", func(v string) error {
-		a, err := ParseStatic(v)
-		cfg.Static = append(cfg.Static, a)
-		return err
-	})
-	fs.StringVar(&cfg.User, "user", "", "started as root, run the app as this user (name or "+
-		"uid): workers drop to it before loading Python")
-	fs.StringVar(&cfg.Group, "group", "", "started as root, run the app with this group "+
-		"(default: the --user's own group)")
-	fs.BoolVar(&cfg.AllowRoot, "allow-root", false, "let the app run as root (refused "+
-		"otherwise when pyhost is started as root without --user)")
-	fs.StringVar(&cfg.DisplayName, "display-name", "", "the worker processes' name in ps "+
-		"and top (default: pyhost's path)")
-	fs.DurationVar(&cfg.DeadlockTimeout, "deadlock-timeout", 0, "report the worker for "+
-		"recycling when an interpreter's GIL cannot be taken for this long (0: not watched)")
 	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve Prometheus /metrics, "+
 		"/healthz and /readyz on this HOST:PORT (off unless given; bind it to loopback or a "+
 		"private interface: it tells anyone who can reach it about the server)")
-	fs.Func("mount", "serve another app under a URL prefix: /PREFIX=APP[,group=NAME]; "+
-		"repeatable", func(v string) error {
-		m, err := ParseMount(v)
-		cfg.Mounts = append(cfg.Mounts, m)
-		return err
-	})
-	return fs
 }
 
 // ParseInterspersed parses flags that come before, between and after the positional

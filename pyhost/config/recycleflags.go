@@ -23,7 +23,7 @@ type Recycling struct {
 	// supervisor kills it (0: --shutdown-timeout, like a full stop).
 	GracefulTimeout time.Duration
 	// BootAttempts: after this many boot failures in a row in one slot (0: no limit) the
-	// supervisor gives up (respawn.go giveUp).
+	// supervisor gives up (pyhost/supervisor, as it respawns workers).
 	BootAttempts int
 }
 

@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// ParseStatic reads --static /PREFIX=DIR.
-func ParseStatic(v string) (StaticAlias, error) {
+// parseStatic reads --static /PREFIX=DIR.
+func parseStatic(v string) (StaticAlias, error) {
 	prefix, dir, ok := strings.Cut(v, "=")
 	if !ok || !strings.HasPrefix(prefix, "/") || dir == "" {
 		return StaticAlias{}, fmt.Errorf("--static %q: want /PREFIX=DIR, e.g. --static /static=./public", v)

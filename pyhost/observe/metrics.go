@@ -74,7 +74,7 @@ type requestSeries struct {
 // ProcessGroupLabel is the process_group label value of a process group of that name.
 func ProcessGroupLabel(name string) string {
 	if name == "" {
-		return config.ImplicitGroup
+		return config.ImplicitProcessGroup
 	}
 	return name
 }

@@ -15,7 +15,7 @@ import (
 func BenchmarkMetricsObserve(b *testing.B) {
 	m := NewMetrics(MetricsOptions{Threads: gil.NewLimiter(8)})
 	f := &Finished{Request: httptest.NewRequest("GET", "/", nil), Duration: 120 * time.Microsecond,
-		Status: 200, Bytes: 14, WSGI: request.Record{Group: config.GroupGlobal, Interp: 0,
+		Status: 200, Bytes: 14, WSGI: request.Record{Group: config.AppGroupGlobal, Interp: 0,
 			QueueWait: 2 * time.Microsecond, GILWait: 3 * time.Microsecond}}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

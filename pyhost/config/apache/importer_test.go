@@ -15,7 +15,7 @@ import (
 
 var py311 = gil.Build{VersionHex: 0x030B02F0, Version: "3.11.2"}
 
-func TestApacheWords(t *testing.T) {
+func TestSplitWords(t *testing.T) {
 	cases := map[string][]string{
 		`WSGIScriptAlias / /srv/app.wsgi`:                {"WSGIScriptAlias", "/", "/srv/app.wsgi"},
 		`WSGIScriptAlias "/my app" '/srv/my app.wsgi'`:   {"WSGIScriptAlias", "/my app", "/srv/my app.wsgi"},
@@ -26,17 +26,17 @@ func TestApacheWords(t *testing.T) {
 		`WSGIApplicationGroup %{GLOBAL}   # not comment`: {"WSGIApplicationGroup", "%{GLOBAL}", "#", "not", "comment"},
 	}
 	for in, want := range cases {
-		if got, err := apacheWords(in); err != nil || !slices.Equal(got, want) {
-			t.Errorf("apacheWords(%q) = %q, %v; want %q", in, got, err, want)
+		if got, err := splitWords(in); err != nil || !slices.Equal(got, want) {
+			t.Errorf("splitWords(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := apacheWords(`Alias /s "/unterminated`); err == nil {
+	if _, err := splitWords(`Alias /s "/unterminated`); err == nil {
 		t.Error("an unterminated quote was accepted")
 	}
 }
 
-func TestReadApacheLines(t *testing.T) {
-	ds, err := readApache(strings.NewReader("# comment\n\nWSGIDaemonProcess a \\\n  threads=2 \\\n  processes=1\n<Location /x>\n  WSGIProcessGroup a\n</Location>\n"))
+func TestReadDirectives(t *testing.T) {
+	ds, err := readDirectives(strings.NewReader("# comment\n\nWSGIDaemonProcess a \\\n  threads=2 \\\n  processes=1\n<Location /x>\n  WSGIProcessGroup a\n</Location>\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,10 +120,10 @@ func TestImportApacheDaemonSite(t *testing.T) {
 	if !slices.Equal(f.Listen, []string{":8080"}) {
 		t.Errorf("listen = %q", f.Listen)
 	}
-	if len(f.Groups) != 1 || f.Groups[0].Name != "example.com" {
-		t.Fatalf("groups: %+v\n%s", f.Groups, out)
+	if len(f.ProcessGroups) != 1 || f.ProcessGroups[0].Name != "example.com" {
+		t.Fatalf("groups: %+v\n%s", f.ProcessGroups, out)
 	}
-	opts := groupOptions(f.Groups[0])
+	opts := groupOptions(f.ProcessGroups[0])
 	for key, want := range map[string][]string{
 		"threads":          {"16"},
 		"python-path":      {root + "/site", root + "/lib"},
@@ -135,11 +135,11 @@ func TestImportApacheDaemonSite(t *testing.T) {
 			t.Errorf("option %s = %q, want %q\n%s", key, opts[key], want, out)
 		}
 	}
-	cfg := f.Groups[0].Config
+	cfg := f.ProcessGroups[0].Config
 	if cfg.Threads != 16 || cfg.ShutdownTimeout.Seconds() != 10 {
 		t.Errorf("the group's serve configuration: %+v", cfg)
 	}
-	want := []config.FileMount{{Mount: config.Mount{Prefix: "/", App: root + "/site/wsgi.py", Group: config.GroupGlobal},
+	want := []config.FileMount{{Mount: config.Mount{Prefix: "/", App: root + "/site/wsgi.py", AppGroup: config.AppGroupGlobal},
 		ProcessGroup: "example.com"}}
 	if len(f.Mounts) != 1 || f.Mounts[0].Mount != want[0].Mount || f.Mounts[0].ProcessGroup != want[0].ProcessGroup {
 		t.Errorf("mounts = %+v, want %+v", f.Mounts, want)
@@ -162,29 +162,29 @@ func TestImportApacheScopes(t *testing.T) {
 		"status/status.py", "robots/")
 	f, out, warn := importAndLoad(t, conf)
 	names := []string{}
-	for _, g := range f.Groups {
+	for _, g := range f.ProcessGroups {
 		names = append(names, g.Name)
 	}
-	if !slices.Equal(names, []string{"shop", "blog", embeddedGroupName}) {
+	if !slices.Equal(names, []string{"shop", "blog", embeddedProcessGroup}) {
 		t.Fatalf("groups = %q\n%s", names, out)
 	}
-	if o := groupOptions(f.Groups[0]); !slices.Equal(o["python-home"], []string{root + "/shop venv"}) ||
+	if o := groupOptions(f.ProcessGroups[0]); !slices.Equal(o["python-home"], []string{root + "/shop venv"}) ||
 		!slices.Equal(o["threads"], []string{"4"}) {
 		t.Errorf("group shop: %q\n%s", o, out)
 	}
-	if o := groupOptions(f.Groups[1]); !slices.Equal(o["threads"], []string{modWSGIThreads}) {
+	if o := groupOptions(f.ProcessGroups[1]); !slices.Equal(o["threads"], []string{modWSGIThreads}) {
 		t.Errorf("group blog takes mod_wsgi's default threads: %q", o)
 	}
-	if o := groupOptions(f.Groups[2]); !slices.Equal(o["python-path"], []string{root + "/shared"}) {
+	if o := groupOptions(f.ProcessGroups[2]); !slices.Equal(o["python-path"], []string{root + "/shared"}) {
 		t.Errorf("the embedded group takes WSGIPythonPath: %q", o)
 	}
 	want := map[string]config.FileMount{
 		// <Location /shop> chooses group and interpreter.
-		"/shop": {Mount: config.Mount{App: root + "/shop/shop.wsgi", Group: "shop-interp"}, ProcessGroup: "shop"},
+		"/shop": {Mount: config.Mount{App: root + "/shop/shop.wsgi", AppGroup: "shop-interp"}, ProcessGroup: "shop"},
 		// process-group= on the WSGIScriptAlias line; <Directory> gives interpreter and callable.
-		"/blog": {Mount: config.Mount{App: root + "/blog/blog.wsgi", Group: config.GroupGlobal, Callable: "app"}, ProcessGroup: "blog"},
+		"/blog": {Mount: config.Mount{App: root + "/blog/blog.wsgi", AppGroup: config.AppGroupGlobal, Callable: "app"}, ProcessGroup: "blog"},
 		// No WSGIProcessGroup: embedded mode; mod_wsgi's default interpreter per resource.
-		"/status": {Mount: config.Mount{App: root + "/status/status.py", Group: config.GroupResource}, ProcessGroup: embeddedGroupName},
+		"/status": {Mount: config.Mount{App: root + "/status/status.py", AppGroup: config.AppGroupResource}, ProcessGroup: embeddedProcessGroup},
 	}
 	if len(f.Mounts) != len(want) {
 		t.Fatalf("mounts: %+v", f.Mounts)
@@ -225,12 +225,12 @@ func TestImportApacheNothingToServe(t *testing.T) {
 func TestImportApacheRecycling(t *testing.T) {
 	conf, _ := apacheSample(t, "apache-daemon.conf", "site/wsgi.py", "site/static/")
 	f, out, warn := importAndLoad(t, conf)
-	if len(f.Groups) != 1 {
-		t.Fatalf("groups: %+v\n%s", f.Groups, out)
+	if len(f.ProcessGroups) != 1 {
+		t.Fatalf("groups: %+v\n%s", f.ProcessGroups, out)
 	}
 	want := config.Recycling{MaximumRequests: 1000, InactivityTimeout: 300 * time.Second,
 		GracefulTimeout: 15 * time.Second, BootAttempts: config.DefaultBootAttempts}
-	if got := f.Groups[0].Config.Recycle; got != want {
+	if got := f.ProcessGroups[0].Config.Recycle; got != want {
 		t.Errorf("the group's recycling: %+v, want %+v\n%s", got, want, out)
 	}
 	for _, name := range []string{"maximum-requests", "inactivity-timeout", "graceful-timeout"} {

@@ -9,18 +9,18 @@ import (
 	"strings"
 )
 
-// apacheDirective is one directive or section line, continuation lines joined.
-type apacheDirective struct {
+// directive is one directive or section line, continuation lines joined.
+type directive struct {
 	line     int
 	name     string // lower case; "<virtualhost" opens a section, "</virtualhost" closes one
 	spelling string // as written
 	args     []string
 }
 
-// readApache splits a config into directives: '#' lines are comments, a trailing backslash
+// readDirectives splits a config into directives: '#' lines are comments, a trailing backslash
 // continues a line, and arguments may be quoted ("..." or '...', backslash escapes).
-func readApache(r io.Reader) ([]apacheDirective, error) {
-	var out []apacheDirective
+func readDirectives(r io.Reader) ([]directive, error) {
+	var out []directive
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	n, start := 0, 0
@@ -41,11 +41,11 @@ func readApache(r io.Reader) ([]apacheDirective, error) {
 		if full == "" || strings.HasPrefix(full, "#") {
 			continue
 		}
-		words, err := apacheWords(full)
+		words, err := splitWords(full)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %v", start, err)
 		}
-		d := apacheDirective{line: start, name: strings.ToLower(words[0]), spelling: words[0], args: words[1:]}
+		d := directive{line: start, name: strings.ToLower(words[0]), spelling: words[0], args: words[1:]}
 		if strings.HasPrefix(d.name, "<") {
 			d.name = strings.TrimSuffix(d.name, ">")
 			if last := len(d.args) - 1; last >= 0 {
@@ -60,7 +60,9 @@ func readApache(r io.Reader) ([]apacheDirective, error) {
 	return out, sc.Err()
 }
 
-func apacheWords(s string) ([]string, error) {
+// splitWords splits a line into words at spaces and tabs; a quote starts a run that keeps
+// its spaces (backslash escapes the next character inside it).
+func splitWords(s string) ([]string, error) {
 	var words []string
 	for {
 		s = strings.TrimLeft(s, " \t")

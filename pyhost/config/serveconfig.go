@@ -1,5 +1,7 @@
 package config
 
+// serve --config FILE: the file's process groups, with the flags given beside it.
+
 import (
 	"errors"
 	"flag"
@@ -9,58 +11,6 @@ import (
 
 	"github.com/pyhost/pyhost/gil"
 )
-
-// Summary writes what the file declares, one line per listener, group, mount and alias.
-func (f *File) Summary(w io.Writer) {
-	fmt.Fprintf(w, "%s: valid\n", f.Path)
-	listen := f.Listen
-	if len(listen) == 0 {
-		listen = []string{DefaultListen + " (default)"}
-	}
-	fmt.Fprintf(w, "listeners: %s\n", strings.Join(listen, ", "))
-	if f.MetricsListen != "" {
-		fmt.Fprintf(w, "metrics: http://%s/metrics (and /healthz, /readyz)\n", f.MetricsListen)
-	}
-	for _, g := range f.Groups {
-		var opts []string
-		for _, o := range g.Options {
-			opts = append(opts, o.Key+"="+strings.Join(o.Values, ","))
-		}
-		if len(opts) == 0 {
-			opts = []string{"serve's defaults"}
-		}
-		fmt.Fprintf(w, "group %s: %s\n", g.Name, strings.Join(opts, " "))
-	}
-	for _, m := range f.Mounts {
-		app := m.App
-		if m.Callable != "" {
-			app += " (callable " + m.Callable + ")"
-		}
-		appGroup := m.Group
-		if appGroup == "" {
-			appGroup = f.group(m.ProcessGroup).Config.ApplicationGroup
-		}
-		fmt.Fprintf(w, "mount %s -> %s in group %s, application group %s\n", m.Prefix, app,
-			m.ProcessGroup, appGroup)
-	}
-	for _, s := range f.Static {
-		fmt.Fprintf(w, "static %s -> %s\n", s.Prefix, s.Dir)
-	}
-	if len(f.Groups) > 1 {
-		fmt.Fprintf(w, "note: %d process groups: the supervisor accepts on the listeners and "+
-			"routes each request to its group's workers (static aliases it serves itself)\n",
-			len(f.Groups))
-	}
-}
-
-func (f *File) group(name string) *ProcessGroup {
-	for i := range f.Groups {
-		if f.Groups[i].Name == name {
-			return &f.Groups[i]
-		}
-	}
-	return nil
-}
 
 // cutConfigFlag finds --config FILE (or -config, =FILE) among serve's arguments and returns
 // the file and the other arguments.
@@ -92,29 +42,29 @@ func cutConfigFlag(args []string) (path string, rest []string, found bool, err e
 }
 
 // parseServeConfig is serve with --config FILE for a file of one process group (several:
-// ErrSeveralGroups, see parseServeGroups), whose static aliases its workers serve.
+// ErrSeveralProcessGroups: see ParseServeProcessGroups), whose static aliases its workers serve.
 func parseServeConfig(args []string, stderr io.Writer, build gil.Build) (cfg Config, found bool, err error) {
-	f, cfgs, found, err := ParseServeGroups(args, stderr, build)
+	f, cfgs, found, err := ParseServeProcessGroups(args, stderr, build)
 	if !found || err != nil {
 		return cfg, found, err
 	}
 	if len(cfgs) > 1 {
-		return cfg, true, ErrSeveralGroups
+		return cfg, true, ErrSeveralProcessGroups
 	}
 	cfg = cfgs[0]
 	cfg.Static = append(cfg.Static, f.Static...)
 	return cfg, true, cfg.Validate(build)
 }
 
-// ErrSeveralGroups tells serve that the file needs the supervisor's router.
-var ErrSeveralGroups = errors.New("the config file declares several process groups")
+// ErrSeveralProcessGroups tells serve that the file needs the supervisor's router.
+var ErrSeveralProcessGroups = errors.New("the config file declares several process groups")
 
-// ParseServeGroups is serve with --config FILE: the file and one configuration per process
+// ParseServeProcessGroups is serve with --config FILE: the file and one configuration per process
 // group. The file sets the server; flags given beside it override the file's value of the
 // same key in every group (all of it, for repeatable flags such as --listen and
 // --python-path), as command lines override config files in gunicorn and uWSGI. What to
 // serve comes from the file alone: an APP argument or --mount is refused.
-func ParseServeGroups(args []string, stderr io.Writer, build gil.Build) (f *File, cfgs []Config, found bool, err error) {
+func ParseServeProcessGroups(args []string, stderr io.Writer, build gil.Build) (f *File, cfgs []Config, found bool, err error) {
 	path, rest, found, err := cutConfigFlag(args)
 	if !found || err != nil {
 		return nil, nil, found, err
@@ -123,8 +73,8 @@ func ParseServeGroups(args []string, stderr io.Writer, build gil.Build) (f *File
 	if err != nil {
 		return nil, nil, true, err
 	}
-	for i := range f.Groups {
-		cfg, err := groupConfig(f, &f.Groups[i], path, rest, stderr, build)
+	for i := range f.ProcessGroups {
+		cfg, err := processGroupConfig(f, &f.ProcessGroups[i], path, rest, stderr, build)
 		if err != nil {
 			return nil, nil, true, err
 		}
@@ -133,7 +83,7 @@ func ParseServeGroups(args []string, stderr io.Writer, build gil.Build) (f *File
 	return f, cfgs, true, nil
 }
 
-func groupConfig(f *File, g *ProcessGroup, path string, rest []string, stderr io.Writer, build gil.Build) (cfg Config, err error) {
+func processGroupConfig(f *File, g *ProcessGroup, path string, rest []string, stderr io.Writer, build gil.Build) (cfg Config, err error) {
 	var probe Config
 	given := map[string]bool{}
 	probeFlags := ServeFlags(&probe, io.Discard)
