@@ -12,7 +12,6 @@ import (
 
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/pyhost/pyhost/pyhost/observe"
 	"github.com/pyhost/pyhost/pyhost/observe/top"
 	"github.com/pyhost/pyhost/pyhost/proc"
+	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // Version is pyhost's own version (set with -ldflags "-X ...pyhost.Version=...").
@@ -150,19 +150,21 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if slot := os.Getenv(workerEnv); slot != "" {
-		log := log.With("worker", slot, "pid", os.Getpid())
-		n, _ := strconv.Atoi(slot)
-		if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
+	if env, isWorker, err := workerproto.LookupEnv(); isWorker {
+		log := log.With("worker", env.Slot, "pid", os.Getpid())
+		if err == nil {
+			err = proc.DropPrivileges(cfg.User, cfg.UnixGroup)
+		}
+		if err != nil {
 			log.Error("pyhost worker could not start", "error", err)
 			return 1
 		}
-		watchSupervisor(log)
-		if err := proc.BindCPUs(cfg.CPUAffinity, n, log); err != nil {
+		env.WatchSupervisor(log)
+		if err := proc.BindCPUs(cfg.CPUAffinity, env.Slot, log); err != nil {
 			log.Error("pyhost worker could not start", "error", err)
 			return 1
 		}
-		return runWorker(cfg, log)
+		return runWorker(cfg, env, log)
 	}
 	if cfg.Processes > 0 {
 		return supervise(cfg, args, log)
@@ -195,9 +197,10 @@ func serveGroups(args []string, stderr io.Writer) int {
 	}
 	// The supervisor logs as the first group says; each worker as its own group says.
 	logs := cfgs[0].Logs
-	if name := os.Getenv(workerGroupEnv); name != "" {
+	env, isWorker, envErr := workerproto.LookupEnv()
+	if isWorker {
 		for i, g := range f.ProcessGroups {
-			if g.Name == name {
+			if g.Name == env.Group {
 				logs = cfgs[i].Logs
 			}
 		}
@@ -207,32 +210,32 @@ func serveGroups(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	slot := os.Getenv(workerEnv)
-	if slot == "" {
+	if !isWorker {
 		// Static aliases given on the command line join the file's, in the router.
 		f.Static = append(f.Static, cfgs[0].Static...)
 		return superviseGroups(f, cfgs, args, log)
 	}
-	name, routed := os.Getenv(workerGroupEnv), os.Getenv(workerRoutedEnv)
-	os.Unsetenv(workerGroupEnv) // the app must not take itself for a worker
-	os.Unsetenv(workerRoutedEnv)
+	if envErr != nil {
+		log.Error("pyhost worker could not start", "error", envErr)
+		return 1
+	}
 	for i, g := range f.ProcessGroups {
-		if g.Name != name {
+		if g.Name != env.Group {
 			continue
 		}
 		cfg := cfgs[i]
 		cfg.Static = nil // the router serves them
-		cfg.Routed = strings.Split(routed, ",")
+		cfg.Routed = env.Routed
 		cfg.Listen = []string{"unix"} // the supervisor's socket, inherited
 		if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
-			log.Error("pyhost worker could not start", "group", name, "error", err)
+			log.Error("pyhost worker could not start", "group", env.Group, "error", err)
 			return 1
 		}
-		watchSupervisor(log)
-		return runWorker(cfg, log.With("worker", slot, "group", name, "pid", os.Getpid()))
+		env.WatchSupervisor(log)
+		return runWorker(cfg, env, log.With("worker", env.Slot, "group", env.Group,
+			"pid", os.Getpid()))
 	}
-	fmt.Fprintf(stderr, "pyhost worker: %s=%q is not a process group of %s\n", workerGroupEnv,
-		name, f.Path)
+	fmt.Fprintf(stderr, "pyhost worker: process group %q is not one of %s\n", env.Group, f.Path)
 	return 2
 }
 
@@ -267,7 +270,7 @@ func serveHere(cfg config.Config, log *slog.Logger, inherited []net.Listener, li
 		return 1
 	}
 	if link != nil {
-		recycle := srv.recycling(link.recycle) // its reason is the apps' process_stopping reason too
+		recycle := srv.recycling(link.recycle) // its detail is the apps' process_stopping detail too
 		srv.RequestRecycle = recycle
 		if link.control != nil {
 			srv.serveControl(link.control, log)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pyhost/pyhost/pyhost/config"
+	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // The worker's side of recycling: it watches its own request count, age, idleness, CPU time
@@ -55,7 +56,8 @@ func (s *Server) countRequests(h http.Handler) http.Handler {
 
 // watchRecycling starts the watch of r's limits; call it before Run. It reports the first
 // limit reached to recycle (once) and stops when the returned function is called.
-func (s *Server) watchRecycling(r config.Recycling, recycle func(reason string)) (stop func()) {
+func (s *Server) watchRecycling(r config.Recycling,
+	recycle func(reason workerproto.RecycleReason, detail string)) (stop func()) {
 	a := &requestActivity{reached: make(chan struct{}, 1)}
 	maxRequests := ""
 	if r.MaximumRequests > 0 {
@@ -75,20 +77,21 @@ func (s *Server) watchRecycling(r config.Recycling, recycle func(reason string))
 		defer close(done)
 		tick := time.NewTicker(w.interval())
 		defer tick.Stop()
-		var reason string
-		for reason == "" {
+		var reason workerproto.RecycleReason
+		var detail string
+		for detail == "" {
 			select {
 			case <-quit:
 				return
 			case <-a.reached:
-				reason = maxRequests
+				reason, detail = workerproto.MaximumRequests, maxRequests
 			case now := <-tick.C:
-				reason = w.check(now)
+				reason, detail = w.check(now)
 			}
 		}
 		s.log.Warn("this worker reached a recycling limit; the supervisor starts its "+
-			"replacement, then this worker finishes its requests and exits", "reason", reason)
-		recycle(reason)
+			"replacement, then this worker finishes its requests and exits", "reason", detail)
+		recycle(reason, detail)
 	}()
 	return func() { close(quit); <-done }
 }
@@ -116,11 +119,12 @@ func (w *recycleWatch) interval() time.Duration {
 	return max(d, 10*time.Millisecond)
 }
 
-// check returns why the worker must be recycled now, or "".
-func (w *recycleWatch) check(now time.Time) string {
+// check returns why the worker must be recycled now, in words too (detail "": it need not).
+func (w *recycleWatch) check(now time.Time) (workerproto.RecycleReason, string) {
 	l := w.limits
 	if l.RestartInterval > 0 && now.Sub(w.started) >= l.RestartInterval {
-		return fmt.Sprintf("restart-interval %s reached", l.RestartInterval)
+		return workerproto.RestartInterval,
+			fmt.Sprintf("restart-interval %s reached", l.RestartInterval)
 	}
 	if l.InactivityTimeout > 0 {
 		// Idle: no request running and none started since the last tick.
@@ -128,23 +132,23 @@ func (w *recycleWatch) check(now time.Time) string {
 		if started != w.lastStarted || w.activity.finished.Load() != started {
 			w.lastStarted, w.idleSince = started, now
 		} else if now.Sub(w.idleSince) >= l.InactivityTimeout {
-			return fmt.Sprintf("inactivity-timeout %s: no request for %s", l.InactivityTimeout,
-				now.Sub(w.idleSince).Round(time.Millisecond))
+			return workerproto.InactivityTimeout, fmt.Sprintf("inactivity-timeout %s: "+
+				"no request for %s", l.InactivityTimeout, now.Sub(w.idleSince).Round(time.Millisecond))
 		}
 	}
 	if l.CPUTimeLimit > 0 {
 		if used, err := cpuTime(); err == nil && used >= l.CPUTimeLimit {
-			return fmt.Sprintf("cpu-time-limit %s: used %s of CPU", l.CPUTimeLimit,
-				used.Round(time.Millisecond))
+			return workerproto.CPUTimeLimit, fmt.Sprintf("cpu-time-limit %s: used %s of CPU",
+				l.CPUTimeLimit, used.Round(time.Millisecond))
 		}
 	}
 	if l.MemoryLimit > 0 {
 		if rss, err := residentBytes(); err == nil && rss > l.MemoryLimit {
-			return fmt.Sprintf("memory-limit: RSS %s > %s", mebibytes(rss),
-				mebibytes(l.MemoryLimit))
+			return workerproto.MemoryLimit, fmt.Sprintf("memory-limit: RSS %s > %s",
+				mebibytes(rss), mebibytes(l.MemoryLimit))
 		}
 	}
-	return ""
+	return workerproto.OtherReason, ""
 }
 
 // cpuTime is this process's user plus system CPU time.

@@ -1,8 +1,9 @@
 package pyhost
 
 import (
-	"strings"
 	"time"
+
+	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // What the supervisor does when a worker exits: a stop it asked for is logged; a boot failure
@@ -38,7 +39,7 @@ func (s *supervisor) exited(w *worker) {
 	attrs := []any{"slot", sl.index, "pid", w.pid, "status", status}
 	if w.fatal != "" {
 		attrs = append(attrs, "crash", w.fatal)
-		if hint == "" && strings.HasPrefix(w.fatal, "SIG") {
+		if hint == "" && w.crash == workerproto.CrashSignal {
 			hint = crashHint(w.pid, w.started)
 		}
 	}

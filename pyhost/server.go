@@ -17,6 +17,7 @@ import (
 	"github.com/pyhost/pyhost/gil"
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/observe"
+	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 	"github.com/pyhost/pyhost/subinterp"
 	"github.com/pyhost/pyhost/wsgi"
 )
@@ -42,7 +43,7 @@ type Server struct {
 	// --deadlock-timeout: the process should be recycled gracefully (a process supervisor's
 	// job). Called from a timer goroutine, once per stuck request or GIL. Unset, the
 	// condition is only logged.
-	RequestRecycle func(reason string)
+	RequestRecycle func(reason workerproto.RecycleReason, detail string)
 
 	// activity counts requests for the recycling limits (nil: not counted; see recycle.go).
 	activity *requestActivity
@@ -330,7 +331,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	var watch *deadlockWatch
 	if s.cfg.DeadlockTimeout > 0 {
-		watch = startDeadlockWatch(s.rt, s.log, s.cfg.DeadlockTimeout, s.requestRecycle)
+		watch = startDeadlockWatch(s.rt, s.log, s.cfg.DeadlockTimeout, s.deadlockRecycle)
 	}
 	var serveErr error
 	select {
@@ -405,10 +406,16 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // requestRecycle passes a stuck request's recycle request on to RequestRecycle, if set (the
-// handler has logged it).
-func (s *Server) requestRecycle(reason string) {
+// handler has logged it); deadlockRecycle, a stuck GIL's (the deadlock watch has).
+func (s *Server) requestRecycle(detail string) {
 	if s.RequestRecycle != nil {
-		s.RequestRecycle(reason)
+		s.RequestRecycle(workerproto.RequestTimeout, detail)
+	}
+}
+
+func (s *Server) deadlockRecycle(detail string) {
+	if s.RequestRecycle != nil {
+		s.RequestRecycle(workerproto.Deadlock, detail)
 	}
 }
 

@@ -3,6 +3,8 @@ package pyhost
 import (
 	"sync"
 	"time"
+
+	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // Why a process stops, told to the apps that subscribed to the pyhost module's events
@@ -33,15 +35,16 @@ func (r *stopReason) get() (reason, detail string) {
 	return r.reason, r.detail
 }
 
-// recycling wraps a worker's recycle callback so that the reason it gives becomes the
+// recycling wraps a worker's recycle callback so that the detail it gives becomes the
 // process_stopping event's too (nil stays nil).
-func (s *Server) recycling(recycle func(reason string)) func(reason string) {
+func (s *Server) recycling(recycle func(reason workerproto.RecycleReason, detail string),
+) func(reason workerproto.RecycleReason, detail string) {
 	if recycle == nil {
 		return nil
 	}
-	return func(reason string) {
-		s.stopReason.set("recycle", reason)
-		recycle(reason)
+	return func(reason workerproto.RecycleReason, detail string) {
+		s.stopReason.set("recycle", detail)
+		recycle(reason, detail)
 	}
 }
 

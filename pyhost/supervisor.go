@@ -1,19 +1,18 @@
 package pyhost
 
 import (
-	"bufio"
 	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/observe"
+	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // The supervisor of --processes: it binds the listeners, starts the workers (re-executions
@@ -61,6 +60,8 @@ type worker struct {
 	readyAt time.Time
 	failure string // why it could not start, from its status pipe
 	fatal   string // the first line of the Go runtime's crash report, when it crashed
+	// crash is what that line says happened.
+	crash workerproto.CrashCause
 	// killedBy says why the supervisor sent this worker SIGKILL itself ("": it did not).
 	killedBy string
 	control  string // the path of its control socket ("" : none)
@@ -81,9 +82,9 @@ const (
 type event struct {
 	kind   eventKind
 	w      *worker
-	slot   *slot // evRetry
-	detail string
-	fn     func() // evTimer
+	slot   *slot             // evRetry
+	status workerproto.Event // evFailed, evFatal, evRecycle: the worker's status line
+	fn     func()            // evTimer
 }
 
 type supervisor struct {
@@ -112,8 +113,8 @@ type supervisor struct {
 	metrics    *supervisorMetrics // nil without --metrics-listen
 	listener   *observe.MetricsListener
 	// lifeline ends every worker when the supervisor ends, whatever user they became
-	// (lifeline.go); nil if its pipe could not be made (the parent-death signal remains).
-	lifeline *lifeline
+	// (pyhost/worker); nil if its pipe could not be made (the parent-death signal remains).
+	lifeline *workerproto.Lifeline
 }
 
 type startRequest struct {
@@ -130,12 +131,16 @@ func supervise(cfg config.Config, args []string, log *slog.Logger) int {
 		log.Error("pyhost could not find its own binary to start workers", "error", err)
 		return 1
 	}
-	files, addrs, err := bindListeners(cfg.Listen)
+	files, addrs, err := workerproto.BindListeners(cfg.Listen)
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
-	defer closeFiles(files)
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
 	s := newSupervisor(cfg, args, exe, log)
 	s.files = files
 	s.groups = []*groupRun{{cfg: cfg, files: files}}
@@ -148,7 +153,7 @@ func newSupervisor(cfg config.Config, args []string, exe string, log *slog.Logge
 	s := &supervisor{cfg: cfg, args: args, exe: exe, log: log.With("supervisor", os.Getpid()),
 		live: map[*worker]bool{}, events: make(chan event, 16),
 		starts: make(chan startRequest), directory: newWorkerDirectory()}
-	if ll, err := newLifeline(); err != nil {
+	if ll, err := workerproto.NewLifeline(); err != nil {
 		s.log.Warn("workers that change user may outlive a killed supervisor", "error", err)
 	} else {
 		s.lifeline = ll
@@ -245,18 +250,15 @@ func (s *supervisor) spawn(sl *slot) {
 	if g.slotFiles != nil { // routed: each slot its own socket
 		files = g.slotFiles[sl.index-g.firstSlot]
 	}
-	cmd.Env = append(append(os.Environ(), workerEnv+"="+strconv.Itoa(sl.index),
-		workerListenEnv+"="+strconv.Itoa(len(files))), g.env...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.ExtraFiles = append(append([]*os.File{}, files...), w)
-	if s.lifeline != nil {
-		passFile(cmd, s.lifeline.r, workerLifelineEnv)
-	}
 	controlPath, controlFile := s.bindControl(sl)
 	if controlFile != nil {
-		passFile(cmd, controlFile, workerControlEnv)
 		defer controlFile.Close() // the worker has its copy
 	}
+	env := g.env
+	env.Slot = sl.index
+	workerproto.Attach(cmd, env, workerproto.Files{Listeners: files, Status: w,
+		Lifeline: s.lifeline, Control: controlFile})
 	// Setpgid: a Ctrl-C in a terminal reaches the supervisor only, which stops the workers in
 	// order, instead of every process at once.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
@@ -296,30 +298,30 @@ func (s *supervisor) spawn(sl *slot) {
 func (s *supervisor) readStatus(w *worker, r *os.File, done chan<- struct{}) {
 	defer close(done)
 	defer r.Close()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), 1<<20)
-	crashed := false
-	for sc.Scan() {
-		name, detail, _ := strings.Cut(sc.Text(), " ")
-		switch name {
-		case eventReady:
+	err := workerproto.ReadStatus(r, func(ev workerproto.Event, err error) {
+		if err != nil {
+			s.log.Warn("could not read a worker's status line", "pid", w.pid,
+				"event", ev.Kind.String(), "error", err)
+			return
+		}
+		switch ev.Kind {
+		case workerproto.Ready:
 			s.events <- event{kind: evReady, w: w}
-		case eventFailed:
-			s.events <- event{kind: evFailed, w: w, detail: detail}
-		case eventRecycle:
-			s.events <- event{kind: evRecycle, w: w, detail: detail}
-		case eventMetrics:
+		case workerproto.Failed:
+			s.events <- event{kind: evFailed, w: w, status: ev}
+		case workerproto.Recycle:
+			s.events <- event{kind: evRecycle, w: w, status: ev}
+		case workerproto.Metrics:
 			// Stored from here: the worker's exit (evExited) waits for this reader to end.
 			if s.metrics != nil {
-				s.metrics.final(w, detail)
+				s.metrics.final(w, ev.Payload)
 			}
-		case "":
-		default:
-			if !crashed { // the rest of the report is goroutine stacks, already on stderr
-				crashed = true
-				s.events <- event{kind: evFatal, w: w, detail: sc.Text()}
-			}
+		case workerproto.Crashed:
+			s.events <- event{kind: evFatal, w: w, status: ev}
 		}
+	})
+	if err != nil {
+		s.log.Warn("could not read a worker's status pipe", "pid", w.pid, "error", err)
 	}
 }
 
@@ -328,11 +330,11 @@ func (s *supervisor) handle(ev event) {
 	case evReady:
 		s.ready(ev.w)
 	case evFailed:
-		ev.w.failure = ev.detail
+		ev.w.failure = ev.status.Detail
 	case evFatal:
-		ev.w.fatal = ev.detail
+		ev.w.fatal, ev.w.crash = ev.status.Detail, ev.status.Crash
 	case evRecycle:
-		s.recycle(ev.w, ev.detail)
+		s.recycle(ev.w, ev.status.Reason, ev.status.Detail)
 	case evExited:
 		s.exited(ev.w)
 	case evTimer:
@@ -404,14 +406,14 @@ func (s *supervisor) reload() {
 
 // recycle replaces a serving worker that asked for it: the replacement starts first, and the
 // old worker drains once it is ready (as in a reload, for one slot).
-func (s *supervisor) recycle(w *worker, reason string) {
+func (s *supervisor) recycle(w *worker, reason workerproto.RecycleReason, detail string) {
 	sl := w.slot
 	if s.stopping || w.state != workerReady || sl.serving != w || sl.pending != nil {
 		return
 	}
-	s.log.Warn("recycling worker", "slot", sl.index, "pid", w.pid, "reason", reason)
+	s.log.Warn("recycling worker", "slot", sl.index, "pid", w.pid, "reason", detail)
 	if s.metrics != nil {
-		s.metrics.recycled(w, reason)
+		s.metrics.recycled(w, reason.String())
 	}
 	s.spawn(sl)
 }

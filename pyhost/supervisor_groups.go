@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pyhost/pyhost/pyhost/config"
+	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // Several process groups in one server (a config file with several [group.NAME] tables):
@@ -26,16 +27,11 @@ type groupRun struct {
 	// groups: the router balances between them); slot firstSlot+i gets slotFiles[i].
 	slotFiles [][]*os.File
 	firstSlot int
-	env       []string // what its workers are told on top of the supervisor's environment
+	env       workerproto.Env // what its workers are told (each its own Slot)
 	// routed, for routed groups, is what each slot shares with the router (frontend.go): it
 	// sends requests only to slots with a ready worker.
 	routed []*routedSlot
 }
-
-const (
-	workerGroupEnv  = "PYHOST_WORKER_GROUP"  // the process group a worker serves
-	workerRoutedEnv = "PYHOST_WORKER_ROUTED" // the public listeners it serves through the router
-)
 
 // shutdownTimeout is the longest of the groups' --shutdown-timeout.
 func (s *supervisor) shutdownTimeout() time.Duration {
@@ -80,7 +76,7 @@ func superviseGroups(f *config.File, cfgs []config.Config, args []string, log *s
 	routed := map[string]routedGroup{}
 	for i, g := range f.ProcessGroups {
 		gr := &groupRun{name: g.Name, cfg: cfgs[i],
-			env: []string{workerGroupEnv + "=" + g.Name, workerRoutedEnv + "=" + strings.Join(addrs, ",")}}
+			env: workerproto.Env{Group: g.Name, Routed: addrs}}
 		// One socket per process of the group, each served by that slot's worker (and its
 		// replacement), so that the router can send a request to the least busy process.
 		for p := 0; p < max(cfgs[i].Processes, 1); p++ {
@@ -124,8 +120,8 @@ func bindUnix(path string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln.SetUnlinkOnClose(false) // the file below keeps the socket; the folder goes at exit
-	f, err := listenerFile(ln) // stays non-blocking for the workers that share it
+	ln.SetUnlinkOnClose(false)             // the file below keeps the socket; the folder goes at exit
+	f, err := workerproto.ListenerFile(ln) // stays non-blocking for the workers that share it
 	ln.Close()
 	return f, err
 }

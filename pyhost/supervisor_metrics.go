@@ -3,7 +3,6 @@ package pyhost
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
@@ -25,22 +24,20 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pyhost/pyhost/pyhost/observe"
+	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // The supervisor's /metrics: every live worker's registry, gathered through the worker
 // control channel when scraped and labelled with its process group and slot (worker), plus
 // the supervisor's own series (worker starts, exits and recycles). A slot's counters never go
 // backwards when its worker is replaced: each worker reports its final counters once it has
-// drained (eventMetrics on the status pipe), and a slot's series are the sum of its retired
+// drained (a Metrics event on its status pipe), and a slot's series are the sum of its retired
 // workers' final values and its live workers' current ones. A worker that dies without
 // reporting (a crash) leaves what the last scrape saw of it.
 
 // workerScrapeTimeout bounds how long a scrape waits for the workers (Prometheus's default
 // scrape timeout is 10 s); a worker that does not answer in time counts with its last values.
 const workerScrapeTimeout = 3 * time.Second
-
-// maxFinalMetrics bounds the final-metrics line (the status pipe's reader takes 1 MiB lines).
-const maxFinalMetrics = 768 << 10
 
 type slotKey struct {
 	group string
@@ -120,14 +117,15 @@ func (m *supervisorMetrics) started(w *worker) {
 	m.mu.Unlock()
 }
 
-// recycled counts a serving worker's replacement; reason is its recycle reason as logged.
+// recycled counts a serving worker's replacement; reason is the label value: a
+// workerproto.RecycleReason's, or "reload" or "crash".
 func (m *supervisorMetrics) recycled(w *worker, reason string) {
-	m.recycles.WithLabelValues(workerLabel(w).labels(recycleReasonClass(reason))...).Inc()
+	m.recycles.WithLabelValues(workerLabel(w).labels(reason)...).Inc()
 }
 
-// final stores a worker's final values from its status pipe (eventMetrics).
-func (m *supervisorMetrics) final(w *worker, encoded string) {
-	mfs, err := decodeFinalMetrics(encoded)
+// final stores a worker's final values from its status pipe (a Metrics event).
+func (m *supervisorMetrics) final(w *worker, payload []byte) {
+	mfs, err := decodeFinalMetrics(payload)
 	if err != nil {
 		m.log.Warn("could not read a worker's final metrics; its slot keeps what the last "+
 			"scrape saw of it", "pid", w.pid, "error", err)
@@ -364,25 +362,6 @@ func sumInto(have, m *dto.Metric) {
 	}
 }
 
-// recycleReasonClass turns a worker's recycle reason (as it logs it) into a label value.
-func recycleReasonClass(reason string) string {
-	for _, limit := range []string{"maximum-requests", "restart-interval",
-		"inactivity-timeout", "cpu-time-limit", "memory-limit"} {
-		if strings.HasPrefix(reason, limit) {
-			return limit
-		}
-	}
-	switch {
-	case strings.Contains(reason, "--request-timeout"):
-		return "request-timeout"
-	case strings.Contains(reason, "--deadlock-timeout"):
-		return "deadlock"
-	case reason == "reload" || reason == "crash":
-		return reason
-	}
-	return "other"
-}
-
 // exitReason says why a worker exited, as pyhost_worker_exits_total's reason.
 func exitReason(prev workerState, ps *os.ProcessState) string {
 	switch prev {
@@ -400,7 +379,7 @@ func exitReason(prev workerState, ps *os.ProcessState) string {
 }
 
 // reportFinalMetrics sends the worker's counters to the supervisor once it has drained.
-func reportFinalMetrics(status *os.File, srv *Server, log *slog.Logger) {
+func reportFinalMetrics(status *workerproto.Status, srv *Server, log *slog.Logger) {
 	mfs, err := srv.metrics.Gather()
 	if err != nil {
 		log.Warn("gathering the final metrics", "error", err)
@@ -420,21 +399,14 @@ func reportFinalMetrics(status *os.File, srv *Server, log *slog.Logger) {
 			return
 		}
 	}
-	line := base64.StdEncoding.EncodeToString(buf.Bytes())
-	if len(line) > maxFinalMetrics {
+	if err := status.Metrics(buf.Bytes()); err != nil {
 		log.Warn("the final metrics are too large for the status pipe; the supervisor keeps "+
-			"what its last scrape saw of this worker", "bytes", len(line))
-		return
+			"what its last scrape saw of this worker", "error", err)
 	}
-	report(status, eventMetrics, line)
 }
 
-func decodeFinalMetrics(encoded string) ([]*dto.MetricFamily, error) {
-	raw, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil {
-		return nil, err
-	}
-	dec := expfmt.NewDecoder(bytes.NewReader(raw), expfmt.NewFormat(expfmt.TypeProtoDelim))
+func decodeFinalMetrics(payload []byte) ([]*dto.MetricFamily, error) {
+	dec := expfmt.NewDecoder(bytes.NewReader(payload), expfmt.NewFormat(expfmt.TypeProtoDelim))
 	var out []*dto.MetricFamily
 	for {
 		mf := &dto.MetricFamily{}

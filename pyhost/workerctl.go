@@ -20,15 +20,13 @@ import (
 // supervisor queries (its /metrics gathers every worker's registry through it; /debug/threads
 // can ask every worker what its request threads do). The supervisor binds one Unix socket per
 // worker it starts, in a folder only its own user can enter, and hands the listening socket to
-// the worker as an inherited file descriptor, like the public listeners: a worker that drops
-// privileges (--user) needs no access to that folder, and nobody else can connect.
+// the worker as an inherited file descriptor, like the public listeners (pyhost/worker passes
+// it): a worker that drops privileges (--user) needs no access to that folder, and nobody
+// else can connect.
 //
 // To add an endpoint: register it in (*Server).controlHandlers below; the supervisor then
 // reaches it in every live worker with (*supervisor).queryWorkers(ctx, "/your/path"), which
 // returns one workerReply per worker (its group, slot, pid and the body or the error).
-
-// workerControlEnv holds the descriptor number of the control listener a worker inherited.
-const workerControlEnv = "PYHOST_WORKER_CONTROL"
 
 // controlHandlers registers the endpoints of the worker control channel on mux. The
 // single-process server serves the same handlers on its metrics listener, so an endpoint
@@ -38,23 +36,6 @@ func (s *Server) controlHandlers(mux *http.ServeMux) {
 	if s.table != nil {
 		mux.Handle("GET /debug/threads", s.threadsHandler())
 	}
-}
-
-// inheritedControl returns the control listener a worker got from its supervisor (nil when
-// it got none, as a worker of an older supervisor would not), and clears the variable so
-// that the app does not see it.
-func inheritedControl() (net.Listener, error) {
-	fd, ok, err := inheritedFD(workerControlEnv)
-	if !ok {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), "worker-control")
-	ln, err := net.FileListener(f) // dups the fd: close ours
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("pyhost worker: inherited control socket: %w", err)
-	}
-	return ln, nil
 }
 
 // serveControl answers the supervisor's queries on ln until the process exits: a draining

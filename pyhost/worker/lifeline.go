@@ -1,4 +1,4 @@
-package pyhost
+package worker
 
 import (
 	"fmt"
@@ -14,40 +14,35 @@ import (
 // has: nobody ever writes to it, and the kernel closes the write end when the supervisor
 // ends, however it ends (SIGKILL included), so the workers read end-of-file then and exit.
 
-// workerLifelineEnv holds the descriptor number of the lifeline's read end in a worker.
-const workerLifelineEnv = "PYHOST_WORKER_LIFELINE"
+// Lifeline is the supervisor's side: its read end goes to every worker (Files.Lifeline), its
+// write end stays in the supervisor, never written. Keep it for the supervisor's whole life.
+type Lifeline struct{ r, w *os.File }
 
-// lifeline is the supervisor's side: r goes to every worker, w stays here, never written.
-type lifeline struct{ r, w *os.File }
-
-func newLifeline() (*lifeline, error) {
+// NewLifeline makes the pipe.
+func NewLifeline() (*Lifeline, error) {
 	r, w, err := os.Pipe() // both ends close-on-exec: only ExtraFiles passes r on
 	if err != nil {
 		return nil, fmt.Errorf("creating the workers' lifeline pipe: %w", err)
 	}
-	return &lifeline{r: r, w: w}, nil
+	return &Lifeline{r: r, w: w}, nil
 }
 
-// watchSupervisor, in a worker, exits the process at once when the supervisor is gone (see
-// above), and re-arms the parent-death signal that dropping privileges cleared. A worker
-// started by an older supervisor, or by hand, has no lifeline: nothing to watch then.
-func watchSupervisor(log *slog.Logger) {
+// WatchSupervisor, in a worker, exits the process at once when the supervisor is gone (see
+// above), and re-arms the parent-death signal that dropping privileges cleared; call it once
+// the privileges are dropped. A worker started by an older supervisor has no lifeline
+// (e.Lifeline is 0): nothing to watch then.
+func (e Env) WatchSupervisor(log *slog.Logger) {
 	// Killed by the kernel the instant the supervisor's thread ends, as before the drop.
 	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG,
 		uintptr(syscall.SIGKILL), 0)
-	fd, ok, err := inheritedFD(workerLifelineEnv)
-	if !ok {
-		if err != nil {
-			log.Warn("ignoring a malformed lifeline descriptor; this worker relies on the "+
-				"parent-death signal alone", "error", err)
-		}
+	if e.Lifeline == 0 {
 		return
 	}
 	// Not for the app's subprocesses; and non-blocking, so the read below waits in Go's
 	// poller rather than holding an OS thread.
-	syscall.CloseOnExec(fd)
-	_ = syscall.SetNonblock(fd, true)
-	f := os.NewFile(uintptr(fd), "supervisor-lifeline")
+	syscall.CloseOnExec(e.Lifeline)
+	_ = syscall.SetNonblock(e.Lifeline, true)
+	f := os.NewFile(uintptr(e.Lifeline), "supervisor-lifeline")
 	ppid := os.Getppid()
 	go func() {
 		var b [1]byte

@@ -1,0 +1,71 @@
+package worker
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+)
+
+// BindListeners opens every --listen address for the workers and returns their files, which
+// stay open in the supervisor for its whole life: workers come and go, the sockets do not, so
+// connections wait in the backlog while no worker accepts instead of being refused. bound
+// are the addresses as bound (a port 0 resolved).
+func BindListeners(addrs []string) (files []*os.File, bound []string, err error) {
+	for _, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeFiles(files)
+			return nil, nil, fmt.Errorf("--listen %s: %w", addr, err)
+		}
+		f, err := ListenerFile(ln.(*net.TCPListener))
+		ln.Close() // the dup keeps the socket listening
+		if err != nil {
+			closeFiles(files)
+			return nil, nil, fmt.Errorf("--listen %s: %w", addr, err)
+		}
+		files = append(files, f)
+		bound = append(bound, ln.Addr().String())
+	}
+	return files, bound, nil
+}
+
+// ListenerFile duplicates ln's socket into a file that stays non-blocking when a worker is
+// started with it. TCPListener.File would not do: exec.Cmd calls Fd() on every ExtraFile,
+// and Fd() of such a file switches the socket to blocking mode, for the whole open file
+// description, which every worker shares. A worker already serving then blocks in accept(2)
+// until a connection comes, and its graceful drain, which closes the listener, waits for
+// that accept: an idle worker replaced by a recycle or a reload hung until the shutdown
+// timeout. (A *net.UnixListener needs the same.)
+func ListenerFile(ln interface {
+	syscall.Conn
+	Addr() net.Addr
+}) (*os.File, error) {
+	raw, err := ln.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	dup, dupErr := -1, error(nil)
+	err = raw.Control(func(fd uintptr) {
+		r, _, errno := syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_DUPFD_CLOEXEC, 0)
+		if errno != 0 {
+			dupErr = os.NewSyscallError("fcntl(F_DUPFD_CLOEXEC)", errno)
+			return
+		}
+		dup = int(r)
+	})
+	if err == nil {
+		err = dupErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A non-blocking descriptor given to os.NewFile stays non-blocking through Fd().
+	return os.NewFile(uintptr(dup), "listener "+ln.Addr().String()), nil
+}
+
+func closeFiles(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
