@@ -18,6 +18,7 @@ import (
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
+	"github.com/pyhost/pyhost/pyhost/httpd"
 )
 
 // Version is pyhost's own version (set with -ldflags "-X ...pyhost.Version=...").
@@ -129,8 +130,8 @@ func serveFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 		"pyhost's own HTTP/1 path for requests without a body, net/http for the rest of a "+
 		"connection from its first other request) or stdlib (net/http for every request)",
 		func(v string) error {
-			if v != httpServerFast && v != httpServerStdlib {
-				return fmt.Errorf("want %s or %s, got %q", httpServerFast, httpServerStdlib, v)
+			if v != httpd.ServerFast && v != httpd.ServerStdlib {
+				return fmt.Errorf("want %s or %s, got %q", httpd.ServerFast, httpd.ServerStdlib, v)
 			}
 			cfg.HTTPServer = v
 			return nil

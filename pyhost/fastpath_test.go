@@ -208,7 +208,7 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 	for _, c := range cases {
 		got := rawExchange(t, host(fast), c.raw, c.heads)
 		want := rawExchange(t, host(std), c.raw, c.heads)
-		// net/http's HTTP/1.0 requests never keep their connection (http1rules.go: it hides
+		// net/http's HTTP/1.0 requests never keep their connection (httpd/http1rules.go: it hides
 		// the Transfer-Encoding that decides whether they may), while the fast path, which
 		// reads the head itself, keeps a plain one's: only the first answer is compared, but
 		// for its Connection field.

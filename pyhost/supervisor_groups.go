@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pyhost/pyhost/pyhost/httpd"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // Several process groups in one server (a config file with several [group.NAME] tables):
@@ -67,7 +70,7 @@ func superviseGroups(f *ServerFile, cfgs []Config, args []string, log *slog.Logg
 	}
 	defer closeListeners(lns)
 	// The Unix sockets live in a folder only the supervisor's user can enter: a request on
-	// them is trusted to come from the router (forwarded.go).
+	// them is trusted to come from the router (httpd.Forwarded).
 	dir, err := os.MkdirTemp("", "pyhost-groups-")
 	if err != nil {
 		log.Error("pyhost could not create the folder of its workers' sockets", "error", err)
@@ -106,7 +109,11 @@ func superviseGroups(f *ServerFile, cfgs []Config, args []string, log *slog.Logg
 	for _, m := range f.Mounts {
 		mounts[m.Prefix] = m.ProcessGroup
 	}
-	s.front, err = startFrontend(lns, mounts, routed, f.Static, routerLimits(cfgs), s.log)
+	lims := make([]request.Limits, len(cfgs))
+	for i, c := range cfgs {
+		lims[i] = c.Limits
+	}
+	s.front, err = startFrontend(lns, mounts, routed, f.Static, httpd.LoosestLimits(lims), s.log)
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
