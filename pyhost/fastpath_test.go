@@ -169,6 +169,7 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 		{"GET after POST", post("/echo", "hello body") + get("/cookies"), nil},
 		{"GET, POST, GET", get("/cookies") + post("/echo", "x") + get("/head"), nil},
 		{"POST Content-Length 0", post("/echo", ""), nil},
+		{"a CRLF after a bodiless POST", post("/echo", "") + "\r\n" + get("/cookies"), nil},
 		{"chunked POST", "POST /echo HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n" +
 			"5\r\nhello\r\n0\r\n\r\n" + get("/cookies"), nil},
 		{"Expect 100-continue", "POST /echo HTTP/1.1\r\n" + h + "Content-Length: 3\r\n" +

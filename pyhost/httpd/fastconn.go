@@ -86,11 +86,15 @@ func (fc *fastConn) serve() {
 	fc.mu.Lock()
 	fc.first, fc.waiting, fc.since = true, true, time.Now()
 	fc.mu.Unlock()
+	afterPOST := false
 	for first := true; ; first = false {
 		if !first && !fc.awaitRequest(br) {
 			return
 		}
 		headDeadline := fc.startHead(first)
+		if afterPOST {
+			skipBlankLines(br)
+		}
 		n, err := peekHead(br)
 		if err != nil {
 			return
@@ -111,6 +115,7 @@ func (fc *fastConn) serve() {
 		if !fc.serveRequest(rc, req, bw) {
 			return
 		}
+		afterPOST = req.Method == http.MethodPost
 		fs.hook(c, http.StateIdle)
 	}
 }
@@ -159,6 +164,20 @@ func (fc *fastConn) serveRequest(rc *requestContext, req *http.Request, bw *bufi
 	}
 	w.finish()
 	return bw.Flush() == nil && !w.closeAfter && fc.fs.keepAlive()
+}
+
+// skipBlankLines discards the CR and LF bytes among the next four, as net/http does before
+// the request that follows a POST: old clients end a POST's body with an extra CRLF (RFC 9112
+// §2.2 asks a server to ignore an empty line before a request line). Without it, a connection
+// handed over after a bodiless POST served here would make net/http, which never saw that
+// POST, answer the stray CRLF with 400.
+func skipBlankLines(br *bufio.Reader) {
+	peek, _ := br.Peek(4) // an error shows on the next read
+	n := 0
+	for n < len(peek) && (peek[n] == '\r' || peek[n] == '\n') {
+		n++
+	}
+	_, _ = br.Discard(n)
 }
 
 // peeked returns the first n buffered bytes of br without consuming them.
