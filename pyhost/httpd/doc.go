@@ -20,13 +20,13 @@
 //     FastServer was made with, which serves it for the rest of its life. With
 //     --http-server stdlib, or behind the supervisor, that *http.Server serves the guarded
 //     listener directly.
-//  3. Either way the handler is the same: HTTP1Rules (CONNECT refused, HTTP/1.0 with
-//     Transfer-Encoding closed), then a Router that picks the Route at the longest prefix of
-//     the path: a WSGI application (package wsgi, given by the caller), a StaticFiles
-//     folder, or, in the supervisor's front end, a process group's workers. In a worker
-//     behind that front end, Forwarded comes first (it restores the client's address and
-//     the public listener from HeaderClient and HeaderListener, then uses that listener's
-//     Router), wrapped in CloseWhenDraining.
+//  3. Either way the handler is the same: HTTP1Rules (CONNECT refused; an HTTP/1.0 request
+//     that net/http read closes its connection), then a Router that picks the Route at the
+//     longest prefix of the path: a WSGI application (package wsgi, given by the caller), a
+//     StaticFiles folder, or, in the supervisor's front end, a process group's workers. In a
+//     worker behind that front end, CloseWhenDraining and Forwarded stand between the two
+//     (Forwarded restores the client's address and the public listener from HeaderClient
+//     and HeaderListener, then uses that listener's Router).
 //  4. The response goes back through the same writer: the fast path's, or net/http's, onto
 //     the guarded connection.
 //

@@ -28,9 +28,9 @@ type guardedListener struct {
 	beforeAccept  func() // nil, or run before each accept
 }
 
-// Guard wraps ln in the guards lim asks for (its WriteTimeout and HeaderTimeout); the server
-// serving it, an *http.Server or a FastServer, must pass its connections' states on with
-// NoteConnState. beforeAccept, if not nil, runs before each accept (a worker among siblings
+// Guard wraps ln's TCP connections (others pass as they are) in the guards lim asks for (its
+// WriteTimeout and HeaderTimeout); the server serving it, an *http.Server or a FastServer,
+// must pass its connections' states on with NoteConnState. beforeAccept, if not nil, runs before each accept (a worker among siblings
 // holds back there while it is full: ConnTracker.WaitForRoom).
 func Guard(ln net.Listener, lim request.Limits, log *slog.Logger, beforeAccept func()) net.Listener {
 	return &guardedListener{Listener: ln, writeTimeout: lim.WriteTimeout,
