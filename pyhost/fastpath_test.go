@@ -169,6 +169,7 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 		{"GET after POST", post("/echo", "hello body") + get("/cookies"), nil},
 		{"GET, POST, GET", get("/cookies") + post("/echo", "x") + get("/head"), nil},
 		{"POST Content-Length 0", post("/echo", ""), nil},
+		{"a CRLF after a bodiless POST", post("/echo", "") + "\r\n" + get("/cookies"), nil},
 		{"chunked POST", "POST /echo HTTP/1.1\r\n" + h + "Transfer-Encoding: chunked\r\n\r\n" +
 			"5\r\nhello\r\n0\r\n\r\n" + get("/cookies"), nil},
 		{"Expect 100-continue", "POST /echo HTTP/1.1\r\n" + h + "Content-Length: 3\r\n" +
@@ -208,7 +209,7 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 	for _, c := range cases {
 		got := rawExchange(t, host(fast), c.raw, c.heads)
 		want := rawExchange(t, host(std), c.raw, c.heads)
-		// net/http's HTTP/1.0 requests never keep their connection (http1rules.go: it hides
+		// net/http's HTTP/1.0 requests never keep their connection (httpd/http1rules.go: it hides
 		// the Transfer-Encoding that decides whether they may), while the fast path, which
 		// reads the head itself, keeps a plain one's: only the first answer is compared, but
 		// for its Connection field.

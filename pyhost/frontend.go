@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pyhost/pyhost/pyhost/config"
+	"github.com/pyhost/pyhost/pyhost/httpd"
 	"github.com/pyhost/pyhost/wsgi/request"
 )
 
@@ -145,14 +146,15 @@ type atListener struct {
 }
 
 func (a atListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r.Header.Set(headerListener, a.index)
+	r.Header.Set(httpd.HeaderListener, a.index)
 	a.next.ServeHTTP(w, r)
 }
 
 // closeIdleSoon closes the router's idle connections to the slot's socket, as its worker
 // starts draining: now and twice more, since a connection whose response left the worker just
 // before it marked its answers Connection: close goes back to the pool a moment later. A
-// draining worker behind the router never closes an idle connection itself (draining.go): a
+// draining worker behind the router never closes an idle connection itself
+// (httpd.CloseWhenDraining): a
 // request the router sent on a connection the worker closed at that instant would be lost,
 // and one with a body (a POST) cannot be retried. The router closing its own idle connections
 // races with nothing.
@@ -188,7 +190,7 @@ func processProxy(name, socket string, log *slog.Logger) (*httputil.ReverseProxy
 			pr.Out.URL.Scheme = "http"
 			pr.Out.URL.Host = "pyhost-group"
 			pr.Out.Host = pr.In.Host // the app sees the client's Host (SERVER_NAME)
-			pr.Out.Header.Set(headerClient, pr.In.RemoteAddr)
+			pr.Out.Header.Set(httpd.HeaderClient, pr.In.RemoteAddr)
 		},
 		Transport:     transport,
 		FlushInterval: -1,
@@ -209,13 +211,13 @@ func processProxy(name, socket string, log *slog.Logger) (*httputil.ReverseProxy
 // processes.
 func startFrontend(lns []net.Listener, mounts map[string]string, groups map[string]routedGroup,
 	static []config.StaticAlias, lim request.Limits, log *slog.Logger) (*frontend, error) {
-	var statics []route
+	var statics []httpd.Route
 	for _, a := range static {
-		sf, err := newStaticFiles(a)
+		sf, err := httpd.NewStaticFiles(a.Prefix, a.Dir)
 		if err != nil {
 			return nil, err
 		}
-		statics = append(statics, route{a.Prefix, sf})
+		statics = append(statics, httpd.Route{Prefix: a.Prefix, Handler: sf})
 	}
 	f := &frontend{log: log}
 	balancers := map[string]*groupBalancer{}
@@ -223,20 +225,21 @@ func startFrontend(lns []net.Listener, mounts map[string]string, groups map[stri
 		balancers[name] = newGroupBalancer(name, g, log)
 	}
 	for i, ln := range lns {
-		routes := append([]route(nil), statics...)
+		routes := append([]httpd.Route(nil), statics...)
 		for prefix, group := range mounts {
-			routes = append(routes, route{prefix, atListener{strconv.Itoa(i), balancers[group]}})
+			routes = append(routes, httpd.Route{Prefix: prefix,
+				Handler: atListener{strconv.Itoa(i), balancers[group]}})
 		}
-		srv := &http.Server{Handler: http1Rules{next: newRouter(routes), log: log},
+		srv := &http.Server{Handler: httpd.HTTP1Rules(httpd.NewRouter(routes), log),
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 			MaxHeaderBytes:    lim.MaxHeaderBytes,
 			ReadHeaderTimeout: lim.HeaderTimeout,
 			IdleTimeout:       lim.KeepAliveTimeout,
-			ConnState:         noteConnState,
+			ConnState:         httpd.NoteConnState,
 		}
 		// The same guards as a worker's own listeners: the write timeout, 408 for a stalled
 		// head, 414 for an endless request line, and a log line for net/http's refusals.
-		gl := guard(ln, lim, log)
+		gl := httpd.Guard(ln, lim, log, nil)
 		f.servers = append(f.servers, srv)
 		log.Info("serving", "listen", "http://"+ln.Addr().String(), "routes", len(routes))
 		go func() { _ = srv.Serve(gl) }()

@@ -16,6 +16,7 @@ import (
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
 	"github.com/pyhost/pyhost/pyhost/config"
+	"github.com/pyhost/pyhost/pyhost/httpd"
 	"github.com/pyhost/pyhost/pyhost/observe"
 	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 	"github.com/pyhost/pyhost/subinterp"
@@ -32,10 +33,10 @@ type Server struct {
 	mounts    []config.Mount // cfg.AllMounts(), resolved once
 	listeners []net.Listener
 	handlers  [][]*wsgi.Handler // per listener, per mount (same order as mounts)
-	static    []route           // the static aliases
+	static    []httpd.Route     // the static aliases
 	// routed: per public listener, its router, when the one listener is the supervisor's
 	// Unix socket (config.Config.Routed).
-	routed []*router
+	routed []*httpd.Router
 
 	// RequestRecycle, when set before Run, is called when a request that passed
 	// --request-timeout has not unwound within --interrupt-timeout (its request thread is
@@ -61,7 +62,7 @@ type Server struct {
 	// table follows what every request thread does now (/debug/threads).
 	table *wsgi.ThreadTable
 	// draining: a worker behind the router is draining (its answers close their connections:
-	// draining.go).
+	// httpd.CloseWhenDraining).
 	draining atomic.Bool
 	// accessLog, when buffered, is flushed as Run ends.
 	accessLog *observe.AccessLog
@@ -149,11 +150,11 @@ func newServer(cfg config.Config, log *slog.Logger, inherited []net.Listener) (*
 
 func (s *Server) listen(inherited []net.Listener) error {
 	for _, a := range s.cfg.Static {
-		sf, err := newStaticFiles(a)
+		sf, err := httpd.NewStaticFiles(a.Prefix, a.Dir)
 		if err != nil {
 			return err
 		}
-		s.static = append(s.static, route{a.Prefix, sf})
+		s.static = append(s.static, httpd.Route{Prefix: a.Prefix, Handler: sf})
 	}
 	if s.cfg.Routed != nil {
 		return s.listenRouted(inherited)
@@ -274,7 +275,7 @@ func (s *Server) preload() error {
 func (s *Server) Run(ctx context.Context) error {
 	defer s.accessLog.Flush()
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
-	var fresh newConns
+	var fresh httpd.ConnTracker
 	var servers []httpServer
 	var guarded []net.Listener
 	errc := make(chan error, len(s.listeners))
@@ -285,12 +286,11 @@ func (s *Server) Run(ctx context.Context) error {
 		lim := s.cfg.Limits
 		var handler http.Handler
 		if s.routed != nil {
-			handler = closeWhenDraining(&s.draining,
-				&forwarded{routers: s.routed, listeners: routedAddrs(s.cfg.Routed)})
+			handler = httpd.CloseWhenDraining(&s.draining, httpd.NewForwarded(s.routed, s.cfg.Routed))
 		} else {
-			handler = newRouter(s.routes(s.handlers[i]))
+			handler = httpd.NewRouter(s.routes(s.handlers[i]))
 		}
-		handler = http1Rules{next: handler, log: s.log}
+		handler = httpd.HTTP1Rules(handler, s.log)
 		srv := &http.Server{Handler: observe.Wrap(s.countRequests(handler), s.observers), ErrorLog: errLog,
 			// net/http's bound on the whole head (it allows 4 KiB more and answers 431 by
 			// itself); the handler checks the precise limits and the request line.
@@ -298,21 +298,21 @@ func (s *Server) Run(ctx context.Context) error {
 			ReadHeaderTimeout: lim.HeaderTimeout,
 			IdleTimeout:       lim.KeepAliveTimeout,
 			ConnState: func(c net.Conn, st http.ConnState) {
-				fresh.track(c, st)
-				noteConnState(c, st)
+				fresh.Track(c, st)
+				httpd.NoteConnState(c, st)
 			}}
-		gl := guard(ln, lim, s.log)
+		var beforeAccept func()
 		if s.newConnGrace > 0 {
 			// A worker among siblings on the same sockets: leave connections to a sibling
 			// with room while this one is full (twice its request threads: at 2 × 8, 32
 			// kept-alive clients split 16–16; more than one per thread, so a worker whose
 			// connections sit idle between requests still takes new ones).
-			gl.beforeAccept = func() { fresh.waitForRoom(2*s.cfg.Threads, acceptHoldBack) }
+			beforeAccept = func() { fresh.WaitForRoom(2*s.cfg.Threads, acceptHoldBack) }
 		}
-		ln = gl
+		ln = httpd.Guard(ln, lim, s.log, beforeAccept)
 		var hs httpServer = srv
-		if s.routed == nil && s.cfg.HTTPServer != httpServerStdlib {
-			hs = newFastServer(srv, ln.Addr())
+		if s.routed == nil && s.cfg.HTTPServer != config.HTTPServerStdlib {
+			hs = httpd.NewFastServer(srv, ln.Addr())
 		}
 		servers = append(servers, hs)
 		guarded = append(guarded, ln)
@@ -353,7 +353,7 @@ func (s *Server) Run(ctx context.Context) error {
 	for _, srv := range servers {
 		go func(srv httpServer) { shutdowns <- srv.Shutdown(wctx) }(srv)
 	}
-	fresh.closeAll()
+	fresh.CloseNew()
 	for range servers {
 		// A worker's drain closed its listeners already, and net/http may close one again
 		// (if its Serve loop has not yet noticed): that is no timeout.
@@ -423,14 +423,15 @@ func (s *Server) deadlockRecycle(detail string) {
 // Shutdown drops a request it reads after shutdown began (it closes the connection
 // unanswered), and a worker's connections are requests on their way, not ones to refuse.
 // It stops accepting, turns keep-alive off (idle connections close, busy ones close after
-// their response; behind the router, the router closes the idle ones instead: draining.go),
-// lets connections accepted just before deliver their requests, and waits
-// until every connection has closed or ctx ends; Shutdown then has nothing left to drop.
+// their response; behind the router, the router closes the idle ones instead:
+// httpd.CloseWhenDraining), lets connections accepted just before deliver their requests,
+// and waits until every connection has closed or ctx ends; Shutdown then has nothing left
+// to drop.
 // A connection accept(2) returned just before the close reaches the ConnState hook a moment
 // later, from the Serve loop: waiting for the loops to return first keeps it from being
 // missed (the process then exited under it, and its client read EOF).
 func (s *Server) drainBeforeShutdown(ctx context.Context, listeners []net.Listener,
-	servers []httpServer, fresh *newConns, accepting *sync.WaitGroup) {
+	servers []httpServer, fresh *httpd.ConnTracker, accepting *sync.WaitGroup) {
 	for _, ln := range listeners {
 		ln.Close()
 	}
@@ -441,21 +442,21 @@ func (s *Server) drainBeforeShutdown(ctx context.Context, listeners []net.Listen
 	case <-ctx.Done():
 	}
 	if s.routed != nil {
-		s.draining.Store(true) // the router closes the idle connections (draining.go)
+		s.draining.Store(true) // the router closes the idle connections (httpd.CloseWhenDraining)
 	} else {
 		for _, srv := range servers {
 			srv.SetKeepAlivesEnabled(false)
 		}
 	}
-	fresh.waitForRequests(s.newConnGrace)
-	fresh.closeAll()
-	fresh.waitAllClosed(ctx)
+	fresh.WaitForRequests(s.newConnGrace)
+	fresh.CloseNew()
+	fresh.WaitAllClosed(ctx)
 }
 
 func (s *Server) finalize() error { return s.rt.Finalize() }
 
 // httpServer is what Run needs of the server on a listener: net/http's, or the fast path in
-// front of it (fastserver.go).
+// front of it (httpd.FastServer).
 type httpServer interface {
 	Serve(net.Listener) error
 	Shutdown(context.Context) error

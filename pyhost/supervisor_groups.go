@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/pyhost/pyhost/pyhost/config"
+	"github.com/pyhost/pyhost/pyhost/httpd"
 	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // Several process groups in one server (a config file with several [group.NAME] tables):
@@ -65,7 +67,7 @@ func superviseGroups(f *config.File, cfgs []config.Config, args []string, log *s
 	}
 	defer closeListeners(lns)
 	// The Unix sockets live in a folder only the supervisor's user can enter: a request on
-	// them is trusted to come from the router (forwarded.go).
+	// them is trusted to come from the router (httpd.Forwarded).
 	dir, err := os.MkdirTemp("", "pyhost-groups-")
 	if err != nil {
 		log.Error("pyhost could not create the folder of its workers' sockets", "error", err)
@@ -104,7 +106,11 @@ func superviseGroups(f *config.File, cfgs []config.Config, args []string, log *s
 	for _, m := range f.Mounts {
 		mounts[m.Prefix] = m.ProcessGroup
 	}
-	s.front, err = startFrontend(lns, mounts, routed, f.Static, routerLimits(cfgs), s.log)
+	lims := make([]request.Limits, len(cfgs))
+	for i, c := range cfgs {
+		lims[i] = c.Limits
+	}
+	s.front, err = startFrontend(lns, mounts, routed, f.Static, httpd.LoosestLimits(lims), s.log)
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1

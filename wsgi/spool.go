@@ -125,7 +125,7 @@ func (sp *spool) write(p []byte) error {
 			sp.mu.Unlock()
 			select {
 			case <-sp.room:
-			case <-sp.r.Context().Done(): // only a full buffer asks: see fastctx.go
+			case <-sp.r.Context().Done(): // only a full buffer asks: see pyhost/httpd/fastctx.go
 				sp.mu.Lock()
 				if sp.err == nil {
 					sp.err = errClientGone

@@ -1,4 +1,4 @@
-package pyhost
+package httpd
 
 import (
 	"errors"
@@ -7,29 +7,28 @@ import (
 	"net/http"
 	"os"
 	"strings"
-
-	"github.com/pyhost/pyhost/pyhost/config"
 )
 
-// Static URL aliases (--static /PREFIX=DIR, [[static]] in a config file): files served by Go,
-// never by Python, with net/http's content types, ranges and conditional requests. Served by
-// the workers when they accept on a listener themselves, by the supervisor when it routes.
-
-// staticFiles serves the files under one folder at a URL prefix.
-type staticFiles struct {
+// StaticFiles serves the files under one folder at a URL prefix: a static URL alias
+// (--static /PREFIX=DIR, [[static]] in a config file), served by Go, never by Python, with
+// net/http's content types, ranges and conditional requests. It answers GET and HEAD for
+// regular files only: no directory listings, no dotfiles, nothing outside the folder.
+type StaticFiles struct {
 	prefix string   // "/static" (no trailing slash) or "/"
 	root   *os.Root // the folder: no name opened through it can leave it (symlinks included)
 }
 
-func newStaticFiles(a config.StaticAlias) (*staticFiles, error) {
-	root, err := os.OpenRoot(a.Dir)
+// NewStaticFiles serves the folder dir at prefix ("/static", no trailing slash, or "/"); it
+// opens the folder now, and keeps it open.
+func NewStaticFiles(prefix, dir string) (*StaticFiles, error) {
+	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return nil, fmt.Errorf("static alias %s: %w", a.Prefix, err)
+		return nil, fmt.Errorf("static alias %s: %w", prefix, err)
 	}
-	return &staticFiles{prefix: a.Prefix, root: root}, nil
+	return &StaticFiles{prefix: prefix, root: root}, nil
 }
 
-func (s *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *StaticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "405 method not allowed", http.StatusMethodNotAllowed)
@@ -60,7 +59,7 @@ func (s *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // fileName is the path below the folder for a URL path, or false for one that names the
 // folder itself, a dotfile or dot-folder (.git, .env, and ".." on the way out), or a NUL.
-func (s *staticFiles) fileName(urlPath string) (string, bool) {
+func (s *StaticFiles) fileName(urlPath string) (string, bool) {
 	rel := strings.TrimPrefix(urlPath, s.prefix)
 	if s.prefix == "/" {
 		rel = urlPath

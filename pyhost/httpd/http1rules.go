@@ -1,13 +1,17 @@
-package pyhost
+package httpd
 
 import (
 	"log/slog"
 	"net/http"
 )
 
-// http1Rules answers, before any route or app sees them, the requests that HTTP/1 framing
-// leaves a WSGI host no right way to serve, and closes the connections that must not be
-// reused. It wraps every listener's handler, on both --http-server modes.
+// HTTP1Rules wraps a listener's handler (on both --http-server modes) in the answers to the
+// requests that HTTP/1 framing leaves a WSGI host no right way to serve, given before any
+// route or app sees them, and closes the connections that must not be reused.
+func HTTP1Rules(next http.Handler, log *slog.Logger) http.Handler {
+	return http1Rules{next: next, log: log}
+}
+
 type http1Rules struct {
 	next http.Handler
 	log  *slog.Logger

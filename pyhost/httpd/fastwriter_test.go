@@ -1,4 +1,4 @@
-package pyhost
+package httpd
 
 import (
 	"bufio"
@@ -10,7 +10,7 @@ import (
 // BenchmarkFastResponse: a hello response through the fast path's writer, as the WSGI
 // handler writes it (three fields, the status, a 14-byte body), to a discarding buffer.
 func BenchmarkFastResponse(b *testing.B) {
-	fs := newFastServer(&http.Server{}, nil)
+	fs := NewFastServer(&http.Server{}, nil)
 	fc := &fastConn{fs: fs}
 	bw := bufio.NewWriter(io.Discard)
 	req := &http.Request{Method: "GET", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,

@@ -1,4 +1,4 @@
-package pyhost
+package httpd
 
 import (
 	"bufio"
@@ -10,12 +10,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pyhost/pyhost/pyhost/plainhead"
+	"github.com/pyhost/pyhost/pyhost/httpd/plainhead"
 )
 
 // fastConn is one connection on the fast path (fastserver.go).
 type fastConn struct {
-	fs *fastServer
+	fs *FastServer
 	c  net.Conn
 
 	mu      sync.Mutex
@@ -54,6 +54,8 @@ func (fc *fastConn) setWaiting(w bool) {
 	fc.mu.Unlock()
 }
 
+// serve reads and answers the connection's requests until it closes, or hands it to net/http
+// at the first request that is not plain.
 func (fc *fastConn) serve() {
 	fs, c := fc.fs, fc.c
 	br := fastReaders.Get().(*bufio.Reader)
@@ -84,30 +86,14 @@ func (fc *fastConn) serve() {
 	fc.mu.Lock()
 	fc.first, fc.waiting, fc.since = true, true, time.Now()
 	fc.mu.Unlock()
+	afterPOST := false
 	for first := true; ; first = false {
-		if !first {
-			// Between requests, as net/http: the idle timeout until a byte arrives, then
-			// the head timeout for the rest of the head.
-			fc.setWaiting(true)
-			idle := fs.srv.IdleTimeout
-			if idle <= 0 {
-				idle = fs.srv.ReadTimeout
-			}
-			var dl time.Time
-			if idle > 0 {
-				dl = time.Now().Add(idle)
-			}
-			_ = c.SetReadDeadline(dl)
-			if _, err := br.Peek(1); err != nil {
-				return
-			}
+		if !first && !fc.awaitRequest(br) {
+			return
 		}
-		var headDeadline time.Time // the one deadline for this head, a hand-off included
-		if d := fs.srv.ReadHeaderTimeout; d > 0 {
-			headDeadline = time.Now().Add(d)
-			_ = c.SetReadDeadline(headDeadline)
-		} else if !first {
-			_ = c.SetReadDeadline(time.Time{})
+		headDeadline := fc.startHead(first)
+		if afterPOST {
+			skipBlankLines(br)
 		}
 		n, err := peekHead(br)
 		if err != nil {
@@ -126,21 +112,72 @@ func (fc *fastConn) serve() {
 			return
 		}
 		_, _ = br.Discard(n)
-		fs.hook(c, http.StateActive)
-		w := newFastResponse(fc, req, bw)
-		rc.beginRequest()
-		ok := fc.runHandler(w, req)
-		rc.endRequest()
-		if !ok {
-			_ = bw.Flush() // what was committed, as net/http's final flush on a panic
+		if !fc.serveRequest(rc, req, bw) {
 			return
 		}
-		w.finish()
-		if bw.Flush() != nil || w.closeAfter || !fs.keepAlive() {
-			return
-		}
+		afterPOST = req.Method == http.MethodPost
 		fs.hook(c, http.StateIdle)
 	}
+}
+
+// awaitRequest waits between requests, as net/http does, for the first byte of the next one
+// under the idle timeout; false if none came.
+func (fc *fastConn) awaitRequest(br *bufio.Reader) bool {
+	fc.setWaiting(true)
+	idle := fc.fs.srv.IdleTimeout
+	if idle <= 0 {
+		idle = fc.fs.srv.ReadTimeout
+	}
+	var dl time.Time
+	if idle > 0 {
+		dl = time.Now().Add(idle)
+	}
+	_ = fc.c.SetReadDeadline(dl)
+	_, err := br.Peek(1)
+	return err == nil
+}
+
+// startHead gives the rest of a request head the head timeout, and returns that one
+// deadline for the head, a hand-off included (zero: none).
+func (fc *fastConn) startHead(first bool) time.Time {
+	if d := fc.fs.srv.ReadHeaderTimeout; d > 0 {
+		dl := time.Now().Add(d)
+		_ = fc.c.SetReadDeadline(dl)
+		return dl
+	}
+	if !first {
+		_ = fc.c.SetReadDeadline(time.Time{})
+	}
+	return time.Time{}
+}
+
+// serveRequest answers one plain request; false if the connection closes after it.
+func (fc *fastConn) serveRequest(rc *requestContext, req *http.Request, bw *bufio.Writer) bool {
+	fc.fs.hook(fc.c, http.StateActive)
+	w := newFastResponse(fc, req, bw)
+	rc.beginRequest()
+	ok := fc.runHandler(w, req)
+	rc.endRequest()
+	if !ok {
+		_ = bw.Flush() // what was committed, as net/http's final flush on a panic
+		return false
+	}
+	w.finish()
+	return bw.Flush() == nil && !w.closeAfter && fc.fs.keepAlive()
+}
+
+// skipBlankLines discards the CR and LF bytes among the next four, as net/http does before
+// the request that follows a POST: old clients end a POST's body with an extra CRLF (RFC 9112
+// §2.2 asks a server to ignore an empty line before a request line). Without it, a connection
+// handed over after a bodiless POST served here would make net/http, which never saw that
+// POST, answer the stray CRLF with 400.
+func skipBlankLines(br *bufio.Reader) {
+	peek, _ := br.Peek(4) // an error shows on the next read
+	n := 0
+	for n < len(peek) && (peek[n] == '\r' || peek[n] == '\n') {
+		n++
+	}
+	_, _ = br.Discard(n)
 }
 
 // peeked returns the first n buffered bytes of br without consuming them.

@@ -1,4 +1,4 @@
-package pyhost
+package httpd
 
 import (
 	"bufio"
@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pyhost/pyhost/pyhost/plainhead"
+	"github.com/pyhost/pyhost/pyhost/httpd/plainhead"
 )
 
 // fastResponse is the fast path's http.ResponseWriter. It frames responses as net/http does:
@@ -201,12 +201,25 @@ func (w *fastResponse) writeBody(p []byte) (int, error) {
 }
 
 // commit decides the framing and writes the head and the body held back; done: the handler
-// has returned, so what is held back is the whole body. The decisions are net/http's
-// (chunkWriter.writeHeader), field for field: which of the handler's fields go out, which
-// the server adds (Date, an automatic Content-Length, a sniffed Content-Type, Connection,
-// Transfer-Encoding, in that order, after the handler's), and when the connection closes.
+// has returned, so what is held back is the whole body.
 func (w *fastResponse) commit(done bool) {
 	w.committed = true
+	added, dropConnection := w.frame(done)
+	w.head = w.appendHead(w.head[:0], added, dropConnection)
+	_, _ = w.bw.Write(w.head)
+	if len(w.pending) > 0 {
+		_, _ = w.writeBody(w.pending)
+		w.pending = w.pending[:0]
+	}
+}
+
+// addedFields are the fields the server adds after the handler's ("": not added).
+type addedFields struct{ length, contentType, connection, encoding string }
+
+// frame decides the framing as net/http does (chunkWriter.writeHeader), decision for
+// decision: the server's fields, chunked or not, whether the connection closes after the
+// response, and whether the handler's Connection field is dropped for the server's.
+func (w *fastResponse) frame(done bool) (added addedFields, dropConnection bool) {
 	req := w.req
 	isHEAD := req.Method == http.MethodHead
 	allowed := bodyAllowed(w.status)
@@ -217,21 +230,19 @@ func (w *fastResponse) commit(done bool) {
 	wantsClose := req.Close || hasToken(reqConn, "close")
 	conn, hasConn := w.field("Connection")
 	_, hasCL := w.field("Content-Length")
-	_, hasDate := w.field("Date")
 	_, hasType := w.field("Content-Type")
 	encoding, _ := w.field("Content-Encoding")
 
-	var setLength, setType, setConnection, setEncoding string
 	if done && allowed && !hasCL && (!isHEAD || len(w.pending) > 0) {
 		w.declared = int64(len(w.pending))
-		setLength = strconv.Itoa(len(w.pending))
+		added.length = strconv.Itoa(len(w.pending))
 	}
 	if allowed && encoding == "" && !hasType && len(w.pending) > 0 {
-		setType = http.DetectContentType(w.pending)
+		added.contentType = http.DetectContentType(w.pending)
 	}
 	if wants10KeepAlive && (isHEAD || w.declared >= 0 || !allowed) {
 		if !hasConn {
-			setConnection = "keep-alive"
+			added.connection = "keep-alive"
 		}
 	} else if !http11 || wantsClose {
 		w.closeAfter = true
@@ -243,19 +254,26 @@ func (w *fastResponse) commit(done bool) {
 	case isHEAD || !allowed || w.status == http.StatusNoContent || w.declared >= 0:
 	case http11:
 		w.chunked = true
-		setEncoding = "chunked"
+		added.encoding = "chunked"
 	default:
 		w.closeAfter = true // HTTP/1.0, length unknown: the body ends where the connection does
 	}
-	dropConnection := w.closeAfter && (!keepAlives || !hasToken(conn, "close"))
+	dropConnection = w.closeAfter && (!keepAlives || !hasToken(conn, "close"))
 	if dropConnection {
-		setConnection = ""
+		added.connection = ""
 		if http11 {
-			setConnection = "close"
+			added.connection = "close"
 		}
 	}
+	return added, dropConnection
+}
 
-	b := appendStatusLine(w.head[:0], http11, w.status)
+// appendHead formats the head as net/http does: the status line, the handler's fields but
+// those the framing replaces, then the server's (Date, Content-Length, Content-Type,
+// Connection, Transfer-Encoding, in that order).
+func (w *fastResponse) appendHead(b []byte, added addedFields, dropConnection bool) []byte {
+	allowed := bodyAllowed(w.status)
+	b = appendStatusLine(b, w.req.ProtoAtLeast(1, 1), w.status)
 	for i, k := range w.keys {
 		switch {
 		case k == "Transfer-Encoding", // the framing is the server's
@@ -266,13 +284,13 @@ func (w *fastResponse) commit(done bool) {
 		}
 		b = appendField(b, k, w.values[i])
 	}
-	var setDate string
-	if !hasDate {
-		setDate = httpDate()
+	var date string
+	if _, hasDate := w.field("Date"); !hasDate {
+		date = httpDate()
 	}
-	for _, f := range [...]struct{ name, value string }{{"Date", setDate},
-		{"Content-Length", setLength}, {"Content-Type", setType},
-		{"Connection", setConnection}, {"Transfer-Encoding", setEncoding}} {
+	for _, f := range [...]struct{ name, value string }{{"Date", date},
+		{"Content-Length", added.length}, {"Content-Type", added.contentType},
+		{"Connection", added.connection}, {"Transfer-Encoding", added.encoding}} {
 		if f.value != "" {
 			b = append(b, f.name...)
 			b = append(b, ": "...)
@@ -280,13 +298,7 @@ func (w *fastResponse) commit(done bool) {
 			b = append(b, "\r\n"...)
 		}
 	}
-	b = append(b, "\r\n"...)
-	w.head = b
-	_, _ = w.bw.Write(b)
-	if len(w.pending) > 0 {
-		_, _ = w.writeBody(w.pending)
-		w.pending = w.pending[:0]
-	}
+	return append(b, "\r\n"...)
 }
 
 // hasToken reports whether token (lower case) appears in v between separators (space, comma,

@@ -1,4 +1,4 @@
-package pyhost
+package httpd
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"github.com/pyhost/pyhost/wsgi/request"
 )
 
-// guardedListener hands net/http connections that enforce what net/http leaves to its
+// guardedListener hands its server connections that enforce what net/http leaves to its
 // caller: a response write timeout with nginx's send_timeout meaning (no byte accepted by the
 // client for that long, however long the whole response takes), a 408 and a log line when a
 // client does not finish its request head in time, and a log line for every request net/http
@@ -25,19 +25,20 @@ type guardedListener struct {
 	writeTimeout  time.Duration
 	headerTimeout time.Duration
 	log           *slog.Logger
-	// beforeAccept, if set, runs before each accept (a worker's balancing: newconns.go).
-	beforeAccept func()
+	beforeAccept  func() // nil, or run before each accept
 }
 
-// guard wraps ln in the guards lim asks for; the server serving it passes its connections'
-// states on with noteConnState.
-func guard(ln net.Listener, lim request.Limits, log *slog.Logger) *guardedListener {
+// Guard wraps ln's TCP connections (others pass as they are) in the guards lim asks for (its
+// WriteTimeout and HeaderTimeout); the server serving it, an *http.Server or a FastServer,
+// must pass its connections' states on with NoteConnState. beforeAccept, if not nil, runs before each accept (a worker among siblings
+// holds back there while it is full: ConnTracker.WaitForRoom).
+func Guard(ln net.Listener, lim request.Limits, log *slog.Logger, beforeAccept func()) net.Listener {
 	return &guardedListener{Listener: ln, writeTimeout: lim.WriteTimeout,
-		headerTimeout: lim.HeaderTimeout, log: log}
+		headerTimeout: lim.HeaderTimeout, log: log, beforeAccept: beforeAccept}
 }
 
-// noteConnState is (or is called from) the ConnState hook of a server on a guardedListener.
-func noteConnState(c net.Conn, st http.ConnState) {
+// NoteConnState is (or is called from) the ConnState hook of a server on a Guard listener.
+func NoteConnState(c net.Conn, st http.ConnState) {
 	if hc, ok := c.(*handedConn); ok {
 		c = hc.Conn
 	}

@@ -1,4 +1,4 @@
-package pyhost
+package httpd
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// fastServer serves HTTP/1 connections itself while their requests are plain — a method, a
+// FastServer serves HTTP/1 connections itself while their requests are plain — a method, a
 // path, well-formed header fields, no body — and hands a connection over to net/http, for the
 // rest of its life, at the first request that is anything else (a body, Expect, Upgrade,
 // Transfer-Encoding, a head too large for its buffer, anything malformed). net/http then
@@ -29,7 +29,10 @@ import (
 //
 // What it does not do that net/http does: watch every request's connection (only a request
 // that waits on its context's Done does: fastctx.go), and send trailers (no WSGI app can).
-type fastServer struct {
+//
+// It stands where an *http.Server would: Serve, Shutdown and SetKeepAlivesEnabled behave as
+// net/http's do, for both the connections it serves and those it handed over.
+type FastServer struct {
 	srv     *http.Server // the fallback, and the settings: handler, hooks, timeouts, logger
 	handoff *handoffListener
 
@@ -42,20 +45,19 @@ type fastServer struct {
 	fallback  sync.Once
 }
 
-// The values of --http-server.
-const (
-	httpServerFast   = "fast"
-	httpServerStdlib = "stdlib"
-)
 
-func newFastServer(srv *http.Server, addr net.Addr) *fastServer {
-	return &fastServer{srv: srv, handoff: newHandoffListener(addr),
+// NewFastServer puts the fast path in front of srv, which keeps serving what the fast path
+// hands over and lends it its settings: Handler, ConnState, ErrorLog, ReadHeaderTimeout,
+// IdleTimeout, ReadTimeout (MaxHeaderBytes is net/http's alone: a head over the fast path's
+// buffer goes to it). addr is the listener's address, for net/http's Addr.
+func NewFastServer(srv *http.Server, addr net.Addr) *FastServer {
+	return &FastServer{srv: srv, handoff: newHandoffListener(addr),
 		listeners: map[net.Listener]struct{}{}, conns: map[*fastConn]struct{}{}}
 }
 
 // Serve accepts on ln until it is closed, as http.Server.Serve does (it returns
 // http.ErrServerClosed after Shutdown).
-func (fs *fastServer) Serve(ln net.Listener) error {
+func (fs *FastServer) Serve(ln net.Listener) error {
 	fs.fallback.Do(func() {
 		go func() { _ = fs.srv.Serve(fs.handoff) }()
 	})
@@ -93,7 +95,7 @@ func (fs *fastServer) Serve(ln net.Listener) error {
 }
 
 // logf logs as net/http does: to the server's ErrorLog, or the standard logger without one.
-func (fs *fastServer) logf(format string, args ...any) {
+func (fs *FastServer) logf(format string, args ...any) {
 	if fs.srv.ErrorLog != nil {
 		fs.srv.ErrorLog.Printf(format, args...)
 	} else {
@@ -102,13 +104,13 @@ func (fs *fastServer) logf(format string, args ...any) {
 }
 
 // logPanic logs a panic in serving remote's connection with its stack, as net/http does.
-func (fs *fastServer) logPanic(remote any, p any) {
+func (fs *FastServer) logPanic(remote any, p any) {
 	buf := make([]byte, 64<<10)
 	buf = buf[:runtime.Stack(buf, false)]
 	fs.logf("http: panic serving %v: %v\n%s", remote, p, buf)
 }
 
-func (fs *fastServer) hook(c net.Conn, st http.ConnState) {
+func (fs *FastServer) hook(c net.Conn, st http.ConnState) {
 	if fs.srv.ConnState != nil {
 		fs.srv.ConnState(c, st)
 	}
@@ -116,7 +118,7 @@ func (fs *fastServer) hook(c net.Conn, st http.ConnState) {
 
 // SetKeepAlivesEnabled(false) closes idle connections and makes busy ones close after their
 // response, on both paths.
-func (fs *fastServer) SetKeepAlivesEnabled(on bool) {
+func (fs *FastServer) SetKeepAlivesEnabled(on bool) {
 	fs.keepAlivesOff.Store(!on)
 	fs.srv.SetKeepAlivesEnabled(on)
 	if !on {
@@ -124,7 +126,7 @@ func (fs *fastServer) SetKeepAlivesEnabled(on bool) {
 	}
 }
 
-func (fs *fastServer) closeIdle() (busy int) {
+func (fs *FastServer) closeIdle() (busy int) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for fc := range fs.conns {
@@ -138,7 +140,7 @@ func (fs *fastServer) closeIdle() (busy int) {
 // Shutdown stops accepting, closes idle connections, and waits for the busy ones to finish
 // their request (then they close) or for ctx to end, as http.Server.Shutdown does; the
 // connections handed to net/http are its Shutdown's.
-func (fs *fastServer) Shutdown(ctx context.Context) error {
+func (fs *FastServer) Shutdown(ctx context.Context) error {
 	fs.mu.Lock()
 	fs.shutting.Store(true)
 	var err error
@@ -165,14 +167,14 @@ func (fs *fastServer) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func (fs *fastServer) forget(fc *fastConn) {
+func (fs *FastServer) forget(fc *fastConn) {
 	fs.mu.Lock()
 	delete(fs.conns, fc)
 	fs.mu.Unlock()
 }
 
 // keepAlive reports whether a connection may wait for another request after this one.
-func (fs *fastServer) keepAlive() bool { return !fs.keepAlivesOff.Load() && !fs.shutting.Load() }
+func (fs *FastServer) keepAlive() bool { return !fs.keepAlivesOff.Load() && !fs.shutting.Load() }
 
 // handoffListener is the listener net/http serves: it yields the connections the fast path
 // hands over, each replaying the bytes already read from it.

@@ -1,4 +1,4 @@
-package pyhost
+package httpd
 
 import (
 	"context"
@@ -8,19 +8,21 @@ import (
 	"time"
 )
 
-// newConns tracks connections that have not yet sent a byte of a request. net/http's Shutdown
-// waits up to 5 s for such connections (a client or load balancer that opened one early);
-// pyhost closes them when shutdown starts instead, as it does idle keep-alive connections.
-type newConns struct {
+// ConnTracker follows a server's connections through its ConnState hook (Track): how many are
+// open, to hold a full worker's accept back (WaitForRoom), and which have not yet sent a byte
+// of a request. net/http's Shutdown waits up to 5 s for those (a client or load balancer that
+// opened one early); pyhost closes them when shutdown starts instead (CloseNew), as it does
+// idle keep-alive connections. The zero value is ready to use.
+type ConnTracker struct {
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 	open  int // connections not yet closed or hijacked, whatever their state
-	// closed is signalled (without blocking) whenever a connection closes, for waitForRoom.
+	// closed is signalled (without blocking) whenever a connection closes, for WaitForRoom.
 	closed chan struct{}
 }
 
-// track is an http.Server ConnState hook.
-func (n *newConns) track(c net.Conn, state http.ConnState) {
+// Track is (or is called from) a server's ConnState hook.
+func (n *ConnTracker) Track(c net.Conn, state http.ConnState) {
 	switch state {
 	case http.StateNew:
 		n.mu.Lock()
@@ -46,7 +48,7 @@ func (n *newConns) track(c net.Conn, state http.ConnState) {
 	}
 }
 
-func (n *newConns) closedChan() chan struct{} {
+func (n *ConnTracker) closedChan() chan struct{} {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed == nil {
@@ -55,13 +57,13 @@ func (n *newConns) closedChan() chan struct{} {
 	return n.closed
 }
 
-// waitForRoom holds a worker's accept back while it has as many connections open as it has
+// WaitForRoom holds a worker's accept back while it has as many connections open as it has
 // request threads, until one closes or wait has passed. Workers share their listening
 // sockets, and each accepts whatever reaches it first: without this, one worker could take
 // every kept-alive connection of a burst (a proxy's upstream pool, a benchmark's clients)
 // while its siblings idle. Holding back lets a sibling with room take the connection; when
 // every worker is full, each accepts after wait anyway, so connections are never refused.
-func (n *newConns) waitForRoom(capacity int, wait time.Duration) {
+func (n *ConnTracker) WaitForRoom(capacity int, wait time.Duration) {
 	closed := n.closedChan()
 	var timer *time.Timer
 	for {
@@ -83,8 +85,8 @@ func (n *newConns) waitForRoom(capacity int, wait time.Duration) {
 	}
 }
 
-// closeAll closes every connection still waiting for its first request.
-func (n *newConns) closeAll() {
+// CloseNew closes every connection still waiting for its first request.
+func (n *ConnTracker) CloseNew() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for c := range n.conns {
@@ -93,9 +95,9 @@ func (n *newConns) closeAll() {
 	}
 }
 
-// waitForRequests waits, up to d, until no connection is waiting for its first request: each
+// WaitForRequests waits, up to d, until no connection is waiting for its first request: each
 // has read one (net/http then serves it, shutdown or not) or was closed by its client.
-func (n *newConns) waitForRequests(d time.Duration) {
+func (n *ConnTracker) WaitForRequests(d time.Duration) {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		n.mu.Lock()
@@ -108,8 +110,8 @@ func (n *newConns) waitForRequests(d time.Duration) {
 	}
 }
 
-// waitAllClosed waits until every connection has closed, or ctx ends.
-func (n *newConns) waitAllClosed(ctx context.Context) {
+// WaitAllClosed waits until every connection has closed, or ctx ends.
+func (n *ConnTracker) WaitAllClosed(ctx context.Context) {
 	for {
 		n.mu.Lock()
 		open := n.open
