@@ -45,7 +45,6 @@ type FastServer struct {
 	fallback  sync.Once
 }
 
-
 // NewFastServer puts the fast path in front of srv, which keeps serving what the fast path
 // hands over and lends it its settings: Handler, ConnState, ErrorLog, ReadHeaderTimeout,
 // IdleTimeout, ReadTimeout (MaxHeaderBytes is net/http's alone: a head over the fast path's
