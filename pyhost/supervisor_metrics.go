@@ -24,7 +24,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pyhost/pyhost/pyhost/observe"
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // The supervisor's /metrics: every live worker's registry, gathered through the worker
@@ -376,33 +375,6 @@ func exitReason(prev workerState, ps *os.ProcessState) string {
 		return "boot-failure"
 	}
 	return "crash"
-}
-
-// reportFinalMetrics sends the worker's counters to the supervisor once it has drained.
-func reportFinalMetrics(status *workerproto.Status, srv *Server, log *slog.Logger) {
-	mfs, err := srv.metrics.Gather()
-	if err != nil {
-		log.Warn("gathering the final metrics", "error", err)
-	}
-	if len(mfs) == 0 { // no metrics kept (no --metrics-listen)
-		return
-	}
-	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeProtoDelim))
-	for _, mf := range mfs {
-		switch mf.GetType() {
-		case dto.MetricType_GAUGE, dto.MetricType_UNTYPED, dto.MetricType_GAUGE_HISTOGRAM:
-			continue // a live process's state: the supervisor keeps none of a retired one
-		}
-		if err := enc.Encode(mf); err != nil {
-			log.Warn("encoding the final metrics", "error", err)
-			return
-		}
-	}
-	if err := status.Metrics(buf.Bytes()); err != nil {
-		log.Warn("the final metrics are too large for the status pipe; the supervisor keeps "+
-			"what its last scrape saw of this worker", "error", err)
-	}
 }
 
 func decodeFinalMetrics(payload []byte) ([]*dto.MetricFamily, error) {

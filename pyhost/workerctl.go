@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/pyhost/pyhost/pyhost/observe"
 )
@@ -27,26 +25,6 @@ import (
 // To add an endpoint: register it in (*Server).controlHandlers below; the supervisor then
 // reaches it in every live worker with (*supervisor).queryWorkers(ctx, "/your/path"), which
 // returns one workerReply per worker (its group, slot, pid and the body or the error).
-
-// controlHandlers registers the endpoints of the worker control channel on mux. The
-// single-process server serves the same handlers on its metrics listener, so an endpoint
-// written once answers in both modes.
-func (s *Server) controlHandlers(mux *http.ServeMux) {
-	mux.Handle("GET /metrics", s.metrics.Handler())
-	if s.table != nil {
-		mux.Handle("GET /debug/threads", s.threadsHandler())
-	}
-}
-
-// serveControl answers the supervisor's queries on ln until the process exits: a draining
-// worker still answers (its last values are what the supervisor keeps of it).
-func (s *Server) serveControl(ln net.Listener, log *slog.Logger) {
-	mux := http.NewServeMux()
-	s.controlHandlers(mux)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	go func() { _ = srv.Serve(ln) }()
-}
 
 // controlDir is the supervisor's folder of worker control sockets.
 type controlDir struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,35 +14,6 @@ import (
 // /debug/threads: a process answers for itself (the single-process server on its metrics
 // listener, a worker on its control channel); the supervisor asks every worker and puts the
 // answers together. The view's types and its JSON and text forms are pyhost/observe's.
-
-// localThreads is this process's part of the view.
-func (s *Server) localThreads(q observe.ThreadsQuery) observe.ProcessThreads {
-	p := observe.ProcessThreads{PID: os.Getpid(), ProcessGroup: observe.ProcessGroupLabel(s.cfg.ProcessGroup),
-		Slot: -1, Threads: s.threads.Threads(), Busy: s.threads.Busy(),
-		Requests: []observe.RequestThread{}}
-	if s.table != nil {
-		for _, rt := range s.table.Busy(q.Stacks, q.Wait) {
-			p.Requests = append(p.Requests, observe.RequestThread{Thread: rt.Thread,
-				Method: rt.Method, Path: rt.Path, RequestID: rt.RequestID, Started: rt.Started,
-				RunningSeconds: rt.RunningSeconds, ApplicationGroup: rt.ApplicationGroup,
-				Interpreter: rt.Interpreter, Stack: rt.Stack, StackError: rt.StackError})
-		}
-	}
-	return p
-}
-
-// threadsHandler answers /debug/threads for this process alone.
-func (s *Server) threadsHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := observe.ParseThreadsQuery(r)
-		if err != nil {
-			http.Error(w, "/debug/threads: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		observe.WriteThreads(w, q, observe.ThreadsView{Time: time.Now(),
-			Processes: []observe.ProcessThreads{s.localThreads(q)}})
-	})
-}
 
 // threadsHandler answers /debug/threads for the whole server: it asks every live
 // worker (in JSON, whatever the client asked) and labels each answer with the worker's pid,
