@@ -11,6 +11,8 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
+# The package arrows (README, "How it is built"): layers, and which packages may reach Python.
+scripts/check-imports.sh
 sc=$(go env GOPATH)/bin/staticcheck
 if ! "$sc" -version 2>/dev/null | grep -q "$STATICCHECK_VERSION"; then
 	echo "installing staticcheck $STATICCHECK_MODULE ($STATICCHECK_VERSION)" >&2

@@ -39,6 +39,6 @@ for py in ${PYTHONS:-}; do
 	extra+=("$py")
 done
 for py in "${extra[@]}"; do
-	run_suite "$py" "$py" ./pyhost/
+	run_suite "$py" "$py" ./pyhost/...
 done
 printf '%s\n' "${results[@]}" >&2
