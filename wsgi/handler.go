@@ -44,7 +44,7 @@ type Handler struct {
 	CallClock *CallClock
 	// YieldBeforeCall, if set and true, makes a request yield its OS thread to the goroutines
 	// queued behind it just before its call into Python, so a long call does not leave them
-	// for another thread to be woken for (pyhost/goprocs.go).
+	// for another thread to be woken for (pyhost/server, goprocs.go).
 	YieldBeforeCall *atomic.Bool
 
 	app    atomic.Pointer[subinterp.App]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# peers.sh: the peer-comparison benchmark (see DESIGN.md, "Benchmarks").
+# peers.sh: the peer-comparison benchmark (README, "Benchmarks").
 #
 # In one run, serves each app with pyhost and with the WSGI servers a user would
 # pick instead (uWSGI, gunicorn, Apache mod_wsgi, waitress), plus a bare Go
