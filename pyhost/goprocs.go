@@ -17,37 +17,20 @@ import (
 // both driven by how long requests stay in Python (wsgi.CallClock, sampled):
 //
 // Yielding before long calls (always). A worker among siblings has more Go processors (Ps) than
-// its share of the cores (by default every worker has one per core). When a request goes into
-// a long cgo call, its P usually still holds runnable goroutines (net/http starts one per
-// request, just before the handler, to watch the connection; waking a request waiting for the
-// GIL adds another). Go then wakes another OS thread to run them, or its monitor takes the P
-// away from the call, and both cost a wake-up and a sleep of an OS thread per request: on
-// cores the worker shares, that is the context switches and the CPU. Yielding once just before
-// the call (runtime.Gosched) runs them on the request's own thread first. At 2 × 8 on two
-// cores, nine alternating pairs in three sittings (scripts/bench/per-core-efficiency.md, item
-// 8): the Flask page 0.86–0.98× the CPU per request (median 0.93), with 1.45× fewer context
-// switches; the Django view, seven pairs, 0.80–1.02× (median 0.90). It is not done for short
-// calls (hello gained nothing) nor in a process alone on the machine (the Flask page at 1 × 8
-// cost 1.00–1.07×: there the other P has a core of its own to run them on, and the yield
-// only delays the request that was let into the GIL).
+// its share of the cores. When a request goes into a long cgo call its P usually still holds
+// runnable goroutines, and Go wakes another OS thread to run them (or its monitor takes the P
+// away from the call): a wake-up and a sleep of an OS thread per request. Yielding once just
+// before the call runs them on the request's own thread first. Not done for short calls nor
+// in a process alone on the machine, where it only delays the request let into the GIL.
 //
-// Sizing Go's processors (--go-procs auto only). Each P that finds itself without work wakes
-// and parks OS threads looking for some, and a request that becomes runnable wakes an idle P.
-// With N workers each sized to all the cores, that churn is multiplied N times over the same
-// cores: on hello at 2 × 8 on two cores, one P per worker served 1.16–1.32× the requests with
-// 0.73–0.87× the CPU per request (per-core-efficiency.md, item 5). But a request that stays
-// long in Python holds its P inside the cgo call until Go's monitor takes the P away (20 µs to
-// 10 ms later), and with one P nothing else of the worker runs meanwhile: a Django page at
-// 2 × 8 cost 1.26× the CPU with one P. So the tuner gives the worker its share of the cores
-// (cores ÷ processes) while requests are short, all of them while they are long.
+// Sizing Go's processors (--go-procs auto only): the worker's share of the cores (cores ÷
+// processes) while requests are short, every core while they are long (a request long in
+// Python holds its P inside the cgo call, and with one P nothing else of the worker runs
+// meanwhile). It is not the default because one P lengthens the latency tail when other work
+// competes for the cores.
 //
-// Sizing is not the default because of what one P does to the latency tail when other work
-// competes for the cores: a worker whose one running thread the kernel puts aside stops
-// serving all its connections meanwhile. Hello at 2 × 8, each server in a session of its own
-// (so the kernel's autogroup splits the two cores between it and wrk, as between two
-// services): p99 68–80 ms against 13–14 ms with every core, for 1.17–1.32× the req/s. With
-// wrk in the server's own group the tail grew little (7.7 → 9.9 ms in one A/B, 8.2 → 7.2 in
-// another).
+// The measurements behind each choice: scripts/bench/per-core-efficiency.md, "The Go
+// scheduler's share" (items 5 and 8).
 type goProcsTuner struct {
 	clock     *wsgi.CallClock
 	log       *slog.Logger
