@@ -2,14 +2,11 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/gil"
-	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/subinterp"
 )
 
@@ -26,51 +23,33 @@ type checkReport struct {
 	} `json:"extensions"`
 }
 
-// check implements `pyhost check APP --gil MODE`: import the app in a throwaway interpreter
-// of that mode (own/shared: a sub-interpreter of that kind; free: the free-threaded main
-// interpreter) and report per extension module.
-func check(args []string, stdout, stderr io.Writer) int {
-	cfg := config.Config{Threads: 1, Interpreters: 1}
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	mode := gil.Shared
-	fs.Func("gil", "GIL mode to check: shared, own or free", func(v string) (err error) {
-		mode, err = gil.ParseMode(v)
-		return err
-	})
-	fs.StringVar(&cfg.Callable, "callable", "", "name of the WSGI callable in a script")
-	fs.Var((*config.StringList)(&cfg.PythonPath), "python-path", "directory to prepend to sys.path")
-	fs.StringVar(&cfg.Chdir, "chdir", "", "change to this directory before loading the app")
-	fs.StringVar(&cfg.PythonHome, "python-home", "", "Python prefix or virtualenv")
-	positional, err := config.ParseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		return 2
-	}
-	if len(positional) != 1 {
-		fmt.Fprintln(stderr, "pyhost check: give one app, e.g. pyhost check app.py --gil own")
-		return 2
-	}
-	if err := mode.Check(LinkedBuild()); err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
-	}
-	report, err := runCheck(positional[0], mode, cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, "pyhost check:", err)
-		return 1
-	}
-	printCheck(stdout, positional[0], mode, report)
-	if !report.OK {
-		return 1
-	}
-	return 0
+// CheckOptions is what `pyhost check` imports an app with.
+type CheckOptions struct {
+	App        string   // as for serve: path/to/app.py or package.module:callable
+	Callable   string   // the WSGI callable's name in a script
+	PythonPath []string // prepended to sys.path
+	Chdir      string   // the directory to change to before importing
+	PythonHome string   // Python prefix or virtualenv
+	GIL        gil.Mode
 }
 
-func runCheck(app string, mode gil.Mode, cfg config.Config) (*checkReport, error) {
-	rt, err := cgo.Initialize(cgo.Config{ProgramName: "pyhost", PythonHome: cfg.PythonHome,
+// Check is `pyhost check`: it imports the app in a throwaway interpreter of the GIL mode
+// (own/shared: a sub-interpreter of that kind; free: the free-threaded main interpreter),
+// reports per extension module on w whether it loads there, and says whether the app can run
+// in that mode. The caller checks first that this build has the mode (gil.Mode.Check). An
+// error means the check itself could not run.
+func Check(w io.Writer, opts CheckOptions) (ok bool, err error) {
+	report, err := runCheck(opts)
+	if err != nil {
+		return false, err
+	}
+	printCheck(w, opts.App, opts.GIL, report)
+	return report.OK, nil
+}
+
+func runCheck(opts CheckOptions) (*checkReport, error) {
+	mode := opts.GIL
+	rt, err := cgo.Initialize(cgo.Config{ProgramName: "pyhost", PythonHome: opts.PythonHome,
 		EnableGIL: mode.EnableGIL()})
 	if err != nil {
 		return nil, err
@@ -89,8 +68,8 @@ func runCheck(app string, mode gil.Mode, cfg config.Config) (*checkReport, error
 	if err := rt.Prepare(in, false, false); err != nil {
 		return nil, err
 	}
-	out, err := rt.CheckApp(in, cgo.AppSpec{Target: app, Callable: cfg.Callable,
-		PythonPath: cfg.PythonPath, Chdir: cfg.Chdir})
+	out, err := rt.CheckApp(in, cgo.AppSpec{Target: opts.App, Callable: opts.Callable,
+		PythonPath: opts.PythonPath, Chdir: opts.Chdir})
 	if err != nil {
 		return nil, err
 	}

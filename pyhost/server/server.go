@@ -1,15 +1,12 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +19,32 @@ import (
 	"github.com/pyhost/pyhost/subinterp"
 	"github.com/pyhost/pyhost/wsgi"
 )
+
+// Options is everything New needs; nothing is set on a Server after it.
+type Options struct {
+	// Config is the validated or unvalidated configuration (New validates it).
+	Config config.Config
+	Log    *slog.Logger
+	// Worker, when set, makes this server one worker of a supervisor (--processes); nil is
+	// the single-process server, which opens Config.Listen itself.
+	Worker *WorkerLink
+}
+
+// WorkerLink is what a worker's server gets from its supervisor.
+type WorkerLink struct {
+	// Listeners are the sockets the supervisor bound: one per Config.Listen, in order, or
+	// for a worker behind the router (Config.Routed) the supervisor's one Unix socket.
+	Listeners []net.Listener
+	// Control is the worker control channel, on which the server answers the supervisor's
+	// queries (metrics, threads) from New until the process exits; nil: none.
+	Control net.Listener
+	// Recycle asks the supervisor for a replacement: when a recycling limit (Config.Recycle)
+	// is reached, when a request that passed --request-timeout has not unwound within
+	// --interrupt-timeout (its request thread is lost until it does), or when an
+	// interpreter's GIL could not be taken for --deadlock-timeout. Called from a timer
+	// goroutine, possibly more than once. nil: the condition is only logged.
+	Recycle func(reason workerproto.RecycleReason, detail string)
+}
 
 // Server hosts WSGI applications in this process.
 type Server struct {
@@ -38,14 +61,9 @@ type Server struct {
 	// Unix socket (config.Config.Routed).
 	routed []*httpd.Router
 
-	// RequestRecycle, when set before Run, is called when a request that passed
-	// --request-timeout has not unwound within --interrupt-timeout (its request thread is
-	// lost until it does), or when an interpreter's GIL could not be taken for
-	// --deadlock-timeout: the process should be recycled gracefully (a process supervisor's
-	// job). Called from a timer goroutine, once per stuck request or GIL. Unset, the
-	// condition is only logged.
-	RequestRecycle func(reason workerproto.RecycleReason, detail string)
-
+	// recycle is the worker's WorkerLink.Recycle, wrapped so that its detail becomes the
+	// apps' process_stopping detail too (nil: single process; see stopping.go).
+	recycle func(reason workerproto.RecycleReason, detail string)
 	// activity counts requests for the recycling limits (nil: not counted; see recycle.go).
 	activity *requestActivity
 
@@ -85,23 +103,11 @@ const acceptHoldBack = 10 * time.Millisecond
 // ErrAppLoad means an application could not be imported; the traceback was logged.
 var ErrAppLoad = errors.New("the WSGI application failed to load")
 
-// LinkedBuild describes the CPython this binary is linked against.
-func LinkedBuild() gil.Build {
-	hex := cgo.VersionHex()
-	return gil.Build{
-		VersionHex:   hex,
-		Version:      strings.Fields(cgo.Version())[0],
-		FreeThreaded: cgo.IsFreeThreadedBuild(),
-	}
-}
-
-// New validates cfg, starts the embedded runtime, opens the listeners and loads the apps of
-// %{GLOBAL} (and, with Preload, of every group).
-func New(cfg config.Config, log *slog.Logger) (*Server, error) { return newServer(cfg, log, nil) }
-
-// newServer is New serving on listeners a supervisor opened (inherited: one per cfg.Listen,
-// in order) or, when inherited is nil, on listeners it opens itself.
-func newServer(cfg config.Config, log *slog.Logger, inherited []net.Listener) (*Server, error) {
+// New validates the configuration, starts the embedded runtime, opens the listeners (or takes
+// the worker's), loads the apps of %{GLOBAL} (and, with Preload, of every group) and, in a
+// worker, starts answering on its control channel. Run serves.
+func New(opts Options) (*Server, error) {
+	cfg, log := opts.Config, opts.Log
 	if err := cfg.Validate(LinkedBuild()); err != nil {
 		return nil, err
 	}
@@ -117,26 +123,21 @@ func newServer(cfg config.Config, log *slog.Logger, inherited []net.Listener) (*
 	}
 	s := &Server{cfg: cfg, log: log, rt: rt, threads: gil.NewLimiter(cfg.Threads),
 		groups: subinterp.NewRegistry(rt, cfg.GIL, cfg.Interpreters, cfg.Threads != 1),
-		mounts: cfg.AllMounts()}
-	if inherited != nil {
-		s.newConnGrace = workerNewConnGrace
-		s.procs = newGoProcsTuner(cfg, log)
-	}
-	if cfg.MetricsListen != "" {
-		s.table = wsgi.NewThreadTable(cfg.Threads)
-		s.metrics = observe.NewMetrics(observe.MetricsOptions{ProcessGroup: cfg.ProcessGroup,
-			Threads: s.threads, FreeThreaded: cgo.IsFreeThreadedBuild() && cfg.GIL == gil.Free})
-		s.observers = append(s.observers, s.metrics.Observe)
-	}
+		mounts: cfg.AllMounts(), accessLog: al}
+	s.observeRequests()
 	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
 	s.groups.SetMultiprocess(cfg.Processes > 0)
 	s.groups.SetProcessFacts(cgo.ProcessFacts{ProcessGroup: cfg.ProcessGroup, GILMode: string(cfg.GIL),
 		MaximumProcesses: max(cfg.Processes, 1), ThreadsPerProcess: cfg.Threads})
-	if al != nil {
-		s.accessLog = al
-		s.observers = append(s.observers, al.Observe)
+	if w := opts.Worker; w != nil {
+		s.newConnGrace = workerNewConnGrace
+		s.procs = newGoProcsTuner(cfg, log)
+		s.recycle = s.recycling(w.Recycle)
+		if s.recycle != nil && cfg.Recycle.Recycles() {
+			s.activity = newRequestActivity(cfg.Recycle)
+		}
 	}
-	if err := s.listen(inherited); err != nil {
+	if err := s.listen(opts.Worker); err != nil {
 		_ = s.finalize()
 		return nil, err
 	}
@@ -145,10 +146,29 @@ func newServer(cfg config.Config, log *slog.Logger, inherited []net.Listener) (*
 		_ = s.finalize()
 		return nil, err
 	}
+	if opts.Worker != nil && opts.Worker.Control != nil {
+		s.serveControl(opts.Worker.Control)
+	}
 	return s, nil
 }
 
-func (s *Server) listen(inherited []net.Listener) error {
+// observeRequests sets up what sees every request: the metrics (with --metrics-listen) and
+// the access log.
+func (s *Server) observeRequests() {
+	if s.cfg.MetricsListen != "" {
+		s.table = wsgi.NewThreadTable(s.cfg.Threads)
+		s.metrics = observe.NewMetrics(observe.MetricsOptions{ProcessGroup: s.cfg.ProcessGroup,
+			Threads: s.threads, FreeThreaded: cgo.IsFreeThreadedBuild() && s.cfg.GIL == gil.Free})
+		s.observers = append(s.observers, s.metrics.Observe)
+	}
+	if s.accessLog != nil {
+		s.observers = append(s.observers, s.accessLog.Observe)
+	}
+}
+
+// listen sets up the static aliases and the listeners with their handlers: a worker's
+// inherited ones (w set), or ones opened here on cfg.Listen.
+func (s *Server) listen(w *WorkerLink) error {
 	for _, a := range s.cfg.Static {
 		sf, err := httpd.NewStaticFiles(a.Prefix, a.Dir)
 		if err != nil {
@@ -157,12 +177,19 @@ func (s *Server) listen(inherited []net.Listener) error {
 		s.static = append(s.static, httpd.Route{Prefix: a.Prefix, Handler: sf})
 	}
 	if s.cfg.Routed != nil {
-		return s.listenRouted(inherited)
+		if w == nil {
+			return errors.New("pyhost: a routed server is a worker of the supervisor's router")
+		}
+		return s.listenRouted(w.Listeners)
+	}
+	if w != nil && len(w.Listeners) != len(s.cfg.Listen) {
+		return fmt.Errorf("pyhost worker: inherited %d listeners for %d --listen addresses",
+			len(w.Listeners), len(s.cfg.Listen))
 	}
 	for i, addr := range s.cfg.Listen {
 		var ln net.Listener
-		if inherited != nil {
-			ln = inherited[i]
+		if w != nil {
+			ln = w.Listeners[i]
 		} else {
 			var err error
 			if ln, err = net.Listen("tcp", addr); err != nil {
@@ -268,220 +295,4 @@ func (s *Server) preload() error {
 		}
 	}
 	return nil
-}
-
-// Run serves until ctx is cancelled (SIGTERM/SIGINT), then stops accepting, waits for
-// in-flight requests up to the shutdown timeout and finalises Python.
-func (s *Server) Run(ctx context.Context) error {
-	defer s.accessLog.Flush()
-	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
-	var fresh httpd.ConnTracker
-	var servers []httpServer
-	var guarded []net.Listener
-	errc := make(chan error, len(s.listeners))
-	// accepting ends when every Serve loop has returned: from then on every connection they
-	// accepted has passed the ConnState hook, so fresh knows it.
-	var accepting sync.WaitGroup
-	for i, ln := range s.listeners {
-		lim := s.cfg.Limits
-		var handler http.Handler
-		if s.routed != nil {
-			handler = httpd.CloseWhenDraining(&s.draining, httpd.NewForwarded(s.routed, s.cfg.Routed))
-		} else {
-			handler = httpd.NewRouter(s.routes(s.handlers[i]))
-		}
-		handler = httpd.HTTP1Rules(handler, s.log)
-		srv := &http.Server{Handler: observe.Wrap(s.countRequests(handler), s.observers), ErrorLog: errLog,
-			// net/http's bound on the whole head (it allows 4 KiB more and answers 431 by
-			// itself); the handler checks the precise limits and the request line.
-			MaxHeaderBytes:    lim.MaxHeaderBytes,
-			ReadHeaderTimeout: lim.HeaderTimeout,
-			IdleTimeout:       lim.KeepAliveTimeout,
-			ConnState: func(c net.Conn, st http.ConnState) {
-				fresh.Track(c, st)
-				httpd.NoteConnState(c, st)
-			}}
-		var beforeAccept func()
-		if s.newConnGrace > 0 {
-			// A worker among siblings on the same sockets: leave connections to a sibling
-			// with room while this one is full (twice its request threads: at 2 × 8, 32
-			// kept-alive clients split 16–16; more than one per thread, so a worker whose
-			// connections sit idle between requests still takes new ones).
-			beforeAccept = func() { fresh.WaitForRoom(2*s.cfg.Threads, acceptHoldBack) }
-		}
-		ln = httpd.Guard(ln, lim, s.log, beforeAccept)
-		var hs httpServer = srv
-		if s.routed == nil && s.cfg.HTTPServer != config.HTTPServerStdlib {
-			hs = httpd.NewFastServer(srv, ln.Addr())
-		}
-		servers = append(servers, hs)
-		guarded = append(guarded, ln)
-		s.log.Info("serving", "listen", "http://"+ln.Addr().String(), "threads", s.cfg.Threads,
-			"gil", string(s.cfg.GIL), "group", s.cfg.AppGroup, "python", LinkedBuild().Version)
-		accepting.Add(1)
-		go func(ln net.Listener) {
-			defer accepting.Done()
-			errc <- hs.Serve(ln)
-		}(ln)
-	}
-	if s.procs != nil {
-		tunerCtx, stopTuner := context.WithCancel(ctx)
-		defer stopTuner()
-		go s.procs.run(tunerCtx)
-	}
-	var watch *deadlockWatch
-	if s.cfg.DeadlockTimeout > 0 {
-		watch = startDeadlockWatch(s.rt, s.log, s.cfg.DeadlockTimeout, s.deadlockRecycle)
-	}
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-errc:
-	}
-	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
-	// The wait for connections ends early when only requests already answered by their
-	// timeout are left (abandoned.go).
-	wctx, cutShort := context.WithCancel(sctx)
-	defer cutShort()
-	go cutShortForAbandoned(wctx, &s.inflight, cutShort)
-	if s.newConnGrace > 0 {
-		s.drainBeforeShutdown(wctx, guarded, servers, &fresh, &accepting)
-	}
-	shutdowns := make(chan error, len(servers))
-	for _, srv := range servers {
-		go func(srv httpServer) { shutdowns <- srv.Shutdown(wctx) }(srv)
-	}
-	fresh.CloseNew()
-	for range servers {
-		// A worker's drain closed its listeners already, and net/http may close one again
-		// (if its Serve loop has not yet noticed): that is no timeout.
-		if err := <-shutdowns; err != nil && !errors.Is(err, net.ErrClosed) {
-			if left := s.inflight.Abandoned(); sctx.Err() == nil && len(left) > 0 {
-				s.logAbandoned(left)
-				return errors.New("stopped with requests abandoned by --request-timeout still running")
-			}
-			// Requests still inside Python: finalising now would pull the interpreter out
-			// from under them, so leave without it.
-			s.log.Error("requests still running after the shutdown timeout; exiting without "+
-				"finalising Python", "busy_threads", s.threads.Busy())
-			return errors.New("shutdown timed out with requests in flight")
-		}
-	}
-	if watch != nil && !watch.stopAndWait(max(time.Until(deadline(sctx)), time.Second)) {
-		// A probe still waits for a GIL: finalising would pull the interpreter out from
-		// under it (and wait for that GIL too).
-		s.log.Error("an interpreter's GIL is still held (see RECYCLE NEEDED above); exiting " +
-			"without finalising Python")
-		return errors.New("shutdown with an interpreter's GIL held")
-	}
-	if s.table != nil && !s.table.WaitProbes(max(time.Until(deadline(sctx)), time.Second)) {
-		s.log.Error("a /debug/threads stack request still waits for an interpreter's GIL; " +
-			"exiting without finalising Python")
-		return errors.New("shutdown with an interpreter's GIL held")
-	}
-	logCrossings(s.log)
-	// Finalising waits for the app's non-daemon threads (as Python's own exit does); one that
-	// never ends must not keep the server from exiting.
-	finalized := make(chan error, 1)
-	go func() { s.notifyStopping(); finalized <- s.finalize() }()
-	limit := max(time.Until(deadline(sctx)), 2*time.Second)
-	select {
-	case err := <-finalized:
-		if err != nil {
-			return err
-		}
-	case <-time.After(limit):
-		s.log.Error("Python did not finish finalising within the shutdown timeout; a non-daemon "+
-			"thread the app started is probably still running (make it a daemon thread, or "+
-			"end it from an atexit handler registered before it starts); exiting without it",
-			"waited", limit.Round(time.Millisecond).String())
-		return errors.New("finalising Python timed out")
-	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	return nil
-}
-
-// requestRecycle passes a stuck request's recycle request on to RequestRecycle, if set (the
-// handler has logged it); deadlockRecycle, a stuck GIL's (the deadlock watch has).
-func (s *Server) requestRecycle(detail string) {
-	if s.RequestRecycle != nil {
-		s.RequestRecycle(workerproto.RequestTimeout, detail)
-	}
-}
-
-func (s *Server) deadlockRecycle(detail string) {
-	if s.RequestRecycle != nil {
-		s.RequestRecycle(workerproto.Deadlock, detail)
-	}
-}
-
-// drainBeforeShutdown is a worker's graceful stop, done before Shutdown because net/http's
-// Shutdown drops a request it reads after shutdown began (it closes the connection
-// unanswered), and a worker's connections are requests on their way, not ones to refuse.
-// It stops accepting, turns keep-alive off (idle connections close, busy ones close after
-// their response; behind the router, the router closes the idle ones instead:
-// httpd.CloseWhenDraining), lets connections accepted just before deliver their requests,
-// and waits until every connection has closed or ctx ends; Shutdown then has nothing left
-// to drop.
-// A connection accept(2) returned just before the close reaches the ConnState hook a moment
-// later, from the Serve loop: waiting for the loops to return first keeps it from being
-// missed (the process then exited under it, and its client read EOF).
-func (s *Server) drainBeforeShutdown(ctx context.Context, listeners []net.Listener,
-	servers []httpServer, fresh *httpd.ConnTracker, accepting *sync.WaitGroup) {
-	for _, ln := range listeners {
-		ln.Close()
-	}
-	loopsDone := make(chan struct{})
-	go func() { accepting.Wait(); close(loopsDone) }()
-	select {
-	case <-loopsDone:
-	case <-ctx.Done():
-	}
-	if s.routed != nil {
-		s.draining.Store(true) // the router closes the idle connections (httpd.CloseWhenDraining)
-	} else {
-		for _, srv := range servers {
-			srv.SetKeepAlivesEnabled(false)
-		}
-	}
-	fresh.WaitForRequests(s.newConnGrace)
-	fresh.CloseNew()
-	fresh.WaitAllClosed(ctx)
-}
-
-func (s *Server) finalize() error { return s.rt.Finalize() }
-
-// httpServer is what Run needs of the server on a listener: net/http's, or the fast path in
-// front of it (httpd.FastServer).
-type httpServer interface {
-	Serve(net.Listener) error
-	Shutdown(context.Context) error
-	SetKeepAlivesEnabled(bool)
-}
-
-func deadline(ctx context.Context) time.Time {
-	d, _ := ctx.Deadline()
-	return d
-}
-
-// logCrossings reports the cgo crossings the requests of this process made and how long they
-// waited for the GIL (the benchmarks read this line).
-func logCrossings(log *slog.Logger) {
-	calls, back := cgo.Crossings()
-	perRequest := 0.0
-	if calls > 0 {
-		perRequest = float64(calls+back) / float64(calls)
-	}
-	waits, waited := gil.Waits()
-	meanWait := time.Duration(0)
-	if waits > 0 {
-		meanWait = waited / time.Duration(waits)
-	}
-	log.Info("request statistics", "requests", calls, "cgo_calls", calls, "callbacks", back,
-		"crossings_per_request", fmt.Sprintf("%.2f", perRequest),
-		"mean_gil_wait", meanWait.Round(100*time.Nanosecond).String(), "total_gil_wait", waited.Round(time.Millisecond).String())
 }
