@@ -1,25 +1,17 @@
 package pyhost
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
-
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 
-	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/observe"
 	"github.com/pyhost/pyhost/pyhost/observe/top"
 	"github.com/pyhost/pyhost/pyhost/proc"
+	"github.com/pyhost/pyhost/pyhost/server"
 	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 )
 
@@ -106,32 +98,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 func printVersion(w io.Writer) {
 	build := "with the GIL"
-	if cgo.IsFreeThreadedBuild() {
+	if server.LinkedBuild().FreeThreaded {
 		build = "free-threaded (PEP 703)"
 	}
 	fmt.Fprintf(w, "pyhost %s\nPython %s\nbuild: %s\nlibpython: %s\n", Version,
-		strings.ReplaceAll(cgo.Version(), "\n", " "), build, libpythonLinkage())
-}
-
-// libpythonLinkage says whether libpython is linked into this binary or loaded from a shared
-// library, and which.
-func libpythonLinkage() string {
-	file := cgo.LibpythonFile()
-	if file == "" {
-		return "unknown (the dynamic loader does not say)"
-	}
-	if exe, err := os.Executable(); err == nil {
-		a, errA := os.Stat(exe)
-		b, errB := os.Stat(file)
-		if errA == nil && errB == nil && os.SameFile(a, b) {
-			return "static, linked into this binary"
-		}
-	}
-	return "shared, " + file
+		server.PythonVersion(), build, server.Libpython())
 }
 
 func serve(args []string, stderr io.Writer) int {
-	cfg, err := config.ParseServe(args, stderr, LinkedBuild())
+	cfg, err := config.ParseServe(args, stderr, server.LinkedBuild())
 	if errors.Is(err, config.ErrSeveralProcessGroups) {
 		return serveGroups(args, stderr)
 	}
@@ -164,7 +139,7 @@ func serve(args []string, stderr io.Writer) int {
 			log.Error("pyhost worker could not start", "error", err)
 			return 1
 		}
-		return runWorker(cfg, env, log)
+		return server.WorkerMain(cfg, env, log)
 	}
 	if cfg.Processes > 0 {
 		return supervise(cfg, args, log)
@@ -177,13 +152,13 @@ func serve(args []string, stderr io.Writer) int {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
-	return serveHere(cfg, log, nil, nil)
+	return server.Main(cfg, log)
 }
 
 // serveGroups is serve --config FILE for a file of several process groups: the supervisor
 // and its router, or (in a worker) the one group the supervisor names.
 func serveGroups(args []string, stderr io.Writer) int {
-	f, cfgs, _, err := config.ParseServeProcessGroups(args, stderr, LinkedBuild())
+	f, cfgs, _, err := config.ParseServeProcessGroups(args, stderr, server.LinkedBuild())
 	if err == nil {
 		for _, c := range cfgs {
 			if err = proc.CheckRoot(c.User, c.UnixGroup, c.AllowRoot); err != nil {
@@ -232,72 +207,9 @@ func serveGroups(args []string, stderr io.Writer) int {
 			return 1
 		}
 		env.WatchSupervisor(log)
-		return runWorker(cfg, env, log.With("worker", env.Slot, "group", env.Group,
+		return server.WorkerMain(cfg, env, log.With("worker", env.Slot, "group", env.Group,
 			"pid", os.Getpid()))
 	}
 	fmt.Fprintf(stderr, "pyhost worker: process group %q is not one of %s\n", env.Group, f.Path)
 	return 2
-}
-
-// serveHere is the server in this process: the whole of pyhost without --processes, and each
-// worker with it (inherited: the supervisor's sockets; link: what the worker tells the
-// supervisor, nil for the single-process server).
-func serveHere(cfg config.Config, log *slog.Logger, inherited []net.Listener, link *workerLink) int {
-	// SIGHUP stops gracefully too: reloading the code needs worker processes to hand over to
-	// (--processes); without them a process manager starts pyhost anew.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT,
-		syscall.SIGHUP)
-	defer stop()
-	// After the first signal starts the graceful shutdown, a second one ends the process at
-	// once (the default action), as with other servers.
-	go func() { <-ctx.Done(); stop() }()
-	var ml *observe.MetricsListener
-	if cfg.MetricsListen != "" && link == nil { // a worker's supervisor serves them
-		var err error
-		if ml, err = observe.ListenMetrics(cfg.MetricsListen, log); err != nil {
-			log.Error("pyhost could not start", "error", err)
-			return 1
-		}
-		defer ml.Close()
-	}
-	defer observe.ReopenOnSIGUSR1(log)()
-	srv, err := newServer(cfg, log, inherited)
-	if link != nil && link.loaded != nil {
-		link.loaded(err)
-	}
-	if err != nil {
-		log.Error("pyhost could not start", "error", err)
-		return 1
-	}
-	if link != nil {
-		recycle := srv.recycling(link.recycle) // its detail is the apps' process_stopping detail too
-		srv.RequestRecycle = recycle
-		if link.control != nil {
-			srv.serveControl(link.control, log)
-		}
-		if recycle != nil && cfg.Recycle.Recycles() {
-			defer srv.watchRecycling(cfg.Recycle, recycle)()
-		}
-	}
-	if ml != nil {
-		// The single-process server's control handlers (/metrics, ...) answer there too.
-		mux := http.NewServeMux()
-		srv.controlHandlers(mux)
-		ml.Serve(mux, observe.ReadyUntil(ctx))
-	}
-	var notFinalized *cgo.NotFinalizedError
-	err = srv.Run(ctx)
-	if link != nil && link.stopped != nil {
-		link.stopped(srv)
-	}
-	switch {
-	case errors.As(err, &notFinalized):
-		log.Warn("stopped without finalising Python", "reason", err)
-	case err != nil:
-		log.Error("pyhost stopped with an error", "error", err)
-		return 1
-	default:
-		log.Info("stopped cleanly")
-	}
-	return 0
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/config/apache"
+	"github.com/pyhost/pyhost/pyhost/server"
 )
 
 // checkConfig is `pyhost check-config FILE`: exit 0 and a summary when the file is valid, 2
@@ -16,7 +17,7 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: pyhost check-config FILE")
 		return 2
 	}
-	f, err := config.LoadFile(args[0], LinkedBuild())
+	f, err := config.LoadFile(args[0], server.LinkedBuild())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2

@@ -1,4 +1,4 @@
-package pyhost
+package server
 
 import (
 	"runtime"

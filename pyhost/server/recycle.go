@@ -1,4 +1,4 @@
-package pyhost
+package server
 
 import (
 	"bytes"
@@ -24,8 +24,26 @@ import (
 // and a compare; everything else is read by the watch on its own schedule.
 type requestActivity struct {
 	started, finished atomic.Uint64
+	limits            config.Recycling
 	limit             uint64        // --maximum-requests after jitter (0: none)
+	limitReached      string        // the recycle detail when finished reaches limit
 	reached           chan struct{} // signalled once, when finished reaches limit
+}
+
+// newRequestActivity counts requests against r's limits.
+func newRequestActivity(r config.Recycling) *requestActivity {
+	a := &requestActivity{limits: r, reached: make(chan struct{}, 1)}
+	if r.MaximumRequests > 0 {
+		// Each worker its own limit, so workers started together do not recycle together.
+		n := r.MaximumRequests + rand.IntN(r.MaximumRequestsJitter+1)
+		a.limit = uint64(n)
+		a.limitReached = fmt.Sprintf("maximum-requests %d reached", n)
+		if r.MaximumRequestsJitter > 0 {
+			a.limitReached += fmt.Sprintf(" (%d plus a jitter of %d)", r.MaximumRequests,
+				n-r.MaximumRequests)
+		}
+	}
+	return a
 }
 
 // wrap counts every request h serves.
@@ -54,24 +72,12 @@ func (s *Server) countRequests(h http.Handler) http.Handler {
 	return s.activity.wrap(h)
 }
 
-// watchRecycling starts the watch of r's limits; call it before Run. It reports the first
-// limit reached to recycle (once) and stops when the returned function is called.
-func (s *Server) watchRecycling(r config.Recycling,
-	recycle func(reason workerproto.RecycleReason, detail string)) (stop func()) {
-	a := &requestActivity{reached: make(chan struct{}, 1)}
-	maxRequests := ""
-	if r.MaximumRequests > 0 {
-		// Each worker its own limit, so workers started together do not recycle together.
-		n := r.MaximumRequests + rand.IntN(r.MaximumRequestsJitter+1)
-		a.limit = uint64(n)
-		maxRequests = fmt.Sprintf("maximum-requests %d reached", n)
-		if r.MaximumRequestsJitter > 0 {
-			maxRequests += fmt.Sprintf(" (%d plus a jitter of %d)", r.MaximumRequests,
-				n-r.MaximumRequests)
-		}
-	}
-	s.activity = a
-	w := &recycleWatch{limits: r, activity: a, started: time.Now(), idleSince: time.Now()}
+// watchRecycling starts the watch of the recycling limits (Run does, when s.activity counts
+// requests). It reports the first limit reached to s.recycle (once) and stops when the
+// returned function is called.
+func (s *Server) watchRecycling() (stop func()) {
+	a := s.activity
+	w := &recycleWatch{limits: a.limits, activity: a, started: time.Now(), idleSince: time.Now()}
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -84,14 +90,14 @@ func (s *Server) watchRecycling(r config.Recycling,
 			case <-quit:
 				return
 			case <-a.reached:
-				reason, detail = workerproto.MaximumRequests, maxRequests
+				reason, detail = workerproto.MaximumRequests, a.limitReached
 			case now := <-tick.C:
 				reason, detail = w.check(now)
 			}
 		}
 		s.log.Warn("this worker reached a recycling limit; the supervisor starts its "+
 			"replacement, then this worker finishes its requests and exits", "reason", detail)
-		recycle(reason, detail)
+		s.recycle(reason, detail)
 	}()
 	return func() { close(quit); <-done }
 }

@@ -1,4 +1,4 @@
-package pyhost
+package server
 
 import (
 	"bytes"
@@ -8,11 +8,10 @@ import (
 	"os"
 	"time"
 
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
-
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/pyhost/pyhost/pyhost/observe"
+	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // What a serving process answers on its control channel (the supervisor asks a worker for
@@ -30,11 +29,11 @@ func (s *Server) controlHandlers(mux *http.ServeMux) {
 
 // serveControl answers the supervisor's queries on ln until the process exits: a draining
 // worker still answers (its last values are what the supervisor keeps of it).
-func (s *Server) serveControl(ln net.Listener, log *slog.Logger) {
+func (s *Server) serveControl(ln net.Listener) {
 	mux := http.NewServeMux()
 	s.controlHandlers(mux)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	go func() { _ = srv.Serve(ln) }()
 }
 
@@ -68,8 +67,9 @@ func (s *Server) threadsHandler() http.Handler {
 }
 
 // reportFinalMetrics sends the worker's counters to the supervisor once it has drained.
-func reportFinalMetrics(status *workerproto.Status, srv *Server, log *slog.Logger) {
-	mfs, err := srv.metrics.Gather()
+func (s *Server) reportFinalMetrics(status *workerproto.Status) {
+	log := s.log
+	mfs, err := s.metrics.Gather()
 	if err != nil {
 		log.Warn("gathering the final metrics", "error", err)
 	}
