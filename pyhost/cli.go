@@ -20,6 +20,7 @@ import (
 	"github.com/pyhost/pyhost/pyhost/observe"
 	"github.com/pyhost/pyhost/pyhost/observe/top"
 	"github.com/pyhost/pyhost/pyhost/proc"
+	"github.com/pyhost/pyhost/pyhost/supervisor"
 	workerproto "github.com/pyhost/pyhost/pyhost/worker"
 )
 
@@ -167,7 +168,7 @@ func serve(args []string, stderr io.Writer) int {
 		return runWorker(cfg, env, log)
 	}
 	if cfg.Processes > 0 {
-		return supervise(cfg, args, log)
+		return supervisor.Run(cfg, args, log)
 	}
 	if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
 		log.Error("pyhost could not start", "error", err)
@@ -213,7 +214,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 	if !isWorker {
 		// Static aliases given on the command line join the file's, in the router.
 		f.Static = append(f.Static, cfgs[0].Static...)
-		return superviseGroups(f, cfgs, args, log)
+		return supervisor.RunProcessGroups(f, cfgs, args, log)
 	}
 	if envErr != nil {
 		log.Error("pyhost worker could not start", "error", envErr)

@@ -1,4 +1,4 @@
-package pyhost
+package supervisor
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ import (
 // expiry is handled on the supervisor's goroutine (evTimer), like every other event.
 
 // recycling is the recycling configuration of w's process group (each group has its own).
-func (s *supervisor) recycling(w *worker) config.Recycling { return w.slot.group.cfg.Recycle }
+func (s *supervisor) recycling(w *child) config.Recycling { return w.slot.group.cfg.Recycle }
 
 // after runs fn on the supervisor's goroutine d from now.
 func (s *supervisor) after(d time.Duration, fn func()) {
@@ -23,7 +23,7 @@ func (s *supervisor) after(d time.Duration, fn func()) {
 
 // watchStartup kills w if it is still starting after --startup-timeout; its exit is then
 // handled as a boot failure (logged with the reason, retried with back-off).
-func (s *supervisor) watchStartup(w *worker) {
+func (s *supervisor) watchStartup(w *child) {
 	d := s.recycling(w).StartupTimeout
 	if d <= 0 {
 		return
@@ -45,7 +45,7 @@ func (s *supervisor) watchStartup(w *worker) {
 // killAfterGrace kills w, a worker drained because a new one replaced it (a recycle or a
 // reload), if it still runs after --graceful-timeout. Without that flag the worker stops
 // itself at --shutdown-timeout, as on a full stop.
-func (s *supervisor) killAfterGrace(w *worker) {
+func (s *supervisor) killAfterGrace(w *child) {
 	d := s.recycling(w).GracefulTimeout
 	if d <= 0 {
 		return

@@ -1,4 +1,4 @@
-package pyhost
+package supervisor
 
 import (
 	"bytes"
@@ -54,7 +54,7 @@ type supervisorMetrics struct {
 
 	gatherMu sync.Mutex // one gathering at a time, so that answers are stored in order
 	mu       sync.Mutex
-	live     map[*worker]*liveWorker
+	live     map[*child]*liveWorker
 	retired  map[slotKey]familySet
 }
 
@@ -66,7 +66,7 @@ type liveWorker struct {
 
 func newSupervisorMetrics(s *supervisor) *supervisorMetrics {
 	m := &supervisorMetrics{reg: prometheus.NewRegistry(), query: s.queryWorkers, log: s.log,
-		live: map[*worker]*liveWorker{}, retired: map[slotKey]familySet{}}
+		live: map[*child]*liveWorker{}, retired: map[slotKey]familySet{}}
 	f := promauto.With(m.reg)
 	m.starts = f.NewCounterVec(prometheus.CounterOpts{Name: "pyhost_worker_starts_total",
 		Help: "Worker processes started, by process group and slot."},
@@ -98,7 +98,7 @@ func (m *supervisorMetrics) handler() http.Handler {
 
 // workerLabel is w's process group and slot as labels: the group as its workers name it in
 // their own series (a config file's one group by its name, serve's command line "default").
-func workerLabel(w *worker) slotKey {
+func workerLabel(w *child) slotKey {
 	g := w.slot.group
 	return slotKey{group: observe.ProcessGroupLabel(g.cfg.ProcessGroup), slot: w.slot.index - g.firstSlot}
 }
@@ -108,7 +108,7 @@ func (k slotKey) labels(more ...string) []string {
 }
 
 // started counts a new worker and starts tracking its values.
-func (m *supervisorMetrics) started(w *worker) {
+func (m *supervisorMetrics) started(w *child) {
 	k := workerLabel(w)
 	m.starts.WithLabelValues(k.labels()...).Inc()
 	m.mu.Lock()
@@ -117,13 +117,13 @@ func (m *supervisorMetrics) started(w *worker) {
 }
 
 // recycled counts a serving worker's replacement; reason is the label value: a
-// workerproto.RecycleReason's, or "reload" or "crash".
-func (m *supervisorMetrics) recycled(w *worker, reason string) {
+// worker.RecycleReason's, or "reload" or "crash".
+func (m *supervisorMetrics) recycled(w *child, reason string) {
 	m.recycles.WithLabelValues(workerLabel(w).labels(reason)...).Inc()
 }
 
 // final stores a worker's final values from its status pipe (a Metrics event).
-func (m *supervisorMetrics) final(w *worker, payload []byte) {
+func (m *supervisorMetrics) final(w *child, payload []byte) {
 	mfs, err := decodeFinalMetrics(payload)
 	if err != nil {
 		m.log.Warn("could not read a worker's final metrics; its slot keeps what the last "+
@@ -138,7 +138,7 @@ func (m *supervisorMetrics) final(w *worker, payload []byte) {
 }
 
 // exited counts a worker's exit and adds its last values to its slot's retired ones.
-func (m *supervisorMetrics) exited(w *worker, reason string) {
+func (m *supervisorMetrics) exited(w *child, reason string) {
 	k := workerLabel(w)
 	m.exits.WithLabelValues(k.labels(reason)...).Inc()
 	m.mu.Lock()

@@ -1,4 +1,4 @@
-package pyhost
+package supervisor
 
 import (
 	"log/slog"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/observe"
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // The supervisor of --processes: it binds the listeners, starts the workers (re-executions
@@ -34,8 +34,8 @@ const (
 type slot struct {
 	index        int
 	group        *groupRun
-	serving      *worker     // ready and accepting
-	pending      *worker     // starting; takes over when ready
+	serving      *child     // ready and accepting
+	pending      *child     // starting; takes over when ready
 	retry        *time.Timer // a scheduled respawn after a boot failure or repeated crashes
 	bootFailures int
 	crashes      int // crashes in a row, each within crashQuiet of getting ready
@@ -44,14 +44,14 @@ type slot struct {
 }
 
 // setServing makes w (or nobody) the worker serving the slot's sockets, and tells the router.
-func (sl *slot) setServing(w *worker) {
+func (sl *slot) setServing(w *child) {
 	sl.serving = w
 	if sl.routed != nil {
 		sl.routed.accepting.Store(w != nil)
 	}
 }
 
-type worker struct {
+type child struct {
 	slot    *slot
 	pid     int
 	cmd     *exec.Cmd
@@ -61,7 +61,7 @@ type worker struct {
 	failure string // why it could not start, from its status pipe
 	fatal   string // the first line of the Go runtime's crash report, when it crashed
 	// crash is what that line says happened.
-	crash workerproto.CrashCause
+	crash worker.CrashCause
 	// killedBy says why the supervisor sent this worker SIGKILL itself ("": it did not).
 	killedBy string
 	control  string // the path of its control socket ("" : none)
@@ -81,9 +81,9 @@ const (
 
 type event struct {
 	kind   eventKind
-	w      *worker
+	w      *child
 	slot   *slot             // evRetry
-	status workerproto.Event // evFailed, evFatal, evRecycle: the worker's status line
+	status worker.Event // evFailed, evFatal, evRecycle: the worker's status line
 	fn     func()            // evTimer
 }
 
@@ -96,7 +96,7 @@ type supervisor struct {
 	groups []*groupRun
 	front  *frontend // the router, when the listeners carry several groups' mounts
 	slots  []*slot
-	live   map[*worker]bool
+	live   map[*child]bool
 	events chan event
 	starts chan startRequest
 
@@ -114,7 +114,7 @@ type supervisor struct {
 	listener   *observe.MetricsListener
 	// lifeline ends every worker when the supervisor ends, whatever user they became
 	// (pyhost/worker); nil if its pipe could not be made (the parent-death signal remains).
-	lifeline *workerproto.Lifeline
+	lifeline *worker.Lifeline
 }
 
 type startRequest struct {
@@ -122,16 +122,16 @@ type startRequest struct {
 	done chan error
 }
 
-// supervise runs the supervisor until SIGTERM/SIGINT and returns the exit code: 0 when every
+// Run runs the supervisor until SIGTERM/SIGINT and returns the exit code: 0 when every
 // worker stopped cleanly, 1 when one stopped with requests still running at the shutdown
 // timeout or had to be killed (as the single-process server exits 1 then).
-func supervise(cfg config.Config, args []string, log *slog.Logger) int {
+func Run(cfg config.Config, args []string, log *slog.Logger) int {
 	exe, err := os.Executable()
 	if err != nil {
 		log.Error("pyhost could not find its own binary to start workers", "error", err)
 		return 1
 	}
-	files, addrs, err := workerproto.BindListeners(cfg.Listen)
+	files, addrs, err := worker.BindListeners(cfg.Listen)
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
@@ -151,9 +151,9 @@ func supervise(cfg config.Config, args []string, log *slog.Logger) int {
 
 func newSupervisor(cfg config.Config, args []string, exe string, log *slog.Logger) *supervisor {
 	s := &supervisor{cfg: cfg, args: args, exe: exe, log: log.With("supervisor", os.Getpid()),
-		live: map[*worker]bool{}, events: make(chan event, 16),
+		live: map[*child]bool{}, events: make(chan event, 16),
 		starts: make(chan startRequest), directory: newWorkerDirectory()}
-	if ll, err := workerproto.NewLifeline(); err != nil {
+	if ll, err := worker.NewLifeline(); err != nil {
 		s.log.Warn("workers that change user may outlive a killed supervisor", "error", err)
 	} else {
 		s.lifeline = ll
@@ -257,7 +257,7 @@ func (s *supervisor) spawn(sl *slot) {
 	}
 	env := g.env
 	env.Slot = sl.index
-	workerproto.Attach(cmd, env, workerproto.Files{Listeners: files, Status: w,
+	worker.Attach(cmd, env, worker.Files{Listeners: files, Status: w,
 		Lifeline: s.lifeline, Control: controlFile})
 	// Setpgid: a Ctrl-C in a terminal reaches the supervisor only, which stops the workers in
 	// order, instead of every process at once.
@@ -275,7 +275,7 @@ func (s *supervisor) spawn(sl *slot) {
 		s.retryLater(sl, s.bootBackoff(sl))
 		return
 	}
-	wk := &worker{slot: sl, pid: cmd.Process.Pid, cmd: cmd, started: time.Now(),
+	wk := &child{slot: sl, pid: cmd.Process.Pid, cmd: cmd, started: time.Now(),
 		control: controlPath}
 	sl.pending = wk
 	s.live[wk] = true
@@ -295,28 +295,28 @@ func (s *supervisor) spawn(sl *slot) {
 }
 
 // readStatus turns the worker's status lines into events.
-func (s *supervisor) readStatus(w *worker, r *os.File, done chan<- struct{}) {
+func (s *supervisor) readStatus(w *child, r *os.File, done chan<- struct{}) {
 	defer close(done)
 	defer r.Close()
-	err := workerproto.ReadStatus(r, func(ev workerproto.Event, err error) {
+	err := worker.ReadStatus(r, func(ev worker.Event, err error) {
 		if err != nil {
 			s.log.Warn("could not read a worker's status line", "pid", w.pid,
 				"event", ev.Kind.String(), "error", err)
 			return
 		}
 		switch ev.Kind {
-		case workerproto.Ready:
+		case worker.Ready:
 			s.events <- event{kind: evReady, w: w}
-		case workerproto.Failed:
+		case worker.Failed:
 			s.events <- event{kind: evFailed, w: w, status: ev}
-		case workerproto.Recycle:
+		case worker.Recycle:
 			s.events <- event{kind: evRecycle, w: w, status: ev}
-		case workerproto.Metrics:
+		case worker.Metrics:
 			// Stored from here: the worker's exit (evExited) waits for this reader to end.
 			if s.metrics != nil {
 				s.metrics.final(w, ev.Payload)
 			}
-		case workerproto.Crashed:
+		case worker.Crashed:
 			s.events <- event{kind: evFatal, w: w, status: ev}
 		}
 	})
@@ -347,7 +347,7 @@ func (s *supervisor) handle(ev event) {
 	}
 }
 
-func (s *supervisor) ready(w *worker) {
+func (s *supervisor) ready(w *child) {
 	if w.state != workerStarting { // told to stop while it was loading
 		return
 	}
@@ -406,7 +406,7 @@ func (s *supervisor) reload() {
 
 // recycle replaces a serving worker that asked for it: the replacement starts first, and the
 // old worker drains once it is ready (as in a reload, for one slot).
-func (s *supervisor) recycle(w *worker, reason workerproto.RecycleReason, detail string) {
+func (s *supervisor) recycle(w *child, reason worker.RecycleReason, detail string) {
 	sl := w.slot
 	if s.stopping || w.state != workerReady || sl.serving != w || sl.pending != nil {
 		return
@@ -432,7 +432,7 @@ func (s *supervisor) stop() {
 	}
 }
 
-func (s *supervisor) drain(w *worker, reason string) {
+func (s *supervisor) drain(w *child, reason string) {
 	if w.state != workerStarting && w.state != workerReady {
 		return
 	}
@@ -459,7 +459,7 @@ func (s *supervisor) killAll() {
 	}
 }
 
-func (s *supervisor) transition(w *worker, next workerState) {
+func (s *supervisor) transition(w *child, next workerState) {
 	if err := w.state.to(next); err != nil {
 		s.log.Error("supervisor bug", "pid", w.pid, "error", err)
 		w.state = next

@@ -1,9 +1,9 @@
-package pyhost
+package supervisor
 
 import (
 	"time"
 
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // What the supervisor does when a worker exits: a stop it asked for is logged; a boot failure
@@ -19,7 +19,7 @@ const (
 )
 
 // exited handles a reaped worker according to the state it died in.
-func (s *supervisor) exited(w *worker) {
+func (s *supervisor) exited(w *child) {
 	prev := w.state
 	s.transition(w, workerExited)
 	delete(s.live, w)
@@ -39,7 +39,7 @@ func (s *supervisor) exited(w *worker) {
 	attrs := []any{"slot", sl.index, "pid", w.pid, "status", status}
 	if w.fatal != "" {
 		attrs = append(attrs, "crash", w.fatal)
-		if hint == "" && w.crash == workerproto.CrashSignal {
+		if hint == "" && w.crash == worker.CrashSignal {
 			hint = crashHint(w.pid, w.started)
 		}
 	}
@@ -73,7 +73,7 @@ func (s *supervisor) exited(w *worker) {
 // bootFailed handles a worker that died before it was ready: the app cannot load (or the
 // worker cannot start at all). Retrying at once would fail the same way, so the slot backs
 // off, and the failure is logged in full once, not on every retry.
-func (s *supervisor) bootFailed(w *worker, attrs []any) {
+func (s *supervisor) bootFailed(w *child, attrs []any) {
 	sl := w.slot
 	sl.bootFailures++
 	if limit := sl.group.cfg.Recycle.BootAttempts; limit > 0 && sl.bootFailures >= limit {
@@ -116,7 +116,7 @@ func backoff(n int) time.Duration {
 // crashed handles a ready worker that died (a segfault, os._exit, the OOM killer): the
 // others keep serving and the slot gets a new worker at once, unless it keeps crashing soon
 // after it starts, which backs off like a boot failure.
-func (s *supervisor) crashed(w *worker, attrs []any) {
+func (s *supervisor) crashed(w *child, attrs []any) {
 	sl := w.slot
 	if time.Since(w.readyAt) > crashQuiet {
 		sl.crashes = 0
@@ -162,7 +162,7 @@ const exitBootFailure = 3
 // not load) that worker keeps serving and the slot stops trying until SIGHUP; a slot with no
 // worker at all means the server cannot serve what it was asked to, so the supervisor stops
 // every worker and exits with exitBootFailure, for a process manager to see and report.
-func (s *supervisor) giveUp(w *worker, attrs []any) {
+func (s *supervisor) giveUp(w *child, attrs []any) {
 	sl := w.slot
 	if sl.serving != nil {
 		s.log.Error("replacement worker could not start; giving up on it: the current worker "+

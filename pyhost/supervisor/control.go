@@ -1,4 +1,4 @@
-package pyhost
+package supervisor
 
 import (
 	"context"
@@ -66,22 +66,22 @@ type controlWorker struct {
 // to date by the supervisor's loop (at spawn, every state change and exit).
 type workerDirectory struct {
 	mu      sync.Mutex
-	workers map[*worker]*controlWorker
+	workers map[*child]*controlWorker
 	// groups are the process groups' label values, in order, for the ready check.
 	groups []string
 }
 
 func newWorkerDirectory() *workerDirectory {
-	return &workerDirectory{workers: map[*worker]*controlWorker{}}
+	return &workerDirectory{workers: map[*child]*controlWorker{}}
 }
 
-func (d *workerDirectory) add(w *worker, cw controlWorker) {
+func (d *workerDirectory) add(w *child, cw controlWorker) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.workers[w] = &cw
 }
 
-func (d *workerDirectory) setState(w *worker, st workerState) {
+func (d *workerDirectory) setState(w *child, st workerState) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if cw := d.workers[w]; cw != nil {
@@ -90,7 +90,7 @@ func (d *workerDirectory) setState(w *worker, st workerState) {
 	}
 }
 
-func (d *workerDirectory) remove(w *worker) {
+func (d *workerDirectory) remove(w *child) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	delete(d.workers, w)
@@ -99,10 +99,10 @@ func (d *workerDirectory) remove(w *worker) {
 // snapshot lists the live workers that answer on a control socket: ready, or draining after
 // they were. A worker serves its control socket only once its apps have loaded; before, a
 // connection would wait in the backlog, holding up the query.
-func (d *workerDirectory) snapshot() map[*worker]controlWorker {
+func (d *workerDirectory) snapshot() map[*child]controlWorker {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make(map[*worker]controlWorker, len(d.workers))
+	out := make(map[*child]controlWorker, len(d.workers))
 	for w, cw := range d.workers {
 		if cw.socket != "" && cw.served && (cw.state == workerReady || cw.state == workerDraining) {
 			out[w] = *cw
@@ -131,7 +131,7 @@ func (d *workerDirectory) unready() (string, bool) {
 
 // workerReply is one worker's answer to a control query.
 type workerReply struct {
-	w      *worker
+	w      *child
 	Group  string
 	Slot   int
 	PID    int
@@ -249,7 +249,7 @@ func (s *supervisor) bindControl(sl *slot) (string, *os.File) {
 }
 
 // workerStarted and workerExited keep the directory and the metrics up to date.
-func (s *supervisor) workerStarted(w *worker) {
+func (s *supervisor) workerStarted(w *child) {
 	k := workerLabel(w)
 	s.directory.add(w, controlWorker{group: k.group, slot: k.slot, pid: w.pid,
 		socket: w.control, state: w.state})
@@ -258,7 +258,7 @@ func (s *supervisor) workerStarted(w *worker) {
 	}
 }
 
-func (s *supervisor) workerExited(w *worker, reason string) {
+func (s *supervisor) workerExited(w *child, reason string) {
 	s.directory.remove(w)
 	if w.control != "" {
 		os.Remove(w.control)

@@ -1,4 +1,4 @@
-package pyhost
+package supervisor
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/httpd"
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/pyhost/worker"
 	"github.com/pyhost/pyhost/wsgi/request"
 )
 
@@ -29,7 +29,7 @@ type groupRun struct {
 	// groups: the router balances between them); slot firstSlot+i gets slotFiles[i].
 	slotFiles [][]*os.File
 	firstSlot int
-	env       workerproto.Env // what its workers are told (each its own Slot)
+	env       worker.Env // what its workers are told (each its own Slot)
 	// routed, for routed groups, is what each slot shares with the router (frontend.go): it
 	// sends requests only to slots with a ready worker.
 	routed []*routedSlot
@@ -44,9 +44,9 @@ func (s *supervisor) shutdownTimeout() time.Duration {
 	return d
 }
 
-// superviseGroups runs a config file's several process groups (cfgs: one per f.Groups,
+// RunProcessGroups runs a config file's several process groups (cfgs: one per f.Groups,
 // command-line flags applied) behind the supervisor's router.
-func superviseGroups(f *config.File, cfgs []config.Config, args []string, log *slog.Logger) int {
+func RunProcessGroups(f *config.File, cfgs []config.Config, args []string, log *slog.Logger) int {
 	exe, err := os.Executable()
 	if err != nil {
 		log.Error("pyhost could not find its own binary to start workers", "error", err)
@@ -78,7 +78,7 @@ func superviseGroups(f *config.File, cfgs []config.Config, args []string, log *s
 	routed := map[string]routedGroup{}
 	for i, g := range f.ProcessGroups {
 		gr := &groupRun{name: g.Name, cfg: cfgs[i],
-			env: workerproto.Env{Group: g.Name, Routed: addrs}}
+			env: worker.Env{Group: g.Name, Routed: addrs}}
 		// One socket per process of the group, each served by that slot's worker (and its
 		// replacement), so that the router can send a request to the least busy process.
 		for p := 0; p < max(cfgs[i].Processes, 1); p++ {
@@ -127,7 +127,7 @@ func bindUnix(path string) (*os.File, error) {
 		return nil, err
 	}
 	ln.SetUnlinkOnClose(false)             // the file below keeps the socket; the folder goes at exit
-	f, err := workerproto.ListenerFile(ln) // stays non-blocking for the workers that share it
+	f, err := worker.ListenerFile(ln) // stays non-blocking for the workers that share it
 	ln.Close()
 	return f, err
 }
