@@ -15,97 +15,94 @@ import (
 	"github.com/pyhost/pyhost/wsgi/request"
 )
 
-// The supervisor's router, for listeners that carry the mounts of several process groups
-// (mod_wsgi's daemon mode): it accepts on them, serves the static aliases itself and passes
-// every other request, by the longest prefix, to its group's workers over the Unix socket
-// they accept on. It never runs Python.
+// The front: for listeners that carry the mounts of several process groups (mod_wsgi's daemon
+// mode), the supervisor accepts on them itself, serves the static aliases and forwards every
+// other request, by the longest mount prefix (an httpd.Router), to a process of its group over
+// the Unix socket that process accepts on. It never runs Python.
 
-type frontend struct {
+// front is the supervisor's HTTP servers on the public listeners.
+type front struct {
 	servers []*http.Server
 	log     *slog.Logger
 }
 
-// groupBalancer sends each request of a group to the process with the fewest requests in
-// flight (the first of those after the last one picked). Kept-alive connections belong to one
-// process each, so balancing by connection, as the workers' accept would, could leave a
-// one-thread process queueing requests while its sibling idles.
-type groupBalancer struct {
+// frontGroup is one process group behind the front. It sends each request to the slot with
+// the fewest requests in flight (the first of those after the last one picked): kept-alive
+// connections belong to one process each, so balancing by connection, as the workers' accept
+// would, could leave a one-thread process queueing requests while its sibling idles.
+type frontGroup struct {
 	name  string
-	procs []*groupProcess
+	slots []*frontSlot
 	next  atomic.Uint32
-	// wait bounds how long a request waits for a process of the group to have a ready
-	// worker (none while all crash or are still loading): past it, 503.
+	// wait bounds how long a request waits for a slot of the group to have a ready worker
+	// (none while all crash or are still loading): past it, 503.
 	wait time.Duration
 	log  *slog.Logger
 }
 
-type groupProcess struct {
-	inflight atomic.Int64
-	slot     *routedSlot // whether a ready worker serves this process's socket
-	proxy    *httputil.ReverseProxy
-}
-
-// routeWait is how long a request waits for a ready worker of its group when no
-// --queue-timeout is set (mod_wsgi's connect-timeout has the same default).
-const routeWait = 15 * time.Second
-
-// routePoll is how often a waiting request looks again for a ready worker: waits happen
-// only while a group has none (starting, or crashing), so a simple poll is enough.
-const routePoll = 20 * time.Millisecond
-
-// routedGroup is what the router knows of a process group: one socket per process, what it
-// shares with the supervisor of each, and the group's wait for a ready worker (its
-// --queue-timeout, or routeWait).
-type routedGroup struct {
-	sockets []string
-	slots   []*routedSlot
-	wait    time.Duration
-}
-
-// routedSlot is what the supervisor and the router share of one process (slot) of a routed
-// group: whether a ready worker serves its socket (set by the supervisor), and the router's
-// connections to it, whose idle ones the supervisor has closed when the worker drains.
-type routedSlot struct {
+// frontSlot is one slot (process) of a group behind the front, shared by the supervisor's loop
+// and the front: whether a ready worker serves its socket (set by the supervisor), and the
+// front's requests in flight to it and its connections to it, whose idle ones the supervisor
+// has closed when the worker drains.
+type frontSlot struct {
 	accepting atomic.Bool
-	transport atomic.Pointer[http.Transport]
+	inflight  atomic.Int64
+	proxy     *httputil.ReverseProxy
+	transport *http.Transport
 }
 
-func newGroupBalancer(name string, g routedGroup, log *slog.Logger) *groupBalancer {
-	b := &groupBalancer{name: name, wait: g.wait, log: log}
-	if b.wait <= 0 {
-		b.wait = routeWait
+// frontWait is how long a request waits for a ready worker of its group when no
+// --queue-timeout is set (mod_wsgi's connect-timeout has the same default).
+const frontWait = 15 * time.Second
+
+// frontPoll is how often a waiting request looks again for a ready worker: waits happen
+// only while a group has none (starting, or crashing), so a simple poll is enough.
+const frontPoll = 20 * time.Millisecond
+
+// frontIdleTimeout bounds how long a connection to a worker may sit idle in the front's
+// pool: also how long a draining worker may wait for the front to let go of one that
+// closeIdleSoon missed.
+const frontIdleTimeout = 5 * time.Second
+
+// newFrontGroup is group name behind the front; wait is its --queue-timeout (0: frontWait).
+func newFrontGroup(name string, wait time.Duration, log *slog.Logger) *frontGroup {
+	if wait <= 0 {
+		wait = frontWait
 	}
-	for i, sock := range g.sockets {
-		proxy, transport := processProxy(name, sock, log)
-		g.slots[i].transport.Store(transport)
-		b.procs = append(b.procs, &groupProcess{slot: g.slots[i], proxy: proxy})
-	}
-	return b
+	return &frontGroup{name: name, wait: wait, log: log}
 }
 
-// pick returns the accepting process with the fewest requests in flight, or nil.
-func (b *groupBalancer) pick() *groupProcess {
-	start := int(b.next.Add(1))
-	var best *groupProcess
-	for i := range b.procs {
-		p := b.procs[(start+i)%len(b.procs)]
-		if p.slot.accepting.Load() && (best == nil || p.inflight.Load() < best.inflight.Load()) {
-			best = p
+// addSlot adds a slot whose workers accept on the Unix socket at socket.
+func (g *frontGroup) addSlot(socket string) *frontSlot {
+	sl := &frontSlot{}
+	sl.proxy, sl.transport = slotProxy(g.name, socket, g.log)
+	g.slots = append(g.slots, sl)
+	return sl
+}
+
+// pick returns the accepting slot with the fewest requests in flight, or nil.
+func (g *frontGroup) pick() *frontSlot {
+	start := int(g.next.Add(1))
+	var best *frontSlot
+	for i := range g.slots {
+		sl := g.slots[(start+i)%len(g.slots)]
+		if sl.accepting.Load() && (best == nil || sl.inflight.Load() < best.inflight.Load()) {
+			best = sl
 		}
 	}
 	return best
 }
 
-func (b *groupBalancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	best := b.pick()
+func (g *frontGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	best := g.pick()
 	if best == nil {
-		best = b.waitForWorker(r)
+		best = g.waitForWorker(r)
 		if best == nil {
 			if r.Context().Err() == nil {
-				b.log.Warn("request refused: no worker of its process group became ready in "+
+				g.log.Warn("request refused: no worker of its process group became ready in "+
 					"time; answered 503 (the group's workers are starting, or failing to: see "+
-					"their log lines above)", "group", b.name, "path", r.URL.Path,
-					"waited", b.wait.String())
+					"their log lines above)", "group", g.name, "path", r.URL.Path,
+					"waited", g.wait.String())
 				w.Header().Set("Retry-After", "1")
 				http.Error(w, "503 the application's processes are not ready",
 					http.StatusServiceUnavailable)
@@ -118,21 +115,21 @@ func (b *groupBalancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	best.proxy.ServeHTTP(w, r)
 }
 
-// waitForWorker waits up to b.wait for a process of the group to accept; nil if none did or
+// waitForWorker waits up to g.wait for a slot of the group to accept; nil if none did or
 // the client left.
-func (b *groupBalancer) waitForWorker(r *http.Request) *groupProcess {
-	timeout := time.NewTimer(b.wait)
+func (g *frontGroup) waitForWorker(r *http.Request) *frontSlot {
+	timeout := time.NewTimer(g.wait)
 	defer timeout.Stop()
-	tick := time.NewTicker(routePoll)
+	tick := time.NewTicker(frontPoll)
 	defer tick.Stop()
 	for {
 		select {
 		case <-tick.C:
-			if p := b.pick(); p != nil {
-				return p
+			if sl := g.pick(); sl != nil {
+				return sl
 			}
 		case <-timeout.C:
-			return b.pick()
+			return g.pick()
 		case <-r.Context().Done():
 			return nil
 		}
@@ -150,39 +147,30 @@ func (a atListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.next.ServeHTTP(w, r)
 }
 
-// closeIdleSoon closes the router's idle connections to the slot's socket, as its worker
+// closeIdleSoon closes the front's idle connections to the slot's socket, as its worker
 // starts draining: now and twice more, since a connection whose response left the worker just
 // before it marked its answers Connection: close goes back to the pool a moment later. A
-// draining worker behind the router never closes an idle connection itself
-// (httpd.CloseWhenDraining): a
-// request the router sent on a connection the worker closed at that instant would be lost,
-// and one with a body (a POST) cannot be retried. The router closing its own idle connections
-// races with nothing.
-func (rs *routedSlot) closeIdleSoon() {
-	t := rs.transport.Load()
-	if t == nil {
-		return
-	}
+// draining worker behind the front never closes an idle connection itself
+// (httpd.CloseWhenDraining): a request the front sent on a connection the worker closed at
+// that instant would be lost, and one with a body (a POST) cannot be retried. The front
+// closing its own idle connections races with nothing.
+func (sl *frontSlot) closeIdleSoon() {
+	t := sl.transport
 	t.CloseIdleConnections()
 	time.AfterFunc(100*time.Millisecond, t.CloseIdleConnections)
 	time.AfterFunc(time.Second, t.CloseIdleConnections)
 }
 
-// routerIdleTimeout bounds how long a connection to a worker may sit idle in the router's
-// pool: also how long a draining worker may wait for the router to let go of one that
-// closeIdleSoon missed.
-const routerIdleTimeout = 5 * time.Second
-
-// processProxy forwards requests to one process of a group over its Unix socket: kept-alive
+// slotProxy forwards requests to one slot of group over its Unix socket: kept-alive
 // connections, bodies streamed both ways.
-func processProxy(name, socket string, log *slog.Logger) (*httputil.ReverseProxy, *http.Transport) {
+func slotProxy(group, socket string, log *slog.Logger) (*httputil.ReverseProxy, *http.Transport) {
 	dialer := &net.Dialer{Timeout: 10 * time.Second}
 	transport := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return dialer.DialContext(ctx, "unix", socket)
 		},
 		MaxIdleConnsPerHost: 256,
-		IdleConnTimeout:     routerIdleTimeout,
+		IdleConnTimeout:     frontIdleTimeout,
 		DisableCompression:  true,
 	}
 	return &httputil.ReverseProxy{
@@ -199,18 +187,17 @@ func processProxy(name, socket string, log *slog.Logger) (*httputil.ReverseProxy
 			if r.Context().Err() != nil { // the client went away
 				return
 			}
-			log.Warn("could not pass a request to its process group's workers", "group", name,
+			log.Warn("could not pass a request to its process group's workers", "group", group,
 				"path", r.URL.Path, "error", err)
 			http.Error(w, "502 the application's processes did not answer", http.StatusBadGateway)
 		},
 	}, transport
 }
 
-// startFrontend serves each listener with a router over the static aliases and the groups'
-// balancers. mounts maps a mount prefix to its group's name; groups a group's name to its
-// processes.
-func startFrontend(lns []net.Listener, mounts map[string]string, groups map[string]routedGroup,
-	static []config.StaticAlias, lim request.Limits, log *slog.Logger) (*frontend, error) {
+// startFront serves each listener with an httpd.Router over the static aliases and the
+// mounts (a mount prefix and its group).
+func startFront(lns []net.Listener, mounts map[string]*frontGroup, static []config.StaticAlias,
+	lim request.Limits, log *slog.Logger) (*front, error) {
 	var statics []httpd.Route
 	for _, a := range static {
 		sf, err := httpd.NewStaticFiles(a.Prefix, a.Dir)
@@ -219,16 +206,12 @@ func startFrontend(lns []net.Listener, mounts map[string]string, groups map[stri
 		}
 		statics = append(statics, httpd.Route{Prefix: a.Prefix, Handler: sf})
 	}
-	f := &frontend{log: log}
-	balancers := map[string]*groupBalancer{}
-	for name, g := range groups {
-		balancers[name] = newGroupBalancer(name, g, log)
-	}
+	f := &front{log: log}
 	for i, ln := range lns {
 		routes := append([]httpd.Route(nil), statics...)
-		for prefix, group := range mounts {
+		for prefix, g := range mounts {
 			routes = append(routes, httpd.Route{Prefix: prefix,
-				Handler: atListener{strconv.Itoa(i), balancers[group]}})
+				Handler: atListener{strconv.Itoa(i), g}})
 		}
 		srv := &http.Server{Handler: httpd.HTTP1Rules(httpd.NewRouter(routes), log),
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -248,8 +231,11 @@ func startFrontend(lns []net.Listener, mounts map[string]string, groups map[stri
 }
 
 // shutdown stops accepting and waits for the requests in flight (up to timeout), so the
-// workers drain only once nothing more can reach them.
-func (f *frontend) shutdown(timeout time.Duration) {
+// workers drain only once nothing more can reach them. A nil front does nothing.
+func (f *front) shutdown(timeout time.Duration) {
+	if f == nil {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	done := make(chan struct{}, len(f.servers))

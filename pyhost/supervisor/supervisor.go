@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -15,44 +14,47 @@ import (
 	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
-// The supervisor of --processes: it binds the listeners, starts the workers (re-executions
-// of this binary that accept on the inherited sockets themselves: no proxy hop), restarts the
-// ones that die and reloads them on SIGHUP. It never initialises Python, so nothing an app
-// does can take it down.
+// The supervisor's state and its loop: one goroutine (run) owns the slots and children and
+// handles every signal, status line, exit and timer as an event, in order.
 
-const (
-	// stopMargin is what a worker gets on top of --shutdown-timeout to finalise Python and
-	// exit before the supervisor kills it.
-	stopMargin = 5 * time.Second
-	// exitAfterPipe bounds the wait for a dead worker's last status lines (a child the app
-	// forked may hold the pipe open).
-	exitAfterPipe = 200 * time.Millisecond
-)
+// stopMargin is what a worker gets on top of --shutdown-timeout to finalise Python and exit
+// before the supervisor kills it.
+const stopMargin = 5 * time.Second
 
 // slot is one of the --processes places a worker serves in: at most one serving worker and
 // one starting (its replacement during a reload, or its respawn).
 type slot struct {
 	index        int
 	group        *groupRun
-	serving      *child     // ready and accepting
-	pending      *child     // starting; takes over when ready
+	serving      *child      // ready and accepting
+	pending      *child      // starting; takes over when ready
 	retry        *time.Timer // a scheduled respawn after a boot failure or repeated crashes
 	bootFailures int
 	crashes      int // crashes in a row, each within crashQuiet of getting ready
-	// routed is what the slot shares with the router (routed groups only, else nil).
-	routed *routedSlot
+	// front is what the slot shares with the front (groups behind it only, else nil).
+	front *frontSlot
 }
 
-// setServing makes w (or nobody) the worker serving the slot's sockets, and tells the router.
-func (sl *slot) setServing(w *child) {
-	sl.serving = w
-	if sl.routed != nil {
-		sl.routed.accepting.Store(w != nil)
+// key is the slot's identity in metrics and control queries: its group and its index there.
+func (sl *slot) key() slotKey {
+	g := sl.group
+	return slotKey{group: observe.ProcessGroupLabel(g.cfg.ProcessGroup), slot: sl.index - g.firstSlot}
+}
+
+// setServing makes c (or nobody) the worker serving the slot's sockets, and tells the front.
+func (sl *slot) setServing(c *child) {
+	sl.serving = c
+	if sl.front != nil {
+		sl.front.accepting.Store(c != nil)
 	}
 }
 
+// child is one worker process the supervisor started, from its start to its reaping.
 type child struct {
-	slot    *slot
+	slot *slot
+	// id numbers the supervisor's children from 1, never reused (a pid may be, once reaped):
+	// the metrics and the control directory know a child by it.
+	id      int
 	pid     int
 	cmd     *exec.Cmd
 	state   workerState
@@ -76,15 +78,15 @@ const (
 	evRecycle
 	evExited
 	evRetry
-	evTimer // a timer of recyclesupervisor.go: run fn
+	evTimer // a timer of recycle.go: run fn
 )
 
 type event struct {
 	kind   eventKind
-	w      *child
-	slot   *slot             // evRetry
+	c      *child
+	slot   *slot        // evRetry
 	status worker.Event // evFailed, evFatal, evRecycle: the worker's status line
-	fn     func()            // evTimer
+	fn     func()       // evTimer
 }
 
 type supervisor struct {
@@ -92,11 +94,11 @@ type supervisor struct {
 	args   []string // serve's arguments, given to every worker
 	exe    string
 	log    *slog.Logger
-	files  []*os.File // the listening sockets, open for the supervisor's whole life
 	groups []*groupRun
-	front  *frontend // the router, when the listeners carry several groups' mounts
+	front  *front // when the listeners carry several groups' mounts, else nil
 	slots  []*slot
 	live   map[*child]bool
+	nextID int // the last child's id
 	events chan event
 	starts chan startRequest
 
@@ -107,24 +109,22 @@ type supervisor struct {
 	killed      int    // workers killed after the shutdown timeout
 	announced   bool   // the "serving" line went out
 
-	// The worker control channel (workerctl.go) and --metrics-listen (supervisor_metrics.go).
+	// The worker control channel (control.go) and --metrics-listen (metrics.go).
 	controlDir *controlDir // nil when it could not be created: workers run without control
 	directory  *workerDirectory
-	metrics    *supervisorMetrics // nil without --metrics-listen
+	metrics    *supervisorMetrics // nil without --metrics-listen: its methods do nothing
 	listener   *observe.MetricsListener
 	// lifeline ends every worker when the supervisor ends, whatever user they became
 	// (pyhost/worker); nil if its pipe could not be made (the parent-death signal remains).
 	lifeline *worker.Lifeline
 }
 
-type startRequest struct {
-	cmd  *exec.Cmd
-	done chan error
-}
-
-// Run runs the supervisor until SIGTERM/SIGINT and returns the exit code: 0 when every
-// worker stopped cleanly, 1 when one stopped with requests still running at the shutdown
-// timeout or had to be killed (as the single-process server exits 1 then).
+// Run binds cfg.Listen, runs cfg.Processes workers (serve with args, re-executed) that accept
+// on those sockets themselves, and supervises them until SIGTERM/SIGINT. It returns the exit
+// status: 0 when every worker stopped cleanly; 1 when one stopped with requests still running
+// at the shutdown timeout or had to be killed (as the single-process server exits 1 then), or
+// when the supervisor could not start; exitBootFailure (3) when it gave up on workers that
+// could not start (--boot-attempts).
 func Run(cfg config.Config, args []string, log *slog.Logger) int {
 	exe, err := os.Executable()
 	if err != nil {
@@ -142,7 +142,6 @@ func Run(cfg config.Config, args []string, log *slog.Logger) int {
 		}
 	}()
 	s := newSupervisor(cfg, args, exe, log)
-	s.files = files
 	s.groups = []*groupRun{{cfg: cfg, files: files}}
 	s.log.Info("supervisor listening; starting workers", "addresses", strings.Join(addrs, ","),
 		"processes", cfg.Processes, "threads", cfg.Threads)
@@ -176,8 +175,8 @@ func (s *supervisor) run() int {
 		g.firstSlot = len(s.slots)
 		for i := 0; i < max(g.cfg.Processes, 1); i++ {
 			sl := &slot{index: len(s.slots), group: g}
-			if i < len(g.routed) {
-				sl.routed = g.routed[i]
+			if g.front != nil {
+				sl.front = g.front.slots[i]
 			}
 			s.slots = append(s.slots, sl)
 			s.spawn(sl)
@@ -198,9 +197,7 @@ func (s *supervisor) run() int {
 			default:
 				s.log.Info("stopping: workers finish their requests", "signal", sig.String(),
 					"timeout", s.shutdownTimeout().String())
-				if s.front != nil {
-					s.front.shutdown(s.shutdownTimeout())
-				}
+				s.front.shutdown(s.shutdownTimeout())
 				s.stop()
 				killAt = time.After(s.shutdownTimeout() + stopMargin)
 			}
@@ -223,120 +220,18 @@ func (s *supervisor) run() int {
 	return 0
 }
 
-// startOnOneThread starts every worker from one OS thread that never exits: the kernel sends
-// a child's parent-death signal when the thread that forked it ends, not the process, and Go
-// ends threads at will. Locked here and never unlocked, this thread lives as long as the
-// supervisor, so workers die with the supervisor and only then.
-func (s *supervisor) startOnOneThread() {
-	runtime.LockOSThread()
-	for req := range s.starts {
-		req.done <- req.cmd.Start()
-	}
-}
-
-func (s *supervisor) spawn(sl *slot) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		s.log.Error("could not create a worker's status pipe", "error", err)
-		s.retryLater(sl, s.bootBackoff(sl))
-		return
-	}
-	g := sl.group
-	cmd := exec.Command(s.exe, append([]string{"serve"}, s.args...)...)
-	if g.cfg.DisplayName != "" {
-		cmd.Args[0] = g.cfg.DisplayName // ps and top show argv[0]
-	}
-	files := g.files
-	if g.slotFiles != nil { // routed: each slot its own socket
-		files = g.slotFiles[sl.index-g.firstSlot]
-	}
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	controlPath, controlFile := s.bindControl(sl)
-	if controlFile != nil {
-		defer controlFile.Close() // the worker has its copy
-	}
-	env := g.env
-	env.Slot = sl.index
-	worker.Attach(cmd, env, worker.Files{Listeners: files, Status: w,
-		Lifeline: s.lifeline, Control: controlFile})
-	// Setpgid: a Ctrl-C in a terminal reaches the supervisor only, which stops the workers in
-	// order, instead of every process at once.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	done := make(chan error, 1)
-	s.starts <- startRequest{cmd, done}
-	err = <-done
-	w.Close()
-	if err != nil {
-		r.Close()
-		if controlPath != "" {
-			os.Remove(controlPath)
-		}
-		s.log.Error("could not start a worker process", "slot", sl.index, "error", err)
-		s.retryLater(sl, s.bootBackoff(sl))
-		return
-	}
-	wk := &child{slot: sl, pid: cmd.Process.Pid, cmd: cmd, started: time.Now(),
-		control: controlPath}
-	sl.pending = wk
-	s.live[wk] = true
-	s.workerStarted(wk)
-	s.log.Info("started worker", "slot", sl.index, "pid", wk.pid, "group", g.name)
-	s.watchStartup(wk)
-	pipeDone := make(chan struct{})
-	go s.readStatus(wk, r, pipeDone)
-	go func() {
-		_ = cmd.Wait() // the status is in cmd.ProcessState
-		select {
-		case <-pipeDone:
-		case <-time.After(exitAfterPipe):
-		}
-		s.events <- event{kind: evExited, w: wk}
-	}()
-}
-
-// readStatus turns the worker's status lines into events.
-func (s *supervisor) readStatus(w *child, r *os.File, done chan<- struct{}) {
-	defer close(done)
-	defer r.Close()
-	err := worker.ReadStatus(r, func(ev worker.Event, err error) {
-		if err != nil {
-			s.log.Warn("could not read a worker's status line", "pid", w.pid,
-				"event", ev.Kind.String(), "error", err)
-			return
-		}
-		switch ev.Kind {
-		case worker.Ready:
-			s.events <- event{kind: evReady, w: w}
-		case worker.Failed:
-			s.events <- event{kind: evFailed, w: w, status: ev}
-		case worker.Recycle:
-			s.events <- event{kind: evRecycle, w: w, status: ev}
-		case worker.Metrics:
-			// Stored from here: the worker's exit (evExited) waits for this reader to end.
-			if s.metrics != nil {
-				s.metrics.final(w, ev.Payload)
-			}
-		case worker.Crashed:
-			s.events <- event{kind: evFatal, w: w, status: ev}
-		}
-	})
-	if err != nil {
-		s.log.Warn("could not read a worker's status pipe", "pid", w.pid, "error", err)
-	}
-}
-
 func (s *supervisor) handle(ev event) {
 	switch ev.kind {
 	case evReady:
-		s.ready(ev.w)
+		s.ready(ev.c)
 	case evFailed:
-		ev.w.failure = ev.status.Detail
+		ev.c.failure = ev.status.Detail
 	case evFatal:
-		ev.w.fatal, ev.w.crash = ev.status.Detail, ev.status.Crash
+		ev.c.fatal, ev.c.crash = ev.status.Detail, ev.status.Crash
 	case evRecycle:
-		s.recycle(ev.w, ev.status.Reason, ev.status.Detail)
+		s.recycle(ev.c, ev.status.Reason, ev.status.Detail)
 	case evExited:
-		s.exited(ev.w)
+		s.exited(ev.c)
 	case evTimer:
 		ev.fn()
 	case evRetry:
@@ -347,18 +242,18 @@ func (s *supervisor) handle(ev event) {
 	}
 }
 
-func (s *supervisor) ready(w *child) {
-	if w.state != workerStarting { // told to stop while it was loading
+func (s *supervisor) ready(c *child) {
+	if c.state != workerStarting { // told to stop while it was loading
 		return
 	}
-	s.transition(w, workerReady)
-	w.readyAt = time.Now()
-	sl := w.slot
-	s.log.Info("worker ready", "slot", sl.index, "pid", w.pid,
-		"took", w.readyAt.Sub(w.started).Round(time.Millisecond).String())
-	if sl.pending == w {
+	s.transition(c, workerReady)
+	c.readyAt = time.Now()
+	sl := c.slot
+	s.log.Info("worker ready", "slot", sl.index, "pid", c.pid,
+		"took", c.readyAt.Sub(c.started).Round(time.Millisecond).String())
+	if sl.pending == c {
 		old := sl.serving
-		sl.setServing(w)
+		sl.setServing(c)
 		sl.pending = nil
 		sl.bootFailures, s.lastFailure = 0, ""
 		if old != nil {
@@ -397,8 +292,8 @@ func (s *supervisor) reload() {
 			s.drain(sl.pending, "superseded by a reload")
 			sl.pending = nil
 		}
-		if sl.serving != nil && s.metrics != nil {
-			s.metrics.recycled(sl.serving, "reload")
+		if sl.serving != nil {
+			s.metrics.recycled(sl.key(), "reload")
 		}
 		s.spawn(sl)
 	}
@@ -406,15 +301,13 @@ func (s *supervisor) reload() {
 
 // recycle replaces a serving worker that asked for it: the replacement starts first, and the
 // old worker drains once it is ready (as in a reload, for one slot).
-func (s *supervisor) recycle(w *child, reason worker.RecycleReason, detail string) {
-	sl := w.slot
-	if s.stopping || w.state != workerReady || sl.serving != w || sl.pending != nil {
+func (s *supervisor) recycle(c *child, reason worker.RecycleReason, detail string) {
+	sl := c.slot
+	if s.stopping || c.state != workerReady || sl.serving != c || sl.pending != nil {
 		return
 	}
-	s.log.Warn("recycling worker", "slot", sl.index, "pid", w.pid, "reason", detail)
-	if s.metrics != nil {
-		s.metrics.recycled(w, reason.String())
-	}
+	s.log.Warn("recycling worker", "slot", sl.index, "pid", c.pid, "reason", detail)
+	s.metrics.recycled(sl.key(), reason.String())
 	s.spawn(sl)
 }
 
@@ -427,42 +320,42 @@ func (s *supervisor) stop() {
 			sl.retry = nil
 		}
 	}
-	for w := range s.live {
-		s.drain(w, "stopping")
+	for c := range s.live {
+		s.drain(c, "stopping")
 	}
 }
 
-func (s *supervisor) drain(w *child, reason string) {
-	if w.state != workerStarting && w.state != workerReady {
+func (s *supervisor) drain(c *child, reason string) {
+	if c.state != workerStarting && c.state != workerReady {
 		return
 	}
-	s.transition(w, workerDraining)
-	s.log.Info("stopping worker", "slot", w.slot.index, "pid", w.pid, "reason", reason)
-	_ = syscall.Kill(w.pid, syscall.SIGTERM)
-	if w.slot.routed != nil {
-		w.slot.routed.closeIdleSoon()
+	s.transition(c, workerDraining)
+	s.log.Info("stopping worker", "slot", c.slot.index, "pid", c.pid, "reason", reason)
+	_ = syscall.Kill(c.pid, syscall.SIGTERM)
+	if c.slot.front != nil {
+		c.slot.front.closeIdleSoon()
 	}
 }
 
 // killAll ends the workers still draining after the shutdown timeout (and its margin).
 func (s *supervisor) killAll() {
-	for w := range s.live {
-		if w.state != workerDraining {
+	for c := range s.live {
+		if c.state != workerDraining {
 			continue
 		}
-		s.transition(w, workerStopping)
+		s.transition(c, workerStopping)
 		s.killed++
-		w.killedBy = "still running --shutdown-timeout + " + stopMargin.String() + " after it was told to stop"
+		c.killedBy = "still running --shutdown-timeout + " + stopMargin.String() + " after it was told to stop"
 		s.log.Error("worker still running after the shutdown timeout; killing it", "slot",
-			w.slot.index, "pid", w.pid)
-		_ = syscall.Kill(w.pid, syscall.SIGKILL)
+			c.slot.index, "pid", c.pid)
+		_ = syscall.Kill(c.pid, syscall.SIGKILL)
 	}
 }
 
-func (s *supervisor) transition(w *child, next workerState) {
-	if err := w.state.to(next); err != nil {
-		s.log.Error("supervisor bug", "pid", w.pid, "error", err)
-		w.state = next
+func (s *supervisor) transition(c *child, next workerState) {
+	if err := c.state.to(next); err != nil {
+		s.log.Error("supervisor bug", "pid", c.pid, "error", err)
+		c.state = next
 	}
-	s.directory.setState(w, w.state)
+	s.directory.setState(c.id, c.state)
 }
