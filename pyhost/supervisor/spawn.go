@@ -14,7 +14,7 @@ import (
 // thread every worker is started from, and the goroutines that turn its status pipe and its
 // exit into the supervisor's events.
 
-// exitAfterPipe bounds the wait for a dead worker's last status lines (a child the app forked
+// exitAfterPipe bounds the wait for a dead worker's last status lines (a process the app forked
 // may hold the pipe open).
 const exitAfterPipe = 200 * time.Millisecond
 
