@@ -12,7 +12,8 @@ import (
 	"github.com/pyhost/pyhost/pyhost/observe/top"
 	"github.com/pyhost/pyhost/pyhost/proc"
 	"github.com/pyhost/pyhost/pyhost/server"
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/pyhost/supervisor"
+	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // Version is pyhost's own version (set with -ldflags "-X ...pyhost.Version=...").
@@ -125,7 +126,7 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	if env, isWorker, err := workerproto.LookupEnv(); isWorker {
+	if env, isWorker, err := worker.LookupEnv(); isWorker {
 		log := log.With("worker", env.Slot, "pid", os.Getpid())
 		if err == nil {
 			err = proc.DropPrivileges(cfg.User, cfg.UnixGroup)
@@ -142,7 +143,7 @@ func serve(args []string, stderr io.Writer) int {
 		return server.WorkerMain(cfg, env, log)
 	}
 	if cfg.Processes > 0 {
-		return supervise(cfg, args, log)
+		return supervisor.Run(cfg, args, log)
 	}
 	if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
 		log.Error("pyhost could not start", "error", err)
@@ -172,7 +173,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 	}
 	// The supervisor logs as the first group says; each worker as its own group says.
 	logs := cfgs[0].Logs
-	env, isWorker, envErr := workerproto.LookupEnv()
+	env, isWorker, envErr := worker.LookupEnv()
 	if isWorker {
 		for i, g := range f.ProcessGroups {
 			if g.Name == env.Group {
@@ -188,7 +189,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 	if !isWorker {
 		// Static aliases given on the command line join the file's, in the router.
 		f.Static = append(f.Static, cfgs[0].Static...)
-		return superviseGroups(f, cfgs, args, log)
+		return supervisor.RunProcessGroups(f, cfgs, args, log)
 	}
 	if envErr != nil {
 		log.Error("pyhost worker could not start", "error", envErr)

@@ -11,7 +11,7 @@ import (
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/observe"
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // Main is the whole of pyhost serve without --processes: the server in this process, with its
@@ -24,7 +24,7 @@ func Main(cfg config.Config, log *slog.Logger) int {
 // serveHere is the server in this process: the single-process server, or a worker
 // (opts.Worker set), which tells its supervisor on status whether its apps loaded and, once
 // drained, its final counters.
-func serveHere(opts Options, status *workerproto.Status) int {
+func serveHere(opts Options, status *worker.Status) int {
 	log := opts.Log
 	// SIGHUP stops gracefully too: reloading the code needs worker processes to hand over to
 	// (--processes); without them a process manager starts pyhost anew.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pyhost/pyhost/pyhost/config"
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // The worker's side of recycling: it watches its own request count, age, idleness, CPU time
@@ -83,14 +83,14 @@ func (s *Server) watchRecycling() (stop func()) {
 		defer close(done)
 		tick := time.NewTicker(w.interval())
 		defer tick.Stop()
-		var reason workerproto.RecycleReason
+		var reason worker.RecycleReason
 		var detail string
 		for detail == "" {
 			select {
 			case <-quit:
 				return
 			case <-a.reached:
-				reason, detail = workerproto.MaximumRequests, a.limitReached
+				reason, detail = worker.MaximumRequests, a.limitReached
 			case now := <-tick.C:
 				reason, detail = w.check(now)
 			}
@@ -126,10 +126,10 @@ func (w *recycleWatch) interval() time.Duration {
 }
 
 // check returns why the worker must be recycled now, in words too (detail "": it need not).
-func (w *recycleWatch) check(now time.Time) (workerproto.RecycleReason, string) {
+func (w *recycleWatch) check(now time.Time) (worker.RecycleReason, string) {
 	l := w.limits
 	if l.RestartInterval > 0 && now.Sub(w.started) >= l.RestartInterval {
-		return workerproto.RestartInterval,
+		return worker.RestartInterval,
 			fmt.Sprintf("restart-interval %s reached", l.RestartInterval)
 	}
 	if l.InactivityTimeout > 0 {
@@ -138,23 +138,23 @@ func (w *recycleWatch) check(now time.Time) (workerproto.RecycleReason, string) 
 		if started != w.lastStarted || w.activity.finished.Load() != started {
 			w.lastStarted, w.idleSince = started, now
 		} else if now.Sub(w.idleSince) >= l.InactivityTimeout {
-			return workerproto.InactivityTimeout, fmt.Sprintf("inactivity-timeout %s: "+
+			return worker.InactivityTimeout, fmt.Sprintf("inactivity-timeout %s: "+
 				"no request for %s", l.InactivityTimeout, now.Sub(w.idleSince).Round(time.Millisecond))
 		}
 	}
 	if l.CPUTimeLimit > 0 {
 		if used, err := cpuTime(); err == nil && used >= l.CPUTimeLimit {
-			return workerproto.CPUTimeLimit, fmt.Sprintf("cpu-time-limit %s: used %s of CPU",
+			return worker.CPUTimeLimit, fmt.Sprintf("cpu-time-limit %s: used %s of CPU",
 				l.CPUTimeLimit, used.Round(time.Millisecond))
 		}
 	}
 	if l.MemoryLimit > 0 {
 		if rss, err := residentBytes(); err == nil && rss > l.MemoryLimit {
-			return workerproto.MemoryLimit, fmt.Sprintf("memory-limit: RSS %s > %s",
+			return worker.MemoryLimit, fmt.Sprintf("memory-limit: RSS %s > %s",
 				mebibytes(rss), mebibytes(l.MemoryLimit))
 		}
 	}
-	return workerproto.OtherReason, ""
+	return worker.OtherReason, ""
 }
 
 // cpuTime is this process's user plus system CPU time.

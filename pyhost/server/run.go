@@ -15,7 +15,7 @@ import (
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/httpd"
 	"github.com/pyhost/pyhost/pyhost/observe"
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // Run serves until ctx is cancelled (SIGTERM/SIGINT), then stops accepting, waits for
@@ -269,12 +269,12 @@ func logCrossings(log *slog.Logger) {
 // (the handler has logged it); deadlockRecycle, a stuck GIL's (the deadlock watch has).
 func (s *Server) requestRecycle(detail string) {
 	if s.recycle != nil {
-		s.recycle(workerproto.RequestTimeout, detail)
+		s.recycle(worker.RequestTimeout, detail)
 	}
 }
 
 func (s *Server) deadlockRecycle(detail string) {
 	if s.recycle != nil {
-		s.recycle(workerproto.Deadlock, detail)
+		s.recycle(worker.Deadlock, detail)
 	}
 }

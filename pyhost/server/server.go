@@ -15,7 +15,7 @@ import (
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/httpd"
 	"github.com/pyhost/pyhost/pyhost/observe"
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/pyhost/worker"
 	"github.com/pyhost/pyhost/subinterp"
 	"github.com/pyhost/pyhost/wsgi"
 )
@@ -43,7 +43,7 @@ type WorkerLink struct {
 	// --interrupt-timeout (its request thread is lost until it does), or when an
 	// interpreter's GIL could not be taken for --deadlock-timeout. Called from a timer
 	// goroutine, possibly more than once. nil: the condition is only logged.
-	Recycle func(reason workerproto.RecycleReason, detail string)
+	Recycle func(reason worker.RecycleReason, detail string)
 }
 
 // Server hosts WSGI applications in this process.
@@ -63,7 +63,7 @@ type Server struct {
 
 	// recycle is the worker's WorkerLink.Recycle, wrapped so that its detail becomes the
 	// apps' process_stopping detail too (nil: single process; see stopping.go).
-	recycle func(reason workerproto.RecycleReason, detail string)
+	recycle func(reason worker.RecycleReason, detail string)
 	// activity counts requests for the recycling limits (nil: not counted; see recycle.go).
 	activity *requestActivity
 

@@ -11,7 +11,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/pyhost/pyhost/pyhost/observe"
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // What a serving process answers on its control channel (the supervisor asks a worker for
@@ -67,7 +67,7 @@ func (s *Server) threadsHandler() http.Handler {
 }
 
 // reportFinalMetrics sends the worker's counters to the supervisor once it has drained.
-func (s *Server) reportFinalMetrics(status *workerproto.Status) {
+func (s *Server) reportFinalMetrics(status *worker.Status) {
 	log := s.log
 	mfs, err := s.metrics.Gather()
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // Why a process stops, told to the apps that subscribed to the pyhost module's events
@@ -37,12 +37,12 @@ func (r *stopReason) get() (reason, detail string) {
 
 // recycling wraps a worker's recycle callback so that the detail it gives becomes the
 // process_stopping event's too (nil stays nil).
-func (s *Server) recycling(recycle func(reason workerproto.RecycleReason, detail string),
-) func(reason workerproto.RecycleReason, detail string) {
+func (s *Server) recycling(recycle func(reason worker.RecycleReason, detail string),
+) func(reason worker.RecycleReason, detail string) {
 	if recycle == nil {
 		return nil
 	}
-	return func(reason workerproto.RecycleReason, detail string) {
+	return func(reason worker.RecycleReason, detail string) {
 		s.stopReason.set("recycle", detail)
 		recycle(reason, detail)
 	}

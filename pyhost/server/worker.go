@@ -5,7 +5,7 @@ import (
 	"sync"
 
 	"github.com/pyhost/pyhost/pyhost/config"
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // The worker's side of --processes: the server on the sockets the supervisor bound, telling
@@ -14,7 +14,7 @@ import (
 
 // WorkerMain is a worker process of a supervisor (env: what the supervisor handed it; log
 // names the worker): it serves until SIGTERM and returns the exit code.
-func WorkerMain(cfg config.Config, env workerproto.Env, log *slog.Logger) int {
+func WorkerMain(cfg config.Config, env worker.Env, log *slog.Logger) int {
 	status := env.OpenStatus()
 	defer status.Close()
 	if err := status.SendCrashReports(); err != nil {
@@ -23,7 +23,7 @@ func WorkerMain(cfg config.Config, env workerproto.Env, log *slog.Logger) int {
 	lns, control, err := env.Inherit()
 	// Python reads the environment when it starts (in New): a pyhost the app runs must not
 	// take itself for a worker.
-	workerproto.ClearEnv()
+	worker.ClearEnv()
 	if err != nil {
 		status.Failed(err)
 		log.Error("pyhost worker could not start", "error", err)
@@ -33,7 +33,7 @@ func WorkerMain(cfg config.Config, env workerproto.Env, log *slog.Logger) int {
 	return serveHere(Options{Config: cfg, Log: log, Worker: &WorkerLink{
 		Listeners: lns,
 		Control:   control,
-		Recycle: func(reason workerproto.RecycleReason, detail string) {
+		Recycle: func(reason worker.RecycleReason, detail string) {
 			recycleOnce.Do(func() { status.Recycle(reason, detail) })
 		},
 	}}, status)

@@ -1,9 +1,9 @@
-package pyhost
+package supervisor
 
 import (
 	"time"
 
-	workerproto "github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // What the supervisor does when a worker exits: a stop it asked for is logged; a boot failure
@@ -19,28 +19,28 @@ const (
 )
 
 // exited handles a reaped worker according to the state it died in.
-func (s *supervisor) exited(w *worker) {
-	prev := w.state
-	s.transition(w, workerExited)
-	delete(s.live, w)
-	s.workerExited(w, exitReason(prev, w.cmd.ProcessState))
-	sl := w.slot
-	if sl.serving == w {
+func (s *supervisor) exited(c *child) {
+	prev := c.state
+	s.transition(c, workerExited)
+	delete(s.live, c)
+	s.childExited(c, exitReason(prev, c.cmd.ProcessState))
+	sl := c.slot
+	if sl.serving == c {
 		sl.setServing(nil)
 	}
-	if sl.pending == w {
+	if sl.pending == c {
 		sl.pending = nil
 	}
-	status, hint := describeExit(w.cmd.ProcessState)
-	if w.killedBy != "" && killedBySIGKILL(w.cmd.ProcessState) {
+	status, hint := describeExit(c.cmd.ProcessState)
+	if c.killedBy != "" && killedBySIGKILL(c.cmd.ProcessState) {
 		// describeExit can only guess at "from outside"; the supervisor knows it sent it.
-		hint = "killed by the supervisor: " + w.killedBy
+		hint = "killed by the supervisor: " + c.killedBy
 	}
-	attrs := []any{"slot", sl.index, "pid", w.pid, "status", status}
-	if w.fatal != "" {
-		attrs = append(attrs, "crash", w.fatal)
-		if hint == "" && w.crash == workerproto.CrashSignal {
-			hint = crashHint(w.pid, w.started)
+	attrs := []any{"slot", sl.index, "pid", c.pid, "status", status}
+	if c.fatal != "" {
+		attrs = append(attrs, "crash", c.fatal)
+		if hint == "" && c.crash == worker.CrashSignal {
+			hint = crashHint(c.pid, c.started)
 		}
 	}
 	if hint != "" {
@@ -48,49 +48,49 @@ func (s *supervisor) exited(w *worker) {
 	}
 	switch {
 	case prev == workerDraining || prev == workerStopping:
-		if w.cmd.ProcessState.Success() || stoppedBySIGTERM(w.cmd.ProcessState) {
+		if c.cmd.ProcessState.Success() || stoppedBySIGTERM(c.cmd.ProcessState) {
 			s.log.Info("worker stopped", attrs...)
 		} else {
 			msg := "worker stopped with an error (its log says why)"
-			if w.killedBy != "" {
+			if c.killedBy != "" {
 				msg = "worker stopped: the supervisor killed it"
 			}
 			s.log.Warn(msg, attrs...)
 			// (one stopped before it was ready had no requests: its app failed to load)
-			if s.stopping && !w.readyAt.IsZero() {
+			if s.stopping && !c.readyAt.IsZero() {
 				s.unclean++
 			}
 		}
 	case s.stopping:
 		s.log.Info("worker exited", attrs...)
 	case prev == workerStarting:
-		s.bootFailed(w, attrs)
+		s.bootFailed(c, attrs)
 	default:
-		s.crashed(w, attrs)
+		s.crashed(c, attrs)
 	}
 }
 
 // bootFailed handles a worker that died before it was ready: the app cannot load (or the
 // worker cannot start at all). Retrying at once would fail the same way, so the slot backs
 // off, and the failure is logged in full once, not on every retry.
-func (s *supervisor) bootFailed(w *worker, attrs []any) {
-	sl := w.slot
+func (s *supervisor) bootFailed(c *child, attrs []any) {
+	sl := c.slot
 	sl.bootFailures++
 	if limit := sl.group.cfg.Recycle.BootAttempts; limit > 0 && sl.bootFailures >= limit {
-		s.giveUp(w, append(attrs, "attempts", sl.bootFailures, "error", w.failure))
+		s.giveUp(c, append(attrs, "attempts", sl.bootFailures, "error", c.failure))
 		return
 	}
 	delay := s.bootBackoff(sl)
 	attrs = append(attrs, "attempt", sl.bootFailures, "retry_in", delay.String())
-	if w.failure != "" && w.failure != s.lastFailure {
-		s.lastFailure = w.failure
+	if c.failure != "" && c.failure != s.lastFailure {
+		s.lastFailure = c.failure
 		msg := "worker could not start; fix the app (its traceback is above) and send " +
 			"SIGHUP to retry at once, or wait"
-		if w.killedBy != "" { // no traceback: it was still loading
+		if c.killedBy != "" { // no traceback: it was still loading
 			msg = "worker could not start: the supervisor killed it while it was loading; " +
 				"the error says what to do, then send SIGHUP to retry at once, or wait"
 		}
-		s.log.Error(msg, append(attrs, "error", w.failure)...)
+		s.log.Error(msg, append(attrs, "error", c.failure)...)
 	} else {
 		s.log.Warn("worker could not start again", attrs...)
 	}
@@ -116,23 +116,21 @@ func backoff(n int) time.Duration {
 // crashed handles a ready worker that died (a segfault, os._exit, the OOM killer): the
 // others keep serving and the slot gets a new worker at once, unless it keeps crashing soon
 // after it starts, which backs off like a boot failure.
-func (s *supervisor) crashed(w *worker, attrs []any) {
-	sl := w.slot
-	if time.Since(w.readyAt) > crashQuiet {
+func (s *supervisor) crashed(c *child, attrs []any) {
+	sl := c.slot
+	if time.Since(c.readyAt) > crashQuiet {
 		sl.crashes = 0
 	}
 	sl.crashes++
-	if s.metrics != nil {
-		s.metrics.recycled(w, "crash")
-	}
-	attrs = append(attrs, "served_for", time.Since(w.readyAt).Round(time.Millisecond).String())
+	s.metrics.recycled(sl.key(), "crash")
+	attrs = append(attrs, "served_for", time.Since(c.readyAt).Round(time.Millisecond).String())
 	if sl.pending != nil { // a reloaded worker is already on its way
 		s.log.Error("worker died; its replacement is already starting", attrs...)
 		return
 	}
 	if sl.crashes == 1 {
 		msg := "worker died; starting a new one"
-		if w.cmd.ProcessState.Success() {
+		if c.cmd.ProcessState.Success() {
 			msg = "worker stopped by itself (a signal sent to it rather than to the " +
 				"supervisor?); starting a new one"
 		}
@@ -162,8 +160,8 @@ const exitBootFailure = 3
 // not load) that worker keeps serving and the slot stops trying until SIGHUP; a slot with no
 // worker at all means the server cannot serve what it was asked to, so the supervisor stops
 // every worker and exits with exitBootFailure, for a process manager to see and report.
-func (s *supervisor) giveUp(w *worker, attrs []any) {
-	sl := w.slot
+func (s *supervisor) giveUp(c *child, attrs []any) {
+	sl := c.slot
 	if sl.serving != nil {
 		s.log.Error("replacement worker could not start; giving up on it: the current worker "+
 			"keeps serving the old code. Fix the app (its error is above) and send SIGHUP",
@@ -174,9 +172,7 @@ func (s *supervisor) giveUp(w *worker, attrs []any) {
 		"stopping every worker and exiting with status 3. Fix the app (its error is above) "+
 		"and start pyhost again, or raise --boot-attempts (0: retry for ever)", attrs...)
 	s.gaveUp = true
-	if s.front != nil {
-		s.front.shutdown(s.shutdownTimeout())
-	}
+	s.front.shutdown(s.shutdownTimeout())
 	s.stop()
 	s.after(s.shutdownTimeout()+stopMargin, s.killAll)
 }

@@ -1,4 +1,4 @@
-package pyhost
+package supervisor
 
 import (
 	"bytes"
@@ -22,8 +22,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/pyhost/pyhost/pyhost/observe"
 )
 
 // The supervisor's /metrics: every live worker's registry, gathered through the worker
@@ -38,6 +36,9 @@ import (
 // scrape timeout is 10 s); a worker that does not answer in time counts with its last values.
 const workerScrapeTimeout = 3 * time.Second
 
+// slotKey is a slot's identity as its series are labelled: its process group as its workers
+// name it in their own series (a config file's group by its name, serve's command line
+// "default") and its index in the group.
 type slotKey struct {
 	group string
 	slot  int
@@ -54,7 +55,7 @@ type supervisorMetrics struct {
 
 	gatherMu sync.Mutex // one gathering at a time, so that answers are stored in order
 	mu       sync.Mutex
-	live     map[*worker]*liveWorker
+	live     map[int]*liveWorker // by child id
 	retired  map[slotKey]familySet
 }
 
@@ -66,7 +67,7 @@ type liveWorker struct {
 
 func newSupervisorMetrics(s *supervisor) *supervisorMetrics {
 	m := &supervisorMetrics{reg: prometheus.NewRegistry(), query: s.queryWorkers, log: s.log,
-		live: map[*worker]*liveWorker{}, retired: map[slotKey]familySet{}}
+		live: map[int]*liveWorker{}, retired: map[slotKey]familySet{}}
 	f := promauto.With(m.reg)
 	m.starts = f.NewCounterVec(prometheus.CounterOpts{Name: "pyhost_worker_starts_total",
 		Help: "Worker processes started, by process group and slot."},
@@ -96,62 +97,72 @@ func (m *supervisorMetrics) handler() http.Handler {
 			ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)})
 }
 
-// workerLabel is w's process group and slot as labels: the group as its workers name it in
-// their own series (a config file's one group by its name, serve's command line "default").
-func workerLabel(w *worker) slotKey {
-	g := w.slot.group
-	return slotKey{group: observe.ProcessGroupLabel(g.cfg.ProcessGroup), slot: w.slot.index - g.firstSlot}
-}
-
 func (k slotKey) labels(more ...string) []string {
 	return append([]string{k.group, strconv.Itoa(k.slot)}, more...)
 }
 
-// started counts a new worker and starts tracking its values.
-func (m *supervisorMetrics) started(w *worker) {
-	k := workerLabel(w)
+// The supervisor's loop tells the metrics of each child's start, replacement and exit; on a
+// nil *supervisorMetrics (no --metrics-listen) these do nothing. A child is known by its id
+// (child.id), its series by its slot's key.
+
+// started counts a new child of slot k and starts tracking its values.
+func (m *supervisorMetrics) started(id int, k slotKey) {
+	if m == nil {
+		return
+	}
 	m.starts.WithLabelValues(k.labels()...).Inc()
 	m.mu.Lock()
-	m.live[w] = &liveWorker{key: k}
+	m.live[id] = &liveWorker{key: k}
 	m.mu.Unlock()
 }
 
-// recycled counts a serving worker's replacement; reason is the label value: a
-// workerproto.RecycleReason's, or "reload" or "crash".
-func (m *supervisorMetrics) recycled(w *worker, reason string) {
-	m.recycles.WithLabelValues(workerLabel(w).labels(reason)...).Inc()
+// recycled counts the replacement of slot k's serving worker; reason is the label value: a
+// worker.RecycleReason's, or "reload" or "crash".
+func (m *supervisorMetrics) recycled(k slotKey, reason string) {
+	if m == nil {
+		return
+	}
+	m.recycles.WithLabelValues(k.labels(reason)...).Inc()
 }
 
-// final stores a worker's final values from its status pipe (a Metrics event).
-func (m *supervisorMetrics) final(w *worker, payload []byte) {
+// final stores a child's final values from its status pipe (a Metrics event).
+func (m *supervisorMetrics) final(id, pid int, payload []byte) {
+	if m == nil {
+		return
+	}
 	mfs, err := decodeFinalMetrics(payload)
 	if err != nil {
 		m.log.Warn("could not read a worker's final metrics; its slot keeps what the last "+
-			"scrape saw of it", "pid", w.pid, "error", err)
+			"scrape saw of it", "pid", pid, "error", err)
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if lw := m.live[w]; lw != nil {
+	if lw := m.live[id]; lw != nil {
 		lw.last, lw.final = mfs, true
 	}
 }
 
-// exited counts a worker's exit and adds its last values to its slot's retired ones.
-func (m *supervisorMetrics) exited(w *worker, reason string) {
-	k := workerLabel(w)
-	m.exits.WithLabelValues(k.labels(reason)...).Inc()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	lw := m.live[w]
-	delete(m.live, w)
-	if lw == nil || lw.last == nil {
+// exited counts a child's exit and adds its last values to its slot's retired ones.
+func (m *supervisorMetrics) exited(id int, reason string) {
+	if m == nil {
 		return
 	}
-	set := m.retired[k]
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	lw := m.live[id]
+	delete(m.live, id)
+	if lw == nil {
+		return
+	}
+	m.exits.WithLabelValues(lw.key.labels(reason)...).Inc()
+	if lw.last == nil {
+		return
+	}
+	set := m.retired[lw.key]
 	if set == nil {
 		set = familySet{}
-		m.retired[k] = set
+		m.retired[lw.key] = set
 	}
 	set.add(lw.last, false)
 }
@@ -170,7 +181,7 @@ func (m *supervisorMetrics) Gather() ([]*dto.MetricFamily, error) {
 	}
 	m.mu.Lock()
 	for i, r := range replies {
-		lw := m.live[r.w]
+		lw := m.live[r.id]
 		if lw == nil { // exited meanwhile: its values are retired already
 			continue
 		}

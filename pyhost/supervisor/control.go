@@ -1,4 +1,4 @@
-package pyhost
+package supervisor
 
 import (
 	"context"
@@ -22,9 +22,10 @@ import (
 // it): a worker that drops privileges (--user) needs no access to that folder, and nobody
 // else can connect.
 //
-// To add an endpoint: register it in (*Server).controlHandlers below; the supervisor then
-// reaches it in every live worker with (*supervisor).queryWorkers(ctx, "/your/path"), which
-// returns one workerReply per worker (its group, slot, pid and the body or the error).
+// To add an endpoint: register it among the server's control handlers (pyhost/server); the
+// supervisor then reaches it in every live worker with (*supervisor).queryWorkers(ctx,
+// "/your/path"), which returns one workerReply per worker (its group, slot, pid and the body
+// or the error).
 
 // controlDir is the supervisor's folder of worker control sockets.
 type controlDir struct {
@@ -66,46 +67,46 @@ type controlWorker struct {
 // to date by the supervisor's loop (at spawn, every state change and exit).
 type workerDirectory struct {
 	mu      sync.Mutex
-	workers map[*worker]*controlWorker
+	workers map[int]*controlWorker // by child id
 	// groups are the process groups' label values, in order, for the ready check.
 	groups []string
 }
 
 func newWorkerDirectory() *workerDirectory {
-	return &workerDirectory{workers: map[*worker]*controlWorker{}}
+	return &workerDirectory{workers: map[int]*controlWorker{}}
 }
 
-func (d *workerDirectory) add(w *worker, cw controlWorker) {
+func (d *workerDirectory) add(id int, cw controlWorker) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.workers[w] = &cw
+	d.workers[id] = &cw
 }
 
-func (d *workerDirectory) setState(w *worker, st workerState) {
+func (d *workerDirectory) setState(id int, st workerState) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if cw := d.workers[w]; cw != nil {
+	if cw := d.workers[id]; cw != nil {
 		cw.state = st
 		cw.served = cw.served || st == workerReady
 	}
 }
 
-func (d *workerDirectory) remove(w *worker) {
+func (d *workerDirectory) remove(id int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	delete(d.workers, w)
+	delete(d.workers, id)
 }
 
 // snapshot lists the live workers that answer on a control socket: ready, or draining after
 // they were. A worker serves its control socket only once its apps have loaded; before, a
 // connection would wait in the backlog, holding up the query.
-func (d *workerDirectory) snapshot() map[*worker]controlWorker {
+func (d *workerDirectory) snapshot() map[int]controlWorker {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make(map[*worker]controlWorker, len(d.workers))
-	for w, cw := range d.workers {
+	out := make(map[int]controlWorker, len(d.workers))
+	for id, cw := range d.workers {
 		if cw.socket != "" && cw.served && (cw.state == workerReady || cw.state == workerDraining) {
-			out[w] = *cw
+			out[id] = *cw
 		}
 	}
 	return out
@@ -131,7 +132,7 @@ func (d *workerDirectory) unready() (string, bool) {
 
 // workerReply is one worker's answer to a control query.
 type workerReply struct {
-	w      *worker
+	id     int // the child's
 	Group  string
 	Slot   int
 	PID    int
@@ -150,11 +151,11 @@ func (s *supervisor) queryWorkers(ctx context.Context, path string) []workerRepl
 	replies := make([]workerReply, 0, len(workers))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for w, cw := range workers {
+	for id, cw := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := workerReply{w: w, Group: cw.group, Slot: cw.slot, PID: cw.pid}
+			r := workerReply{id: id, Group: cw.group, Slot: cw.slot, PID: cw.pid}
 			r.Status, r.Body, r.Err = getControl(ctx, cw.socket, path)
 			mu.Lock()
 			replies = append(replies, r)
@@ -248,22 +249,18 @@ func (s *supervisor) bindControl(sl *slot) (string, *os.File) {
 	return path, f
 }
 
-// workerStarted and workerExited keep the directory and the metrics up to date.
-func (s *supervisor) workerStarted(w *worker) {
-	k := workerLabel(w)
-	s.directory.add(w, controlWorker{group: k.group, slot: k.slot, pid: w.pid,
-		socket: w.control, state: w.state})
-	if s.metrics != nil {
-		s.metrics.started(w)
-	}
+// childStarted and childExited keep the directory and the metrics up to date.
+func (s *supervisor) childStarted(c *child) {
+	k := c.slot.key()
+	s.directory.add(c.id, controlWorker{group: k.group, slot: k.slot, pid: c.pid,
+		socket: c.control, state: c.state})
+	s.metrics.started(c.id, k)
 }
 
-func (s *supervisor) workerExited(w *worker, reason string) {
-	s.directory.remove(w)
-	if w.control != "" {
-		os.Remove(w.control)
+func (s *supervisor) childExited(c *child, reason string) {
+	s.directory.remove(c.id)
+	if c.control != "" {
+		os.Remove(c.control)
 	}
-	if s.metrics != nil {
-		s.metrics.exited(w, reason)
-	}
+	s.metrics.exited(c.id, reason)
 }

@@ -1,4 +1,4 @@
-package pyhost
+package supervisor
 
 import (
 	"context"
@@ -49,7 +49,7 @@ func (s *supervisor) threadsHandler() http.Handler {
 				p = got.Processes[0]
 			}
 			p.PID, p.ProcessGroup, p.Slot = reply.PID, reply.Group, reply.Slot
-			if cw, ok := states[reply.w]; ok {
+			if cw, ok := states[reply.id]; ok {
 				p.State = cw.state.String()
 			}
 			view.Processes = append(view.Processes, p)

@@ -1,4 +1,4 @@
-package pyhost
+package supervisor
 
 import (
 	"testing"

@@ -1,4 +1,4 @@
-package pyhost
+package supervisor
 
 import (
 	"fmt"
@@ -13,51 +13,51 @@ import (
 // in-flight requests get this long before it is killed). Both act through timers whose
 // expiry is handled on the supervisor's goroutine (evTimer), like every other event.
 
-// recycling is the recycling configuration of w's process group (each group has its own).
-func (s *supervisor) recycling(w *worker) config.Recycling { return w.slot.group.cfg.Recycle }
+// recycling is the recycling configuration of c's process group (each group has its own).
+func (s *supervisor) recycling(c *child) config.Recycling { return c.slot.group.cfg.Recycle }
 
 // after runs fn on the supervisor's goroutine d from now.
 func (s *supervisor) after(d time.Duration, fn func()) {
 	time.AfterFunc(d, func() { s.events <- event{kind: evTimer, fn: fn} })
 }
 
-// watchStartup kills w if it is still starting after --startup-timeout; its exit is then
+// watchStartup kills c if it is still starting after --startup-timeout; its exit is then
 // handled as a boot failure (logged with the reason, retried with back-off).
-func (s *supervisor) watchStartup(w *worker) {
-	d := s.recycling(w).StartupTimeout
+func (s *supervisor) watchStartup(c *child) {
+	d := s.recycling(c).StartupTimeout
 	if d <= 0 {
 		return
 	}
 	s.after(d, func() {
-		if w.state != workerStarting {
+		if c.state != workerStarting {
 			return // ready, told to stop, or gone
 		}
-		w.failure = fmt.Sprintf("not ready within --startup-timeout %s, so it was killed: "+
+		c.failure = fmt.Sprintf("not ready within --startup-timeout %s, so it was killed: "+
 			"make the app load faster (what does it wait for at import?) or raise "+
 			"--startup-timeout", d)
-		w.killedBy = "not ready within --startup-timeout " + d.String()
+		c.killedBy = "not ready within --startup-timeout " + d.String()
 		s.log.Error("worker not ready within --startup-timeout; killing it", "slot",
-			w.slot.index, "pid", w.pid, "startup_timeout", d.String())
-		_ = syscall.Kill(w.pid, syscall.SIGKILL)
+			c.slot.index, "pid", c.pid, "startup_timeout", d.String())
+		_ = syscall.Kill(c.pid, syscall.SIGKILL)
 	})
 }
 
-// killAfterGrace kills w, a worker drained because a new one replaced it (a recycle or a
+// killAfterGrace kills c, a worker drained because a new one replaced it (a recycle or a
 // reload), if it still runs after --graceful-timeout. Without that flag the worker stops
 // itself at --shutdown-timeout, as on a full stop.
-func (s *supervisor) killAfterGrace(w *worker) {
-	d := s.recycling(w).GracefulTimeout
+func (s *supervisor) killAfterGrace(c *child) {
+	d := s.recycling(c).GracefulTimeout
 	if d <= 0 {
 		return
 	}
 	s.after(d, func() {
-		if w.state != workerDraining {
+		if c.state != workerDraining {
 			return
 		}
-		s.transition(w, workerStopping)
-		w.killedBy = "its requests still ran --graceful-timeout " + d.String() + " after it was replaced"
+		s.transition(c, workerStopping)
+		c.killedBy = "its requests still ran --graceful-timeout " + d.String() + " after it was replaced"
 		s.log.Warn("replaced worker still has requests running after --graceful-timeout; "+
-			"killing it", "slot", w.slot.index, "pid", w.pid, "graceful_timeout", d.String())
-		_ = syscall.Kill(w.pid, syscall.SIGKILL)
+			"killing it", "slot", c.slot.index, "pid", c.pid, "graceful_timeout", d.String())
+		_ = syscall.Kill(c.pid, syscall.SIGKILL)
 	})
 }

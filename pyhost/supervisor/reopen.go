@@ -1,4 +1,4 @@
-package pyhost
+package supervisor
 
 import (
 	"syscall"
@@ -10,9 +10,9 @@ import (
 // to reopen theirs. A worker still starting opens the files by their (new) names anyway.
 func (s *supervisor) passOnSIGUSR1() {
 	observe.ReopenLogFiles(s.log)
-	for w := range s.live {
-		if w.state == workerStarting || w.state == workerReady || w.state == workerDraining {
-			_ = syscall.Kill(w.pid, syscall.SIGUSR1)
+	for c := range s.live {
+		if c.state == workerStarting || c.state == workerReady || c.state == workerDraining {
+			_ = syscall.Kill(c.pid, syscall.SIGUSR1)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package pyhost
+package supervisor
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pyhost/pyhost/cgo"
+	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
 // signalNames spells the signals that end workers the way people search for them.
@@ -56,7 +56,7 @@ const signalCrashHint = "a crash in C code (an extension module, or ctypes); the
 // 2): a crash in C code called from Python left the Python stack on stderr and Go's report
 // in a file (cgo/crash.c); one elsewhere left Go's report on stderr.
 func crashHint(pid int, started time.Time) string {
-	if path := cgo.CrashReportPath(pid); writtenSince(path, started) {
+	if path := worker.CrashReportPath(pid); writtenSince(path, started) {
 		return "a crash in C code called from Python (an extension module, or ctypes): the " +
 			"worker logged the Python stack of the crashing thread above; Go's report " +
 			"(pyhost's goroutine stacks) is in " + path
@@ -77,7 +77,7 @@ func writtenSince(path string, t time.Time) bool {
 func stoppedBySIGTERM(ps *os.ProcessState) bool { return endedBySignal(ps, syscall.SIGTERM) }
 
 // killedBySIGKILL: the worker ended by SIGKILL, which only the supervisor (when it says so in
-// worker.killedBy), a person or the kernel sends.
+// child.killedBy), a person or the kernel sends.
 func killedBySIGKILL(ps *os.ProcessState) bool { return endedBySignal(ps, syscall.SIGKILL) }
 
 func endedBySignal(ps *os.ProcessState, sig syscall.Signal) bool {

@@ -1,0 +1,253 @@
+package supervisor
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/pyhost/pyhost/pyhost/config"
+	"github.com/pyhost/pyhost/pyhost/httpd"
+	"github.com/pyhost/pyhost/wsgi/request"
+)
+
+// The front: for listeners that carry the mounts of several process groups (mod_wsgi's daemon
+// mode), the supervisor accepts on them itself, serves the static aliases and forwards every
+// other request, by the longest mount prefix (an httpd.Router), to a process of its group over
+// the Unix socket that process accepts on. It never runs Python.
+
+// front is the supervisor's HTTP servers on the public listeners.
+type front struct {
+	servers []*http.Server
+	log     *slog.Logger
+}
+
+// frontGroup is one process group behind the front. It sends each request to the slot with
+// the fewest requests in flight (the first of those after the last one picked): kept-alive
+// connections belong to one process each, so balancing by connection, as the workers' accept
+// would, could leave a one-thread process queueing requests while its sibling idles.
+type frontGroup struct {
+	name  string
+	slots []*frontSlot
+	next  atomic.Uint32
+	// wait bounds how long a request waits for a slot of the group to have a ready worker
+	// (none while all crash or are still loading): past it, 503.
+	wait time.Duration
+	log  *slog.Logger
+}
+
+// frontSlot is one slot (process) of a group behind the front, shared by the supervisor's loop
+// and the front: whether a ready worker serves its socket (set by the supervisor), and the
+// front's requests in flight to it and its connections to it, whose idle ones the supervisor
+// has closed when the worker drains.
+type frontSlot struct {
+	accepting atomic.Bool
+	inflight  atomic.Int64
+	proxy     *httputil.ReverseProxy
+	transport *http.Transport
+}
+
+// frontWait is how long a request waits for a ready worker of its group when no
+// --queue-timeout is set (mod_wsgi's connect-timeout has the same default).
+const frontWait = 15 * time.Second
+
+// frontPoll is how often a waiting request looks again for a ready worker: waits happen
+// only while a group has none (starting, or crashing), so a simple poll is enough.
+const frontPoll = 20 * time.Millisecond
+
+// frontIdleTimeout bounds how long a connection to a worker may sit idle in the front's
+// pool: also how long a draining worker may wait for the front to let go of one that
+// closeIdleSoon missed.
+const frontIdleTimeout = 5 * time.Second
+
+// newFrontGroup is group name behind the front; wait is its --queue-timeout (0: frontWait).
+func newFrontGroup(name string, wait time.Duration, log *slog.Logger) *frontGroup {
+	if wait <= 0 {
+		wait = frontWait
+	}
+	return &frontGroup{name: name, wait: wait, log: log}
+}
+
+// addSlot adds a slot whose workers accept on the Unix socket at socket.
+func (g *frontGroup) addSlot(socket string) *frontSlot {
+	sl := &frontSlot{}
+	sl.proxy, sl.transport = slotProxy(g.name, socket, g.log)
+	g.slots = append(g.slots, sl)
+	return sl
+}
+
+// pick returns the accepting slot with the fewest requests in flight, or nil.
+func (g *frontGroup) pick() *frontSlot {
+	start := int(g.next.Add(1))
+	var best *frontSlot
+	for i := range g.slots {
+		sl := g.slots[(start+i)%len(g.slots)]
+		if sl.accepting.Load() && (best == nil || sl.inflight.Load() < best.inflight.Load()) {
+			best = sl
+		}
+	}
+	return best
+}
+
+func (g *frontGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	best := g.pick()
+	if best == nil {
+		best = g.waitForWorker(r)
+		if best == nil {
+			if r.Context().Err() == nil {
+				g.log.Warn("request refused: no worker of its process group became ready in "+
+					"time; answered 503 (the group's workers are starting, or failing to: see "+
+					"their log lines above)", "group", g.name, "path", r.URL.Path,
+					"waited", g.wait.String())
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "503 the application's processes are not ready",
+					http.StatusServiceUnavailable)
+			}
+			return
+		}
+	}
+	best.inflight.Add(1)
+	defer best.inflight.Add(-1)
+	best.proxy.ServeHTTP(w, r)
+}
+
+// waitForWorker waits up to g.wait for a slot of the group to accept; nil if none did or
+// the client left.
+func (g *frontGroup) waitForWorker(r *http.Request) *frontSlot {
+	timeout := time.NewTimer(g.wait)
+	defer timeout.Stop()
+	tick := time.NewTicker(frontPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if sl := g.pick(); sl != nil {
+				return sl
+			}
+		case <-timeout.C:
+			return g.pick()
+		case <-r.Context().Done():
+			return nil
+		}
+	}
+}
+
+// atListener marks a request with the public listener it came in on, for the worker.
+type atListener struct {
+	index string
+	next  http.Handler
+}
+
+func (a atListener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Header.Set(httpd.HeaderListener, a.index)
+	a.next.ServeHTTP(w, r)
+}
+
+// closeIdleSoon closes the front's idle connections to the slot's socket, as its worker
+// starts draining: now and twice more, since a connection whose response left the worker just
+// before it marked its answers Connection: close goes back to the pool a moment later. A
+// draining worker behind the front never closes an idle connection itself
+// (httpd.CloseWhenDraining): a request the front sent on a connection the worker closed at
+// that instant would be lost, and one with a body (a POST) cannot be retried. The front
+// closing its own idle connections races with nothing.
+func (sl *frontSlot) closeIdleSoon() {
+	t := sl.transport
+	t.CloseIdleConnections()
+	time.AfterFunc(100*time.Millisecond, t.CloseIdleConnections)
+	time.AfterFunc(time.Second, t.CloseIdleConnections)
+}
+
+// slotProxy forwards requests to one slot of group over its Unix socket: kept-alive
+// connections, bodies streamed both ways.
+func slotProxy(group, socket string, log *slog.Logger) (*httputil.ReverseProxy, *http.Transport) {
+	dialer := &net.Dialer{Timeout: 10 * time.Second}
+	transport := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dialer.DialContext(ctx, "unix", socket)
+		},
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     frontIdleTimeout,
+		DisableCompression:  true,
+	}
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme = "http"
+			pr.Out.URL.Host = "pyhost-group"
+			pr.Out.Host = pr.In.Host // the app sees the client's Host (SERVER_NAME)
+			pr.Out.Header.Set(httpd.HeaderClient, pr.In.RemoteAddr)
+		},
+		Transport:     transport,
+		FlushInterval: -1,
+		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil { // the client went away
+				return
+			}
+			log.Warn("could not pass a request to its process group's workers", "group", group,
+				"path", r.URL.Path, "error", err)
+			http.Error(w, "502 the application's processes did not answer", http.StatusBadGateway)
+		},
+	}, transport
+}
+
+// startFront serves each listener with an httpd.Router over the static aliases and the
+// mounts (a mount prefix and its group).
+func startFront(lns []net.Listener, mounts map[string]*frontGroup, static []config.StaticAlias,
+	lim request.Limits, log *slog.Logger) (*front, error) {
+	var statics []httpd.Route
+	for _, a := range static {
+		sf, err := httpd.NewStaticFiles(a.Prefix, a.Dir)
+		if err != nil {
+			return nil, err
+		}
+		statics = append(statics, httpd.Route{Prefix: a.Prefix, Handler: sf})
+	}
+	f := &front{log: log}
+	for i, ln := range lns {
+		routes := append([]httpd.Route(nil), statics...)
+		for prefix, g := range mounts {
+			routes = append(routes, httpd.Route{Prefix: prefix,
+				Handler: atListener{strconv.Itoa(i), g}})
+		}
+		srv := &http.Server{Handler: httpd.HTTP1Rules(httpd.NewRouter(routes), log),
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			MaxHeaderBytes:    lim.MaxHeaderBytes,
+			ReadHeaderTimeout: lim.HeaderTimeout,
+			IdleTimeout:       lim.KeepAliveTimeout,
+			ConnState:         httpd.NoteConnState,
+		}
+		// The same guards as a worker's own listeners: the write timeout, 408 for a stalled
+		// head, 414 for an endless request line, and a log line for net/http's refusals.
+		gl := httpd.Guard(ln, lim, log, nil)
+		f.servers = append(f.servers, srv)
+		log.Info("serving", "listen", "http://"+ln.Addr().String(), "routes", len(routes))
+		go func() { _ = srv.Serve(gl) }()
+	}
+	return f, nil
+}
+
+// shutdown stops accepting and waits for the requests in flight (up to timeout), so the
+// workers drain only once nothing more can reach them. A nil front does nothing.
+func (f *front) shutdown(timeout time.Duration) {
+	if f == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	done := make(chan struct{}, len(f.servers))
+	for _, srv := range f.servers {
+		go func(srv *http.Server) {
+			if err := srv.Shutdown(ctx); err != nil {
+				f.log.Warn("requests still in flight at the shutdown timeout", "error", err)
+			}
+			done <- struct{}{}
+		}(srv)
+	}
+	for range f.servers {
+		<-done
+	}
+}
