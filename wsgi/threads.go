@@ -11,6 +11,7 @@ import (
 
 	"github.com/pyhost/pyhost/cgo"
 	"github.com/pyhost/pyhost/subinterp"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // ThreadTable is what every request thread of this process is doing now: the live thread
@@ -75,19 +76,10 @@ func (t *ThreadTable) begin(n int, call *cgo.Call, r *http.Request, id string, m
 // end records that request thread n is idle again.
 func (t *ThreadTable) end(n int) { t.slots[n].req.Store(nil) }
 
-// RequestThread is one busy request thread as the live view shows it.
+// RequestThread is one busy request thread: what the live view shows of it, and what a stack
+// request needs to reach its interpreter.
 type RequestThread struct {
-	Thread           int       `json:"thread"`
-	Method           string    `json:"method"`
-	Path             string    `json:"path"`
-	RequestID        string    `json:"request_id"`
-	Started          time.Time `json:"started"` // reached the handler (queue wait included)
-	RunningSeconds   float64   `json:"running_seconds"`
-	ApplicationGroup string    `json:"application_group"`
-	Interpreter      int       `json:"interpreter"`
-	// With stacks: the Python stack of the thread, or why it could not be taken.
-	Stack      string `json:"stack,omitempty"`
-	StackError string `json:"stack_error,omitempty"`
+	request.BusyThread
 
 	watched cgo.Watched
 	interp  *cgo.Interp
@@ -134,9 +126,9 @@ func (t *ThreadTable) read(n int, now time.Time) (RequestThread, bool) {
 		}
 		started := time.Unix(0, start)
 		return RequestThread{
-			Thread: n, Method: r.Method, Path: r.URL.Path, RequestID: id,
-			Started: started, RunningSeconds: now.Sub(started).Seconds(),
-			ApplicationGroup: m.Interp().Name, Interpreter: m.Index(),
+			BusyThread: request.BusyThread{Thread: n, Method: r.Method, Path: r.URL.Path,
+				RequestID: id, Started: started, RunningSeconds: now.Sub(started).Seconds(),
+				ApplicationGroup: m.Interp().Name, Interpreter: m.Index()},
 			watched: call.Watched(seq), interp: m.Interp(),
 		}, true
 	}

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // /debug/threads: what every request thread of every worker is doing now, and with
@@ -24,31 +26,15 @@ type ThreadsView struct {
 // ProcessThreads is one process's request threads. Requests lists the busy ones, the
 // longest-running first.
 type ProcessThreads struct {
-	PID          int             `json:"pid"`
-	ProcessGroup string          `json:"process_group"`
-	Slot         int             `json:"slot"` // the worker's slot in its group; -1: no supervisor
-	State        string          `json:"state,omitempty"`
-	Threads      int             `json:"threads"`
-	Busy         int             `json:"busy"`
-	Requests     []RequestThread `json:"requests"`
+	PID          int                  `json:"pid"`
+	ProcessGroup string               `json:"process_group"`
+	Slot         int                  `json:"slot"` // the worker's slot in its group; -1: no supervisor
+	State        string               `json:"state,omitempty"`
+	Threads      int                  `json:"threads"`
+	Busy         int                  `json:"busy"`
+	Requests     []request.BusyThread `json:"requests"`
 	// Error says why a worker's threads are missing (it did not answer in time).
 	Error string `json:"error,omitempty"`
-}
-
-// RequestThread is one busy request thread (the serving process copies it from its thread
-// table).
-type RequestThread struct {
-	Thread           int       `json:"thread"`
-	Method           string    `json:"method"`
-	Path             string    `json:"path"`
-	RequestID        string    `json:"request_id"`
-	Started          time.Time `json:"started"` // reached the handler (queue wait included)
-	RunningSeconds   float64   `json:"running_seconds"`
-	ApplicationGroup string    `json:"application_group"`
-	Interpreter      int       `json:"interpreter"`
-	// With stacks: the Python stack of the thread, or why it could not be taken.
-	Stack      string `json:"stack,omitempty"`
-	StackError string `json:"stack_error,omitempty"`
 }
 
 // SortProcesses orders processes by process group, then slot.

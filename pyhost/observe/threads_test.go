@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 func TestParseThreadsQuery(t *testing.T) {
@@ -43,9 +45,9 @@ func TestParseThreadsQuery(t *testing.T) {
 func TestWriteThreads(t *testing.T) {
 	v := ThreadsView{Time: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Processes: []ProcessThreads{
 		{PID: 12, ProcessGroup: "web", Slot: 1, State: "serving", Threads: 4, Busy: 1,
-			Requests: []RequestThread{{Thread: 2, Method: "GET", Path: "/slow", RequestID: "r1",
+			Requests: []request.BusyThread{{Thread: 2, Method: "GET", Path: "/slow", RequestID: "r1",
 				RunningSeconds: 1.5, ApplicationGroup: "%{GLOBAL}", Stack: "a\nb\n"}}},
-		{PID: 13, ProcessGroup: "web", Slot: 0, Requests: []RequestThread{}, Error: "timed out"},
+		{PID: 13, ProcessGroup: "web", Slot: 0, Requests: []request.BusyThread{}, Error: "timed out"},
 	}}
 	SortProcesses(v.Processes)
 	if v.Processes[0].Slot != 0 {

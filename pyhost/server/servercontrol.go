@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/pyhost/pyhost/pyhost/observe"
 	"github.com/pyhost/pyhost/pyhost/worker"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // What a serving process answers on its control channel (the supervisor asks a worker for
@@ -41,13 +42,10 @@ func (s *Server) serveControl(ln net.Listener) {
 func (s *Server) localThreads(q observe.ThreadsQuery) observe.ProcessThreads {
 	p := observe.ProcessThreads{PID: os.Getpid(), ProcessGroup: observe.ProcessGroupLabel(s.cfg.ProcessGroup),
 		Slot: -1, Threads: s.threads.Threads(), Busy: s.threads.Busy(),
-		Requests: []observe.RequestThread{}}
+		Requests: []request.BusyThread{}}
 	if s.table != nil {
 		for _, rt := range s.table.Busy(q.Stacks, q.Wait) {
-			p.Requests = append(p.Requests, observe.RequestThread{Thread: rt.Thread,
-				Method: rt.Method, Path: rt.Path, RequestID: rt.RequestID, Started: rt.Started,
-				RunningSeconds: rt.RunningSeconds, ApplicationGroup: rt.ApplicationGroup,
-				Interpreter: rt.Interpreter, Stack: rt.Stack, StackError: rt.StackError})
+			p.Requests = append(p.Requests, rt.BusyThread)
 		}
 	}
 	return p

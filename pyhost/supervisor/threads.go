@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pyhost/pyhost/pyhost/observe"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // /debug/threads: a process answers for itself (the single-process server on its metrics
@@ -36,7 +37,7 @@ func (s *supervisor) threadsHandler() http.Handler {
 		view := observe.ThreadsView{Time: time.Now(), Processes: []observe.ProcessThreads{}}
 		states := s.directory.snapshot()
 		for _, reply := range s.queryWorkers(ctx, path) {
-			p := observe.ProcessThreads{Requests: []observe.RequestThread{}}
+			p := observe.ProcessThreads{Requests: []request.BusyThread{}}
 			var got observe.ThreadsView
 			switch {
 			case reply.Err != nil:

@@ -8,6 +8,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/pyhost/pyhost/pyhost/observe"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // What `pyhost top` shows, computed from two samples: rates and quantiles are over the time
@@ -37,7 +38,7 @@ type workerRow struct {
 type requestRow struct {
 	pid   int
 	group string
-	observe.RequestThread
+	request.BusyThread
 }
 
 // Metric names `pyhost top` reads (the server's metrics write them).
@@ -58,7 +59,7 @@ func buildFrame(prev, cur *sample) frame {
 	for _, p := range cur.threads.Processes {
 		f.workers = append(f.workers, buildWorkerRow(prev, cur, p, dt))
 		for _, rt := range p.Requests {
-			f.longest = append(f.longest, requestRow{pid: p.PID, group: p.ProcessGroup, RequestThread: rt})
+			f.longest = append(f.longest, requestRow{pid: p.PID, group: p.ProcessGroup, BusyThread: rt})
 		}
 	}
 	groupNames := processGroupNames(cur)

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/pyhost/pyhost/pyhost/observe"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // metrics parses a Prometheus text exposition.
@@ -51,8 +52,8 @@ func TestBuildFrame(t *testing.T) {
 	prev, cur := metrics(t, before), metrics(t, after)
 	cur.at = prev.at.Add(2 * time.Second)
 	cur.threads.Processes = []observe.ProcessThreads{
-		{PID: 2, ProcessGroup: "web", Slot: 1, Requests: []observe.RequestThread{{Method: "GET", Path: "/a", RunningSeconds: 1}}},
-		{PID: 1, ProcessGroup: "web", Slot: 0, Requests: []observe.RequestThread{{Path: "/b", RunningSeconds: 3}}},
+		{PID: 2, ProcessGroup: "web", Slot: 1, Requests: []request.BusyThread{{Method: "GET", Path: "/a", RunningSeconds: 1}}},
+		{PID: 1, ProcessGroup: "web", Slot: 0, Requests: []request.BusyThread{{Path: "/b", RunningSeconds: 3}}},
 	}
 	f := buildFrame(prev, cur)
 
