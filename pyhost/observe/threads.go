@@ -136,3 +136,18 @@ func writeThreadsText(w io.Writer, v ThreadsView) {
 		}
 	}
 }
+
+// ThreadsHandler answers /debug/threads: it reads the query (400 when it is wrong) and writes
+// the processes that gather returns for it, in the form the client asked.
+func ThreadsHandler(gather func(r *http.Request, q ThreadsQuery) []ProcessThreads) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := ParseThreadsQuery(r)
+		if err != nil {
+			http.Error(w, "/debug/threads: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		ps := gather(r, q)
+		SortProcesses(ps)
+		WriteThreads(w, q, ThreadsView{Time: time.Now(), Processes: ps})
+	})
+}

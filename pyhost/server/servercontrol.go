@@ -53,14 +53,8 @@ func (s *Server) localThreads(q observe.ThreadsQuery) observe.ProcessThreads {
 
 // threadsHandler answers /debug/threads for this process alone.
 func (s *Server) threadsHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := observe.ParseThreadsQuery(r)
-		if err != nil {
-			http.Error(w, "/debug/threads: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		observe.WriteThreads(w, q, observe.ThreadsView{Time: time.Now(),
-			Processes: []observe.ProcessThreads{s.localThreads(q)}})
+	return observe.ThreadsHandler(func(_ *http.Request, q observe.ThreadsQuery) []observe.ProcessThreads {
+		return []observe.ProcessThreads{s.localThreads(q)}
 	})
 }
 

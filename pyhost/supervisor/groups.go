@@ -1,7 +1,6 @@
 package supervisor
 
 import (
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -54,7 +53,7 @@ func RunProcessGroups(f *config.File, cfgs []config.Config, args []string, log *
 		log.Error("pyhost could not find its own binary to start workers", "error", err)
 		return 1
 	}
-	lns, addrs, err := listenTCP(cfgs[0].Listen)
+	lns, addrs, err := worker.Listen(cfgs[0].Listen)
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
@@ -96,22 +95,6 @@ func RunProcessGroups(f *config.File, cfgs []config.Config, args []string, log *
 	s.log.Info("supervisor listening; routing to process groups", "addresses",
 		strings.Join(addrs, ","), "groups", len(f.ProcessGroups))
 	return s.run()
-}
-
-// listenTCP listens on every address; on an error it closes those it opened.
-func listenTCP(listen []string) ([]net.Listener, []string, error) {
-	var lns []net.Listener
-	var addrs []string
-	for _, addr := range listen {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			closeListeners(lns)
-			return nil, nil, fmt.Errorf("--listen %s: %w", addr, err)
-		}
-		lns = append(lns, ln)
-		addrs = append(addrs, ln.Addr().String())
-	}
-	return lns, addrs, nil
 }
 
 // addFrontGroup adds the i-th process group of a config file, behind the front: one socket

@@ -25,20 +25,13 @@ func (s *supervisor) after(d time.Duration, fn func()) {
 // handled as a boot failure (logged with the reason, retried with back-off).
 func (s *supervisor) watchStartup(c *child) {
 	d := s.recycling(c).StartupTimeout
-	if d <= 0 {
-		return
-	}
-	s.after(d, func() {
-		if c.state != workerStarting {
-			return // ready, told to stop, or gone
-		}
+	s.killIfStill(c, workerStarting, d, func() {
 		c.failure = fmt.Sprintf("not ready within --startup-timeout %s, so it was killed: "+
 			"make the app load faster (what does it wait for at import?) or raise "+
 			"--startup-timeout", d)
 		c.killedBy = "not ready within --startup-timeout " + d.String()
 		s.log.Error("worker not ready within --startup-timeout; killing it", "slot",
 			c.slot.index, "pid", c.pid, "startup_timeout", d.String())
-		_ = syscall.Kill(c.pid, syscall.SIGKILL)
 	})
 }
 
@@ -47,17 +40,25 @@ func (s *supervisor) watchStartup(c *child) {
 // itself at --shutdown-timeout, as on a full stop.
 func (s *supervisor) killAfterGrace(c *child) {
 	d := s.recycling(c).GracefulTimeout
-	if d <= 0 {
-		return
-	}
-	s.after(d, func() {
-		if c.state != workerDraining {
-			return
-		}
+	s.killIfStill(c, workerDraining, d, func() {
 		s.transition(c, workerStopping)
 		c.killedBy = "its requests still ran --graceful-timeout " + d.String() + " after it was replaced"
 		s.log.Warn("replaced worker still has requests running after --graceful-timeout; "+
 			"killing it", "slot", c.slot.index, "pid", c.pid, "graceful_timeout", d.String())
+	})
+}
+
+// killIfStill kills c with SIGKILL when, d from now, it is still in state st (d ≤ 0: never);
+// say records why, just before.
+func (s *supervisor) killIfStill(c *child, st workerState, d time.Duration, say func()) {
+	if d <= 0 {
+		return
+	}
+	s.after(d, func() {
+		if c.state != st {
+			return // moved on: ready, told to stop, or gone
+		}
+		say()
 		_ = syscall.Kill(c.pid, syscall.SIGKILL)
 	})
 }

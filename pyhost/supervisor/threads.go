@@ -20,12 +20,7 @@ import (
 // worker (in JSON, whatever the client asked) and labels each answer with the worker's pid,
 // group, slot and state as the supervisor knows them.
 func (s *supervisor) threadsHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := observe.ParseThreadsQuery(r)
-		if err != nil {
-			http.Error(w, "/debug/threads: "+err.Error(), http.StatusBadRequest)
-			return
-		}
+	return observe.ThreadsHandler(func(r *http.Request, q observe.ThreadsQuery) []observe.ProcessThreads {
 		path := "/debug/threads?format=json&wait=" + q.Wait.String()
 		if q.Stacks {
 			path += "&stacks=1"
@@ -34,7 +29,7 @@ func (s *supervisor) threadsHandler() http.Handler {
 		// answer at all (stopped, or its control server stuck).
 		ctx, cancel := context.WithTimeout(r.Context(), q.Wait+5*time.Second)
 		defer cancel()
-		view := observe.ThreadsView{Time: time.Now(), Processes: []observe.ProcessThreads{}}
+		processes := []observe.ProcessThreads{}
 		states := s.directory.snapshot()
 		for _, reply := range s.queryWorkers(ctx, path) {
 			p := observe.ProcessThreads{Requests: []request.BusyThread{}}
@@ -53,9 +48,8 @@ func (s *supervisor) threadsHandler() http.Handler {
 			if cw, ok := states[reply.id]; ok {
 				p.State = cw.state.String()
 			}
-			view.Processes = append(view.Processes, p)
+			processes = append(processes, p)
 		}
-		observe.SortProcesses(view.Processes)
-		observe.WriteThreads(w, q, view)
+		return processes
 	})
 }

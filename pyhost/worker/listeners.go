@@ -7,25 +7,42 @@ import (
 	"syscall"
 )
 
-// BindListeners opens every --listen address for the workers and returns their files, which
-// stay open in the supervisor for its whole life: workers come and go, the sockets do not, so
-// connections wait in the backlog while no worker accepts instead of being refused. bound
-// are the addresses as bound (a port 0 resolved).
-func BindListeners(addrs []string) (files []*os.File, bound []string, err error) {
+// Listen opens a TCP listener on every --listen address, in order; on an error it closes
+// those it opened. bound are the addresses as bound (a port 0 resolved).
+func Listen(addrs []string) (lns []net.Listener, bound []string, err error) {
 	for _, addr := range addrs {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			closeFiles(files)
+			for _, ln := range lns {
+				ln.Close()
+			}
 			return nil, nil, fmt.Errorf("--listen %s: %w", addr, err)
 		}
+		lns = append(lns, ln)
+		bound = append(bound, ln.Addr().String())
+	}
+	return lns, bound, nil
+}
+
+// BindListeners opens every --listen address for the workers and returns their files, which
+// stay open in the supervisor for its whole life: workers come and go, the sockets do not, so
+// connections wait in the backlog while no worker accepts instead of being refused.
+func BindListeners(addrs []string) (files []*os.File, bound []string, err error) {
+	lns, bound, err := Listen(addrs)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, ln := range lns {
 		f, err := ListenerFile(ln.(*net.TCPListener))
 		ln.Close() // the dup keeps the socket listening
 		if err != nil {
 			closeFiles(files)
-			return nil, nil, fmt.Errorf("--listen %s: %w", addr, err)
+			for _, rest := range lns[i+1:] {
+				rest.Close()
+			}
+			return nil, nil, fmt.Errorf("--listen %s: %w", bound[i], err)
 		}
 		files = append(files, f)
-		bound = append(bound, ln.Addr().String())
 	}
 	return files, bound, nil
 }
