@@ -4,13 +4,8 @@
 #include "pyh.h"
 #include "_cgo_export.h"
 
-typedef struct {
-    PyObject_HEAD
-    pyh_req *req; /* a counted reference: the request's state lives while this object does */
-} BodyReader;
-
 static PyObject *br_readinto(PyObject *self, PyObject *arg) {
-    pyh_req *r = ((BodyReader *)self)->req;
+    pyh_req *r = ((pyh_req_object *)self)->req;
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_WRITABLE) < 0) return NULL;
     int64_t n = 0;
@@ -44,38 +39,11 @@ static PyObject *br_readinto(PyObject *self, PyObject *arg) {
     return PyLong_FromLongLong(n);
 }
 
-static void br_dealloc(PyObject *self) {
-    pyh_req *r = ((BodyReader *)self)->req;
-    pyh_heap_dealloc(self);
-    pyh_req_decref(r);
-}
-
 static PyMethodDef br_methods[] = {
     {"readinto", br_readinto, METH_O, "Read request-body bytes into a writable buffer."},
     {NULL, NULL, 0, NULL},
 };
 
-static PyType_Slot br_slots[] = {
-    {Py_tp_methods, br_methods},
-    {Py_tp_dealloc, br_dealloc},
-    {0, NULL},
-};
-
-static PyType_Spec br_spec = {
-    .name = "_pyhost.BodyReader",
-    .basicsize = sizeof(BodyReader),
-    .flags = Py_TPFLAGS_DEFAULT,
-    .slots = br_slots,
-};
-
 PyTypeObject *pyh_body_reader_spec_type(PyObject *module) {
-    return (PyTypeObject *)PyType_FromModuleAndSpec(module, &br_spec, NULL);
-}
-
-PyObject *pyh_body_reader_new(pyh_interp *in, pyh_req *req) {
-    BodyReader *br = PyObject_New(BodyReader, (PyTypeObject *)in->body_reader_type);
-    if (br == NULL) return NULL;
-    pyh_req_incref(req);
-    br->req = req;
-    return (PyObject *)br;
+    return pyh_req_object_type(module, "_pyhost.BodyReader", br_methods, NULL);
 }

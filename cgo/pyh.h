@@ -211,8 +211,17 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
 /* Shared helpers. */
 char *pyh_strdup(const char *s);
 char *pyh_take_error(pyh_interp *in);   /* fetches + formats the current exception */
-PyObject *pyh_start_response_new(pyh_interp *in, pyh_req *req); /* takes a reference to req */
-PyObject *pyh_body_reader_new(pyh_interp *in, pyh_req *req);
+/* A _pyhost object that stands for one request (StartResponse, BodyReader): it holds a counted
+ * reference to the request's state, which therefore lives while the object does. */
+typedef struct {
+    PyObject_HEAD
+    pyh_req *req;
+} pyh_req_object;
+/* pyh_req_object_type makes such a type for module (call: its tp_call, or NULL);
+ * pyh_req_object_new an object of it, taking a reference to req. */
+PyTypeObject *pyh_req_object_type(PyObject *module, const char *name, PyMethodDef *methods,
+                                  ternaryfunc call);
+PyObject *pyh_req_object_new(PyObject *type, pyh_req *req);
 PyTypeObject *pyh_start_response_spec_type(PyObject *module);
 PyTypeObject *pyh_body_reader_spec_type(PyObject *module);
 PyObject *pyh_build_environ(pyh_interp *in, const char *packed, size_t len);

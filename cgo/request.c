@@ -267,14 +267,14 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
     if (environ == NULL) goto error;
     pyh_current_set(in, environ);
     if (has_body) {
-        reader = pyh_body_reader_new(in, r);
+        reader = pyh_req_object_new(in->body_reader_type, r);
         input = reader ? PyObject_CallOneArg(in->make_input, reader) : NULL;
     } else {
         input = PyObject_CallNoArgs(in->empty_input);
     }
     if (input == NULL || PyDict_SetItem(environ, in->str_wsgi_input, input) < 0) goto error;
     if (obs.flags && pyh_obs_started(in, &obs, environ) < 0) goto error;
-    sr = pyh_start_response_new(in, r);
+    sr = pyh_req_object_new(in->start_response_type, r);
     if (sr == NULL) goto error;
 
     PyObject *args[2] = {environ, sr};

@@ -127,3 +127,36 @@ int pyh_req_send(pyh_req *r, const char *data, size_t n) {
     }
     return 0;
 }
+
+static void req_object_dealloc(PyObject *self) {
+    pyh_req *r = ((pyh_req_object *)self)->req;
+    pyh_heap_dealloc(self);
+    pyh_req_decref(r);
+}
+
+PyTypeObject *pyh_req_object_type(PyObject *module, const char *name, PyMethodDef *methods,
+                                  ternaryfunc call) {
+    /* The spec and its slots are read, not kept, by PyType_FromModuleAndSpec; name and
+     * methods are static. */
+    PyType_Slot slots[4];
+    int n = 0;
+    if (call != NULL) slots[n++] = (PyType_Slot){Py_tp_call, (void *)call};
+    slots[n++] = (PyType_Slot){Py_tp_methods, methods};
+    slots[n++] = (PyType_Slot){Py_tp_dealloc, (void *)req_object_dealloc};
+    slots[n] = (PyType_Slot){0, NULL};
+    PyType_Spec spec = {
+        .name = name,
+        .basicsize = sizeof(pyh_req_object),
+        .flags = Py_TPFLAGS_DEFAULT,
+        .slots = slots,
+    };
+    return (PyTypeObject *)PyType_FromModuleAndSpec(module, &spec, NULL);
+}
+
+PyObject *pyh_req_object_new(PyObject *type, pyh_req *req) {
+    pyh_req_object *o = PyObject_New(pyh_req_object, (PyTypeObject *)type);
+    if (o == NULL) return NULL;
+    pyh_req_incref(req);
+    o->req = req;
+    return (PyObject *)o;
+}

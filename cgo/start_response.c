@@ -5,11 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-typedef struct {
-    PyObject_HEAD
-    pyh_req *req; /* a counted reference: the request's state lives while this object does */
-} StartResponse;
-
 int pyh_buf_append(char **buf, size_t *len, size_t *cap, int *owned, const char *data,
                    size_t n) {
     if (*len + n > *cap) {
@@ -212,7 +207,7 @@ static PyObject *reraise(PyObject *exc_info) {
 static PyObject *sr_call(PyObject *self, PyObject *args, PyObject *kwargs) {
     static char *kwlist[] = {"status", "headers", "exc_info", NULL};
     PyObject *status, *headers, *exc_info = Py_None;
-    pyh_req *r = ((StartResponse *)self)->req;
+    pyh_req *r = ((pyh_req_object *)self)->req;
     Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     if (kwargs == NULL && (nargs == 2 || nargs == 3)) { /* the usual call, parsed by hand */
         status = PyTuple_GET_ITEM(args, 0);
@@ -297,7 +292,7 @@ fail:
 }
 
 static PyObject *sr_write(PyObject *self, PyObject *data) {
-    pyh_req *r = ((StartResponse *)self)->req;
+    pyh_req *r = ((pyh_req_object *)self)->req;
     if (!PyBytes_Check(data)) {
         PyErr_Format(PyExc_TypeError, "write() takes bytes, not %.100s", Py_TYPE(data)->tp_name);
         return NULL;
@@ -314,39 +309,11 @@ static PyObject *sr_write(PyObject *self, PyObject *data) {
     Py_RETURN_NONE;
 }
 
-static void sr_dealloc(PyObject *self) {
-    pyh_req *r = ((StartResponse *)self)->req;
-    pyh_heap_dealloc(self);
-    pyh_req_decref(r);
-}
-
 static PyMethodDef sr_methods[] = {
     {"write", sr_write, METH_O, "Write bytes to the response (PEP 3333's write callable)."},
     {NULL, NULL, 0, NULL},
 };
 
-static PyType_Slot sr_slots[] = {
-    {Py_tp_call, sr_call},
-    {Py_tp_methods, sr_methods},
-    {Py_tp_dealloc, sr_dealloc},
-    {0, NULL},
-};
-
-static PyType_Spec sr_spec = {
-    .name = "_pyhost.StartResponse",
-    .basicsize = sizeof(StartResponse),
-    .flags = Py_TPFLAGS_DEFAULT,
-    .slots = sr_slots,
-};
-
 PyTypeObject *pyh_start_response_spec_type(PyObject *module) {
-    return (PyTypeObject *)PyType_FromModuleAndSpec(module, &sr_spec, NULL);
-}
-
-PyObject *pyh_start_response_new(pyh_interp *in, pyh_req *req) {
-    StartResponse *sr = PyObject_New(StartResponse, (PyTypeObject *)in->start_response_type);
-    if (sr == NULL) return NULL;
-    pyh_req_incref(req);
-    sr->req = req;
-    return (PyObject *)sr;
+    return pyh_req_object_type(module, "_pyhost.StartResponse", sr_methods, sr_call);
 }

@@ -103,7 +103,7 @@ char *pyh_test_start_response(pyh_interp *in, const char *fields, size_t len, in
         if (pair == NULL) goto fail;
         PyList_SET_ITEM(headers, i, pair);
     }
-    if ((sr = pyh_start_response_new(in, r)) == NULL) goto fail;
+    if ((sr = pyh_req_object_new(in->start_response_type, r)) == NULL) goto fail;
     PyObject *args[2] = {status, headers};
     if ((res = PyObject_Vectorcall(sr, args, 2, NULL)) == NULL) goto fail;
     Py_DECREF(res);

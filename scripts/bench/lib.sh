@@ -1,5 +1,20 @@
 # lib.sh — what pyhost's benchmark scripts share; sourced, not run.
 
+# log MSG...: a line on stderr. die MSG...: that line, named for the script, then exit 1.
+log() { printf '%s\n' "$*" >&2; }
+die() {
+	log "$(basename "$0"): $*"
+	exit 1
+}
+
+# whole_numbers VAR...: die unless each named variable holds a whole number.
+whole_numbers() {
+	local v
+	for v in "$@"; do
+		[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
+	done
+}
+
 # allow_root BIN: "--allow-root" when running as root and BIN knows the flag (pyhost refuses
 # to run apps as root without it; older builds have no such flag). grep reads the whole help:
 # with -q it may stop first, pyhost then dies of SIGPIPE and pipefail (set by the scripts)

@@ -91,15 +91,8 @@ ALL_APPS="hello flask django"
 # The system Python must not pick up another interpreter's settings.
 unset PYTHONHOME PYTHONPATH
 
-log() { printf '%s\n' "$*" >&2; }
-die() {
-	log "peers.sh: $*"
-	exit 1
-}
 
-for v in PROCS THREADS DURATION CONNECTIONS WRK_THREADS WARMUP PORT_BASE READY_TIMEOUT; do
-	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
-done
+whole_numbers PROCS THREADS DURATION CONNECTIONS WRK_THREADS WARMUP PORT_BASE READY_TIMEOUT
 ((DURATION > 0)) || die "DURATION must be at least 1"
 
 SERVERS=$ALL_SERVERS

@@ -67,14 +67,7 @@ PATHS="page json stream abandon error upload file" # soakload's names
 PY=/usr/bin/python3                                 # the system Python, which Debian's gunicorn runs on
 unset PYTHONHOME PYTHONPATH
 
-log() { printf '%s\n' "$*" >&2; }
-die() {
-	log "soak.sh: $*"
-	exit 1
-}
-for v in DURATION WARMUP PROCS THREADS CONNECTIONS PHASES PATH_DURATION PORT_BASE; do
-	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
-done
+whole_numbers DURATION WARMUP PROCS THREADS CONNECTIONS PHASES PATH_DURATION PORT_BASE
 ((DURATION >= 2 && PROCS >= 1 && THREADS >= 1)) || die "DURATION must be at least 2, PROCS and THREADS at least 1"
 [[ -z $MAX_GROWTH || $MAX_GROWTH =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "MAX_GROWTH must be a number of MB per 100k requests, got '$MAX_GROWTH'"
 [[ $MAX_GROWTH_FLOOR =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "MAX_GROWTH_FLOOR must be a number of MB, got '$MAX_GROWTH_FLOOR'"
