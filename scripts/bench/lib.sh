@@ -15,6 +15,35 @@ whole_numbers() {
 	done
 }
 
+# clean_up_on_exit STOP: when the script exits, run STOP (its function that stops the servers
+# it started), then remove $WORK unless KEEP is set; SIGINT and SIGTERM end it (130, 143).
+clean_up_on_exit() {
+	_stop_servers=$1
+	trap _clean_up EXIT
+	trap 'log "interrupted"; exit 130' INT
+	trap 'exit 143' TERM
+}
+_clean_up() {
+	trap - EXIT INT TERM
+	"$_stop_servers"
+	if [[ -n ${KEEP:-} ]]; then
+		log "kept the logs and configs in $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+
+# free_port: set PORT to a loopback port that nothing listens on, counting up from
+# $NEXT_PORT (start it at $PORT_BASE).
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+	while port_in_use "$NEXT_PORT"; do
+		NEXT_PORT=$((NEXT_PORT + 1))
+	done
+	PORT=$NEXT_PORT
+	NEXT_PORT=$((NEXT_PORT + 1))
+}
+
 # allow_root BIN: "--allow-root" when running as root and BIN knows the flag (pyhost refuses
 # to run apps as root without it; older builds have no such flag). grep reads the whole help:
 # with -q it may stop first, pyhost then dies of SIGPIPE and pipefail (set by the scripts)

@@ -184,21 +184,13 @@ stop_pid() {
 	wait "$pid" 2>/dev/null || true
 }
 
-cleanup() {
+stop_started() {
 	local pid
-	trap - EXIT INT TERM
 	for pid in "${STARTED[@]}"; do
 		stop_pid "$pid"
 	done
-	if [[ -n ${KEEP:-} ]]; then
-		log "kept logs and configs in $WORK"
-	else
-		rm -rf "$WORK"
-	fi
 }
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'exit 143' TERM
+clean_up_on_exit stop_started
 
 # start NAME CMD...: run CMD in its own session (so its workers can be
 # stopped as one group, and found as one tree) with output to $WORK/NAME.log;
@@ -255,18 +247,9 @@ tree_ticks() {
 }
 CLK_TCK=$(getconf CLK_TCK)
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 NEXT_PORT=$PORT_BASE
 PORT=
-# free_port: set PORT to a loopback port that nothing listens on.
-free_port() {
-	while port_in_use "$NEXT_PORT"; do
-		NEXT_PORT=$((NEXT_PORT + 1))
-	done
-	PORT=$NEXT_PORT
-	NEXT_PORT=$((NEXT_PORT + 1))
-}
 
 # wait_ready PORT LOGNAME: wait until the server answers GET / with 200 and
 # exactly the app's body ($EXPECT). Anything else (an error page, another

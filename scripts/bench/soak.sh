@@ -102,32 +102,12 @@ stop_server() {
 	wait "$pid" 2>/dev/null || true
 }
 
-cleanup() {
-	trap - EXIT INT TERM
-	stop_server
-	if [[ -n ${KEEP:-} ]]; then
-		log "kept logs in $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT
-trap 'exit 143' TERM
+clean_up_on_exit stop_server
 
 (cd "$ROOT" && CGO_ENABLED=0 go build -o "$WORK/soakload" ./scripts/bench/soakload) ||
 	die "go build ./scripts/bench/soakload failed"
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 NEXT_PORT=$PORT_BASE
-# free_port: set PORT to a loopback port that nothing listens on.
-free_port() {
-	while port_in_use "$NEXT_PORT"; do
-		NEXT_PORT=$((NEXT_PORT + 1))
-	done
-	PORT=$NEXT_PORT
-	NEXT_PORT=$((NEXT_PORT + 1))
-}
 
 # start_SERVER PORT LOG: start one server in the background, its pid in SERVER_PID and a
 # one-line description in CONFIGS.
