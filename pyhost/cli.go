@@ -200,8 +200,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 			continue
 		}
 		cfg := cfgs[i]
-		cfg.Static = nil // the router serves them
-		cfg.Routed = env.Routed
+		cfg.Static = nil              // the supervisor's front serves them
 		cfg.Listen = []string{"unix"} // the supervisor's socket, inherited
 		if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
 			log.Error("pyhost worker could not start", "group", env.Group, "error", err)

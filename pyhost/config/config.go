@@ -71,10 +71,6 @@ type Config struct {
 	// MetricsListen is --metrics-listen: where /metrics, /healthz and /readyz are served
 	// ("" : nowhere, and no metrics are kept). Under --processes the supervisor serves them.
 	MetricsListen string
-	// Routed, set only in a worker behind the supervisor's router (several process groups),
-	// holds the public listener addresses; the worker's one inherited listener is then a
-	// Unix socket on which the supervisor forwards their requests.
-	Routed []string
 }
 
 // DefaultListen is where pyhost serves when no --listen is given.

@@ -19,7 +19,7 @@ func (s *Server) listenRouted(inherited []net.Listener) error {
 			len(inherited))
 	}
 	s.listeners = inherited
-	for _, addr := range s.cfg.Routed {
+	for _, addr := range s.frontAddrs {
 		var hs []*wsgi.Handler
 		for _, m := range s.mounts {
 			hs = append(hs, s.newHandler(m, addr))

@@ -121,7 +121,7 @@ func (s *Server) serve() *serving {
 func (s *Server) handler(i int) http.Handler {
 	var h http.Handler
 	if s.routed != nil {
-		h = httpd.CloseWhenDraining(&s.draining, httpd.NewForwarded(s.routed, s.cfg.Routed))
+		h = httpd.CloseWhenDraining(&s.draining, httpd.NewForwarded(s.routed, s.frontAddrs))
 	} else {
 		h = httpd.NewRouter(s.routes(s.handlers[i]))
 	}

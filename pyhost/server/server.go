@@ -33,8 +33,12 @@ type Options struct {
 // WorkerLink is what a worker's server gets from its supervisor.
 type WorkerLink struct {
 	// Listeners are the sockets the supervisor bound: one per Config.Listen, in order, or
-	// for a worker behind the router (Config.Routed) the supervisor's one Unix socket.
+	// for a worker behind the supervisor's front (FrontAddrs set) the front's one Unix socket.
 	Listeners []net.Listener
+	// FrontAddrs, for a worker of one of several process groups, are the public listener
+	// addresses on which the supervisor's front accepts the requests it forwards to this
+	// worker (nil: the worker accepts on Listeners itself).
+	FrontAddrs []string
 	// Control is the worker control channel, on which the server answers the supervisor's
 	// queries (metrics, threads) from New until the process exits; nil: none.
 	Control net.Listener
@@ -58,8 +62,9 @@ type Server struct {
 	handlers  [][]*wsgi.Handler // per listener, per mount (same order as mounts)
 	static    []httpd.Route     // the static aliases
 	// routed: per public listener, its router, when the one listener is the supervisor's
-	// Unix socket (config.Config.Routed).
-	routed []*httpd.Router
+	// front's Unix socket; frontAddrs are those public listeners (WorkerLink.FrontAddrs).
+	routed     []*httpd.Router
+	frontAddrs []string
 
 	// recycle is the worker's WorkerLink.Recycle, wrapped so that its detail becomes the
 	// apps' process_stopping detail too (nil: single process; see stopping.go).
@@ -176,10 +181,8 @@ func (s *Server) listen(w *WorkerLink) error {
 		}
 		s.static = append(s.static, httpd.Route{Prefix: a.Prefix, Handler: sf})
 	}
-	if s.cfg.Routed != nil {
-		if w == nil {
-			return errors.New("pyhost: a routed server is a worker of the supervisor's router")
-		}
+	if w != nil && w.FrontAddrs != nil {
+		s.frontAddrs = w.FrontAddrs
 		return s.listenRouted(w.Listeners)
 	}
 	if w != nil && len(w.Listeners) != len(s.cfg.Listen) {

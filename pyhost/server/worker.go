@@ -31,8 +31,9 @@ func WorkerMain(cfg config.Config, env worker.Env, log *slog.Logger) int {
 	}
 	var recycleOnce sync.Once
 	return serveHere(Options{Config: cfg, Log: log, Worker: &WorkerLink{
-		Listeners: lns,
-		Control:   control,
+		Listeners:  lns,
+		FrontAddrs: env.FrontAddrs,
+		Control:    control,
 		Recycle: func(reason worker.RecycleReason, detail string) {
 			recycleOnce.Do(func() { status.Recycle(reason, detail) })
 		},

@@ -102,7 +102,7 @@ func RunProcessGroups(f *config.File, cfgs []config.Config, args []string, log *
 // front can send a request to the least busy process. public are the front's addresses.
 func (s *supervisor) addFrontGroup(dir string, i int, name string, cfg config.Config,
 	public []string) (*groupRun, error) {
-	gr := &groupRun{name: name, cfg: cfg, env: worker.Env{Group: name, Routed: public},
+	gr := &groupRun{name: name, cfg: cfg, env: worker.Env{Group: name, FrontAddrs: public},
 		front: newFrontGroup(name, cfg.Limits.QueueTimeout, s.log)}
 	s.groups = append(s.groups, gr)
 	for p := 0; p < max(cfg.Processes, 1); p++ {

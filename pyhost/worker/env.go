@@ -14,20 +14,20 @@ const (
 	slotVar      = "PYHOST_WORKER"           // the slot it serves in; set in workers only
 	listenersVar = "PYHOST_WORKER_LISTENERS" // how many listening sockets it inherited
 	groupVar     = "PYHOST_WORKER_GROUP"     // the process group it serves (config files of several)
-	routedVar    = "PYHOST_WORKER_ROUTED"    // the public listeners it serves through the router
+	frontVar     = "PYHOST_WORKER_ROUTED"    // the public listeners the supervisor's front serves it on
 	lifelineVar  = "PYHOST_WORKER_LIFELINE"  // the descriptor of the lifeline's read end
 	controlVar   = "PYHOST_WORKER_CONTROL"   // the descriptor of its control socket
 )
 
-var allVars = [...]string{slotVar, listenersVar, groupVar, routedVar, lifelineVar, controlVar}
+var allVars = [...]string{slotVar, listenersVar, groupVar, frontVar, lifelineVar, controlVar}
 
 // Env is what a supervisor tells a worker in its environment. The supervisor fills Slot,
-// Group and Routed and hands it to Attach, which fills the rest from the descriptors it
+// Group and FrontAddrs and hands it to Attach, which fills the rest from the descriptors it
 // passes; a worker reads it back with LookupEnv.
 type Env struct {
-	Slot   int      // the supervisor's slot the worker serves in (CPU affinity, log lines)
-	Group  string   // the process group it serves; "" for serve's one group
-	Routed []string // the public addresses the router serves the group on (routed groups)
+	Slot       int      // the supervisor's slot the worker serves in (CPU affinity, log lines)
+	Group      string   // the process group it serves; "" for serve's one group
+	FrontAddrs []string // the public addresses the supervisor's front serves the group on (several groups)
 
 	// Listeners is how many listening sockets it inherits: descriptors 3, 4, ...
 	Listeners int
@@ -44,8 +44,8 @@ func (e Env) Environ() []string {
 	if e.Group != "" {
 		env = append(env, groupVar+"="+e.Group)
 	}
-	if len(e.Routed) > 0 {
-		env = append(env, routedVar+"="+strings.Join(e.Routed, ","))
+	if len(e.FrontAddrs) > 0 {
+		env = append(env, frontVar+"="+strings.Join(e.FrontAddrs, ","))
 	}
 	if e.Lifeline != 0 {
 		env = append(env, lifelineVar+"="+strconv.Itoa(e.Lifeline))
@@ -78,8 +78,8 @@ func ParseEnv(environ []string) (e Env, isWorker bool, err error) {
 			listenersVar, vars[listenersVar])
 	}
 	e.Group = vars[groupVar]
-	if r := vars[routedVar]; r != "" {
-		e.Routed = strings.Split(r, ",")
+	if r := vars[frontVar]; r != "" {
+		e.FrontAddrs = strings.Split(r, ",")
 	}
 	for _, fd := range []struct {
 		name string

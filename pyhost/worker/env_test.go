@@ -11,7 +11,7 @@ func TestEnvRoundTrip(t *testing.T) {
 	for _, want := range []Env{
 		{Slot: 0, Listeners: 1},
 		{Slot: 3, Listeners: 2, Lifeline: 6, Control: 7},
-		{Slot: 5, Group: "api", Routed: []string{"127.0.0.1:8000", "[::1]:8000"}, Listeners: 1,
+		{Slot: 5, Group: "api", FrontAddrs: []string{"127.0.0.1:8000", "[::1]:8000"}, Listeners: 1,
 			Lifeline: 5, Control: 6},
 	} {
 		environ := append([]string{"PATH=/usr/bin", "HOME=/root"}, want.Environ()...)

@@ -48,7 +48,7 @@ func helperWorker() int {
 		}
 	}
 	status.Recycle(MemoryLimit, fmt.Sprintf("slot=%d group=%s routed=%s listeners=%d "+
-		"control=%v left=%v", env.Slot, env.Group, strings.Join(env.Routed, ","), len(lns),
+		"control=%v left=%v", env.Slot, env.Group, strings.Join(env.FrontAddrs, ","), len(lns),
 		control != nil, left))
 	for _, ln := range append(lns, control) {
 		c, err := ln.Accept()
@@ -102,7 +102,7 @@ func TestSpawn(t *testing.T) {
 	cmd.Env = append(os.Environ(), helperVar+"=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	Attach(cmd, Env{Slot: 4, Group: "api", Routed: []string{"a:1", "b:2"}},
+	Attach(cmd, Env{Slot: 4, Group: "api", FrontAddrs: []string{"a:1", "b:2"}},
 		Files{Listeners: []*os.File{tcpFile}, Status: w, Lifeline: lifeline, Control: controlFile})
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
