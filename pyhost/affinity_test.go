@@ -1,9 +1,11 @@
 package pyhost_test
 
+// --cpu-affinity: each worker process bound to CPUs of its own.
+
 import (
-	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -11,20 +13,14 @@ import (
 // threadCPUs returns, for every thread of pid, its Cpus_allowed_list.
 func threadCPUs(t *testing.T, pid int) map[string]int {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join("/proc", itoa(pid), "task", "*", "status"))
+	dirs, err := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "status"))
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("threads of %d: %v", pid, err)
 	}
 	lists := map[string]int{}
 	for _, d := range dirs {
-		b, err := os.ReadFile(d)
-		if err != nil {
-			continue // the thread ended
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
-				lists[strings.TrimSpace(v)]++
-			}
+		if v, ok := procStatus(d, "Cpus_allowed_list"); ok { // not ok: the thread ended
+			lists[v]++
 		}
 	}
 	return lists

@@ -5,41 +5,17 @@ package pyhost_test
 
 import (
 	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
-// runCommand runs pyhost in the repository root and returns stdout, stderr and exit code.
-func runCommand(t *testing.T, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	cmd := exec.Command(pyhostBin, args...)
-	cmd.Dir = repoPath()
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	cmd.WaitDelay = time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	timer := time.AfterFunc(60*time.Second, func() { _ = cmd.Process.Kill() })
-	defer timer.Stop()
-	err := cmd.Wait()
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("pyhost %q: %v", args, err)
-	}
-	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
-}
-
 func TestCheckConfigValid(t *testing.T) {
-	out, errOut, code := runCommand(t, "check-config", "testdata/config/example.toml")
-	if code != 0 {
-		t.Fatalf("exit %d, want 0\n%s%s", code, out, errOut)
+	r := runPyhost(t, apart, "check-config", "testdata/config/example.toml")
+	if r.Code != 0 {
+		t.Fatalf("exit %d, want 0\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 	for _, want := range []string{
 		"testdata/config/example.toml: valid",
@@ -51,8 +27,8 @@ func TestCheckConfigValid(t *testing.T) {
 		"static /static -> testdata/config/site/static",
 		"note: 2 process groups: the supervisor accepts on the listeners and routes",
 	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("summary lacks %q:\n%s", want, out)
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.Stdout)
 		}
 	}
 }
@@ -62,13 +38,9 @@ func TestCheckConfigErrors(t *testing.T) {
 	bad := filepath.Join(dir, "bad.toml")
 	text := "[group.site]\nthreads = -1\nshutdown-timeout = \"a while\"\ncolour = \"red\"\n\n" +
 		"[[mount]]\nprefix = \"/\"\napp = \"missing.wsgi\"\nprocess-group = \"nope\"\n"
-	if err := os.WriteFile(bad, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, bad, text)
 	syntax := filepath.Join(dir, "syntax.toml")
-	if err := os.WriteFile(syntax, []byte("[group.site]\nthreads = = 2\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, syntax, "[group.site]\nthreads = = 2\n")
 	cases := []struct {
 		args []string
 		want []string
@@ -85,13 +57,13 @@ func TestCheckConfigErrors(t *testing.T) {
 		{[]string{"check-config"}, []string{"usage: pyhost check-config FILE"}},
 	}
 	for _, c := range cases {
-		out, errOut, code := runCommand(t, c.args...)
-		if code != 2 {
-			t.Errorf("%q: exit %d, want 2\n%s%s", c.args, code, out, errOut)
+		r := runPyhost(t, apart, c.args...)
+		if r.Code != 2 {
+			t.Errorf("%q: exit %d, want 2\n%s%s", c.args, r.Code, r.Stdout, r.Stderr)
 		}
 		for _, w := range c.want {
-			if !strings.Contains(errOut, w) {
-				t.Errorf("%q: stderr lacks %q:\n%s", c.args, w, errOut)
+			if !strings.Contains(r.Stderr, w) {
+				t.Errorf("%q: stderr lacks %q:\n%s", c.args, w, r.Stderr)
 			}
 		}
 	}
@@ -130,9 +102,9 @@ func TestServeConfigRefusals(t *testing.T) {
 		{[]string{"serve", "--config", "testdata/config/absent.toml"}, "absent.toml: no such file"},
 	}
 	for _, c := range cases {
-		out, errOut, code := runCommand(t, c.args...)
-		if code != 2 || !strings.Contains(errOut, c.want) {
-			t.Errorf("%q: exit %d, want 2 and %q\n%s%s", c.args, code, c.want, out, errOut)
+		r := runPyhost(t, apart, c.args...)
+		if r.Code != 2 || !strings.Contains(r.Stderr, c.want) {
+			t.Errorf("%q: exit %d, want 2 and %q\n%s%s", c.args, r.Code, c.want, r.Stdout, r.Stderr)
 		}
 	}
 }
@@ -148,17 +120,10 @@ func TestImportApacheCheckConfig(t *testing.T) {
 			root := t.TempDir()
 			for _, f := range files {
 				p := filepath.Join(root, f)
-				dir := filepath.Dir(p)
-				if strings.HasSuffix(f, "/") {
-					dir = p
-				}
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					t.Fatal(err)
-				}
 				if !strings.HasSuffix(f, "/") {
-					if err := os.WriteFile(p, []byte("def application(e, s): pass\n"), 0o644); err != nil {
-						t.Fatal(err)
-					}
+					writeFile(t, p, "def application(e, s): pass\n")
+				} else if err := os.MkdirAll(p, 0o755); err != nil {
+					t.Fatal(err)
 				}
 			}
 			text, err := os.ReadFile(repoPath("testdata", "config", name))
@@ -166,23 +131,19 @@ func TestImportApacheCheckConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			conf := filepath.Join(root, name)
-			if err := os.WriteFile(conf, bytes.ReplaceAll(text, []byte("/srv/pyhost-sample"), []byte(root)), 0o644); err != nil {
-				t.Fatal(err)
+			writeFile(t, conf, bytes.ReplaceAll(text, []byte("/srv/pyhost-sample"), []byte(root)))
+			imp := runPyhost(t, apart, "import-apache", conf)
+			if imp.Code != 0 {
+				t.Fatalf("import-apache: exit %d\n%s", imp.Code, imp.Stderr)
 			}
-			toml, warn, code := runCommand(t, "import-apache", conf)
-			if code != 0 {
-				t.Fatalf("import-apache: exit %d\n%s", code, warn)
-			}
-			if !regexp.MustCompile(`import-apache: ` + regexp.QuoteMeta(conf) + `:\d+: `).MatchString(warn) {
-				t.Errorf("warnings do not name the file and line:\n%s", warn)
+			if !regexp.MustCompile(`import-apache: ` + regexp.QuoteMeta(conf) + `:\d+: `).MatchString(imp.Stderr) {
+				t.Errorf("warnings do not name the file and line:\n%s", imp.Stderr)
 			}
 			imported := filepath.Join(root, "pyhost.toml")
-			if err := os.WriteFile(imported, []byte(toml), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			out, errOut, code := runCommand(t, "check-config", imported)
-			if code != 0 || !strings.Contains(out, "valid") {
-				t.Errorf("check-config of the imported file: exit %d\n%s%s\n%s", code, out, errOut, toml)
+			writeFile(t, imported, imp.Stdout)
+			r := runPyhost(t, apart, "check-config", imported)
+			if r.Code != 0 || !strings.Contains(r.Stdout, "valid") {
+				t.Errorf("check-config of the imported file: exit %d\n%s%s\n%s", r.Code, r.Stdout, r.Stderr, imp.Stdout)
 			}
 		})
 	}

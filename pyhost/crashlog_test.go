@@ -63,7 +63,7 @@ func TestSegfaultLogsPythonStackFirst(t *testing.T) {
 				resp.Body.Close()
 				t.Fatalf("GET /segv answered %d; want the process to die", resp.StatusCode)
 			}
-			if err := s.waitExit(t); exitCode(err) != 2 {
+			if err := s.waitExit(); exitCode(err) != 2 {
 				t.Errorf("pyhost exited with %v after a segmentation fault, want 2", err)
 			}
 			checkCrashLog(t, s.Log.String())

@@ -1,5 +1,7 @@
 package pyhost_test
 
+// --deadlock-timeout: C code that keeps an interpreter's GIL is reported for recycling.
+
 import (
 	"net/http"
 	"strings"

@@ -4,111 +4,16 @@ package pyhost_test
 // the supervisor, and `pyhost top` reading it.
 
 import (
-	"encoding/json"
-	"io"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 )
 
-var metricsListenRE = regexp.MustCompile(`msg="serving metrics".* metrics=http://(127\.0\.0\.1:\d+)/metrics`)
-
-// metricsAddr is the address a server started with --metrics-listen 127.0.0.1:0 serves on.
-func metricsAddr(t *testing.T, s *server) string {
-	t.Helper()
-	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if m := metricsListenRE.FindStringSubmatch(s.Log.String()); m != nil {
-			return m[1]
-		}
-	}
-	t.Fatalf("no \"serving metrics\" line in the log:\n%s", s.Log)
-	return ""
-}
-
-// The JSON of /debug/threads, as a client reads it.
-type threadsJSON struct {
-	Time      time.Time `json:"time"`
-	Processes []struct {
-		PID          int    `json:"pid"`
-		ProcessGroup string `json:"process_group"`
-		Slot         int    `json:"slot"`
-		State        string `json:"state"`
-		Threads      int    `json:"threads"`
-		Busy         int    `json:"busy"`
-		Error        string `json:"error"`
-		Requests     []struct {
-			Thread           int     `json:"thread"`
-			Method           string  `json:"method"`
-			Path             string  `json:"path"`
-			RequestID        string  `json:"request_id"`
-			RunningSeconds   float64 `json:"running_seconds"`
-			ApplicationGroup string  `json:"application_group"`
-			Interpreter      int     `json:"interpreter"`
-			Stack            string  `json:"stack"`
-			StackError       string  `json:"stack_error"`
-		} `json:"requests"`
-	} `json:"processes"`
-}
-
-// getThreads fetches /debug/threads?QUERY and decodes it; the client's bound (20s) only
-// keeps a hung endpoint from hanging the test.
-func getThreads(t *testing.T, addr, query string) (threadsJSON, string) {
-	t.Helper()
-	c := &http.Client{Timeout: 20 * time.Second}
-	resp, err := c.Get("http://" + addr + "/debug/threads?" + query)
-	if err != nil {
-		t.Fatalf("/debug/threads?%s: %v", query, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/debug/threads?%s: %s: %s", query, resp.Status, body)
-	}
-	var v threadsJSON
-	if !strings.Contains(query, "format=text") {
-		if err := json.Unmarshal(body, &v); err != nil {
-			t.Fatalf("/debug/threads?%s is not JSON: %v\n%s", query, err, body)
-		}
-	}
-	return v, string(body)
-}
-
-// requestInApp starts GET path in the background and returns the request id the app logged
-// once inside it.
-func requestInApp(t *testing.T, s *server, path string) string {
-	t.Helper()
-	return requestInAppAs(t, s, path, strings.SplitN(path, "?", 2)[0])
-}
-
-// requestInAppAs is requestInApp for an app mounted below a prefix: it logs pathInfo.
-func requestInAppAs(t *testing.T, s *server, path, pathInfo string) string {
-	t.Helper()
-	go func() {
-		c := &http.Client{Timeout: 60 * time.Second}
-		if resp, err := c.Get(s.URL + path); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	re := regexp.MustCompile(`threads.py: started ` + regexp.QuoteMeta(pathInfo) + ` id=([0-9a-f]+-[0-9]+)`)
-	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(s.Log.String()); m != nil {
-			return m[1]
-		}
-	}
-	t.Fatalf("the app never logged the start of %s:\n%s", path, s.Log)
-	return ""
-}
-
 // TestDebugThreadsStack: a request sleeping in the app shows up with its method, path, id,
 // application group and a Python stack that names the app's function, in JSON and in text,
 // in every GIL mode this Python has (the app in a sub-interpreter, or the main one).
 func TestDebugThreadsStack(t *testing.T) {
-	for _, mode := range modesHere() {
+	for _, mode := range gilModes() {
 		for _, group := range []string{"%{GLOBAL}", "sub"} {
 			t.Run(mode+"/"+group, func(t *testing.T) {
 				if mode != "shared" && group == "%{GLOBAL}" {
@@ -199,41 +104,13 @@ func testDebugThreadsGILHeld(t *testing.T, mode string) {
 	}
 }
 
-const threadsTwoGroups = `
-[group.a]
-processes = 2
-threads = 2
-
-[group.b]
-threads = 3
-
-[[mount]]
-prefix = "/a"
-app = "{{DIR}}/threads.py"
-process-group = "a"
-
-[[mount]]
-prefix = "/b"
-app = "{{DIR}}/threads.py"
-process-group = "b"
-application-group = "shop"
-`
-
 // TestDebugThreadsProcessGroups: the supervisor's view covers every worker of every process
 // group, and pyhost top shows each group with its workers.
 func TestDebugThreadsProcessGroups(t *testing.T) {
-	dir := t.TempDir()
-	app, err := os.ReadFile(repoPath("testdata", "threads.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	config := filepath.Join(dir, "pyhost.toml")
-	if err := os.WriteFile(filepath.Join(dir, "threads.py"), app, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(config, []byte(strings.ReplaceAll(threadsTwoGroups, "{{DIR}}", dir)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// group a: 2 processes × 2 threads at /a; group b: 1 × 3 at /b, in application group shop.
+	app := repoPath("testdata", "threads.py")
+	config := groupsConfig(t, groupTable("a", "processes = 2", "threads = 2")+groupTable("b", "threads = 3")+
+		mountTable("/a", app, "a")+mountTable("/b", app, "b", `application-group = "shop"`))
 	s := startServer(t, "--config", config, "--metrics-listen", "127.0.0.1:0")
 	addr := metricsAddr(t, s)
 	waitForLines(t, s, `msg="all workers ready"`, 1)
@@ -256,17 +133,14 @@ func TestDebugThreadsProcessGroups(t *testing.T) {
 	if workers["a"] != 2 || workers["b"] != 1 {
 		t.Fatalf("want 2 workers of group a and 1 of b, got %v:\n%s", workers, body)
 	}
-	out, err := exec.Command(pyhostBin, "top", "--once", "--metrics", addr, "--interval", "300ms").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pyhost top --once: %v\n%s", err, out)
-	}
+	out := topOnce(t, addr)
 	rows := map[string]string{}
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		if f := strings.Fields(line); len(f) >= 2 && (f[0] == "a" || f[0] == "b") && rows[f[0]] == "" {
 			rows[f[0]] = f[1]
 		}
 	}
-	if rows["a"] != "2" || rows["b"] != "1" || !strings.Contains(string(out), id) {
+	if rows["a"] != "2" || rows["b"] != "1" || !strings.Contains(out, id) {
 		t.Errorf("want group rows a (2 workers) and b (1) and request %s:\n%s", id, out)
 	}
 }

@@ -1,100 +1,19 @@
 package pyhost_test
 
+// The fast path (pyhost's own HTTP/1 reader and writer, the default --http-server) against
+// net/http (--http-server stdlib): the same raw requests must get the same answers, framing
+// and connection handling from both.
+
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
-
-// connExchange is what a raw request (or several, pipelined) got back on one connection: each
-// response as a client reads it, and whether the server then closed the connection.
-type connExchange struct {
-	Responses []seenResponse
-	Closed    bool
-	// Heads are the response heads as they came, byte for byte but for the values of Date
-	// and X-Request-Id: the same fields in the same order, the same status lines.
-	Heads []string
-}
-
-// responseHead finds response heads in what a connection received; dateOrID masks the values
-// that differ between two servers.
-var (
-	responseHead = regexp.MustCompile(`HTTP/1\.[01] [0-9]{3}[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n`)
-	dateOrID     = regexp.MustCompile(`(?m)^(Date|X-Request-Id): [^\r\n]*`)
-)
-
-type seenResponse struct {
-	Status           int
-	Header           http.Header
-	Body             string
-	ContentLength    int64
-	TransferEncoding []string
-	Close            bool
-}
-
-// rawExchange writes raw to a new connection to addr and reads responses until the server
-// closes the connection or sends nothing more for quiet. HEAD responses are read as such
-// when the request that asked for them is a HEAD (heads says which, in order).
-func rawExchange(t *testing.T, addr, raw string, heads []bool) connExchange {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := io.WriteString(c, raw); err != nil {
-		t.Fatal(err)
-	}
-	var got bytes.Buffer
-	br := bufio.NewReader(io.TeeReader(c, &got))
-	var ex connExchange
-	for i := 0; ; i++ {
-		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-		if _, err := br.Peek(1); err != nil {
-			var ne net.Error
-			ex.Closed = !(errors.As(err, &ne) && ne.Timeout())
-			for _, h := range responseHead.FindAllString(got.String(), -1) {
-				ex.Heads = append(ex.Heads, dateOrID.ReplaceAllString(h, "$1: (value)"))
-			}
-			return ex
-		}
-		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		method := http.MethodGet
-		if i < len(heads) && heads[i] {
-			method = http.MethodHead
-		}
-		resp, err := http.ReadResponse(br, &http.Request{Method: method})
-		if err != nil {
-			t.Fatalf("reading response %d to %q: %v", i, raw, err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			// A response cut off mid-body (the app failed after it started): what arrived.
-			body = append(body, "<cut off>"...)
-		}
-		h := resp.Header.Clone()
-		for _, k := range []string{"Date", "X-Request-Id", "Last-Modified", "Etag"} {
-			if _, ok := h[k]; ok {
-				h[k] = []string{"(present)"}
-			}
-		}
-		ex.Responses = append(ex.Responses, seenResponse{Status: resp.StatusCode, Header: h,
-			Body: string(body), ContentLength: resp.ContentLength,
-			TransferEncoding: resp.TransferEncoding, Close: resp.Close})
-	}
-}
 
 // firstAnswerButConnection is ex's first response, without its Connection field and what
 // follows it on the connection.
@@ -122,13 +41,10 @@ var connectionField = regexp.MustCompile(`(?m)^Connection: [^\r\n]*\r\n`)
 func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 	dir := t.TempDir()
 	file := bytes.Repeat([]byte("static file line\n"), 300)
-	if err := os.WriteFile(filepath.Join(dir, "f.txt"), file, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(dir, "f.txt"), file)
 	args := []string{repoPath("testdata", "pep3333.py"), "--static", "/files=" + dir}
 	fast := startServer(t, args...)
 	std := startServer(t, append(args, "--http-server", "stdlib")...)
-	host := func(s *server) string { return strings.TrimPrefix(s.URL, "http://") }
 
 	const h = "Host: example.test\r\n"
 	get := func(path string) string { return "GET " + path + " HTTP/1.1\r\n" + h + "\r\n" }
@@ -207,8 +123,8 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 		{"too long a line", "GET /" + strings.Repeat("a", 9000) + " HTTP/1.1\r\n" + h + "\r\n", nil},
 	}
 	for _, c := range cases {
-		got := rawExchange(t, host(fast), c.raw, c.heads)
-		want := rawExchange(t, host(std), c.raw, c.heads)
+		got := rawExchange(t, fast, c.raw, c.heads)
+		want := rawExchange(t, std, c.raw, c.heads)
 		// net/http's HTTP/1.0 requests never keep their connection (httpd/http1rules.go: it hides
 		// the Transfer-Encoding that decides whether they may), while the fast path, which
 		// reads the head itself, keeps a plain one's: only the first answer is compared, but
@@ -246,39 +162,5 @@ func TestFastPathAnswersAsNetHTTP(t *testing.T) {
 	}
 	if !reflect.DeepEqual(envs[0], envs[1]) {
 		t.Errorf("environ on the fast path\n%v\nwith net/http\n%v", envs[0], envs[1])
-	}
-}
-
-// TestQueuedRequestOfAClientThatLeft: a request waiting for a request thread whose client
-// closes its connection is dropped, not run, on the fast path as with net/http.
-func TestQueuedRequestOfAClientThatLeft(t *testing.T) {
-	for _, mode := range []string{"fast", "stdlib"} {
-		t.Run(mode, func(t *testing.T) {
-			s := startServer(t, repoPath("testdata", "slow.py"), "--threads", "1",
-				"--http-server", mode)
-			busy := make(chan struct{})
-			go func() {
-				defer close(busy)
-				s.get(t, "/?ms=1500&id=first")
-			}()
-			waitForLog(t, s, "slow.py: started id=first")
-			c, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.WriteString(c, "GET /?ms=10&id=gone HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(300 * time.Millisecond) // queued behind the first
-			c.Close()
-			<-busy
-			if _, body := s.get(t, "/?ms=10&id=after"); !strings.Contains(string(body), "id=after") {
-				t.Fatalf("the next request: %s", body)
-			}
-			time.Sleep(200 * time.Millisecond)
-			if strings.Contains(s.Log.String(), "started id=gone") {
-				t.Errorf("the request of the client that left ran:\n%s", s.Log)
-			}
-		})
 	}
 }

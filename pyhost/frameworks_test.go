@@ -3,6 +3,7 @@ package pyhost_test
 // Real frameworks (Flask, Django, Bottle, Falcon, from Debian's python3-* packages) served by
 // the real binary: each app under testdata/frameworks/ answers the same endpoints, and
 // testFramework drives them over HTTP. Django adds a CSRF-protected form and an sqlite model.
+// Flask also runs in an own-GIL or free-threaded mode, Django in a sub-interpreter.
 
 import (
 	"bufio"
@@ -21,7 +22,6 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -29,39 +29,53 @@ import (
 // fwDir holds the framework apps and fwcommon.py, which they import.
 var fwDir = repoPath("testdata", "frameworks")
 
-// fwStartScript serves testdata/frameworks/FILE (callable application) with 4 threads.
-func fwStartScript(t *testing.T, file string) *server {
-	t.Helper()
-	return startServer(t, filepath.Join(fwDir, file), "--python-path", fwDir, "--threads", "4")
+func TestFlask(t *testing.T) { testFrameworkScript(t, "flask", "flask_app.py", http.StatusFound) }
+
+func TestBottle(t *testing.T) {
+	// Bottle answers redirect() with 303 on HTTP/1.1.
+	testFrameworkScript(t, "bottle", "bottle_app.py", http.StatusSeeOther)
 }
 
-func TestFlask(t *testing.T) {
-	needSystemPython(t, "TestFlask")
-	s := fwStartScript(t, "flask_app.py")
+func TestFalcon(t *testing.T) { testFrameworkScript(t, "falcon", "falcon_app.py", http.StatusFound) }
+
+func TestDjango(t *testing.T) { testDjango(t) }
+
+// Django in a shared-GIL sub-interpreter on the system Python.
+func TestDjangoSubinterpreter(t *testing.T) {
+	s := testDjango(t, "--application-group", "django")
+	if !strings.Contains(s.Log.String(), "group=django") {
+		t.Errorf("Django did not load in group django:\n%s", s.Log)
+	}
+}
+
+// Flask (pure Python, Debian's dist-packages on the python-path) in an own-GIL sub-interpreter
+// on ≥ 3.12 and in free mode on a free-threaded build.
+func TestFlaskInMode(t *testing.T) {
+	mode := ownOrFree(t, "Flask in own/free mode (TestFlask and TestDjangoSubinterpreter cover 3.11)")
+	s := startServer(t, filepath.Join(fwDir, "flask_app.py"), "--gil", mode,
+		"--python-path", fwDir, "--python-path", debianDistPackages, "--threads", "4")
 	testFramework(t, s, "flask", http.StatusFound)
 }
 
-func TestBottle(t *testing.T) {
-	needSystemPython(t, "TestBottle")
-	s := fwStartScript(t, "bottle_app.py")
-	// Bottle answers redirect() with 303 on HTTP/1.1.
-	testFramework(t, s, "bottle", http.StatusSeeOther)
+// testFrameworkScript serves testdata/frameworks/FILE (callable application) with 4 threads on
+// the system Python and runs testFramework against it.
+func testFrameworkScript(t *testing.T, name, file string, redirect int) {
+	needSystemPython(t, t.Name())
+	s := startServer(t, filepath.Join(fwDir, file), "--python-path", fwDir, "--threads", "4")
+	testFramework(t, s, name, redirect)
 }
 
-func TestFalcon(t *testing.T) {
-	needSystemPython(t, "TestFalcon")
-	s := fwStartScript(t, "falcon_app.py")
-	testFramework(t, s, "falcon", http.StatusFound)
-}
-
-func TestDjango(t *testing.T) {
-	needSystemPython(t, "TestDjango")
+// testDjango serves the Django site with 4 threads (and args) on the system Python, runs
+// testFramework and the CSRF form against it, and returns the server.
+func testDjango(t *testing.T, args ...string) *server {
+	needSystemPython(t, t.Name())
 	// settings.py reads the database path from the environment pyhost inherits.
 	t.Setenv("PYHOST_DJANGO_DB", filepath.Join(t.TempDir(), "db.sqlite3"))
-	s := startServer(t, "djangosite.wsgi:application", "--chdir", fwDir, "--python-path", fwDir,
-		"--threads", "4")
+	s := startServer(t, append([]string{"djangosite.wsgi:application", "--chdir", fwDir,
+		"--python-path", fwDir, "--threads", "4"}, args...)...)
 	testFramework(t, s, "django", http.StatusFound)
 	t.Run("csrf form and sqlite model", func(t *testing.T) { testDjangoCSRF(t, s) })
+	return s
 }
 
 // testFramework runs the checks every framework app answers alike. name is the app's own name
@@ -193,28 +207,10 @@ func testFramework(t *testing.T, s *server, name string, redirect int) {
 	t.Run("concurrent requests keep their own request", func(t *testing.T) {
 		// Frameworks keep the current request in thread-locals or contextvars: with 4
 		// threads, every answer must still echo its own query.
-		var wg sync.WaitGroup
-		errs := make(chan error, 64)
-		for g := range 8 {
-			wg.Go(func() {
-				for i := range 8 {
-					id := fmt.Sprintf("%d-%d", g, i)
-					resp, err := client.Get(s.URL + "/query?id=" + id)
-					if err != nil {
-						errs <- err
-						return
-					}
-					b, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					if want := `{"id": ["` + id + `"]}`; resp.StatusCode != 200 || string(b) != want {
-						errs <- fmt.Errorf("GET /query?id=%s: %d %q, want %q", id, resp.StatusCode, b, want)
-					}
-				}
-			})
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
+		id := func(g, i int) string { return fmt.Sprintf("%d-%d", g, i) }
+		for _, err := range concurrentGets(s, 8, 8,
+			func(g, i int) string { return "/query?id=" + id(g, i) },
+			func(g, i int) string { return `{"id": ["` + id(g, i) + `"]}` }) {
 			t.Error(err)
 		}
 	})

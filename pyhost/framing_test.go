@@ -2,8 +2,8 @@ package pyhost_test
 
 // HTTP/1 framing that a client or an app can break (RFC 9112), on both --http-server modes:
 // requests that must not keep their connection, methods no WSGI app can serve, app headers
-// that would frame the response wrongly, a queued request whose client half-closed, and the
-// head timeout.
+// that would frame the response wrongly, queued requests whose client left or half-closed, and
+// the head timeout.
 
 import (
 	"bufio"
@@ -29,8 +29,6 @@ func eachHTTPServer(t *testing.T, args []string, f func(t *testing.T, s *server)
 	}
 }
 
-func hostOf(s *server) string { return strings.TrimPrefix(s.URL, "http://") }
-
 // TestHTTP10TransferEncodingClosesTheConnection: RFC 9112 §6.1: a server that receives an
 // HTTP/1.0 request with Transfer-Encoding MUST treat its framing as faulty and close the
 // connection after it. net/http ignores the field on HTTP/1.0 (and reads the body by its
@@ -55,7 +53,7 @@ func TestHTTP10TransferEncodingClosesTheConnection(t *testing.T) {
 	eachHTTPServer(t, []string{"testdata/hostile.py"}, func(t *testing.T, s *server) {
 		for _, c := range cases {
 			before := appCount(t, s)
-			ex := rawExchange(t, hostOf(s), c.raw, nil)
+			ex := rawExchange(t, s, c.raw, nil)
 			wantResponses := strings.Count(c.raw, "HTTP/1.0\r\n")
 			if len(ex.Responses) > wantResponses || !ex.Closed {
 				t.Errorf("%s: %d responses, closed %v; want at most %d and the connection "+
@@ -77,7 +75,7 @@ func TestHTTP10TransferEncodingClosesTheConnection(t *testing.T) {
 // keeps its connection on the fast path, as before.
 func TestHTTP10KeepAliveStillWorks(t *testing.T) {
 	s := startServer(t, "testdata/hostile.py")
-	ex := rawExchange(t, hostOf(s), "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"+
+	ex := rawExchange(t, s, "GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"+
 		"GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", nil)
 	if len(ex.Responses) != 2 || ex.Closed {
 		t.Errorf("two kept-alive HTTP/1.0 requests: %d responses, closed %v", len(ex.Responses), ex.Closed)
@@ -95,7 +93,7 @@ func TestConnectIsRefused(t *testing.T) {
 			"CONNECT /hello HTTP/1.1\r\nHost: x\r\n\r\n",
 		} {
 			before := appCount(t, s)
-			ex := rawExchange(t, hostOf(s), raw+"\x16\x03\x01 tunnel bytes", nil)
+			ex := rawExchange(t, s, raw+"\x16\x03\x01 tunnel bytes", nil)
 			if len(ex.Responses) != 1 || ex.Responses[0].Status != http.StatusNotImplemented ||
 				!ex.Closed {
 				t.Errorf("%q: %+v, closed %v; want one 501 and the connection closed", raw,
@@ -134,7 +132,7 @@ func TestAppHeadersThatBreakFraming(t *testing.T) {
 	eachHTTPServer(t, []string{"testdata/pep3333.py"}, func(t *testing.T, s *server) {
 		for _, c := range cases {
 			raw := "GET " + c.path + " HTTP/1.1\r\nHost: x\r\n\r\nGET /head HTTP/1.1\r\nHost: x\r\n\r\n"
-			ex := rawExchange(t, hostOf(s), raw, nil)
+			ex := rawExchange(t, s, raw, nil)
 			if len(ex.Responses) == 0 || ex.Responses[0].Status != 500 {
 				t.Errorf("%s: %+v; want a 500", c.path, ex.Responses)
 				continue
@@ -154,10 +152,46 @@ func TestAppHeadersThatBreakFraming(t *testing.T) {
 			waitForLog(t, s, c.logWants)
 		}
 		// A valid one goes out as the length.
-		ex := rawExchange(t, hostOf(s), "GET /error/content-length?v=5 HTTP/1.1\r\nHost: x\r\n\r\n", nil)
+		ex := rawExchange(t, s, "GET /error/content-length?v=5 HTTP/1.1\r\nHost: x\r\n\r\n", nil)
 		if len(ex.Responses) != 1 || ex.Responses[0].Status != 200 || ex.Responses[0].Body != "never" ||
 			ex.Responses[0].ContentLength != 5 {
 			t.Errorf("Content-Length 5: %+v", ex.Responses)
+		}
+	})
+}
+
+// queuedRequest keeps the only request thread of testdata/slow.py (--threads 1) busy with a
+// request of 1.5 s and sends GET /?ms=10&id=ID on a connection of its own, where it waits for
+// that thread. It returns the connection and a channel closed once the first request ended.
+func queuedRequest(t *testing.T, s *server, id string) (net.Conn, <-chan struct{}) {
+	t.Helper()
+	busy := make(chan struct{})
+	go func() {
+		defer close(busy)
+		s.get(t, "/?ms=1500&id=first")
+	}()
+	waitForLog(t, s, "slow.py: started id=first")
+	c := dial(t, s)
+	if _, err := io.WriteString(c, "GET /?ms=10&id="+id+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // queued behind the first
+	return c, busy
+}
+
+// TestQueuedRequestOfAClientThatLeft: a request waiting for a request thread whose client
+// closes its connection is dropped, not run, on the fast path as with net/http.
+func TestQueuedRequestOfAClientThatLeft(t *testing.T) {
+	eachHTTPServer(t, []string{repoPath("testdata", "slow.py"), "--threads", "1"}, func(t *testing.T, s *server) {
+		c, busy := queuedRequest(t, s, "gone")
+		c.Close()
+		<-busy
+		if _, body := s.get(t, "/?ms=10&id=after"); !strings.Contains(string(body), "id=after") {
+			t.Fatalf("the next request: %s", body)
+		}
+		time.Sleep(200 * time.Millisecond)
+		if strings.Contains(s.Log.String(), "started id=gone") {
+			t.Errorf("the request of the client that left ran:\n%s", s.Log)
 		}
 	})
 }
@@ -167,21 +201,7 @@ func TestAppHeadersThatBreakFraming(t *testing.T) {
 // without running; the client must never get a success answer for it, since the app never ran.
 func TestQueuedRequestOfAClientThatHalfClosed(t *testing.T) {
 	eachHTTPServer(t, []string{repoPath("testdata", "slow.py"), "--threads", "1"}, func(t *testing.T, s *server) {
-		busy := make(chan struct{})
-		go func() {
-			defer close(busy)
-			s.get(t, "/?ms=1500&id=first")
-		}()
-		waitForLog(t, s, "slow.py: started id=first")
-		c, err := net.Dial("tcp", hostOf(s))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if _, err := io.WriteString(c, "GET /?ms=10&id=halfclosed HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(300 * time.Millisecond) // queued behind the first
+		c, busy := queuedRequest(t, s, "halfclosed")
 		if err := c.(*net.TCPConn).CloseWrite(); err != nil {
 			t.Fatal(err)
 		}
@@ -209,11 +229,7 @@ func TestQueuedRequestOfAClientThatHalfClosed(t *testing.T) {
 // fast path's buffer), and a head that times out gets one 408, not one per reader.
 func TestHeaderTimeoutIsOneDeadline(t *testing.T) {
 	eachHTTPServer(t, []string{"testdata/hostile.py", "--header-timeout", "6s"}, func(t *testing.T, s *server) {
-		c, err := net.Dial("tcp", hostOf(s))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dial(t, s)
 		start := time.Now()
 		head := "GET /hello HTTP/1.1\r\nHost: x\r\nX-Long: " + strings.Repeat("a", 4000)
 		if _, err := io.WriteString(c, head); err != nil {
@@ -272,10 +288,7 @@ func TestOne408ForAStalledHead(t *testing.T) {
 	}
 	eachHTTPServer(t, []string{"testdata/hostile.py", "--header-timeout", "1s"}, func(t *testing.T, s *server) {
 		for _, c := range cases {
-			conn, err := net.Dial("tcp", hostOf(s))
-			if err != nil {
-				t.Fatal(err)
-			}
+			conn := dial(t, s)
 			_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
 			br := bufio.NewReader(conn)
 			if c.answered {

@@ -1,5 +1,8 @@
 package pyhost_test
 
+// Go's scheduler in workers among siblings: yielding before long calls into Python, and
+// --go-procs auto sizing GOMAXPROCS to the requests.
+
 import (
 	"context"
 	"io"

@@ -7,8 +7,6 @@ package pyhost_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,45 +23,17 @@ type interpReport struct {
 	GIL        bool    `json:"gil"`
 }
 
+// report fetches url (one of the server's listeners and a path) and decodes
+// testdata/isolation.py's answer.
 func (s *server) report(t *testing.T, url string) interpReport {
 	t.Helper()
-	resp, err := client.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v\n%s", url, err, s.Log)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %d %s\n%s", url, resp.StatusCode, body, s.Log)
-	}
 	var r interpReport
-	if err := json.Unmarshal(body, &r); err != nil {
-		t.Fatalf("GET %s: %v: %s", url, err, body)
-	}
+	getJSONFrom(t, client, s.Log, url, &r)
 	return r
 }
 
-func str(p *string) string {
-	if p == nil {
-		return "<None>"
-	}
-	return *p
-}
-
-// modesHere lists the GIL modes the linked Python runs, besides shared.
-func modesHere() []string {
-	modes := []string{"shared"}
-	switch {
-	case linked.FreeThreaded:
-		modes = append(modes, "free")
-	case linked.Minor >= 12:
-		modes = append(modes, "own")
-	}
-	return modes
-}
-
 func TestIsolation(t *testing.T) {
-	for _, mode := range modesHere() {
+	for _, mode := range gilModes() {
 		t.Run(mode, func(t *testing.T) {
 			s := startServer(t, "--gil", mode,
 				"--mount", "/a=testdata/isolation.py,group=A",
@@ -168,20 +138,20 @@ func TestModeRefusals(t *testing.T) {
 			[]string{"--interpreters 2 with --gil shared"}},
 		refusal{[]string{"--gil", "bogus"}, []string{`want shared, own or free`}},
 	)
-	for _, mode := range modesHere()[1:] {
+	for _, mode := range gilModes()[1:] {
 		cases = append(cases, refusal{[]string{"--gil", mode, "--interpreters", "2",
 			"--application-group", "%{GLOBAL}"}, []string{"--interpreters 2 needs sub-interpreters", "%{GLOBAL}"}})
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			args := append([]string{"serve", "testdata/hello.py", "--listen", "127.0.0.1:0"}, c.args...)
-			out, err := runPyhost(t, args...)
-			if exitCode(err) == 0 {
-				t.Fatalf("accepted:\n%s", out)
+			r := runPyhost(t, together, append(args, asRoot()...)...)
+			if r.Code == 0 {
+				t.Fatalf("accepted:\n%s", r.Out)
 			}
 			for _, w := range c.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("message lacks %q:\n%s", w, out)
+				if !strings.Contains(r.Out, w) {
+					t.Errorf("message lacks %q:\n%s", w, r.Out)
 				}
 			}
 		})
@@ -193,9 +163,7 @@ func TestModeRefusals(t *testing.T) {
 func rendezvous(t *testing.T, s *server, wait string) (met [2]bool, interps [2]int64, gil [2]bool) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "meet")
-	if err := os.WriteFile(file, []byte{0, 0}, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, file, []byte{0, 0})
 	var wg sync.WaitGroup
 	for slot := 0; slot < 2; slot++ {
 		wg.Add(1)
@@ -257,13 +225,7 @@ func TestParallelExecution(t *testing.T) {
 }
 
 func TestInterpreterPool(t *testing.T) {
-	mode := "own"
-	switch {
-	case linked.FreeThreaded:
-		mode = "free"
-	case linked.Minor < 12:
-		t.Skipf("pools need --gil own (≥ 3.12) or free; this is %s, whose refusal TestModeRefusals checks", linked.Version)
-	}
+	mode := ownOrFree(t, "a pool of interpreters (TestModeRefusals checks the refusal)")
 	s := startServer(t, "testdata/isolation.py", "--gil", mode, "--interpreters", "3",
 		"--application-group", "pool", "--preload")
 	seen := map[int64]int{}
@@ -290,8 +252,8 @@ func TestNumPyInGlobal(t *testing.T) {
 
 // hasSinglePhase reports whether CPython's _testsinglephase test module is importable.
 func hasSinglePhase(t *testing.T) bool {
-	out, err := runPyhost(t, "check", "testdata/singlephase.py", "--gil", "shared")
-	return err == nil && strings.Contains(out, "_testsinglephase")
+	r := runPyhost(t, together, "check", "testdata/singlephase.py", "--gil", "shared")
+	return r.Code == 0 && strings.Contains(r.Out, "_testsinglephase")
 }
 
 func TestSinglePhaseExtension(t *testing.T) {
@@ -326,42 +288,40 @@ func TestSinglePhaseExtension(t *testing.T) {
 }
 
 func TestCheckCommand(t *testing.T) {
-	out, err := runPyhost(t, "check", "testdata/hello.py", "--gil", "shared")
-	if err != nil || !strings.Contains(out, "can run with --gil shared") {
-		t.Errorf("check hello shared: %v\n%s", err, out)
+	check := func(app, mode string) ran {
+		return runPyhost(t, together, "check", app, "--gil", mode)
+	}
+	if r := check("testdata/hello.py", "shared"); r.Code != 0 || !strings.Contains(r.Out, "can run with --gil shared") {
+		t.Errorf("check hello shared: exit %d\n%s", r.Code, r.Out)
 	}
 	// A plain missing module is an import failure, not a sub-interpreter problem.
-	out, err = runPyhost(t, "check", "testdata/broken_import.py", "--gil", "shared")
-	if exitCode(err) != 1 || !strings.Contains(out, "FAILS  this_module_does_not_exist_anywhere") ||
-		!strings.Contains(out, "result: the app failed to import") ||
-		strings.Contains(out, "does not support sub-interpreters") {
-		t.Errorf("check broken_import: exit %d\n%s", exitCode(err), out)
+	if r := check("testdata/broken_import.py", "shared"); r.Code != 1 ||
+		!strings.Contains(r.Out, "FAILS  this_module_does_not_exist_anywhere") ||
+		!strings.Contains(r.Out, "result: the app failed to import") ||
+		strings.Contains(r.Out, "does not support sub-interpreters") {
+		t.Errorf("check broken_import: exit %d\n%s", r.Code, r.Out)
 	}
 	switch {
 	case linked.FreeThreaded:
-		out, err = runPyhost(t, "check", "testdata/hello.py", "--gil", "free")
-		if err != nil || !strings.Contains(out, "GIL enabled after import: false") {
-			t.Errorf("check hello free: %v\n%s", err, out)
+		if r := check("testdata/hello.py", "free"); r.Code != 0 || !strings.Contains(r.Out, "GIL enabled after import: false") {
+			t.Errorf("check hello free: exit %d\n%s", r.Code, r.Out)
 		}
 		if hasSinglePhase(t) {
-			out, _ = runPyhost(t, "check", "testdata/singlephase.py", "--gil", "free")
-			if !strings.Contains(out, "GIL re-enabled by: [_testsinglephase]") {
-				t.Errorf("check does not report the module that re-enabled the GIL:\n%s", out)
+			if r := check("testdata/singlephase.py", "free"); !strings.Contains(r.Out, "GIL re-enabled by: [_testsinglephase]") {
+				t.Errorf("check does not report the module that re-enabled the GIL:\n%s", r.Out)
 			}
 		}
 	case linked.Minor >= 12:
 		if !hasSinglePhase(t) {
 			t.Skipf("no _testsinglephase in Python %s", linked.Version)
 		}
-		out, err = runPyhost(t, "check", "testdata/singlephase.py", "--gil", "own")
-		if exitCode(err) != 1 || !strings.Contains(out, "FAILS  _testsinglephase") ||
-			!strings.Contains(out, "--application-group %{GLOBAL}") {
-			t.Errorf("check singlephase own: exit %d\n%s", exitCode(err), out)
+		if r := check("testdata/singlephase.py", "own"); r.Code != 1 || !strings.Contains(r.Out, "FAILS  _testsinglephase") ||
+			!strings.Contains(r.Out, "--application-group %{GLOBAL}") {
+			t.Errorf("check singlephase own: exit %d\n%s", r.Code, r.Out)
 		}
 	default:
-		out, err = runPyhost(t, "check", "testdata/hello.py", "--gil", "own")
-		if exitCode(err) != 1 || !strings.Contains(out, "needs Python ≥ 3.12") {
-			t.Errorf("check own on %s: exit %d\n%s", linked.Version, exitCode(err), out)
+		if r := check("testdata/hello.py", "own"); r.Code != 1 || !strings.Contains(r.Out, "needs Python ≥ 3.12") {
+			t.Errorf("check own on %s: exit %d\n%s", linked.Version, r.Code, r.Out)
 		}
 	}
 }
@@ -378,34 +338,4 @@ func TestFreeModeReportsGILReenabled(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	waitForLog(t, s, "modules=_testsinglephase")
-}
-
-// Flask (pure Python, Debian's dist-packages on the python-path) in an own-GIL sub-interpreter
-// on ≥ 3.12 and in free mode on a free-threaded build.
-func TestFlaskInMode(t *testing.T) {
-	var mode string
-	switch {
-	case linked.FreeThreaded:
-		mode = "free"
-	case linked.Minor >= 12:
-		mode = "own"
-	default:
-		t.Skipf("Flask in own/free mode needs ≥ 3.12; on %s TestFlask and TestDjangoSubinterpreter cover it", linked.Version)
-	}
-	s := startServer(t, filepath.Join(fwDir, "flask_app.py"), "--gil", mode,
-		"--python-path", fwDir, "--python-path", debianDistPackages, "--threads", "4")
-	testFramework(t, s, "flask", 302)
-}
-
-// Django in a shared-GIL sub-interpreter on the system Python.
-func TestDjangoSubinterpreter(t *testing.T) {
-	needSystemPython(t, "TestDjangoSubinterpreter")
-	t.Setenv("PYHOST_DJANGO_DB", filepath.Join(t.TempDir(), "db.sqlite3"))
-	s := startServer(t, "djangosite.wsgi:application", "--chdir", fwDir, "--python-path", fwDir,
-		"--threads", "4", "--application-group", "django")
-	testFramework(t, s, "django", 302)
-	t.Run("csrf form and sqlite model", func(t *testing.T) { testDjangoCSRF(t, s) })
-	if !strings.Contains(s.Log.String(), "group=django") {
-		t.Errorf("Django did not load in group django:\n%s", s.Log)
-	}
 }

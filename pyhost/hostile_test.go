@@ -12,9 +12,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,64 +20,6 @@ import (
 	"testing"
 	"time"
 )
-
-// stillServes fails the test unless a fresh client gets /hello within one second.
-func stillServes(t *testing.T, s *server, after string) {
-	t.Helper()
-	// A bound, not a timing: a wedged server never answers. 5 s leaves room for a loaded CI
-	// machine (the slow-reader test's second round of write timeouts can end late there).
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get(s.URL + "/hello")
-	if err != nil {
-		t.Fatalf("after %s, a normal client was not served within 5s: %v", after, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || string(body) != "Hello, World!\n" {
-		t.Fatalf("after %s: %d %q", after, resp.StatusCode, body)
-	}
-}
-
-// appCount is how many requests reached the app so far.
-func appCount(t *testing.T, s *server) int {
-	t.Helper()
-	_, body := s.get(t, "/count")
-	n, err := strconv.Atoi(string(body))
-	if err != nil {
-		t.Fatalf("/count: %q", body)
-	}
-	return n
-}
-
-func dial(t *testing.T, s *server) net.Conn {
-	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
-
-// exchange sends raw bytes and reads one response (10 s at most); it reports whether the
-// server then closed the connection (checked for up to 2 s).
-func exchange(t *testing.T, s *server, raw string) (resp *http.Response, body string, closed bool) {
-	t.Helper()
-	conn := dial(t, s)
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	go func() { _, _ = io.WriteString(conn, raw) }() // the server may refuse before reading it all
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("no response to %.80q: %v", raw, err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-	_, err = br.ReadByte()
-	return resp, string(b), err == io.EOF || isReset(err)
-}
-
-func isReset(err error) bool { return err != nil && strings.Contains(err.Error(), "reset") }
 
 // TestMalformedRequests: requests RFC 9112 says a server must reject (or that smuggle a second
 // request) are answered with a 4xx (505 for a version, 501 for an unknown transfer coding) and
@@ -259,14 +199,7 @@ func TestSlowloris(t *testing.T) {
 		}
 	}
 	stillServes(t, s, "300 unfinished request heads")
-	conn := dial(t, s)
-	_, _ = io.WriteString(conn, "GET /hello HTTP/1.1\r\nHost: x\r\n")
-	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil || resp.StatusCode != http.StatusRequestTimeout {
-		t.Fatalf("a head stalled past --header-timeout: %v %v, want 408", resp, err)
-	}
-	waitForLog(t, s, "did not finish its request head within --header-timeout")
+	wantHeadTimeout(t, s, "/hello", "")
 }
 
 // TestSlowUploads: 2 × threads clients trickling a body (a byte every 500 ms) hold no request
@@ -439,16 +372,10 @@ func TestHugeUpload(t *testing.T) {
 // peakRSS reads the server process's peak resident memory (VmHWM) from /proc.
 func peakRSS(t *testing.T, s *server) int64 {
 	t.Helper()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		t.Fatal(err)
+	hwm, ok := procStatus(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid), "VmHWM")
+	if !ok {
+		t.Fatalf("no VmHWM in /proc/%d/status", s.cmd.Process.Pid)
 	}
-	for _, line := range strings.Split(string(status), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc status")
-	return 0
+	kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(hwm, "kB")), 10, 64)
+	return kb << 10
 }

@@ -1,5 +1,8 @@
 package pyhost_test
 
+// Request-body limits when the app reads the body from the connection itself
+// (--stream-request-body).
+
 import (
 	"bytes"
 	"io"

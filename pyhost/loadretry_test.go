@@ -5,25 +5,12 @@ package pyhost_test
 // --boot-attempts failed starts in a row and exits 3.
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
-
-func copyTestdata(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(repoPath("testdata", from))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // The mount's import fails (its own helper module imported fine first): 503 with Retry-After,
 // not one import per request; once the app and its helper are fixed, a later try imports both
@@ -74,25 +61,10 @@ func TestMountLoadIsRetried(t *testing.T) {
 // --processes with an app that never loads: after --boot-attempts failed starts the
 // supervisor stops retrying, says why and exits 3 (it retried for ever before).
 func TestProcessesGiveUpAfterBootAttempts(t *testing.T) {
-	cmd := exec.Command(pyhostBin, append([]string{"serve", "testdata/broken_import.py",
-		"--processes", "2", "--boot-attempts", "2", "--listen", "127.0.0.1:0"}, asRoot()...)...)
-	cmd.Dir = repoPath()
-	logs := &logBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(60 * time.Second): // two tries 1 s apart; generous
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("the supervisor still retries 60 s later\n%s", logs)
-	}
-	out := logs.String()
+	p := startProcess(t, "testdata/broken_import.py", "--processes", "2", "--boot-attempts", "2",
+		"--listen", "127.0.0.1:0")
+	err := p.waitExit() // two tries 1 s apart; 60 s is generous
+	out := p.Log.String()
 	if code := exitCode(err); code != 3 {
 		t.Errorf("supervisor exited %d, want 3\n%s", code, out)
 	}

@@ -10,123 +10,14 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// accessEntry is one access-log line's fields (both forms).
-type accessEntry struct {
-	RemoteAddr       string `json:"remote_addr"`
-	Method           string `json:"method"`
-	URI              string `json:"uri"`
-	Protocol         string `json:"protocol"`
-	Status           int    `json:"status"`
-	Bytes            int64  `json:"bytes"`
-	Referer          string `json:"referer"`
-	UserAgent        string `json:"user_agent"`
-	RequestID        string `json:"request_id"`
-	DurationUS       int64  `json:"duration_us"`
-	ProcessGroup     string `json:"process_group"`
-	ApplicationGroup string `json:"application_group"`
-	PID              int    `json:"pid"`
-	GILWaitUS        int64  `json:"gil_wait_us"`
-	Time             string `json:"time"`
-}
-
-// combinedRE is a whole combined line with pyhost's fields; quoted values are escaped.
-var combinedRE = regexp.MustCompile(`^(\S+) - - \[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] ` +
-	`"(\S+) (\S+) (\S+)" (\d{3}) (\d+|-) "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)" ` +
-	`request_id="((?:[^"\\]|\\.)*)" duration_us=(\d+) process_group="((?:[^"\\]|\\.)*)" ` +
-	`application_group="((?:[^"\\]|\\.)*)" pid=(\d+) gil_wait_us=(\d+)$`)
-
-// unescape undoes the access log's \" \\ and \xHH.
-func unescape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			if s[i+1] == 'x' && i+3 < len(s) {
-				n, _ := strconv.ParseUint(s[i+2:i+4], 16, 8)
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-			b.WriteByte(s[i+1])
-			i++
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-// parseAccessLine parses a line of either form; "-" values come back as "".
-func parseAccessLine(line string, jsonForm bool) (accessEntry, error) {
-	var e accessEntry
-	if jsonForm {
-		err := json.Unmarshal([]byte(line), &e)
-		return e, err
-	}
-	m := combinedRE.FindStringSubmatch(line)
-	if m == nil {
-		return e, fmt.Errorf("not a combined line with pyhost's fields: %q", line)
-	}
-	dash := func(s string) string {
-		if s == "-" {
-			return ""
-		}
-		return unescape(s)
-	}
-	e.RemoteAddr, e.Time = m[1], m[2]
-	e.Method, e.URI, e.Protocol = unescape(m[3]), unescape(m[4]), unescape(m[5])
-	e.Status, _ = strconv.Atoi(m[6])
-	if m[7] != "-" {
-		e.Bytes, _ = strconv.ParseInt(m[7], 10, 64)
-	}
-	e.Referer, e.UserAgent, e.RequestID = dash(m[8]), dash(m[9]), dash(m[10])
-	e.DurationUS, _ = strconv.ParseInt(m[11], 10, 64)
-	e.ProcessGroup, e.ApplicationGroup = dash(m[12]), dash(m[13])
-	e.PID, _ = strconv.Atoi(m[14])
-	e.GILWaitUS, _ = strconv.ParseInt(m[15], 10, 64)
-	return e, nil
-}
-
-// readAccessLog waits (10 s at most) until path has n lines (a line is written once its
-// response has gone out, so it may trail the answer a little) and parses them all.
-func readAccessLog(t *testing.T, path string, n int, jsonForm bool) []accessEntry {
-	t.Helper()
-	var lines []string
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		data, _ := os.ReadFile(path)
-		lines = strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-		if len(data) == 0 {
-			lines = nil
-		}
-		if len(lines) >= n || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if len(lines) != n {
-		t.Fatalf("%s has %d lines, want %d:\n%s", path, len(lines), n, strings.Join(lines, "\n"))
-	}
-	var out []accessEntry
-	for _, l := range lines {
-		e, err := parseAccessLine(l, jsonForm)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
-	}
-	return out
-}
 
 // sent is a request of the access-log tests and what its answer said.
 type sent struct {
@@ -469,24 +360,20 @@ func TestCheckConfigLogKeys(t *testing.T) {
 	dir := t.TempDir()
 	app, _ := filepath.Abs(repoPath("testdata", "logs.py"))
 	cfg := filepath.Join(dir, "logs.toml")
-	text := fmt.Sprintf("[group.site]\naccess-log = %q\naccess-log-format = \"apache\"\n"+
-		"log-format = \"json\"\ntrust-request-id = true\n\n[[mount]]\nprefix = \"/\"\napp = %q\n",
-		filepath.Join(dir, "access.log"), app)
-	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, errOut, code := runCommand(t, "check-config", cfg)
-	if code != 2 || !strings.Contains(errOut, cfg+":3: group.site.access-log-format: \"apache\": want combined or json") {
-		t.Fatalf("exit %d, stderr %q: want 2 and the bad format on line 3", code, errOut)
+	text := groupTable("site", fmt.Sprintf("access-log = %q", filepath.Join(dir, "access.log")),
+		`access-log-format = "apache"`, `log-format = "json"`, "trust-request-id = true") +
+		mountTable("/", app, "")
+	writeFile(t, cfg, text)
+	r := runPyhost(t, apart, "check-config", cfg)
+	if r.Code != 2 || !strings.Contains(r.Stderr, cfg+":3: group.site.access-log-format: \"apache\": want combined or json") {
+		t.Fatalf("exit %d, stderr %q: want 2 and the bad format on line 3", r.Code, r.Stderr)
 	}
 	fixed := strings.Replace(text, `"apache"`, `"json"`, 1)
 	fixed = strings.Replace(fixed, filepath.Join(dir, "access.log"), filepath.Join(dir, "missing", "access.log"), 1)
-	if err := os.WriteFile(cfg, []byte(fixed), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, errOut, code = runCommand(t, "check-config", cfg)
-	if code != 2 || !strings.Contains(errOut, "--access-log") || !strings.Contains(errOut, "create the folder") {
-		t.Fatalf("exit %d, stderr %q: want 2 and the access log's missing folder", code, errOut)
+	writeFile(t, cfg, fixed)
+	r = runPyhost(t, apart, "check-config", cfg)
+	if r.Code != 2 || !strings.Contains(r.Stderr, "--access-log") || !strings.Contains(r.Stderr, "create the folder") {
+		t.Fatalf("exit %d, stderr %q: want 2 and the access log's missing folder", r.Code, r.Stderr)
 	}
 }
 
@@ -496,39 +383,20 @@ func TestCheckConfigLogKeys(t *testing.T) {
 func TestErrorLogReopenUnderProcesses(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "pyhost.log")
-	cmd := exec.Command(pyhostBin, append([]string{"serve", "testdata/logs.py", "--processes", "2",
-		"--listen", "127.0.0.1:0", "--error-log", path}, asRoot()...)...)
-	cmd.Dir = repoPath()
-	var stderr logBuffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	}()
+	p := startProcess(t, "testdata/logs.py", "--processes", "2", "--listen", "127.0.0.1:0",
+		"--error-log", path)
+	defer func() { _ = p.stop() }()
 	// waitInFile waits until the file has n lines containing substr, and returns its text.
-	waitInFile := func(p, substr string, n int) string {
+	waitInFile := func(file, substr string, n int) string {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			data, _ := os.ReadFile(p)
-			if countLines(string(data), substr) >= n {
-				return string(data)
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never had %d lines with %q:\n%s\nstderr:\n%s", p, n, substr, data, &stderr)
-			}
-			time.Sleep(20 * time.Millisecond)
+		var data []byte
+		if !eventually(20*time.Second, func() bool {
+			data, _ = os.ReadFile(file)
+			return countLines(string(data), substr) >= n
+		}) {
+			t.Fatalf("%s never had %d lines with %q:\n%s\nstderr:\n%s", file, n, substr, data, p.Log)
 		}
+		return string(data)
 	}
 	text := waitInFile(path, `msg="all workers ready"`, 1)
 	m := listenRE.FindStringSubmatch(text)
@@ -543,7 +411,7 @@ func TestErrorLogReopenUnderProcesses(t *testing.T) {
 	if err := os.Rename(path, path+".1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
 	// The supervisor and both workers say so, each in the new file.
@@ -559,8 +427,8 @@ func TestErrorLogReopenUnderProcesses(t *testing.T) {
 	if !strings.Contains(string(oldData), "before-rotation") || strings.Contains(string(oldData), "after-rotation") {
 		t.Errorf("the renamed file should hold what came before SIGUSR1, only:\n%s", oldData)
 	}
-	if stderr.String() != "" {
-		t.Errorf("with --error-log nothing should reach stderr, got:\n%s", &stderr)
+	if p.Log.String() != "" {
+		t.Errorf("with --error-log nothing should reach stderr, got:\n%s", p.Log)
 	}
 }
 

@@ -5,152 +5,22 @@ package pyhost_test
 // /readyz; every exposition passes client_golang's linter.
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 )
-
-var metricsRE = regexp.MustCompile(`metrics=http://(127\.0\.0\.1:\d+)/metrics`)
-
-// metricsBase waits for the server's "serving metrics" line and returns http://HOST:PORT.
-func metricsBase(t *testing.T, log *logBuffer) string {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if m := metricsRE.FindStringSubmatch(log.String()); m != nil {
-			return "http://" + m[1]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server never said where it serves metrics:\n%s", log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func getText(t *testing.T, url string) (int, string) {
-	t.Helper()
-	resp, err := client.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	return resp.StatusCode, string(b)
-}
-
-// scrape fetches /metrics, fails the test on any problem promlint finds, and returns the
-// families by name.
-func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
-	t.Helper()
-	code, body := getText(t, base+"/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("/metrics answered %d: %s", code, body)
-	}
-	problems, err := promlint.New(strings.NewReader(body)).Lint()
-	if err != nil {
-		t.Fatalf("promlint could not read /metrics: %v\n%s", err, body)
-	}
-	for _, p := range problems {
-		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	mfs, err := p.TextToMetricFamilies(bytes.NewReader([]byte(body)))
-	if err != nil {
-		t.Fatalf("parsing /metrics: %v\n%s", err, body)
-	}
-	return mfs
-}
-
-// value sums the series of family name whose labels include match: a counter's or gauge's
-// value, a histogram's sample count.
-func value(mfs map[string]*dto.MetricFamily, name string, match ...string) float64 {
-	mf := mfs[name]
-	if mf == nil {
-		return 0
-	}
-	sum := 0.0
-	for _, m := range mf.Metric {
-		if !hasLabels(m, match...) {
-			continue
-		}
-		switch {
-		case m.Counter != nil:
-			sum += m.Counter.GetValue()
-		case m.Gauge != nil:
-			sum += m.Gauge.GetValue()
-		case m.Histogram != nil:
-			sum += float64(m.Histogram.GetSampleCount())
-		case m.Untyped != nil:
-			sum += m.Untyped.GetValue()
-		}
-	}
-	return sum
-}
-
-func hasLabels(m *dto.Metric, match ...string) bool {
-	for i := 0; i+1 < len(match); i += 2 {
-		found := false
-		for _, l := range m.Label {
-			if l.GetName() == match[i] && l.GetValue() == match[i+1] {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
-// waitValue scrapes until the value is want (a request is counted as its response ends,
-// which the client may see first), for 20 s at most, and returns the last scrape.
-func waitValue(t *testing.T, base string, log *logBuffer, want float64, name string,
-	match ...string) map[string]*dto.MetricFamily {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		mfs := scrape(t, base)
-		got := value(mfs, name, match...)
-		if got == want {
-			return mfs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s%v = %v, want %v\nserver log:\n%s", name, match, got, want, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // send makes n requests and fails the test unless each gets status want.
 func send(t *testing.T, c *http.Client, n int, method, url, body string, want int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
-		req, err := http.NewRequest(method, url, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, url, err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != want {
+		if resp, _ := request(t, c, nil, method, url, strings.NewReader(body)); resp.StatusCode != want {
 			t.Fatalf("%s %s: %d, want %d", method, url, resp.StatusCode, want)
 		}
 	}
@@ -161,7 +31,7 @@ func send(t *testing.T, c *http.Client, n int, method, url, body string, want in
 func TestMetricsSingleProcess(t *testing.T) {
 	s := startServer(t, "testdata/metrics_app.py", "--metrics-listen", "127.0.0.1:0",
 		"--threads", "3")
-	base := metricsBase(t, s.Log)
+	base := "http://" + metricsAddr(t, s)
 	if code, body := getText(t, base+"/healthz"); code != 200 {
 		t.Errorf("/healthz: %d %s", code, body)
 	}
@@ -238,15 +108,14 @@ func checkHistograms(t *testing.T, mfs map[string]*dto.MetricFamily) {
 	}
 }
 
-// perSlot is the sum of a counter by worker label.
+// perSlot is the value of a family by worker label.
 func perSlot(mfs map[string]*dto.MetricFamily, name string) map[string]float64 {
 	out := map[string]float64{}
 	if mf := mfs[name]; mf != nil {
 		for _, m := range mf.Metric {
 			for _, l := range m.Label {
 				if l.GetName() == "worker" {
-					out[l.GetValue()] += m.GetCounter().GetValue() +
-						float64(m.GetHistogram().GetSampleCount())
+					out[l.GetValue()] = value(mfs, name, "worker", l.GetValue())
 				}
 			}
 		}
@@ -259,7 +128,7 @@ func perSlot(mfs map[string]*dto.MetricFamily, name string) map[string]float64 {
 func TestMetricsAcrossRecycles(t *testing.T) {
 	s := startServer(t, "testdata/metrics_app.py", "--processes", "2", "--maximum-requests",
 		"5", "--metrics-listen", "127.0.0.1:0")
-	base := metricsBase(t, s.Log)
+	base := "http://" + metricsAddr(t, s)
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	c := freshClient()
 	const rounds, perRound = 8, 5
@@ -338,13 +207,13 @@ func TestMetricsReadyz(t *testing.T) {
 			t.Setenv("PYHOST_TEST_GATE", gate)
 			args := append([]string{"testdata/gated_import.py", "--listen", "127.0.0.1:0",
 				"--metrics-listen", "127.0.0.1:0"}, mode.args...)
-			logs, stop := startUnready(t, args...)
+			p := startProcess(t, args...)
 			defer func() {
-				if err := stop(); err != nil {
-					t.Errorf("exit: %v\n%s", err, logs)
+				if err := p.stop(); err != nil {
+					t.Errorf("exit: %v\n%s", err, p.Log)
 				}
 			}()
-			base := metricsBase(t, logs)
+			base := "http://" + metricsAddr(t, p)
 			if code, body := getText(t, base+"/healthz"); code != 200 {
 				t.Errorf("/healthz while loading: %d %s", code, body)
 			}
@@ -352,33 +221,17 @@ func TestMetricsReadyz(t *testing.T) {
 			if code != http.StatusServiceUnavailable || !strings.Contains(body, mode.why) {
 				t.Errorf("/readyz while loading: %d %q, want 503 saying %q", code, body, mode.why)
 			}
-			if err := os.WriteFile(gate, nil, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				code, body = getText(t, base+"/readyz")
-				if code == 200 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("/readyz still %d %q after the apps loaded\n%s", code, body, logs)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			writeFile(t, gate, "")
+			waitReady(t, base, p)
 		})
 	}
 }
 
-const metricsTwoGroups = `metrics-listen = "127.0.0.1:0"
-` + twoGroups
-
 // Two process groups behind the router: one scrape of the supervisor shows each group's
 // requests under its own process_group label, and each slot's starts; /readyz needs both.
 func TestMetricsProcessGroups(t *testing.T) {
-	dir := groupsDir(t, metricsTwoGroups)
-	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
-	base := metricsBase(t, s.Log)
+	s := startServer(t, "--config", groupsConfig(t, metricsListen+twoGroups()))
+	base := "http://" + metricsAddr(t, s)
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	if code, body := getText(t, base+"/readyz"); code != 200 {
 		t.Errorf("/readyz with both groups serving: %d %s", code, body)
@@ -409,21 +262,17 @@ func TestMetricsProcessGroups(t *testing.T) {
 
 // check-config takes metrics-listen at the top of the file and refuses it in a group.
 func TestMetricsListenConfigKey(t *testing.T) {
-	dir := groupsDir(t, metricsTwoGroups)
-	out, errOut, code := runCommand(t, "check-config", filepath.Join(dir, "pyhost.toml"))
-	if code != 0 || !strings.Contains(out, "metrics: http://127.0.0.1:0/metrics") {
-		t.Errorf("check-config: exit %d\n%s%s", code, out, errOut)
+	r := runPyhost(t, apart, "check-config", groupsConfig(t, metricsListen+twoGroups()))
+	if r.Code != 0 || !strings.Contains(r.Stdout, "metrics: http://127.0.0.1:0/metrics") {
+		t.Errorf("check-config: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
-	inGroup := strings.Replace(twoGroups, "[group.b]\n", "[group.b]\nmetrics-listen = \"127.0.0.1:9\"\n", 1)
-	dir = groupsDir(t, inGroup)
-	_, errOut, code = runCommand(t, "check-config", filepath.Join(dir, "pyhost.toml"))
-	if code != 2 || !strings.Contains(errOut, "group.b.metrics-listen: not a group option") {
-		t.Errorf("metrics-listen in a group: exit %d, stderr:\n%s", code, errOut)
+	r = runPyhost(t, apart, "check-config", groupsConfig(t, twoGroups(`metrics-listen = "127.0.0.1:9"`)))
+	if r.Code != 2 || !strings.Contains(r.Stderr, "group.b.metrics-listen: not a group option") {
+		t.Errorf("metrics-listen in a group: exit %d, stderr:\n%s", r.Code, r.Stderr)
 	}
-	dir = groupsDir(t, "metrics-listen = \"nowhere\"\n"+twoGroups)
-	_, errOut, code = runCommand(t, "check-config", filepath.Join(dir, "pyhost.toml"))
-	if code != 2 || !strings.Contains(errOut, fmt.Sprintf("metrics-listen: %q: want HOST:PORT", "nowhere")) {
-		t.Errorf("a bad metrics-listen: exit %d, stderr:\n%s", code, errOut)
+	r = runPyhost(t, apart, "check-config", groupsConfig(t, "metrics-listen = \"nowhere\"\n"+twoGroups()))
+	if r.Code != 2 || !strings.Contains(r.Stderr, fmt.Sprintf("metrics-listen: %q: want HOST:PORT", "nowhere")) {
+		t.Errorf("a bad metrics-listen: exit %d, stderr:\n%s", r.Code, r.Stderr)
 	}
 }
 
@@ -432,57 +281,29 @@ func TestMetricsListenConfigKey(t *testing.T) {
 func TestMetricsReadyzNamesGroup(t *testing.T) {
 	gate := filepath.Join(t.TempDir(), "open")
 	t.Setenv("PYHOST_TEST_GATE", gate)
-	dir := groupsDir(t, `metrics-listen = "127.0.0.1:0"
-[group.a]
-[group.b]
-
-[[mount]]
-prefix = "/a"
-app = "app.py"
-process-group = "a"
-
-[[mount]]
-prefix = "/b"
-app = "`+repoPath("testdata", "gated_import.py")+`"
-process-group = "b"
-`)
-	logs, stop := startUnready(t, "--config", filepath.Join(dir, "pyhost.toml"), "--listen",
-		"127.0.0.1:0")
+	config := groupsConfig(t, metricsListen+groupTable("a")+groupTable("b")+
+		mountTable("/a", "app.py", "a")+mountTable("/b", repoPath("testdata", "gated_import.py"), "b"))
+	p := startProcess(t, "--config", config, "--listen", "127.0.0.1:0")
 	defer func() {
-		if err := stop(); err != nil {
-			t.Errorf("exit: %v\n%s", err, logs)
+		if err := p.stop(); err != nil {
+			t.Errorf("exit: %v\n%s", err, p.Log)
 		}
 	}()
-	base := metricsBase(t, logs)
+	base := "http://" + metricsAddr(t, p)
 	want := `process group "b" has no worker accepting`
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		code, body := getText(t, base+"/readyz")
+	var code int
+	var body string
+	if !eventually(30*time.Second, func() bool {
+		code, body = getText(t, base+"/readyz")
 		if code == 200 {
-			t.Fatalf("/readyz 200 while group b's app is still loading\n%s", logs)
+			t.Fatalf("/readyz 200 while group b's app is still loading\n%s", p.Log)
 		}
-		if strings.Contains(body, want) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz: %d %q, want 503 saying %q\n%s", code, body, want, logs)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return strings.Contains(body, want)
+	}) {
+		t.Fatalf("/readyz: %d %q, want 503 saying %q\n%s", code, body, want, p.Log)
 	}
-	if err := os.WriteFile(gate, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	deadline = time.Now().Add(30 * time.Second)
-	for {
-		code, body := getText(t, base+"/readyz")
-		if code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz still %d %q after every app loaded\n%s", code, body, logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	writeFile(t, gate, "")
+	waitReady(t, base, p)
 }
 
 // Free-threaded build, --gil free: pyhost_gil_reenabled of an application group agrees with
@@ -494,10 +315,10 @@ func TestMetricsGILReenabled(t *testing.T) {
 		t.Skipf("needs a free-threaded build (3.13t); this run embeds Python %s with the GIL "+
 			"(covered by the 3.13t run of make test)", linked.Version)
 	}
-	out, err := runPyhost(t, "check", "testdata/singlephase.py", "--gil", "free")
-	m := regexp.MustCompile(`GIL enabled after import: (true|false)`).FindStringSubmatch(out)
-	if err != nil || m == nil {
-		t.Fatalf("check singlephase.py --gil free: %v\n%s", err, out)
+	r := runPyhost(t, together, "check", "testdata/singlephase.py", "--gil", "free")
+	m := regexp.MustCompile(`GIL enabled after import: (true|false)`).FindStringSubmatch(r.Out)
+	if r.Code != 0 || m == nil {
+		t.Fatalf("check singlephase.py --gil free: exit %d\n%s", r.Code, r.Out)
 	}
 	wantGlobal := 0.0
 	if m[1] == "true" {
@@ -505,7 +326,7 @@ func TestMetricsGILReenabled(t *testing.T) {
 	}
 	s := startServer(t, "testdata/singlephase.py", "--gil", "free", "--preload",
 		"--mount", "/h=testdata/hello.py,group=H", "--metrics-listen", "127.0.0.1:0")
-	base := metricsBase(t, s.Log)
+	base := "http://" + metricsAddr(t, s)
 	mfs := scrape(t, base)
 	for _, g := range []struct {
 		group string
@@ -525,30 +346,15 @@ func TestMetricsGILReenabled(t *testing.T) {
 	}
 }
 
-func hasAnySeries(mf *dto.MetricFamily, match ...string) bool {
-	for _, m := range mf.Metric {
-		if hasLabels(m, match...) {
-			return true
-		}
-	}
-	return false
-}
-
 // A pool of 2 interpreters (--gil own, or free on a free-threaded build): while one request
 // sleeps in interpreter 0, the next goes to the least busy, interpreter 1, and the GIL-wait
 // histogram counts one request under each interpreter index; the group's interpreters gauge
 // says 2 under the mode's gil_mode.
 func TestMetricsGILWaitPerInterpreter(t *testing.T) {
-	if linked.Minor < 12 {
-		t.Skipf("--gil own needs Python ≥ 3.12; this run embeds %s", linked.Version)
-	}
-	mode := "own"
-	if linked.FreeThreaded {
-		mode = "free"
-	}
+	mode := ownOrFree(t, "a pool of interpreters")
 	s := startServer(t, "testdata/slow.py", "--gil", mode, "--interpreters", "2",
 		"--application-group", "pool", "--metrics-listen", "127.0.0.1:0")
-	base := metricsBase(t, s.Log)
+	base := "http://" + metricsAddr(t, s)
 	c := freshClient()
 	slow := make(chan error, 1)
 	go func() {
@@ -577,16 +383,9 @@ func TestMetricsGILWaitPerInterpreter(t *testing.T) {
 // A config file's one group under --processes: every series of its worker, the Go and process
 // collectors' included, carries the group's name, as the worker's own series do.
 func TestMetricsOneGroupLabels(t *testing.T) {
-	dir := groupsDir(t, `metrics-listen = "127.0.0.1:0"
-[group.site]
-processes = 1
-
-[[mount]]
-prefix = "/"
-app = "app.py"
-`)
-	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
-	base := metricsBase(t, s.Log)
+	s := startServer(t, "--config", groupsConfig(t, metricsListen+groupTable("site", "processes = 1")+
+		mountTable("/", "app.py", "")))
+	base := "http://" + metricsAddr(t, s)
 	send(t, freshClient(), 2, "GET", s.URL+"/x", "", 200)
 	mfs := waitValue(t, base, s.Log, 2, "pyhost_requests_total", "process_group", "site",
 		"worker", "0")
@@ -612,7 +411,7 @@ app = "app.py"
 func TestMetricsWorkerCrash(t *testing.T) {
 	s := startServer(t, "testdata/processes.py", "--processes", "1", "--metrics-listen",
 		"127.0.0.1:0")
-	base := metricsBase(t, s.Log)
+	base := "http://" + metricsAddr(t, s)
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	c := freshClient()
 	send(t, c, 3, "GET", s.URL+"/", "", 200)
@@ -641,7 +440,7 @@ func TestMetricsWorkerCrash(t *testing.T) {
 func TestMetricsUnderLoad(t *testing.T) {
 	s := startServer(t, "testdata/processes.py", "--processes", "2", "--maximum-requests",
 		"50", "--metrics-listen", "127.0.0.1:0")
-	base := metricsBase(t, s.Log)
+	base := "http://" + metricsAddr(t, s)
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	stop := make(chan struct{})
 	scraped := make(chan []string, 1)
@@ -660,8 +459,7 @@ func TestMetricsUnderLoad(t *testing.T) {
 				problems = append(problems, err.Error())
 				continue
 			}
-			p := expfmt.NewTextParser(model.UTF8Validation)
-			mfs, err := p.TextToMetricFamilies(resp.Body)
+			mfs, err := parseMetrics(resp.Body)
 			resp.Body.Close()
 			if err != nil {
 				problems = append(problems, err.Error())
@@ -677,7 +475,7 @@ func TestMetricsUnderLoad(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
-	results := loadN(s.URL+"/", 8, 400)
+	results := load(s.URL+"/", 8, 400, time.Minute, nil)
 	close(stop)
 	for _, p := range <-scraped {
 		t.Errorf("scrape during the load: %s", p)
@@ -708,7 +506,7 @@ func TestMetricsUnderLoad(t *testing.T) {
 func TestMetricsFinalValues(t *testing.T) {
 	s := startServer(t, "testdata/metrics_app.py", "--processes", "1", "--maximum-requests",
 		"3", "--metrics-listen", "127.0.0.1:0")
-	base := metricsBase(t, s.Log)
+	base := "http://" + metricsAddr(t, s)
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	send(t, freshClient(), 3, "POST", s.URL+"/", "abcd", 200)
 	waitForLines(t, s, `msg="worker stopped"`, 1)

@@ -8,7 +8,6 @@ package pyhost_test
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -98,8 +97,7 @@ func TestConcurrentStartResponseFromAppThreads(t *testing.T) {
 			t.Errorf("GET /concurrent-start-response: %v\nserver log:\n%s", err, s.Log)
 			return
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		body, _ := readAll(resp)
 		v := resp.Header.Get("X-Thread")
 		if resp.StatusCode != http.StatusOK || string(body) != "one head won\n" || v == "" ||
 			strings.Trim(v, v[:1]) != "" {

@@ -6,7 +6,6 @@ package pyhost_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -71,8 +70,7 @@ func TestMultiprocessingForkPoolInsideARequest(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Pool.terminate() with busy workers: %v\n%s", err, s.Log)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body, _ := readAll(resp)
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), "terminated in ") {
 		t.Errorf("terminating a busy pool: status %d, body %q", resp.StatusCode, body)
 	}
@@ -82,14 +80,7 @@ func TestMultiprocessingForkPoolInsideARequest(t *testing.T) {
 // An isolated sub-interpreter (--gil own, or free on a free-threaded build) may not fork:
 // CPython refuses with a RuntimeError, the app's request gets a 500 and the server lives on.
 func TestForkRefusedInAnIsolatedInterpreter(t *testing.T) {
-	mode := "own"
-	switch {
-	case linked.FreeThreaded:
-		mode = "free"
-	case linked.Minor < 12:
-		t.Skipf("isolated sub-interpreters need Python 3.12 or later; this run embeds %s",
-			linked.Version)
-	}
+	mode := ownOrFree(t, "an isolated sub-interpreter")
 	s := startServer(t, "testdata/fork.py", "--gil", mode, "--application-group", "isolated")
 	resp, body := s.get(t, "/fork?child=exit3")
 	if resp.StatusCode != http.StatusInternalServerError {

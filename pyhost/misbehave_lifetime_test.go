@@ -8,38 +8,13 @@ package pyhost_test
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 )
 
 // lateCallError is what every late call must raise: the request's C state says it is over.
 const lateCallError = "RuntimeError: "
-
-// fetch is s.do for goroutines other than the test's: it reports, rather than stops on, a
-// failed request (a crashed server fails every later one).
-func fetch(t *testing.T, s *server, method, path string, body []byte) (int, []byte, bool) {
-	t.Helper()
-	req, err := http.NewRequest(method, s.URL+path, bytes.NewReader(body))
-	if err != nil {
-		t.Error(err)
-		return 0, nil, false
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Errorf("%s %s: %v\nserver log:\n%s", method, path, err, s.Log)
-		return 0, nil, false
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Errorf("%s %s: reading the body: %v", method, path, err)
-		return 0, nil, false
-	}
-	return resp.StatusCode, out, true
-}
 
 // outcome asks the app how a thread's last call ended.
 func outcome(t *testing.T, s *server, path string) string {
@@ -59,44 +34,6 @@ func wantLate(t *testing.T, what, got string) {
 		t.Errorf("%s after the request ended: thread recorded %q, want a RuntimeError saying "+
 			"the request ended", what, got)
 	}
-}
-
-// plainRequestServed checks that the server answers a plain request correctly.
-func plainRequestServed(t *testing.T, s *server) {
-	t.Helper()
-	status, body, ok := fetch(t, s, "GET", "/", nil)
-	if ok && (status != http.StatusOK || string(body) != "Hello, World!\n") {
-		t.Errorf("a plain request: status %d, body %q", status, body)
-	}
-}
-
-// freeThreadedArgs turns the GIL off on a free-threaded build (pyhost's default, --gil shared,
-// keeps it on there), so that the app's threads really run at the same time as the request's.
-func freeThreadedArgs(args ...string) []string {
-	if linked.FreeThreaded {
-		return append(args, "--gil", "free")
-	}
-	return args
-}
-
-// hammer runs fn(0..n-1) on `workers` goroutines, and stops early once the test failed.
-func hammer(t *testing.T, n, workers int, fn func(i int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				fn(i)
-			}
-		}()
-	}
-	for i := 0; i < n && !t.Failed(); i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 }
 
 // A call made once the request is over raises, for each of the three objects an app thread can

@@ -9,26 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 )
-
-// getJSON fetches path, expects 200 and decodes the JSON body into v.
-func getJSON(t *testing.T, s *server, path string, v any) {
-	t.Helper()
-	resp, body := s.get(t, path)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %d %s\nserver log:\n%s", path, resp.StatusCode, body, s.Log)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		t.Fatalf("GET %s: %v in %q", path, err, body)
-	}
-}
 
 // getConcurrently sends n GETs of path, at most c at a time, and returns the bodies of the
 // answers; any failure or non-200 answer is an error.
@@ -66,44 +52,6 @@ func getConcurrently(s *server, path string, n, c int) ([][]byte, error) {
 	return bodies, errors.Join(errs...)
 }
 
-func readAll(resp *http.Response) ([]byte, error) {
-	defer resp.Body.Close()
-	return io.ReadAll(resp.Body)
-}
-
-// stopWith sends sig to the server and waits for it to exit; it returns the exit error.
-func (s *server) stopWith(t *testing.T, sig syscall.Signal) error {
-	t.Helper()
-	s.stopMu.Lock()
-	defer s.stopMu.Unlock()
-	s.stopped = true
-	_ = s.cmd.Process.Signal(sig)
-	select {
-	case s.exitErr = <-s.done:
-	case <-time.After(60 * time.Second):
-		_ = s.cmd.Process.Kill()
-		s.exitErr = <-s.done
-		t.Errorf("pyhost was still running 60s after %v (killed it); log:\n%s", sig, s.Log)
-	}
-	return s.exitErr
-}
-
-// waitExit waits (60 s at most) for a server that should end by itself, and returns how.
-func (s *server) waitExit(t *testing.T) error {
-	t.Helper()
-	s.stopMu.Lock()
-	defer s.stopMu.Unlock()
-	s.stopped = true
-	select {
-	case s.exitErr = <-s.done:
-	case <-time.After(60 * time.Second):
-		_ = s.cmd.Process.Kill()
-		s.exitErr = <-s.done
-		t.Errorf("pyhost was still running 60s later (killed it); log:\n%s", s.Log)
-	}
-	return s.exitErr
-}
-
 // Item 3: a thread the app started (not one of pyhost's) writes to a socket and to a pipe
 // whose peer is gone. Before SIGPIPE was ignored process-wide, that killed the server (status
 // 141); now the write raises BrokenPipeError, as under plain Python.
@@ -111,7 +59,7 @@ func TestSIGPIPEOnAnAppThreadRaisesBrokenPipeError(t *testing.T) {
 	s := startServer(t, "testdata/sigpipe.py", "--threads", "4")
 	for i := 0; i < 3; i++ {
 		var got map[string]string
-		getJSON(t, s, "/", &got)
+		s.getJSON(t, "/", &got)
 		for _, k := range []string{"socket", "pipe", "request_thread_pipe"} {
 			if got[k] != "BrokenPipeError" {
 				t.Errorf("round %d: writing to a closed %s raised %q, want BrokenPipeError",
@@ -122,7 +70,7 @@ func TestSIGPIPEOnAnAppThreadRaisesBrokenPipeError(t *testing.T) {
 	// A subprocess gets SIGPIPE's default action back, as under plain Python (the subprocess
 	// module restores it in the child): `yes | head` pipelines and the like keep working.
 	var child map[string]string
-	getJSON(t, s, "/child", &child)
+	s.getJSON(t, "/child", &child)
 	if child["child_sigpipe"] != "default" {
 		t.Errorf("a subprocess started by the app has SIGPIPE %s, want default",
 			child["child_sigpipe"])
@@ -148,7 +96,7 @@ func TestSignalHandlersInstalledAtImportDoNotTakeShutdownAway(t *testing.T) {
 						name, want, s.Log)
 				}
 			}
-			if err := s.stopWith(t, sig); err != nil {
+			if err := s.stopWith(sig); err != nil {
 				t.Fatalf("after %v pyhost exited with %v, want exit 0; log:\n%s", sig, err, s.Log)
 			}
 			if !strings.Contains(s.Log.String(), "stopped cleanly") {
@@ -163,7 +111,7 @@ func TestSignalHandlersInstalledAtImportDoNotTakeShutdownAway(t *testing.T) {
 			"--mount", "/=testdata/sigpipe.py")
 		s.get(t, "/h/")
 		var got map[string]string
-		getJSON(t, s, "/", &got)
+		s.getJSON(t, "/", &got)
 		if got["socket"] != "BrokenPipeError" || got["pipe"] != "BrokenPipeError" {
 			t.Errorf("after an app reset SIGPIPE at import, writes to closed peers gave %v, "+
 				"want BrokenPipeError", got)
@@ -208,7 +156,7 @@ func TestFaulthandlerEnabledInARequest(t *testing.T) {
 				Enabled         bool `json:"enabled"`
 				SignalStackKept bool `json:"signal_stack_kept"`
 			}
-			getJSON(t, s, "/enable", &first)
+			s.getJSON(t, "/enable", &first)
 			if !first.Enabled {
 				t.Fatal("faulthandler.enable() in a request did not enable it")
 			}
@@ -251,7 +199,7 @@ func crashPrintsPythonTraceback(t *testing.T, app, enable string) {
 		resp.Body.Close()
 		t.Fatalf("GET /crash answered %d; want the process to die", resp.StatusCode)
 	}
-	if err := s.waitExit(t); err == nil {
+	if err := s.waitExit(); err == nil {
 		t.Fatalf("pyhost exited 0 after a segmentation fault; log:\n%s", s.Log)
 	}
 	for _, want := range []string{"Fatal Python error: Segmentation fault", app[len("testdata/"):], "in application"} {
@@ -259,17 +207,6 @@ func crashPrintsPythonTraceback(t *testing.T, app, enable string) {
 			t.Errorf("the crash log lacks %q (faulthandler's Python traceback):\n%s", want, s.Log)
 		}
 	}
-}
-
-// gilModes are the GIL modes the linked Python supports.
-func gilModes() []string {
-	switch {
-	case linked.FreeThreaded:
-		return []string{"shared", "free"}
-	case linked.Minor >= 12:
-		return []string{"shared", "own"}
-	}
-	return []string{"shared"}
 }
 
 // callbackReport is what testdata/gilstate_callbacks.py answers: the request's interpreter

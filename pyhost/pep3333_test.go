@@ -4,31 +4,17 @@ package pyhost_test
 // iterables, close(), file_wrapper and HEAD.
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-func jsonOf(t *testing.T, b []byte) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	return m
-}
 
 func TestEnviron(t *testing.T) {
 	s := startServer(t, "testdata/pep3333.py", "--threads", "4")
@@ -122,20 +108,7 @@ func TestMultithreadFlag(t *testing.T) {
 	}
 }
 
-func randomBytes(t *testing.T, n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-
-// chunkedReader hides the length so net/http sends a chunked body.
-type chunkedReader struct{ r io.Reader }
-
-func (c chunkedReader) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 func TestInput(t *testing.T) {
 	s := startServer(t, "testdata/pep3333.py", "--threads", "2")
@@ -265,9 +238,7 @@ func TestFileWrapper(t *testing.T) {
 	s := startServer(t, "testdata/pep3333.py")
 	content := randomBytes(t, 5<<20+3)
 	path := filepath.Join(t.TempDir(), "blob.bin")
-	if err := os.WriteFile(path, content, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, content)
 	cases := []struct {
 		name, query string
 		want        []byte
@@ -368,32 +339,9 @@ func TestAppErrors(t *testing.T) {
 	}
 }
 
-// rawRequest sends req on a fresh connection and returns everything the server sends
-// until it closes the connection (Connection: close is not set; an abort closes it).
-func rawRequest(t *testing.T, s *server, req string) string {
-	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	if _, err := io.WriteString(conn, req); err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(bufio.NewReader(conn))
-	if err != nil {
-		t.Fatalf("reading: %v (got %q)", err, out)
-	}
-	return string(out)
-}
-
 func TestClientDisconnectClosesIterable(t *testing.T) {
 	s := startServer(t, "testdata/pep3333.py")
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dial(t, s)
 	_, _ = io.WriteString(conn, "GET /slow-stream?name=gone&n=500 HTTP/1.1\r\nHost: x\r\n\r\n")
 	buf := make([]byte, 4096)
 	if _, err := io.ReadAtLeast(conn, buf, 100); err != nil {
@@ -420,10 +368,7 @@ func TestClientDisconnectClosesIterable(t *testing.T) {
 // own request: the app's read raises OSError, and the server goes on.
 func TestClientGoneMidUpload(t *testing.T) {
 	s := startServer(t, "testdata/pep3333.py")
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dial(t, s)
 	_, _ = io.WriteString(conn, "POST /echo?mode=read HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
 	_, _ = conn.Write(bytes.Repeat([]byte("a"), 1000))
 	conn.Close()

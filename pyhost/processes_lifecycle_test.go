@@ -40,13 +40,12 @@ func TestProcessesWorkerCrashes(t *testing.T) {
 // growing delay (1 s, 2 s, 4 s...: a few starts in 3.5 s, not a hot loop) and still stops
 // cleanly on SIGTERM.
 func TestProcessesBootFailureBacksOff(t *testing.T) {
-	logs, stop := startUnready(t, "testdata/broken_import.py", "--processes", "1",
-		"--listen", "127.0.0.1:0")
+	p := startProcess(t, "testdata/broken_import.py", "--processes", "1", "--listen", "127.0.0.1:0")
 	time.Sleep(3500 * time.Millisecond)
-	if err := stop(); err != nil {
-		t.Errorf("supervisor exited with %v after SIGTERM, want 0\n%s", err, logs)
+	if err := p.stop(); err != nil {
+		t.Errorf("supervisor exited with %v after SIGTERM, want 0\n%s", err, p.Log)
 	}
-	out := logs.String()
+	out := p.Log.String()
 	starts := countLines(out, `msg="started worker"`)
 	if starts < 2 || starts > 4 {
 		t.Errorf("%d worker starts in 3.5 s; want 2 to 4 (retries at about 1 s and 3 s)\n%s",
@@ -94,8 +93,8 @@ func TestProcessesUncleanStopExitsNonZero(t *testing.T) {
 		s := startServer(t, "testdata/slow.py", "--processes", "1", "--shutdown-timeout", "1s")
 		go func() { _, _ = freshClient().Get(s.URL + "/?ms=20000&id=stuck") }()
 		waitForLog(t, s, "slow.py: started id=stuck")
-		if exitCode(s.stop()) != 1 {
-			t.Errorf("exit %v after a stop with a request in flight, want 1\n%s", s.exitErr, s.Log)
+		if err := s.stop(); exitCode(err) != 1 {
+			t.Errorf("exit %v after a stop with a request in flight, want 1\n%s", err, s.Log)
 		}
 		if !strings.Contains(s.Log.String(), "worker stopped with an error") {
 			t.Errorf("the supervisor did not log the worker's unclean stop\n%s", s.Log)
@@ -106,8 +105,8 @@ func TestProcessesUncleanStopExitsNonZero(t *testing.T) {
 		for pid := range workerPIDs(t, s, 1) {
 			_ = syscall.Kill(pid, syscall.SIGSTOP)
 		}
-		if exitCode(s.stop()) != 1 {
-			t.Errorf("exit %v after killing a worker, want 1\n%s", s.exitErr, s.Log)
+		if err := s.stop(); exitCode(err) != 1 {
+			t.Errorf("exit %v after killing a worker, want 1\n%s", err, s.Log)
 		}
 		if !strings.Contains(s.Log.String(), "still running after the shutdown timeout; killing it") {
 			t.Errorf("the supervisor did not log the kill\n%s", s.Log)

@@ -5,7 +5,6 @@ package pyhost_test
 // kept-alive clients spreads over the workers.
 
 import (
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -25,7 +24,7 @@ func TestProcessesWorkerKilledUnderLoad(t *testing.T) {
 		break
 	}
 	var diedBy time.Time
-	results := load(s.URL+"/", 16, 3*time.Second, func() {
+	results := load(s.URL+"/", 16, 20000, 3*time.Second, func() {
 		time.Sleep(time.Second)
 		_ = syscall.Kill(victim, syscall.SIGKILL)
 		waitGone(t, victim, 5*time.Second)
@@ -59,20 +58,12 @@ func TestProcessesWorkerKilledUnderLoad(t *testing.T) {
 // not one request fails; afterwards only the new code answers.
 func TestProcessesReloadUnderLoad(t *testing.T) {
 	dir := t.TempDir()
-	src, err := os.ReadFile(repoPath("testdata", "processes.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	app, version := filepath.Join(dir, "app.py"), filepath.Join(dir, "version.txt")
-	if err := os.WriteFile(app, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(version, []byte("v1"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	copyTestdata(t, "processes.py", app)
+	writeFile(t, version, "v1")
 	s := startServer(t, app, "--processes", "2")
 	old := workerPIDs(t, s, 2)
-	results := load(s.URL+"/", 16, 3*time.Second, func() {
+	results := load(s.URL+"/", 16, 20000, 3*time.Second, func() {
 		time.Sleep(time.Second)
 		if err := os.WriteFile(version, []byte("v2"), 0o644); err != nil {
 			t.Error(err)
@@ -112,20 +103,11 @@ func TestProcessesReloadUnderLoad(t *testing.T) {
 // A reload whose new code cannot be imported leaves the old workers serving: they drain only
 // once a replacement is ready, and the failing replacement backs off.
 func TestProcessesReloadWithBrokenCodeKeepsServing(t *testing.T) {
-	dir := t.TempDir()
-	src, err := os.ReadFile(repoPath("testdata", "processes.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := filepath.Join(dir, "app.py")
-	if err := os.WriteFile(app, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	app := filepath.Join(t.TempDir(), "app.py")
+	copyTestdata(t, "processes.py", app)
 	s := startServer(t, app, "--processes", "2")
 	old := workerPIDs(t, s, 2)
-	if err := os.WriteFile(app, []byte("import no_such_module_after_the_edit\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, app, "import no_such_module_after_the_edit\n")
 	_ = s.cmd.Process.Signal(syscall.SIGHUP)
 	waitForLines(t, s, "No module named 'no_such_module_after_the_edit'", 1)
 	waitForLines(t, s, `msg="worker could not start`, 2) // both slots' replacements
@@ -156,7 +138,7 @@ func TestKeptAliveBurstSpreadsOverWorkers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{}}
+			c := keptAliveClient()
 			<-start
 			pid := 0
 			for j := 0; j < 5; j++ {

@@ -2,59 +2,16 @@ package pyhost_test
 
 // Recycling under --processes: each limit makes a worker ask for a replacement, which the
 // supervisor starts first; the old worker then drains. Every recycle is logged with its
-// reason, and no request is refused on the way.
+// reason, and no request is refused on the way; a worker the supervisor kills (past
+// --startup-timeout or --graceful-timeout) is logged as its kill, with why.
 
 import (
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
-
-var recycleRE = regexp.MustCompile(`msg="recycling worker" .*pid=(\d+) reason="([^"]*)"`)
-
-// recycled returns the pid and reason of every recycle the supervisor logged.
-func recycled(log string) (pids []int, reasons []string) {
-	for _, m := range recycleRE.FindAllStringSubmatch(log, -1) {
-		pid, _ := strconv.Atoi(m[1])
-		pids = append(pids, pid)
-		reasons = append(reasons, m[2])
-	}
-	return pids, reasons
-}
-
-// loadN sends n requests from clients goroutines, each on a new connection, giving up after
-// a minute; it returns every outcome.
-func loadN(url string, clients, n int) []result {
-	var (
-		mu      sync.Mutex
-		results []result
-		wg      sync.WaitGroup
-		next    atomic.Int64
-	)
-	end := time.Now().Add(time.Minute)
-	for i := 0; i < clients; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := freshClient()
-			for next.Add(1) <= int64(n) && time.Now().Before(end) {
-				r := result{start: time.Now()}
-				r.a, r.err = ask(c, url)
-				r.end = time.Now()
-				mu.Lock()
-				results = append(results, r)
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	return results
-}
 
 // --maximum-requests 50 under 16 clients: workers are replaced every 50 or so requests, and
 // not one of 2,000 requests fails; the answers come from many worker pids.
@@ -68,7 +25,7 @@ func TestRecycleMaximumRequestsUnderLoad(t *testing.T) {
 	var old []int
 	var reasons []string
 	for round := 1; ; round++ {
-		results := loadN(s.URL+"/", 16, 2000)
+		results := load(s.URL+"/", 16, 2000, time.Minute, nil)
 		failed := 0
 		for _, r := range results {
 			if r.err != nil {
@@ -115,9 +72,7 @@ func TestRecycleMaximumRequestsJitter(t *testing.T) {
 		"--maximum-requests-jitter", "10")
 	c := freshClient()
 	for i := 0; i < 16; i++ {
-		if _, err := ask(c, s.URL+"/"); err != nil {
-			t.Fatal(err)
-		}
+		mustAsk(t, c, s.URL+"/")
 	}
 	waitForLines(t, s, `msg="recycling worker"`, 1)
 	_, reasons := recycled(s.Log.String())
@@ -147,11 +102,7 @@ func waitRecycled(t *testing.T, s *server, pid int, want *regexp.Regexp) {
 	// Well within the 30 s --shutdown-timeout: an idle worker drains at once (it used to hang
 	// in accept(2) until the timeout, the listening socket switched to blocking mode).
 	waitGone(t, pid, 15*time.Second)
-	a, err := ask(freshClient(), s.URL+"/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.PID == pid {
+	if a := mustAsk(t, freshClient(), s.URL+"/"); a.PID == pid {
 		t.Fatalf("the recycled worker %d still answers", pid)
 	}
 }
@@ -161,16 +112,9 @@ func waitRecycled(t *testing.T, s *server, pid int, want *regexp.Regexp) {
 func TestRecycleMemoryLimit(t *testing.T) {
 	s := startServer(t, "testdata/recycle.py", "--processes", "1", "--memory-limit", "150MiB")
 	c := freshClient()
-	first, err := ask(c, s.URL+"/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := mustAsk(t, c, s.URL+"/")
 	for i := 0; i < 4; i++ { // 160 MiB kept, on top of the interpreter
-		a, err := ask(c, s.URL+"/grow")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if a.PID != first.PID {
+		if a := mustAsk(t, c, s.URL+"/grow"); a.PID != first.PID {
 			break // already replaced
 		}
 	}
@@ -182,10 +126,7 @@ func TestRecycleMemoryLimit(t *testing.T) {
 func TestRecycleInactivityTimeout(t *testing.T) {
 	s := startServer(t, "testdata/recycle.py", "--processes", "1",
 		"--inactivity-timeout", "1s")
-	a, err := ask(freshClient(), s.URL+"/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustAsk(t, freshClient(), s.URL+"/")
 	waitRecycled(t, s, a.PID,
 		regexp.MustCompile(`^inactivity-timeout 1s: no request for 1(\.\d+)?s$`))
 }
@@ -194,10 +135,7 @@ func TestRecycleInactivityTimeout(t *testing.T) {
 func TestRecycleRestartInterval(t *testing.T) {
 	s := startServer(t, "testdata/recycle.py", "--processes", "1",
 		"--restart-interval", "2s")
-	a, err := ask(freshClient(), s.URL+"/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := mustAsk(t, freshClient(), s.URL+"/")
 	waitRecycled(t, s, a.PID, regexp.MustCompile(`^restart-interval 2s reached$`))
 }
 
@@ -205,22 +143,18 @@ func TestRecycleRestartInterval(t *testing.T) {
 func TestRecycleCPUTimeLimit(t *testing.T) {
 	s := startServer(t, "testdata/recycle.py", "--processes", "1", "--cpu-time-limit", "2s")
 	c := freshClient()
-	first, err := ask(c, s.URL+"/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := mustAsk(t, c, s.URL+"/")
 	for i := 0; i < 20 && countLines(s.Log.String(), `msg="recycling worker"`) == 0; i++ {
-		if _, err := ask(c, s.URL+"/burn"); err != nil {
-			t.Fatal(err)
-		}
+		mustAsk(t, c, s.URL+"/burn")
 	}
 	waitRecycled(t, s, first.PID,
 		regexp.MustCompile(`^cpu-time-limit 2s: used \d+\.\d+s of CPU$`))
 }
 
-// --graceful-timeout: a replaced worker whose request runs past it is killed then, instead
-// of getting the whole --shutdown-timeout.
-func TestRecycleGracefulTimeout(t *testing.T) {
+// startGracefulTimeout starts slow.py in one worker recycled every second, whose replaced
+// worker is killed when its requests still run a second later, and sends it a request of 25 s.
+// It returns the server and the request's error (nil: answered).
+func startGracefulTimeout(t *testing.T) (*server, <-chan error) {
 	s := startServer(t, "testdata/slow.py", "--processes", "1", "--restart-interval", "1s",
 		"--graceful-timeout", "1s")
 	done := make(chan error, 1)
@@ -228,6 +162,13 @@ func TestRecycleGracefulTimeout(t *testing.T) {
 		_, err := freshClient().Get(s.URL + "/?ms=25000&id=long")
 		done <- err
 	}()
+	return s, done
+}
+
+// --graceful-timeout: a replaced worker whose request runs past it is killed then, instead
+// of getting the whole --shutdown-timeout.
+func TestRecycleGracefulTimeout(t *testing.T) {
+	s, done := startGracefulTimeout(t)
 	waitForLines(t, s, `msg="replaced worker still has requests running after `+
 		`--graceful-timeout; killing it"`, 1)
 	select {
@@ -242,18 +183,21 @@ func TestRecycleGracefulTimeout(t *testing.T) {
 	waitForLines(t, s, `status="signal SIGKILL (killed)"`, 1)
 }
 
+// startupTimeoutLog runs slow_import.py, which takes longer to import, in one worker under
+// --startup-timeout 1s until (within at most) the supervisor logs that a worker could not
+// start, then stops it and returns its log.
+func startupTimeoutLog(t *testing.T, within time.Duration) string {
+	p := startProcess(t, "testdata/slow_import.py", "--processes", "1",
+		"--startup-timeout", "1s", "--listen", "127.0.0.1:0")
+	eventually(within, func() bool { return countLines(p.Log.String(), `msg="worker could not start`) > 0 })
+	_ = p.stop()
+	return p.Log.String()
+}
+
 // --startup-timeout: a worker whose app takes longer to import is killed and counted as a
 // boot failure (logged once, retried with back-off).
 func TestRecycleStartupTimeout(t *testing.T) {
-	logs, stop := startUnready(t, "testdata/slow_import.py", "--processes", "1",
-		"--startup-timeout", "1s", "--listen", "127.0.0.1:0")
-	deadline := time.Now().Add(20 * time.Second)
-	for countLines(logs.String(), `msg="worker could not start`) == 0 &&
-		time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	_ = stop()
-	out := logs.String()
+	out := startupTimeoutLog(t, 20*time.Second)
 	if countLines(out, `msg="worker not ready within --startup-timeout; killing it"`) == 0 {
 		t.Fatalf("no worker was killed for --startup-timeout\n%s", out)
 	}
@@ -266,6 +210,36 @@ func TestRecycleStartupTimeout(t *testing.T) {
 	}
 }
 
+// A worker the supervisor kills itself is logged as such, with the reason: not as "killed from
+// outside" (a person or the OOM killer), and not as an app to fix by its traceback.
+func TestSupervisorNamesItsOwnKills(t *testing.T) {
+	t.Run("startup-timeout", func(t *testing.T) {
+		out := startupTimeoutLog(t, 30*time.Second)
+		if strings.Contains(out, "killed from outside") || strings.Contains(out, "traceback is above") {
+			t.Errorf("a worker killed for --startup-timeout is logged as killed from outside "+
+				"or as an app with a traceback\n%s", out)
+		}
+		l := lineWith(out, `msg="worker could not start: the supervisor killed it while it was loading`)
+		if !strings.Contains(l, `hint="killed by the supervisor: not ready within --startup-timeout 1s"`) ||
+			!strings.Contains(l, `error="not ready within --startup-timeout 1s, so it was killed`) {
+			t.Errorf("the boot failure does not say the supervisor killed it and why: %q\n%s", l, out)
+		}
+	})
+	t.Run("graceful-timeout", func(t *testing.T) {
+		s, _ := startGracefulTimeout(t)
+		waitForLines(t, s, `status="signal SIGKILL (killed)"`, 1)
+		out := s.Log.String()
+		l := lineWith(out, `status="signal SIGKILL (killed)"`)
+		if !strings.Contains(l, `msg="worker stopped: the supervisor killed it"`) ||
+			!strings.Contains(l, `hint="killed by the supervisor: its requests still ran --graceful-timeout 1s after it was replaced"`) {
+			t.Errorf("the kill after --graceful-timeout is not logged as the supervisor's: %q\n%s", l, out)
+		}
+		if strings.Contains(out, "killed from outside") {
+			t.Errorf("logged as killed from outside\n%s", out)
+		}
+	})
+}
+
 // Without --processes nothing could replace the one process: every recycling flag is refused
 // with an error naming it (exit 2, nothing started).
 func TestRecycleFlagsNeedProcesses(t *testing.T) {
@@ -273,14 +247,12 @@ func TestRecycleFlagsNeedProcesses(t *testing.T) {
 		{"--restart-interval", "1h"}, {"--inactivity-timeout", "1m"},
 		{"--cpu-time-limit", "1m"}, {"--memory-limit", "300MiB"},
 		{"--startup-timeout", "1m"}, {"--graceful-timeout", "10s"}} {
-		cmd := exec.Command(pyhostBin, append([]string{"serve", "testdata/hello.py",
+		r := runPyhost(t, together, append([]string{"serve", "testdata/hello.py",
 			"--listen", "127.0.0.1:0"}, flag...)...)
-		cmd.Dir = repoPath()
-		out, err := cmd.CombinedOutput()
 		want := regexp.MustCompile("^" + flag[0] + " [^ ]+: needs --processes")
-		if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 2 || !want.Match(out) {
-			t.Errorf("serve %s without --processes: %v, %q; want exit 2 and %q", flag, err,
-				out, want)
+		if r.Code != 2 || !want.MatchString(r.Out) {
+			t.Errorf("serve %s without --processes: exit %d, %q; want exit 2 and %q", flag, r.Code,
+				r.Out, want)
 		}
 	}
 }

@@ -57,11 +57,10 @@ func TestProcessesTwoWorkersServe(t *testing.T) {
 		t.Errorf("the app sees pyhost's worker variables %v (err %v)", a.WorkerEnv, err)
 	}
 	for pid := range workerPIDs(t, s, 2) {
-		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			t.Fatal(err)
+		fields, ok := procStat(pid)
+		if !ok {
+			t.Fatalf("no /proc/%d/stat", pid)
 		}
-		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
 		if ppid, _ := strconv.Atoi(fields[1]); ppid != s.cmd.Process.Pid {
 			t.Errorf("worker %d's parent is %d, want the supervisor %d", pid, ppid, s.cmd.Process.Pid)
 		}
@@ -76,9 +75,7 @@ func TestProcessesSupervisorNeverStartsPython(t *testing.T) {
 	started := filepath.Join(dir, "started")
 	site := fmt.Sprintf("import os\nwith open(%q, 'a') as f:\n    f.write('%%d\\n' %% os.getpid())\n",
 		started)
-	if err := os.WriteFile(filepath.Join(dir, "sitecustomize.py"), []byte(site), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(dir, "sitecustomize.py"), site)
 	t.Setenv("PYTHONPATH", dir)
 	s := startServer(t, "testdata/processes.py", "--processes", "2")
 	workers := workerPIDs(t, s, 2)
@@ -115,24 +112,8 @@ func TestProcessesSupervisorKilledLeavesNoOrphans(t *testing.T) {
 			return []string{"testdata/processes.py", "--processes", "2", "--user", "nobody"}
 		}
 		cases["process groups as nobody"] = func(t *testing.T) []string {
-			dir := groupsDir(t, `
-[group.a]
-user = "nobody"
-
-[group.b]
-user = "nobody"
-
-[[mount]]
-prefix = "/"
-app = "app.py"
-process-group = "a"
-
-[[mount]]
-prefix = "/b"
-app = "app.py"
-process-group = "b"
-`)
-			return []string{"--config", filepath.Join(dir, "pyhost.toml")}
+			return []string{"--config", groupsConfig(t, groupTable("a", `user = "nobody"`)+
+				groupTable("b", `user = "nobody"`)+mountTable("/", "app.py", "a")+mountTable("/b", "app.py", "b"))}
 		}
 	}
 	for name, args := range cases {
@@ -156,7 +137,7 @@ process-group = "b"
 			for _, pid := range workers {
 				waitGone(t, pid, 10*time.Second)
 			}
-			if err := s.stopWith(t, syscall.SIGKILL); err == nil {
+			if err := s.stopWith(syscall.SIGKILL); err == nil {
 				t.Fatal("the supervisor exited 0 after SIGKILL")
 			}
 		})

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,47 +41,6 @@ type groupFacts struct {
 	RouterHeaders []string `json:"router_headers"`
 }
 
-// groupsDir is a folder readable by every user (an app run as nobody must read it), holding
-// testdata/groups_app.py as app.py, a static folder and the config file text, whose
-// {{DIR}} is replaced by the folder.
-func groupsDir(t *testing.T, config string) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "pyhost-groups-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	app, err := os.ReadFile(repoPath("testdata", "groups_app.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range map[string]string{
-		"app.py":                string(app),
-		"broken.py":             "import this_module_does_not_exist_anywhere\n",
-		"static/site.css":       "body { color: #333; }\n",
-		"static/.env":           "SECRET=1\n",
-		"static/sub/notes.txt":  "notes\n",
-		"outside.txt":           "not under the alias\n",
-		"pyhost.toml":           strings.ReplaceAll(config, "{{DIR}}", dir),
-		"static/sub/.git/HEAD":  "ref: refs/heads/main\n",
-		"static/page.html":      "<p>hi</p>\n",
-		"static/data.json":      "{}\n",
-		"static/sub/nested.css": "a {}\n",
-	} {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // trackingClient records the local address of each connection it opens, so a test can
 // compare REMOTE_PORT with the client's real port.
 func trackingClient(ports chan<- string) *http.Client {
@@ -99,76 +57,24 @@ func trackingClient(ports chan<- string) *http.Client {
 		}}}
 }
 
+// getFacts fetches url through c and decodes groups_app.py's answer.
 func getFacts(t *testing.T, c *http.Client, url string, hdr ...string) groupFacts {
 	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, body)
-	}
 	var f groupFacts
-	if err := json.Unmarshal(body, &f); err != nil {
-		t.Fatalf("GET %s: %v: %s", url, err, body)
-	}
+	getJSONFrom(t, c, nil, url, &f, hdr...)
 	return f
 }
-
-func askFacts(url string) (groupFacts, error) {
-	var f groupFacts
-	resp, err := freshClient().Get(url)
-	if err != nil {
-		return f, err
-	}
-	defer resp.Body.Close()
-	return f, json.NewDecoder(resp.Body).Decode(&f)
-}
-
-const twoGroups = `
-[group.a]
-processes = 2
-threads = 1
-
-[group.b]
-threads = 4
-
-[[mount]]
-prefix = "/a"
-app = "app.py"
-process-group = "a"
-
-[[mount]]
-prefix = "/b"
-app = "app.py"
-process-group = "b"
-application-group = "shop"
-
-[[static]]
-prefix = "/static"
-directory = "static"
-`
 
 // Two groups on one listener: the router sends /a and /b to different processes, each with
 // its group's settings and the seed's wsgi flags (processes given: multiprocess, even in
 // one group; threads ≠ 1: multithread), the real client in REMOTE_ADDR/PORT, the listener's
 // port in SERVER_PORT; a reload and a stop go through every group.
 func TestProcessGroupsRouted(t *testing.T) {
-	dir := groupsDir(t, twoGroups)
-	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	s := startServer(t, "--config", groupsConfig(t, twoGroups()))
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	ports := make(chan string, 100)
 	c := trackingClient(ports)
-	_, listenPort, _ := net.SplitHostPort(strings.TrimPrefix(s.URL, "http://"))
+	_, listenPort, _ := net.SplitHostPort(s.Addr)
 
 	// A client cannot pass itself off as another through the router's own headers.
 	a := getFacts(t, c, s.URL+"/a/x", "Pyhost-Forwarded-Client", "203.0.113.9:1")
@@ -208,8 +114,8 @@ func TestProcessGroupsRouted(t *testing.T) {
 		facts := make(chan groupFacts, 8)
 		for i := 0; i < 8; i++ {
 			go func() {
-				f, err := askFacts(s.URL + "/a/")
-				if err != nil {
+				var f groupFacts
+				if err := tryGetJSON(freshClient(), s.URL+"/a/", &f); err != nil {
 					t.Error(err)
 				}
 				facts <- f
@@ -270,22 +176,8 @@ func TestProcessGroupsRouted(t *testing.T) {
 // the only group's app cannot even be imported, with content types, ranges and conditional
 // requests, and refuses dotfiles, folders and paths that climb out.
 func TestStaticAliasServedByRouter(t *testing.T) {
-	dir := groupsDir(t, `
-[group.broken]
-[group.other]
-[[mount]]
-prefix = "/"
-app = "broken.py"
-process-group = "broken"
-[[mount]]
-prefix = "/other"
-app = "broken.py"
-process-group = "other"
-[[static]]
-prefix = "/static"
-directory = "static"
-`)
-	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	s := startServer(t, "--config", groupsConfig(t, groupTable("broken")+groupTable("other")+
+		mountTable("/", "broken.py", "broken")+mountTable("/other", "broken.py", "other")+staticAlias))
 	waitForLines(t, s, `msg="worker could not start`, 2)
 	resp, body := s.get(t, "/static/site.css")
 	if resp.StatusCode != 200 || string(body) != "body { color: #333; }\n" ||
@@ -312,7 +204,7 @@ directory = "static"
 	for _, path := range []string{"/static/.env", "/static/sub/.git/HEAD", "/static/", "/static/sub/",
 		"/static/../outside.txt", "/static/sub/../../outside.txt", "/static/%2e%2e/outside.txt",
 		"/static/..%2foutside.txt"} {
-		status, body := rawStatus(t, s.URL, path)
+		status, body := rawStatus(t, s, path)
 		if status != 404 || strings.Contains(body, "not under the alias") || strings.Contains(body, "SECRET") {
 			t.Errorf("GET %s: %d %q, want 404", path, status, body)
 		}
@@ -328,12 +220,9 @@ directory = "static"
 
 // rawStatus sends path exactly as written (Go's client would clean "..") and returns the status
 // and body.
-func rawStatus(t *testing.T, base, path string) (int, string) {
+func rawStatus(t *testing.T, s *server, path string) (int, string) {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := dial(t, s)
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
 	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path)
@@ -349,26 +238,13 @@ func rawStatus(t *testing.T, base, path string) (int, string) {
 // One group: its workers accept on the listener themselves, with no hop through the
 // supervisor (which holds no connection), and serve the static aliases too.
 func TestOneGroupWorkersAcceptDirectly(t *testing.T) {
-	dir := groupsDir(t, `
-[group.only]
-processes = 2
-[[mount]]
-prefix = "/"
-app = "app.py"
-[[static]]
-prefix = "/static"
-directory = "static"
-`)
-	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	s := startServer(t, "--config", groupsConfig(t, groupTable("only", "processes = 2")+
+		mountTable("/", "app.py", "")+staticAlias))
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	if strings.Contains(s.Log.String(), "routing to process groups") {
 		t.Fatalf("one group went through the router:\n%s", s.Log)
 	}
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dial(t, s)
 	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
@@ -416,9 +292,9 @@ func socketOwner(t *testing.T, clientPort string, pids []int) int {
 		t.Fatalf("no established connection from port %s in /proc/net/tcp", clientPort)
 	}
 	for _, pid := range pids {
-		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-		for _, fd := range fds {
-			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); l == "socket:["+inode+"]" {
+		links, _ := fdLinks(pid)
+		for _, l := range links {
+			if l == "socket:["+inode+"]" {
 				return pid
 			}
 		}
@@ -433,7 +309,7 @@ func TestStaticFlag(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") || len(body) == 0 {
 		t.Errorf("GET /files/site.css: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	if status, _ := rawStatus(t, s.URL, "/files/../app.py"); status != 404 {
+	if status, _ := rawStatus(t, s, "/files/../app.py"); status != 404 {
 		t.Errorf("climbing out of the alias: %d, want 404", status)
 	}
 	if resp, body := s.get(t, "/"); resp.StatusCode != 200 || len(body) == 0 {
@@ -446,15 +322,14 @@ func TestRefusesRootWithoutAllowRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs to run as root")
 	}
-	dir := groupsDir(t, twoGroups)
 	for _, args := range [][]string{
 		{"serve", "testdata/hello.py", "--listen", "127.0.0.1:0"},
 		{"serve", "testdata/hello.py", "--processes", "1", "--listen", "127.0.0.1:0"},
-		{"serve", "--config", filepath.Join(dir, "pyhost.toml"), "--listen", "127.0.0.1:0"},
+		{"serve", "--config", groupsConfig(t, twoGroups()), "--listen", "127.0.0.1:0"},
 	} {
-		out, errOut, code := runCommand(t, args...)
-		if code != 2 || !strings.Contains(errOut, "pyhost refuses to run Python apps as root: give --user") {
-			t.Errorf("%q: exit %d, want 2 and the refusal\n%s%s", args, code, out, errOut)
+		r := runPyhost(t, apart, args...)
+		if r.Code != 2 || !strings.Contains(r.Stderr, "pyhost refuses to run Python apps as root: give --user") {
+			t.Errorf("%q: exit %d, want 2 and the refusal\n%s%s", args, r.Code, r.Stdout, r.Stderr)
 		}
 	}
 }
@@ -469,23 +344,8 @@ func TestGroupRunsAsUserWithDisplayName(t *testing.T) {
 	if err != nil {
 		t.Skip("no user nobody:", err)
 	}
-	dir := groupsDir(t, `
-[group.a]
-user = "nobody"
-display-name = "pyhost-group-a"
-[group.b]
-user = "nobody"
-threads = 2
-[[mount]]
-prefix = "/a"
-app = "app.py"
-process-group = "a"
-[[mount]]
-prefix = "/b"
-app = "app.py"
-process-group = "b"
-`)
-	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	s := startServer(t, "--config", groupsConfig(t, routedAB(
+		"user = \"nobody\"\ndisplay-name = \"pyhost-group-a\"", "user = \"nobody\"\nthreads = 2")))
 	a := getFacts(t, client, s.URL+"/a/")
 	b := getFacts(t, client, s.URL+"/b/")
 	if strconv.Itoa(a.UID) != nobody.Uid || strconv.Itoa(b.UID) != nobody.Uid {
@@ -498,17 +358,15 @@ process-group = "b"
 	if argv0, _, _ := strings.Cut(string(cmdline), "\x00"); argv0 != "pyhost-group-a" {
 		t.Errorf("group a's worker shows as %q in ps, want pyhost-group-a", argv0)
 	}
-	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if !strings.Contains(string(status), "\nUid:\t0\t") {
-		t.Errorf("the supervisor should stay root (to bind ports):\n%s", status)
+	if uid, _ := procStatus(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid), "Uid"); !strings.HasPrefix(uid, "0\t") {
+		t.Errorf("the supervisor should stay root (to bind ports): Uid: %s", uid)
 	}
 }
 
 // A routed group's worker killed with SIGKILL: its replacement inherits the same socket and
 // the router reaches it; the other group never noticed.
 func TestProcessGroupsWorkerKilled(t *testing.T) {
-	dir := groupsDir(t, twoGroups)
-	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	s := startServer(t, "--config", groupsConfig(t, twoGroups()))
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	b := getFacts(t, client, s.URL+"/b/")
 	if err := syscall.Kill(b.PID, syscall.SIGKILL); err != nil {
@@ -529,28 +387,15 @@ func TestProcessGroupsWorkerKilled(t *testing.T) {
 // start) answers 503 with Retry-After once its queue-timeout has passed, rather than holding
 // the request forever on a socket nobody accepts on; the other group still answers.
 func TestRoutedGroupWithoutWorkerAnswers503(t *testing.T) {
-	dir := groupsDir(t, `
-[group.broken]
-queue-timeout = "1s"
-[group.good]
-[[mount]]
-prefix = "/broken"
-app = "broken.py"
-process-group = "broken"
-[[mount]]
-prefix = "/good"
-app = "app.py"
-process-group = "good"
-`)
-	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	s := startServer(t, "--config", groupsConfig(t, groupTable("broken", `queue-timeout = "1s"`)+
+		groupTable("good")+mountTable("/broken", "broken.py", "broken")+mountTable("/good", "app.py", "good")))
 	waitForLines(t, s, `msg="worker could not start`, 1)
 	c := &http.Client{Timeout: 30 * time.Second}
 	resp, err := c.Get(s.URL + "/broken/")
 	if err != nil {
 		t.Fatalf("GET /broken/: %v (before the fix: held until the client gave up)", err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body, _ := readAll(resp)
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("GET /broken/: %d %q Retry-After %q; want 503 with Retry-After", resp.StatusCode,
 			body, resp.Header.Get("Retry-After"))
@@ -565,38 +410,15 @@ process-group = "good"
 // answers an endless request line with 414 and a stalled head with 408, as a worker's own
 // listener does, and keeps serving.
 func TestRouterGuardsItsListeners(t *testing.T) {
-	dir := groupsDir(t, routedAB(`header-timeout = "2s"`, `header-timeout = "2s"`))
-	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	s := startServer(t, "--config", groupsConfig(t, routedAB(`header-timeout = "2s"`, `header-timeout = "2s"`)))
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	resp, body, closed := exchange(t, s, "GET /a/"+strings.Repeat("a", 1<<20))
 	if resp.StatusCode != http.StatusRequestURITooLong || !closed {
 		t.Errorf("an endless request line through the router: %d %q (closed %v), want 414 and close",
 			resp.StatusCode, body, closed)
 	}
-	conn := dial(t, s)
-	_, _ = io.WriteString(conn, "GET /a/x HTTP/1.1\r\nHost: x\r\n")
-	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil || resp.StatusCode != http.StatusRequestTimeout {
-		t.Fatalf("a head stalled past --header-timeout at the router: %v %v, want 408", resp, err)
-	}
-	waitForLog(t, s, "did not finish its request head within --header-timeout")
+	wantHeadTimeout(t, s, "/a/x", " at the router")
 	if resp, _ := s.get(t, "/b/y"); resp.StatusCode != 200 {
 		t.Errorf("GET /b/y after the refusals: %d", resp.StatusCode)
 	}
-}
-
-// routedAB is a config of two process groups, a and b, mounted at /a and /b of one listener
-// (so the supervisor's router serves it), with aKeys and bKeys in their tables.
-func routedAB(aKeys, bKeys string) string {
-	return "[group.a]\n" + aKeys + "\n[group.b]\n" + bKeys + `
-[[mount]]
-prefix = "/a"
-app = "app.py"
-process-group = "a"
-[[mount]]
-prefix = "/b"
-app = "app.py"
-process-group = "b"
-`
 }

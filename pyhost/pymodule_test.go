@@ -26,17 +26,6 @@ func startPymodule(t *testing.T, args ...string) *server {
 	return startServer(t, args...)
 }
 
-func (s *server) getJSON(t *testing.T, path string, into any) {
-	t.Helper()
-	resp, body := s.get(t, path)
-	if resp.StatusCode != 200 {
-		t.Fatalf("GET %s: %d %s\n%s", path, resp.StatusCode, body, s.Log)
-	}
-	if err := json.Unmarshal(body, into); err != nil {
-		t.Fatalf("GET %s: %v: %s", path, err, body)
-	}
-}
-
 type pymoduleFacts struct {
 	ProcessGroup         string  `json:"process_group"`
 	ApplicationGroup     string  `json:"application_group"`
@@ -50,7 +39,7 @@ type pymoduleFacts struct {
 }
 
 func TestPymoduleConstantsAndRequestID(t *testing.T) {
-	for _, mode := range modesHere() {
+	for _, mode := range gilModes() {
 		t.Run(mode, func(t *testing.T) {
 			s := startPymodule(t, "--gil", mode, "--threads", "3")
 			for path, group := range map[string]string{"/facts": "%{GLOBAL}", "/sub/facts": "sub"} {
@@ -190,7 +179,7 @@ func names(evs []pymoduleEvent) string {
 }
 
 func TestPymoduleEvents(t *testing.T) {
-	for _, mode := range modesHere() {
+	for _, mode := range gilModes() {
 		t.Run(mode, func(t *testing.T) {
 			s := startPymodule(t, "--gil", mode, "--threads", "2")
 			want := map[string]struct {
@@ -307,7 +296,7 @@ func TestPymoduleEventsTimeout(t *testing.T) {
 // Under concurrent requests (own GIL and free-threaded included) every request still gets its
 // events in order, with its own status.
 func TestPymoduleEventsConcurrent(t *testing.T) {
-	for _, mode := range modesHere() {
+	for _, mode := range gilModes() {
 		t.Run(mode, func(t *testing.T) {
 			s := startPymodule(t, "--gil", mode, "--threads", "4")
 			const clients, each = 4, 10

@@ -1,11 +1,10 @@
 package pyhost_test
 
+// The supervisor's router across a reload (SIGHUP): no request it forwards is lost.
+
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"net/http"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
@@ -17,8 +16,7 @@ import (
 // retried by the router (it may have run), so a worker that closed an idle router connection
 // while the router sent one on it lost the request (502).
 func TestRouterReloadLosesNoPost(t *testing.T) {
-	dir := groupsDir(t, routedAB("processes = 2\nthreads = 2", ""))
-	s := startServer(t, "--config", filepath.Join(dir, "pyhost.toml"))
+	s := startServer(t, "--config", groupsConfig(t, routedAB("processes = 2\nthreads = 2", "")))
 	waitForLines(t, s, `msg="all workers ready"`, 1)
 	stop := time.Now().Add(4 * time.Second)
 	var mu sync.Mutex
@@ -29,14 +27,13 @@ func TestRouterReloadLosesNoPost(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{}}
+			c := keptAliveClient()
 			for n := 0; time.Now().Before(stop); n++ {
 				body := []byte(fmt.Sprintf("client %d post %d", i, n))
 				resp, err := c.Post(s.URL+"/a/echo", "text/plain", bytes.NewReader(body))
 				var got []byte
 				if err == nil {
-					got, _ = io.ReadAll(resp.Body)
-					resp.Body.Close()
+					got, _ = readAll(resp)
 				}
 				mu.Lock()
 				sent++

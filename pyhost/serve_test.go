@@ -5,18 +5,14 @@ package pyhost_test
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 )
 
 func TestValidator(t *testing.T) {
@@ -51,9 +47,7 @@ func TestFileWrapperValidated(t *testing.T) {
 	s := startServer(t, "testdata/validated.py")
 	path := filepath.Join(t.TempDir(), "f.bin")
 	content := randomBytes(t, 100000)
-	if err := os.WriteFile(path, content, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, content)
 	resp, body := s.get(t, "/filewrapper?path="+path)
 	if resp.StatusCode != 200 || !bytes.Equal(body, content) {
 		t.Errorf("status %d, %d bytes", resp.StatusCode, len(body))
@@ -94,41 +88,6 @@ func TestAppTargets(t *testing.T) {
 	})
 }
 
-func runPyhost(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	if len(args) > 0 && args[0] == "serve" {
-		args = append(args, asRoot()...)
-	}
-	cmd := exec.Command(pyhostBin, args...)
-	cmd.Dir = repoPath()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return out.String(), err
-	case <-time.After(60 * time.Second):
-		_ = cmd.Process.Kill()
-		t.Fatalf("pyhost %v did not finish in 60s:\n%s", args, &out)
-	}
-	return "", nil
-}
-
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
-}
-
 func TestLoadFailures(t *testing.T) {
 	cases := []struct {
 		name string
@@ -154,15 +113,18 @@ func TestLoadFailures(t *testing.T) {
 			args := c.args
 			if c.name == "port in use" {
 				s := startServer(t, "testdata/hello.py")
-				args = []string{"serve", "testdata/hello.py", "--listen", strings.TrimPrefix(s.URL, "http://")}
+				args = []string{"serve", "testdata/hello.py", "--listen", s.Addr}
 			}
-			out, err := runPyhost(t, args...)
-			if exitCode(err) == 0 {
-				t.Fatalf("pyhost %v exited 0:\n%s", args, out)
+			if args[0] == "serve" {
+				args = append(args, asRoot()...)
+			}
+			r := runPyhost(t, together, args...)
+			if r.Code == 0 {
+				t.Fatalf("pyhost %v exited 0:\n%s", args, r.Out)
 			}
 			for _, w := range c.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
+				if !strings.Contains(r.Out, w) {
+					t.Errorf("output lacks %q:\n%s", w, r.Out)
 				}
 			}
 		})
@@ -170,10 +132,11 @@ func TestLoadFailures(t *testing.T) {
 }
 
 func TestVersionAndHelp(t *testing.T) {
-	out, err := runPyhost(t, "version")
-	if err != nil || !strings.Contains(out, "pyhost ") || !strings.Contains(out, "Python 3.") ||
+	r := runPyhost(t, together, "version")
+	out := r.Out
+	if r.Code != 0 || !strings.Contains(out, "pyhost ") || !strings.Contains(out, "Python 3.") ||
 		!strings.Contains(out, "build: ") {
-		t.Errorf("version: %v\n%s", err, out)
+		t.Errorf("version: exit %d\n%s", r.Code, out)
 	}
 	// The linkage scripts/with-python.sh chose for this build is the one the binary has.
 	if linkage, err := os.ReadFile(filepath.Join(os.Getenv("PKG_CONFIG_PATH"), "linkage")); err == nil &&
@@ -186,11 +149,11 @@ func TestVersionAndHelp(t *testing.T) {
 	} else if !strings.Contains(out, "libpython: ") {
 		t.Errorf("version does not say how libpython is linked:\n%s", out)
 	}
-	out, err = runPyhost(t, "help")
+	help := runPyhost(t, together, "help")
 	for _, flag := range []string{"-listen", "-threads", "-callable", "-python-path", "-python-home",
 		"-chdir", "-shutdown-timeout"} {
-		if !strings.Contains(out, flag) {
-			t.Errorf("help lacks %s (%v):\n%s", flag, err, out)
+		if !strings.Contains(help.Out, flag) {
+			t.Errorf("help lacks %s (exit %d):\n%s", flag, help.Code, help.Out)
 		}
 	}
 }
@@ -199,33 +162,10 @@ func TestVersionAndHelp(t *testing.T) {
 // must be the one asked for, none lost.
 func TestConcurrentClients(t *testing.T) {
 	s := startServer(t, "testdata/slow.py", "--threads", "8")
-	const clients, perClient = 32, 200
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			cl := &http.Client{Timeout: 60 * time.Second}
-			for i := 0; i < perClient; i++ {
-				id := fmt.Sprintf("%d-%d", c, i)
-				resp, err := cl.Get(s.URL + "/?ms=0&id=" + id)
-				if err != nil {
-					errs <- err
-					return
-				}
-				body, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != 200 || string(body) != "slept 0 id="+id {
-					errs <- fmt.Errorf("request %s: status %d body %q err %v", id, resp.StatusCode, body, err)
-					return
-				}
-			}
-		}(c)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	id := func(c, i int) string { return fmt.Sprintf("%d-%d", c, i) }
+	for _, err := range concurrentGets(s, 32, 200,
+		func(c, i int) string { return "/?ms=0&id=" + id(c, i) },
+		func(c, i int) string { return "slept 0 id=" + id(c, i) }) {
 		t.Error(err)
 	}
 }
@@ -299,9 +239,7 @@ func TestVirtualenv(t *testing.T) {
 		t.Fatal(err)
 	}
 	mod := filepath.Join(strings.TrimSpace(string(purelib)), "venv_only_module.py")
-	if err := os.WriteFile(mod, []byte("MESSAGE = 'from the virtualenv'\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, mod, "MESSAGE = 'from the virtualenv'\n")
 	s := startServer(t, "testdata/venv_app.py", "--python-home", venv)
 	resp, body := s.get(t, "/")
 	if resp.StatusCode != 200 || string(body) != "from the virtualenv prefix="+venv {
@@ -314,11 +252,7 @@ func TestVirtualenv(t *testing.T) {
 // pyhost would then exit 1 for requests "still running".
 func TestShutdownClosesUnusedConnections(t *testing.T) {
 	s := startServer(t, "testdata/hello.py", "--shutdown-timeout", "2s")
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	dial(t, s)
 	if resp, _ := s.get(t, "/"); resp.StatusCode != 200 { // the server has accepted it by now
 		t.Fatalf("status %d", resp.StatusCode)
 	}

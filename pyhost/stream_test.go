@@ -18,39 +18,22 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
 
-// tinyWindowConn dials s with a 4 KiB receive buffer, so that a client that reads slowly
-// makes the server's writes wait almost at once.
-func tinyWindowConn(t *testing.T, s *server) net.Conn {
-	t.Helper()
-	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		return c.Control(func(fd uintptr) {
-			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		})
-	}}
-	conn, err := d.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
-
 // waitForFile waits (limit at most) for path to exist and returns its content.
 func waitForFile(t *testing.T, path string, limit time.Duration, what string) string {
 	t.Helper()
-	for end := time.Now().Add(limit); ; time.Sleep(20 * time.Millisecond) {
-		if b, err := os.ReadFile(path); err == nil {
-			return string(b)
-		}
-		if time.Now().After(end) {
-			t.Fatalf("%s: %s never appeared within %s", what, filepath.Base(path), limit)
-		}
+	var content []byte
+	if !eventually(limit, func() bool {
+		b, err := os.ReadFile(path)
+		content = b
+		return err == nil
+	}) {
+		t.Fatalf("%s: %s never appeared within %s", what, filepath.Base(path), limit)
 	}
+	return string(content)
 }
 
 // slowRead reads conn 4 KiB at a time, 10 times a second (about 40 KB/s), counting into got,
@@ -78,9 +61,7 @@ func TestStreamSlowReadersFreeThreads(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			s := startServer(t, "testdata/streaming.py", "--threads", "2")
 			file := filepath.Join(t.TempDir(), "big")
-			if err := os.WriteFile(file, make([]byte, size), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, file, make([]byte, size))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var got [4]atomic.Int64
@@ -100,14 +81,12 @@ func TestStreamSlowReadersFreeThreads(t *testing.T) {
 			time.Sleep(time.Second) // the four requests reach the server first
 			// A bound to detect the threads being held, not a timing: without the buffer the
 			// request waits for a slow reader to finish (minutes).
-			c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-			resp, err := c.Get(s.URL + "/hello")
+			resp, err := freshClient().Get(s.URL + "/hello")
 			if err != nil {
 				t.Fatalf("a normal request behind 4 slow readers of a streamed %s on 2 threads "+
 					"was not answered: %v", kind, err)
 			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			body, _ := readAll(resp)
 			if resp.StatusCode != 200 || string(body) != "Hello, World!\n" {
 				t.Fatalf("hello: %d %q", resp.StatusCode, body)
 			}
@@ -154,9 +133,7 @@ func TestStreamChunksReachPromptClient(t *testing.T) {
 					t.Fatalf("waiting for %q: got %q, %v\nserver log:\n%s", want, b, err, s.Log)
 				}
 				if want == "data: first\n\n" {
-					if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
-						t.Fatal(err)
-					}
+					writeFile(t, filepath.Join(dir, "go"), "")
 				}
 			}
 		})
@@ -252,12 +229,11 @@ func TestStreamBufferBackpressure(t *testing.T) {
 
 // holdsDeletedTempFile reports whether process pid has an unlinked pyhost-response file open.
 func holdsDeletedTempFile(t *testing.T, pid int) bool {
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	links, err := fdLinks(pid)
 	if err != nil {
 		t.Skipf("no /proc: %v", err)
 	}
-	for _, fd := range fds {
-		link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+	for _, link := range links {
 		if strings.Contains(link, "pyhost-response-") && strings.HasSuffix(link, "(deleted)") {
 			return true
 		}

@@ -1,5 +1,9 @@
 package pyhost_test
 
+// Request deadlines: --request-timeout (504, the app interrupted, a worker recycled when a
+// request will not unwind), --interrupt-timeout and --queue-timeout, in every GIL mode and
+// interpreter a request can run in.
+
 import (
 	"errors"
 	"fmt"
@@ -12,13 +16,6 @@ import (
 	"testing"
 	"time"
 )
-
-type atomicCount struct{ n atomic.Int64 }
-
-func (c *atomicCount) add()       { c.n.Add(1) }
-func (c *atomicCount) get() int64 { return c.n.Load() }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // timeoutPlacements are the GIL modes and interpreters a timed-out request can run in on the
 // linked build: the main interpreter and a sub-interpreter under the shared GIL, a
@@ -41,8 +38,7 @@ func timeoutPlacements() map[string][]string {
 // timeoutClient bounds a whole exchange: the request timeout plus slack, a liveness bound
 // (a response that never comes fails the test instead of hanging it), not a timing assertion.
 func timeoutClient(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout + 5*time.Second,
-		Transport: &http.Transport{DisableKeepAlives: true}}
+	return freshClientWithin(timeout + 5*time.Second)
 }
 
 func getWithin(t *testing.T, c *http.Client, s *server, path string) (*http.Response, string, error) {
@@ -51,8 +47,7 @@ func getWithin(t *testing.T, c *http.Client, s *server, path string) (*http.Resp
 	if err != nil {
 		return nil, "", err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := readAll(resp)
 	return resp, string(body), err
 }
 
@@ -253,12 +248,12 @@ func TestRequestTimeoutRace(t *testing.T) {
 	c := timeoutClient(time.Second)
 	const clients, each = 4, 40
 	errs := make(chan error, clients)
-	var timedOut, served atomicCount
+	var timedOut, served atomic.Int64
 	for i := 0; i < clients; i++ {
 		go func(i int) {
 			for j := 0; j < each; j++ {
 				ms := (i*each + j) % 40 // around the 20 ms deadline
-				path := "/quick?ms=" + itoa(ms)
+				path := "/quick?ms=" + strconv.Itoa(ms)
 				if j%3 == 0 {
 					path = "/hello"
 				}
@@ -268,9 +263,9 @@ func TestRequestTimeoutRace(t *testing.T) {
 					errs <- fmt.Errorf("GET %s: %v", path, err)
 					return
 				case resp.StatusCode == http.StatusGatewayTimeout:
-					timedOut.add()
+					timedOut.Add(1)
 				case resp.StatusCode == 200 && (body == "quick" || body == "Hello, World!\n"):
-					served.add()
+					served.Add(1)
 				default:
 					errs <- fmt.Errorf("GET %s: %d %q", path, resp.StatusCode, body)
 					return
@@ -284,7 +279,7 @@ func TestRequestTimeoutRace(t *testing.T) {
 			t.Fatalf("%v\nlog:\n%s", err, s.Log)
 		}
 	}
-	t.Logf("%d served, %d timed out", served.get(), timedOut.get())
+	t.Logf("%d served, %d timed out", served.Load(), timedOut.Load())
 	if strings.Contains(s.Log.String(), "WSGI application failed") {
 		t.Errorf("a request failed (a stray RequestTimeout?):\n%s", s.Log)
 	}

@@ -29,11 +29,7 @@ func TestTopOnce(t *testing.T) {
 	if len(v.Processes) != 2 {
 		t.Fatalf("want two workers in /debug/threads:\n%s", body)
 	}
-	out, err := exec.Command(pyhostBin, "top", "--once", "--metrics", addr, "--interval", "300ms").CombinedOutput()
-	if err != nil {
-		t.Fatalf("pyhost top --once: %v\n%s", err, out)
-	}
-	frame := string(out)
+	frame := topOnce(t, addr)
 	if strings.Contains(frame, "\x1b[") {
 		t.Errorf("--once wrote terminal control sequences:\n%q", frame)
 	}
@@ -61,10 +57,9 @@ func TestTopOnce(t *testing.T) {
 
 // TestTopOnceNoServer: with nothing listening, top says so and exits 1.
 func TestTopOnceNoServer(t *testing.T) {
-	out, err := exec.Command(pyhostBin, "top", "--once", "--metrics", "127.0.0.1:1").CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 ||
-		!strings.Contains(string(out), "--metrics-listen") {
-		t.Errorf("want exit 1 and advice on --metrics-listen, got %v:\n%s", err, out)
+	r := runPyhost(t, together, "top", "--once", "--metrics", "127.0.0.1:1")
+	if r.Code != 1 || !strings.Contains(r.Out, "--metrics-listen") {
+		t.Errorf("want exit 1 and advice on --metrics-listen, got exit %d:\n%s", r.Code, r.Out)
 	}
 }
 
