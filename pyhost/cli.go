@@ -63,6 +63,10 @@ its URL prefix to its group's workers over Unix sockets, and serves static alias
 Started as root, workers run apps as --user/--group; apps never run as root without
 --allow-root.
 
+Sizes (--max-body-size, --memory-limit, ...) mean what they say: kB, MB, GB, TB (and K, M,
+G, T alone) are powers of 1000, KiB, MiB, GiB, TiB powers of 1024: 100MB is 100,000,000
+bytes, 100MiB is 104,857,600; a bare number is bytes; decimals are allowed (1.5GiB).
+
 Flags of serve:
 `
 

@@ -101,7 +101,7 @@ func TestContentLengthWithTransferEncoding(t *testing.T) {
 // connection turns its 431 into 414), body → 413, refused before reading when the
 // Content-Length says so, cut off when chunked.
 func TestOversizedRequests(t *testing.T) {
-	s := startServer(t, "testdata/hostile.py", "--max-body-size", "1M")
+	s := startServer(t, "testdata/hostile.py", "--max-body-size", "1MiB")
 	headers := func(n, size int) string {
 		var b strings.Builder
 		for i := 0; i < n; i++ {
@@ -329,7 +329,7 @@ func TestIdleConnections(t *testing.T) {
 // at once by its Content-Length, or cut off at --max-body-size when chunked; the server never
 // holds more than --body-memory of it in memory (the rest is spooled to disk).
 func TestHugeUpload(t *testing.T) {
-	s := startServer(t, "testdata/hostile.py", "--max-body-size", "64M")
+	s := startServer(t, "testdata/hostile.py", "--max-body-size", "64MiB")
 	upload := func(chunked bool) int {
 		conn := dial(t, s)
 		_ = conn.SetDeadline(time.Now().Add(60 * time.Second))

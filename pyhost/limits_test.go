@@ -16,7 +16,7 @@ import (
 // body limit still holds (refused up front by Content-Length, the app's read failing past it
 // when chunked).
 func TestStreamRequestBody(t *testing.T) {
-	s := startServer(t, "testdata/hostile.py", "--stream-request-body", "--max-body-size", "64K")
+	s := startServer(t, "testdata/hostile.py", "--stream-request-body", "--max-body-size", "64KiB")
 	body := bytes.Repeat([]byte("s"), 60000)
 	if resp, out := s.do(t, "POST", "/echo", bytes.NewReader(body)); resp.StatusCode != 200 || string(out) != "read 60000" {
 		t.Errorf("streamed upload within the limit: %d %q", resp.StatusCode, out)

@@ -283,7 +283,7 @@ func TestAccessLogTwoWorkersUnderLoadWithRotation(t *testing.T) {
 // The same with --access-log-buffer: lines written several at a time stay whole and none is
 // lost across the rotation.
 func TestAccessLogBufferedTwoWorkersUnderLoadWithRotation(t *testing.T) {
-	testAccessLogTwoWorkersUnderLoad(t, "--access-log-buffer", "8K")
+	testAccessLogTwoWorkersUnderLoad(t, "--access-log-buffer", "8KiB")
 }
 
 func testAccessLogTwoWorkersUnderLoad(t *testing.T, extra ...string) {
@@ -486,7 +486,7 @@ func TestAppOwnRequestIDReplacesPyhosts(t *testing.T) {
 // still buffered when the server stops is written before it exits.
 func TestAccessLogBufferFlushedWithinASecondAndAtStop(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "access.log")
-	s := startServer(t, "testdata/logs.py", "--access-log", path, "--access-log-buffer", "64K")
+	s := startServer(t, "testdata/logs.py", "--access-log", path, "--access-log-buffer", "64KiB")
 	for i := 0; i < 5; i++ {
 		sendLogged(t, s, http.MethodGet, "/first", "", "agent")
 	}

@@ -153,8 +153,8 @@ func TestStreamBufferBackpressure(t *testing.T) {
 		slack = 4 << 20
 	)
 	accessLog := filepath.Join(t.TempDir(), "access.log")
-	s := startServer(t, "testdata/streaming.py", "--threads", "1", "--stream-buffer", "512K",
-		"--stream-buffer-memory", "64K", "--access-log", accessLog)
+	s := startServer(t, "testdata/streaming.py", "--threads", "1", "--stream-buffer", "512KiB",
+		"--stream-buffer-memory", "64KiB", "--access-log", accessLog)
 	dir := t.TempDir()
 	conn := tinyWindowConn(t, s)
 	target := fmt.Sprintf("/count?n=%d&chunk=16384&dir=%s", size, url.QueryEscape(dir))
@@ -244,7 +244,7 @@ func holdsDeletedTempFile(t *testing.T, pid int) bool {
 // A client that leaves in the middle of an endless stream ends the app's iteration: its
 // next write fails and close() is called, and its request thread serves others again.
 func TestStreamClientGoneClosesIterable(t *testing.T) {
-	for _, buffer := range []string{"16M", "0"} {
+	for _, buffer := range []string{"16MiB", "0"} {
 		t.Run("stream-buffer="+buffer, func(t *testing.T) {
 			s := startServer(t, "testdata/streaming.py", "--threads", "1", "--stream-buffer", buffer)
 			dir := t.TempDir()

@@ -58,9 +58,9 @@ func logFlags(fs *flag.FlagSet, l *LogConfig) {
 		return nil
 	})
 	fs.Var(intSize{&l.AccessLogBuffer}, "access-log-buffer", "gather access-log lines and "+
-		"write up to SIZE bytes of them at once (e.g. 64K), each line at most a second late; "+
+		"write up to SIZE bytes of them at once (e.g. 64KiB), each line at most a second late; "+
 		"a crash loses up to a second of lines (0: each line written as its request ends; "+
-		"with --access-log - at most 4K, so lines stay whole)")
+		"with --access-log - at most 4KiB, so lines stay whole)")
 	fs.BoolVar(&l.TrustRequestID, "trust-request-id", false, "keep the X-Request-Id a client "+
 		"sends (up to 128 visible ASCII characters; anything else is replaced) instead of "+
 		"making one: use it behind a proxy that sets it")

@@ -19,7 +19,7 @@ app = "app.py"
 process-group = "web"
 `), py311)
 	if err == nil || !strings.Contains(err.Error(), ":5: group.web.memory-limit: "+
-		"--memory-limit 300M: needs --processes") {
+		"--memory-limit 300MiB: needs --processes") {
 		t.Fatalf("err = %v, want the memory-limit line refused for lacking processes", err)
 	}
 }
