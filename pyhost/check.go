@@ -31,6 +31,7 @@ func check(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err != nil {
+		printStartError(stderr, "check", err)
 		return 2
 	}
 	if len(positional) != 1 {
@@ -38,7 +39,11 @@ func check(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts.App = positional[0]
-	if err := opts.GIL.Check(server.LinkedBuild()); err != nil {
+	err = opts.GIL.Check(server.LinkedBuild())
+	if err == nil {
+		err = config.CheckPythonHome(opts.PythonHome, server.LinkedBuild())
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}

@@ -122,7 +122,7 @@ func serve(args []string, stderr io.Writer) int {
 		err = proc.CheckRoot(cfg.User, cfg.UnixGroup, cfg.AllowRoot)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		printStartError(stderr, "serve", err)
 		return 2
 	}
 	log, err := observe.NewLogger(cfg.Logs, stderr)
@@ -172,7 +172,7 @@ func serveGroups(args []string, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, err)
+		printStartError(stderr, "serve", err)
 		return 2
 	}
 	// The supervisor logs as the first group says; each worker as its own group says.
@@ -216,4 +216,15 @@ func serveGroups(args []string, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "pyhost worker: process group %q is not one of %s\n", env.Group, f.Path)
 	return 2
+}
+
+// printStartError prints why a command did not start: a refused flag as the error and one
+// hint (not the whole usage, which would bury it), anything else as it is.
+func printStartError(stderr io.Writer, cmd string, err error) {
+	var usage *config.UsageError
+	if errors.As(err, &usage) {
+		fmt.Fprintf(stderr, "pyhost %s: %v\n%s\n", cmd, err, config.UsageHint)
+		return
+	}
+	fmt.Fprintln(stderr, err)
 }

@@ -1,6 +1,11 @@
 package config
 
-import "github.com/pyhost/pyhost/gil"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pyhost/pyhost/gil"
+)
 
 // Application-group patterns, as mod_wsgi's WSGIApplicationGroup spells them. An application
 // group is the interpreter (or pool of interpreters) an app runs in; not to be confused with
@@ -33,4 +38,32 @@ func AppGroupName(pattern, listenAddr, scriptName string) string {
 		return listenAddr + "|" + scriptName
 	}
 	return pattern
+}
+
+// checkAppGroup refuses a %{...} pattern pyhost does not know: a typo such as %{GLOBALS}
+// would otherwise name a sub-interpreter of that name, silently, where %{GLOBAL} (the main
+// interpreter) was meant.
+func checkAppGroup(pattern string) error {
+	if !strings.Contains(pattern, "%{") {
+		return nil
+	}
+	switch pattern {
+	case AppGroupGlobal, AppGroupServer, AppGroupResource:
+		return nil
+	}
+	hint := ""
+	word := strings.ToUpper(strings.Trim(pattern, "%{} "))
+	for _, known := range []string{AppGroupGlobal, AppGroupServer, AppGroupResource} {
+		name := strings.Trim(known, "%{}")
+		if strings.HasPrefix(word, name) || (len(word) >= 3 && strings.HasPrefix(name, word)) {
+			hint = "did you mean " + known + "? "
+		}
+	}
+	if strings.HasPrefix(word, "ENV:") {
+		hint = "mod_wsgi's %{ENV:NAME} is not supported: name the group itself. "
+	}
+	return fmt.Errorf("unknown application group %s: %sthe patterns are %s (the main "+
+		"interpreter), %s (one per listener) and %s (one per listener and mount); a name "+
+		"without %%{ is a sub-interpreter of that name", pattern, hint, AppGroupGlobal,
+		AppGroupServer, AppGroupResource)
 }

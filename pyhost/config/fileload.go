@@ -181,6 +181,11 @@ func (l *fileLoader) readMount(table map[string]any, key string, path ...string)
 	}
 	m := FileMount{Mount: Mount{Prefix: prefix, App: f["app"], Callable: f["callable"],
 		AppGroup: f["application-group"]}, ProcessGroup: f["process-group"], Line: line}
+	if err := checkAppGroup(m.AppGroup); err != nil {
+		l.problem(l.lines.line(append(slices.Clone(path), "application-group")...),
+			key+".application-group", "%v", err)
+		m.AppGroup = "" // reported here, with its line, not again by the group's checks
+	}
 	// Scripts are files (as serve's loader tells them: a .py name or a path); modules are
 	// found by Python at load time and cannot be checked here.
 	if strings.HasSuffix(m.App, ".py") || strings.HasSuffix(m.App, ".wsgi") || strings.Contains(m.App, "/") {

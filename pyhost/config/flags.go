@@ -137,10 +137,11 @@ func httpFlags(fs *flag.FlagSet, cfg *Config) {
 
 // ParseInterspersed parses flags that come before, between and after the positional
 // arguments (Go's flag package stops at the first of those), and returns the positionals.
+// A flag it refuses comes back as a *UsageError, printed by no one yet.
 func ParseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseQuietly(fs, args); err != nil {
 			return nil, err
 		}
 		if fs.NArg() == 0 {

@@ -45,6 +45,7 @@ func (c Config) Check(build gil.Build) error {
 		func() error { return c.Recycle.check(c.Processes) },
 		c.Logs.check,
 		func() error { return c.GIL.Check(build) },
+		func() error { return CheckPythonHome(c.PythonHome, build) },
 		c.checkApps,
 	} {
 		if err := check(); err != nil {
@@ -150,12 +151,18 @@ func (c Config) checkApps() error {
 	if c.Interpreters < 1 {
 		return fmt.Errorf("--interpreters %d: need at least 1", c.Interpreters)
 	}
+	if err := checkAppGroup(c.AppGroup); err != nil {
+		return fmt.Errorf("--application-group %s: %w", c.AppGroup, err)
+	}
 	seen := map[string]bool{}
 	for _, m := range c.AllMounts() {
 		if seen[m.Prefix] {
 			return fmt.Errorf("two apps mounted at %s", m.Prefix)
 		}
 		seen[m.Prefix] = true
+		if err := checkAppGroup(m.AppGroup); err != nil {
+			return fmt.Errorf("the app mounted at %s: %w", m.Prefix, err)
+		}
 		if c.Interpreters > 1 && m.AppGroup == AppGroupGlobal {
 			return fmt.Errorf("--interpreters %d needs sub-interpreters, but the app at %s runs "+
 				"in %s, the one main interpreter: use --application-group %s (or any name)",

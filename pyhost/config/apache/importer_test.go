@@ -115,7 +115,7 @@ func groupOptions(g config.ProcessGroup) map[string][]string {
 }
 
 func TestImportApacheDaemonSite(t *testing.T) {
-	conf, root := apacheSample(t, "apache-daemon.conf", "site/wsgi.py", "site/static/")
+	conf, root := apacheSample(t, "apache-daemon.conf", "site/wsgi.py", "site/static/", "venv/pyvenv.cfg")
 	f, out, warn := importAndLoad(t, conf)
 	if !slices.Equal(f.Listen, []string{":8080"}) {
 		t.Errorf("listen = %q", f.Listen)
@@ -159,7 +159,7 @@ func TestImportApacheDaemonSite(t *testing.T) {
 
 func TestImportApacheScopes(t *testing.T) {
 	conf, root := apacheSample(t, "apache-multi.conf", "shop/shop.wsgi", "blog/blog.wsgi",
-		"status/status.py", "robots/")
+		"status/status.py", "robots/", "shop venv/pyvenv.cfg")
 	f, out, warn := importAndLoad(t, conf)
 	names := []string{}
 	for _, g := range f.ProcessGroups {
@@ -223,7 +223,7 @@ func TestImportApacheNothingToServe(t *testing.T) {
 // mod_wsgi's recycling options carry over through import-apache to the same serve flags, in
 // the same units (seconds become durations), and reach the group's configuration.
 func TestImportApacheRecycling(t *testing.T) {
-	conf, _ := apacheSample(t, "apache-daemon.conf", "site/wsgi.py", "site/static/")
+	conf, _ := apacheSample(t, "apache-daemon.conf", "site/wsgi.py", "site/static/", "venv/pyvenv.cfg")
 	f, out, warn := importAndLoad(t, conf)
 	if len(f.ProcessGroups) != 1 {
 		t.Fatalf("groups: %+v\n%s", f.ProcessGroups, out)
