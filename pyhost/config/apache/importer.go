@@ -22,6 +22,7 @@ type importer struct {
 	pythonPath []string
 	homeLine   int
 	pathLine   int
+	vhostAddrs []vhostAddr            // the addresses of the <VirtualHost> sections, for want of Listen
 	known      func(flag string) bool // whether serve has the flag in this build
 }
 
@@ -119,6 +120,9 @@ func (im *importer) read(directives []directive) {
 			open.leave()
 		case strings.HasPrefix(d.name, "<"):
 			open.enter(d)
+			if d.name == "<virtualhost" {
+				im.readVirtualHost(d)
+			}
 		default:
 			im.readDirective(d, &open)
 		}

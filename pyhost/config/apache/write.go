@@ -32,8 +32,8 @@ func (im *importer) toml() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# pyhost config imported from %s by pyhost import-apache.\n", im.file)
 	b.WriteString("# Check it with: pyhost check-config FILE\n")
-	if len(im.listen) > 0 {
-		fmt.Fprintf(&b, "listen = %s\n", tomlList(im.listen))
+	if listen := im.listenAddrs(); len(listen) > 0 {
+		fmt.Fprintf(&b, "listen = %s\n", tomlList(listen))
 	}
 	p := im.place()
 	if !p.embedded && len(im.pythonPath) > 0 {
