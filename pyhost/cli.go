@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/pyhost/pyhost/pyhost/config"
@@ -146,18 +147,36 @@ func serve(args []string, stderr io.Writer) int {
 		}
 		return server.WorkerMain(cfg, env, log)
 	}
-	if cfg.Processes > 0 {
-		return supervisor.Run(cfg, args, log)
+	return withPIDFile(cfg.PidFile, log, func() int {
+		if cfg.Processes > 0 {
+			return supervisor.Run(cfg, args, log)
+		}
+		if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
+			log.Error("pyhost could not start", "error", err)
+			return 1
+		}
+		if err := proc.BindCPUs(cfg.CPUAffinity, 0, log); err != nil {
+			log.Error("pyhost could not start", "error", err)
+			return 1
+		}
+		return server.Main(cfg, log)
+	})
+}
+
+// withPIDFile runs serve's own process (the supervisor, or the one process) with its pid
+// written to path (--pid-file; "": none) and removed when run returns, whether it stopped
+// cleanly, on a signal, or on an error. A pid file naming a running process stops the start.
+func withPIDFile(path string, log *slog.Logger, run func() int) int {
+	if path == "" {
+		return run()
 	}
-	if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
+	pf, err := proc.WritePIDFile(path, log)
+	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
-	if err := proc.BindCPUs(cfg.CPUAffinity, 0, log); err != nil {
-		log.Error("pyhost could not start", "error", err)
-		return 1
-	}
-	return server.Main(cfg, log)
+	defer pf.Remove(log)
+	return run()
 }
 
 // serveGroups is serve --config FILE for a file of several process groups: the supervisor
@@ -193,7 +212,9 @@ func serveGroups(args []string, stderr io.Writer) int {
 	if !isWorker {
 		// Static aliases given on the command line join the file's, in the router.
 		f.Static = append(f.Static, cfgs[0].Static...)
-		return supervisor.RunProcessGroups(f, cfgs, args, log)
+		return withPIDFile(cfgs[0].PidFile, log, func() int {
+			return supervisor.RunProcessGroups(f, cfgs, args, log)
+		})
 	}
 	if envErr != nil {
 		log.Error("pyhost worker could not start", "error", envErr)

@@ -71,6 +71,9 @@ type Config struct {
 	// MetricsListen is --metrics-listen: where /metrics, /healthz and /readyz are served
 	// ("" : nowhere, and no metrics are kept). Under --processes the supervisor serves them.
 	MetricsListen string
+	// PidFile is --pid-file (the top-level pid-file key of a config file): where the
+	// supervisor, or the one process, writes its pid ("" : nowhere).
+	PidFile string
 }
 
 // DefaultListen is where pyhost serves when no --listen is given.

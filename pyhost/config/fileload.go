@@ -82,6 +82,16 @@ func (l *fileLoader) readMetricsListen(v any) {
 	l.f.MetricsListen = addr
 }
 
+// readPidFile reads the top-level pid-file key (a relative path is the config file's folder's).
+func (l *fileLoader) readPidFile(v any) {
+	path, ok := v.(string)
+	if !ok || path == "" {
+		l.problem(l.lines.line("pid-file"), "pid-file", "want a path, e.g. \"/run/pyhost.pid\"")
+		return
+	}
+	l.f.PidFile = l.resolve(path)
+}
+
 func stringsOf(v any) ([]string, bool) {
 	switch v := v.(type) {
 	case string:

@@ -148,6 +148,8 @@ var keysOutsideProcessGroups = map[string]string{
 	"listen": "listen is the server's: put it at the top of the file, before any table",
 	"metrics-listen": "metrics-listen is the server's (the supervisor serves every group's " +
 		"metrics on it): put it at the top of the file, before any table",
+	"pid-file": "pid-file is the server's (the supervisor's pid): put it at the top of the " +
+		"file, before any table",
 	"mount":  "mounts are [[mount]] tables with prefix, app and process-group",
 	"config": "a config file cannot name another one",
 	"static": "static aliases are [[static]] tables with prefix and directory",

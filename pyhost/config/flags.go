@@ -104,6 +104,9 @@ func processFlags(fs *flag.FlagSet, cfg *Config) {
 		"and top (default: pyhost's path)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second,
 		"on SIGTERM/SIGINT, how long in-flight requests may take to finish")
+	fs.StringVar(&cfg.PidFile, "pid-file", "", "write the pid of the supervisor (with "+
+		"--processes) or of the one process to this file, atomically; removed on exit; "+
+		"refused at start if it names a running process (one naming a dead process is replaced)")
 }
 
 // privilegeFlags: whom the app runs as when pyhost is started as root.
