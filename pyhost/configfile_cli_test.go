@@ -112,8 +112,8 @@ func TestServeConfigRefusals(t *testing.T) {
 // import-apache → check-config, through the binary, for both samples.
 func TestImportApacheCheckConfig(t *testing.T) {
 	samples := map[string][]string{
-		"apache-daemon.conf": {"site/wsgi.py", "site/static/"},
-		"apache-multi.conf":  {"shop/shop.wsgi", "blog/blog.wsgi", "status/status.py", "robots/"},
+		"apache-daemon.conf": {"site/wsgi.py", "site/static/", "venv/pyvenv.cfg"},
+		"apache-multi.conf":  {"shop/shop.wsgi", "blog/blog.wsgi", "status/status.py", "robots/", "shop venv/pyvenv.cfg"},
 	}
 	for name, files := range samples {
 		t.Run(name, func(t *testing.T) {
