@@ -45,7 +45,8 @@ Usage:
 
 Application groups (mod_wsgi's WSGIApplicationGroup): %{GLOBAL} is the main interpreter;
 %{SERVER} one sub-interpreter per listener (its host:port); %{RESOURCE} one per listener and
-mount (host:port|SCRIPT_NAME); any other name a sub-interpreter of that name. Apps in one group
+mount (host:port|SCRIPT_NAME); any other name a sub-interpreter of that name (another
+%{...}, such as the typo %{GLOBALS}, is refused). Apps in one group
 share module globals; different groups do not. Only %{GLOBAL} can import extension modules
 that do not support sub-interpreters (NumPy and other single-phase-init modules).
 
