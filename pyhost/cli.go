@@ -63,6 +63,15 @@ its URL prefix to its group's workers over Unix sockets, and serves static alias
 Started as root, workers run apps as --user/--group; apps never run as root without
 --allow-root.
 
+Development: --reload (or reload = true in a [group.NAME] table) watches the app's *.py files
+(the script's folder, --chdir or the current folder, --python-path entries outside
+site-packages and virtualenvs; hidden folders and __pycache__ left out) through inotify and,
+once a burst of changes settles, reloads as SIGHUP does: the old code serves until the new
+code imports, and an import error is logged while the old code keeps serving; the next change
+tries again (no retries, no --boot-attempts limit). Without --processes it runs one worker
+under a supervisor (wsgi.multiprocess stays false); with --processes N all N reload. Not for
+production: a stray save reloads the server.
+
 Flags of serve:
 `
 
@@ -142,7 +151,7 @@ func serve(args []string, stderr io.Writer) int {
 		}
 		return server.WorkerMain(cfg, env, log)
 	}
-	if cfg.Processes > 0 {
+	if cfg.Processes > 0 || cfg.Reload { // --reload alone: one worker, reloaded on a change
 		return supervisor.Run(cfg, args, log)
 	}
 	if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {

@@ -71,6 +71,10 @@ type Config struct {
 	// MetricsListen is --metrics-listen: where /metrics, /healthz and /readyz are served
 	// ("" : nowhere, and no metrics are kept). Under --processes the supervisor serves them.
 	MetricsListen string
+	// Reload is --reload: the supervisor watches the app's Python files and reloads its
+	// workers when one changes (pyhost/supervisor's watch.go); a worker loads every app at
+	// start then, so that it is ready only once all the new code imports.
+	Reload bool
 }
 
 // DefaultListen is where pyhost serves when no --listen is given.
