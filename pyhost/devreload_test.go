@@ -139,3 +139,17 @@ func TestReloadWithProcesses(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadFromConfigFile: reload = true in a config file's group table.
+func TestReloadFromConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	app := filepath.Join(dir, "site", "app.py")
+	writeFile(t, app, reloadApp("one"))
+	conf := filepath.Join(dir, "pyhost.toml")
+	writeFile(t, conf, "[group.web]\nreload = true\nthreads = 2\n\n"+
+		"[[mount]]\nprefix = \"/\"\napp = \"site/app.py\"\n")
+	s := startServer(t, "--config", conf)
+	waitAnswer(t, s, s.URL, "one  mp=False")
+	writeFile(t, app, reloadApp("two-2"))
+	waitAnswer(t, s, s.URL, "two-2  mp=False")
+}
