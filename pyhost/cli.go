@@ -69,6 +69,15 @@ Sizes (--max-body-size, --memory-limit, ...) mean what they say: kB, MB, GB, TB 
 G, T alone) are powers of 1000, KiB, MiB, GiB, TiB powers of 1024: 100MB is 100,000,000
 bytes, 100MiB is 104,857,600; a bare number is bytes; decimals are allowed (1.5GiB).
 
+Development: --reload (or reload = true in a [group.NAME] table) watches the app's *.py files
+(the script's folder, --chdir or the current folder, --python-path entries outside
+site-packages and virtualenvs; hidden folders and __pycache__ left out) through inotify and,
+once a burst of changes settles, reloads as SIGHUP does: the old code serves until the new
+code imports, and an import error is logged while the old code keeps serving; the next change
+tries again (no retries, no --boot-attempts limit). Without --processes it runs one worker
+under a supervisor (wsgi.multiprocess stays false); with --processes N all N reload. Not for
+production: a stray save reloads the server.
+
 Flags of serve:
 `
 
@@ -149,7 +158,7 @@ func serve(args []string, stderr io.Writer) int {
 		return server.WorkerMain(cfg, env, log)
 	}
 	return withPIDFile(cfg.PidFile, log, func() int {
-		if cfg.Processes > 0 {
+		if cfg.Processes > 0 || cfg.Reload { // --reload alone: one worker, reloaded on a change
 			return supervisor.Run(cfg, args, log)
 		}
 		if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {

@@ -74,6 +74,10 @@ type Config struct {
 	// PidFile is --pid-file (the top-level pid-file key of a config file): where the
 	// supervisor, or the one process, writes its pid ("" : nowhere).
 	PidFile string
+	// Reload is --reload: the supervisor watches the app's Python files and reloads its
+	// workers when one changes (pyhost/supervisor's watch.go); a worker loads every app at
+	// start then, so that it is ready only once all the new code imports.
+	Reload bool
 }
 
 // DefaultListen is where pyhost serves when no --listen is given.

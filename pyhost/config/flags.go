@@ -31,6 +31,7 @@ func ServeFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	limitFlags(fs, &cfg.Limits)
 	recycleFlags(fs, &cfg.Recycle)
 	logFlags(fs, &cfg.Logs)
+	devFlags(fs, cfg)
 	return fs
 }
 

@@ -285,11 +285,12 @@ func (s *Server) reportGIL(g *subinterp.Group) {
 }
 
 // preload loads %{GLOBAL}'s apps (always: an import error there stops the start, as with
-// mod_wsgi-express) and, with --preload, every group's.
+// mod_wsgi-express) and, with --preload or --reload, every group's (a reloaded worker must
+// fail to start, leaving the old one serving, when any of the new code does not import).
 func (s *Server) preload() error {
 	for _, hs := range s.handlers {
 		for i, h := range hs {
-			if s.mounts[i].AppGroup != config.AppGroupGlobal && !s.cfg.Preload {
+			if s.mounts[i].AppGroup != config.AppGroupGlobal && !s.cfg.Preload && !s.cfg.Reload {
 				continue
 			}
 			if _, err := h.Preload(); err != nil {

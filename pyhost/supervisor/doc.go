@@ -37,6 +37,12 @@
 // when the supervisor dies, however it dies, every worker sees it close and exits, even one
 // that changed user and lost its parent-death signal.
 //
+// --reload (watch.go, devreload.go) runs serve under the supervisor even without --processes
+// (one worker, told no --processes was given). An inotify watcher of the app's source trees
+// turns each settled burst of changes into the reload SIGHUP does, for the groups run with
+// --reload; a worker of theirs that cannot import the changed code is not retried (nor
+// counted for --boot-attempts): the old worker keeps serving and the next change tries again.
+//
 // The front (front.go) is the one word here for routing between process groups: with several
 // groups, the supervisor accepts on the public listeners itself, serves the static aliases,
 // and forwards each request, by the longest mount prefix (an httpd.Router), to the least busy

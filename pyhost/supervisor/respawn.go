@@ -75,6 +75,10 @@ func (s *supervisor) exited(c *child) {
 // off, and the failure is logged in full once, not on every retry.
 func (s *supervisor) bootFailed(c *child, attrs []any) {
 	sl := c.slot
+	if sl.group.cfg.Reload {
+		s.bootFailedReloading(c, attrs)
+		return
+	}
 	sl.bootFailures++
 	if limit := sl.group.cfg.Recycle.BootAttempts; limit > 0 && sl.bootFailures >= limit {
 		s.giveUp(c, append(attrs, "attempts", sl.bootFailures, "error", c.failure))

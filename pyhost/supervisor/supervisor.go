@@ -117,6 +117,8 @@ type supervisor struct {
 	// lifeline ends every worker when the supervisor ends, whatever user they became
 	// (pyhost/worker); nil if its pipe could not be made (the parent-death signal remains).
 	lifeline *worker.Lifeline
+	// watch sees the app's files change, for the groups run with --reload (devreload.go).
+	watch *watcher
 }
 
 // Run binds cfg.Listen, runs cfg.Processes workers (serve with args, re-executed) that accept
@@ -144,7 +146,7 @@ func Run(cfg config.Config, args []string, log *slog.Logger) int {
 	s := newSupervisor(cfg, args, exe, log)
 	s.groups = []*groupRun{{cfg: cfg, files: files}}
 	s.log.Info("supervisor listening; starting workers", "addresses", strings.Join(addrs, ","),
-		"processes", cfg.Processes, "threads", cfg.Threads)
+		"processes", max(cfg.Processes, 1), "threads", cfg.Threads)
 	return s.run()
 }
 
@@ -171,6 +173,8 @@ func (s *supervisor) run() int {
 		return 1
 	}
 	defer s.stopObservability()
+	changes := s.startWatching()
+	defer s.stopWatching()
 	for _, g := range s.groups {
 		g.firstSlot = len(s.slots)
 		for i := 0; i < max(g.cfg.Processes, 1); i++ {
@@ -203,6 +207,10 @@ func (s *supervisor) run() int {
 			}
 		case ev := <-s.events:
 			s.handle(ev)
+		case paths := <-changes:
+			if !s.stopping {
+				s.sourceChanged(paths)
+			}
 		case <-killAt:
 			s.killAll()
 		}
@@ -278,10 +286,13 @@ func (s *supervisor) allServing() bool {
 
 // reload starts a new worker in every slot; each old one drains once its replacement is
 // ready, so the listeners always have a worker accepting and no request is refused.
-func (s *supervisor) reload() {
+func (s *supervisor) reload() { s.reloadSlots(s.slots) }
+
+// reloadSlots is reload for some slots (--reload's: those of the groups that asked for it).
+func (s *supervisor) reloadSlots(slots []*slot) {
 	s.log.Info("reloading: starting new workers; the old ones finish their requests once " +
 		"the new ones are ready")
-	for _, sl := range s.slots {
+	for _, sl := range slots {
 		if sl.retry != nil {
 			sl.retry.Stop()
 			sl.retry = nil
