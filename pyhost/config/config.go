@@ -71,6 +71,9 @@ type Config struct {
 	// MetricsListen is --metrics-listen: where /metrics, /healthz and /readyz are served
 	// ("" : nowhere, and no metrics are kept). Under --processes the supervisor serves them.
 	MetricsListen string
+	// TrustedProxies is --trusted-proxy: whose proxy header fields are believed (pyhost/httpd
+	// resolves them; under several process groups the supervisor's front does).
+	TrustedProxies TrustedProxies
 }
 
 // DefaultListen is where pyhost serves when no --listen is given.

@@ -26,9 +26,11 @@ type File struct {
 	Listen []string // HOST:PORT; empty: serve's default
 	// MetricsListen is the top-level metrics-listen key: the server's --metrics-listen.
 	MetricsListen string
-	ProcessGroups []ProcessGroup
-	Mounts        []FileMount
-	Static        []StaticAlias
+	// TrustedProxies is the top-level trusted-proxy key: the server's --trusted-proxy.
+	TrustedProxies TrustedProxies
+	ProcessGroups  []ProcessGroup
+	Mounts         []FileMount
+	Static         []StaticAlias
 }
 
 // ProcessGroup is one [group.NAME] table.
@@ -129,6 +131,8 @@ func parseFile(path string, data []byte, build gil.Build) (*File, error) {
 			l.readListen(doc[key])
 		case "metrics-listen":
 			l.readMetricsListen(doc[key])
+		case "trusted-proxy":
+			l.readTrustedProxies(doc[key])
 		case "group":
 			l.readProcessGroups(doc[key])
 		case "mount":
@@ -137,7 +141,8 @@ func parseFile(path string, data []byte, build gil.Build) (*File, error) {
 		case "static":
 			l.readTables(doc[key], "static", l.readStatic)
 		default:
-			hint := "the top level takes listen, metrics-listen, [group.NAME], [[mount]] and [[static]]"
+			hint := "the top level takes listen, metrics-listen, trusted-proxy, [group.NAME], " +
+				"[[mount]] and [[static]]"
 			if ServeFlags(&Config{}, io.Discard).Lookup(key) != nil {
 				hint = key + " is a process-group option: put it in a [group.NAME] table"
 			}

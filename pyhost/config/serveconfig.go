@@ -108,6 +108,9 @@ func processGroupConfig(f *File, g *ProcessGroup, path string, rest []string, st
 	if !given["metrics-listen"] {
 		cfg.MetricsListen = f.MetricsListen
 	}
+	if !given["trusted-proxy"] {
+		cfg.TrustedProxies = f.TrustedProxies.clone()
+	}
 	if _, err := ParseInterspersed(fs, rest); err != nil {
 		return cfg, err
 	}
