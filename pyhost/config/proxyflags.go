@@ -73,7 +73,7 @@ func (t *TrustedProxies) Set(v string) error {
 // proxyFlags: whom pyhost believes about the client behind a proxy.
 func proxyFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.Var(&cfg.TrustedProxies, "trusted-proxy", "believe the proxy header fields "+
-		"(Forwarded, X-Forwarded-For/-Proto/-Host) of requests from these peers: a CIDR or an "+
+		"(Forwarded, X-Forwarded-For/-Proto/-Host) of requests from these peers: a `CIDR` or an "+
 		"IP address, unix (peers on a Unix socket) or * (everyone: only when nothing but the "+
 		"proxy can reach pyhost); repeatable or comma-separated. They set REMOTE_ADDR (the "+
 		"first untrusted address, from the right), wsgi.url_scheme, HTTPS, HTTP_HOST, "+
