@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/pyhost/pyhost/cgo"
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // Key bytes for the keys the C side interns (cgo/environ_keys.h is the one list; a name
@@ -117,6 +118,13 @@ func (p *packer) headerKey(name string) {
 	p.b = b
 }
 
+// custom writes a key the C side has not interned, and its value.
+func (p *packer) custom(key, v string) {
+	p.b = append(p.b, cgo.EnvironKeyCustom)
+	p.value("key", key)
+	p.value(key, v)
+}
+
 // joined writes several header values as one, as CGI and PEP 3333 want.
 func (p *packer) joined(name string, values []string, sep string) {
 	if len(values) == 1 {
@@ -174,7 +182,8 @@ func appendEnviron(b []byte, r *http.Request, scriptName, requestID string) ([]b
 	if cl := r.Header["Content-Length"]; len(cl) > 0 && r.ContentLength >= 0 {
 		p.known(kContentLength, "header Content-Length", cl[0])
 	}
-	host, port := serverNameAndPort(r)
+	https := r.TLS != nil || request.Scheme(r.Context()) == "https"
+	host, port := serverNameAndPort(r, https)
 	p.known(kServerName, "host", host)
 	p.known(kServerPort, "host", port)
 	p.known(kServerProtocol, "protocol", r.Proto)
@@ -184,8 +193,9 @@ func appendEnviron(b []byte, r *http.Request, scriptName, requestID string) ([]b
 	}
 	p.known(kRemoteAddr, "remote address", raddr)
 	p.known(kRemotePort, "remote address", rport)
-	if r.TLS != nil {
+	if https {
 		p.known(kURLScheme, "scheme", "https")
+		p.custom("HTTPS", "on") // as CGI servers say it (some apps read it, not the scheme)
 	} else {
 		p.known(kURLScheme, "scheme", "http")
 	}
@@ -217,8 +227,8 @@ func appendEnviron(b []byte, r *http.Request, scriptName, requestID string) ([]b
 
 // serverNameAndPort follows the Host header (as gunicorn and mod_wsgi with UseCanonicalName
 // Off do; a Host without a port means the scheme's default) and falls back to the address the
-// connection came in on.
-func serverNameAndPort(r *http.Request) (string, string) {
+// connection came in on. https: the client's scheme (its own TLS, or a trusted proxy's word).
+func serverNameAndPort(r *http.Request, https bool) (string, string) {
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 	lhost, lport := "", ""
 	if local != nil {
@@ -230,7 +240,7 @@ func serverNameAndPort(r *http.Request) (string, string) {
 	if h, p, err := net.SplitHostPort(r.Host); err == nil {
 		return h, p
 	}
-	if r.TLS != nil {
+	if https {
 		return strings.Trim(r.Host, "[]"), "443"
 	}
 	return strings.Trim(r.Host, "[]"), "80"

@@ -78,6 +78,9 @@ type Config struct {
 	// workers when one changes (pyhost/supervisor's watch.go); a worker loads every app at
 	// start then, so that it is ready only once all the new code imports.
 	Reload bool
+	// TrustedProxies is --trusted-proxy: whose proxy header fields are believed (pyhost/httpd
+	// resolves them; under several process groups the supervisor's front does).
+	TrustedProxies TrustedProxies
 }
 
 // DefaultListen is where pyhost serves when no --listen is given.

@@ -27,10 +27,12 @@ type File struct {
 	// MetricsListen is the top-level metrics-listen key: the server's --metrics-listen.
 	MetricsListen string
 	// PidFile is the top-level pid-file key: the server's --pid-file.
-	PidFile       string
-	ProcessGroups []ProcessGroup
-	Mounts        []FileMount
-	Static        []StaticAlias
+	PidFile string
+	// TrustedProxies is the top-level trusted-proxy key: the server's --trusted-proxy.
+	TrustedProxies TrustedProxies
+	ProcessGroups  []ProcessGroup
+	Mounts         []FileMount
+	Static         []StaticAlias
 }
 
 // ProcessGroup is one [group.NAME] table.
@@ -133,6 +135,8 @@ func parseFile(path string, data []byte, build gil.Build) (*File, error) {
 			l.readMetricsListen(doc[key])
 		case "pid-file":
 			l.readPidFile(doc[key])
+		case "trusted-proxy":
+			l.readTrustedProxies(doc[key])
 		case "group":
 			l.readProcessGroups(doc[key])
 		case "mount":
@@ -141,7 +145,8 @@ func parseFile(path string, data []byte, build gil.Build) (*File, error) {
 		case "static":
 			l.readTables(doc[key], "static", l.readStatic)
 		default:
-			hint := "the top level takes listen, metrics-listen, pid-file, [group.NAME], [[mount]] and [[static]]"
+			hint := "the top level takes listen, metrics-listen, pid-file, trusted-proxy, " +
+				"[group.NAME], [[mount]] and [[static]]"
 			if ServeFlags(&Config{}, io.Discard).Lookup(key) != nil {
 				hint = key + " is a process-group option: put it in a [group.NAME] table"
 			}

@@ -92,6 +92,20 @@ func (l *fileLoader) readPidFile(v any) {
 	l.f.PidFile = l.resolve(path)
 }
 
+func (l *fileLoader) readTrustedProxies(v any) {
+	values, ok := stringsOf(v)
+	if !ok {
+		l.problem(l.lines.line("trusted-proxy"), "trusted-proxy",
+			"want a CIDR or IP address string or a list of them, e.g. [\"10.0.0.0/8\", \"127.0.0.1\"]")
+		return
+	}
+	for i, s := range values {
+		if err := l.f.TrustedProxies.Set(s); err != nil {
+			l.problem(l.lines.line("trusted-proxy", strconv.Itoa(i)), "trusted-proxy", "%v", err)
+		}
+	}
+}
+
 func stringsOf(v any) ([]string, bool) {
 	switch v := v.(type) {
 	case string:

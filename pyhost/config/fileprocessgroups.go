@@ -98,6 +98,7 @@ func (l *fileLoader) configureProcessGroups(build gil.Build) {
 		fs := ServeFlags(&g.Config, io.Discard)
 		l.probs = append(l.probs, g.applyOptions(fs, nil)...)
 		g.Config.Listen = slices.Clone(l.f.Listen)
+		g.Config.TrustedProxies = l.f.TrustedProxies.clone()
 		for _, m := range l.f.Mounts {
 			if m.ProcessGroup == g.Name {
 				g.Config.Mounts = append(g.Config.Mounts, m.Mount)
@@ -150,6 +151,8 @@ var keysOutsideProcessGroups = map[string]string{
 		"metrics on it): put it at the top of the file, before any table",
 	"pid-file": "pid-file is the server's (the supervisor's pid): put it at the top of the " +
 		"file, before any table",
+	"trusted-proxy": "trusted-proxy is the server's (the proxy is in front of the listeners): " +
+		"put it at the top of the file, before any table",
 	"mount":  "mounts are [[mount]] tables with prefix, app and process-group",
 	"config": "a config file cannot name another one",
 	"static": "static aliases are [[static]] tables with prefix and directory",

@@ -28,6 +28,7 @@ func ServeFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	processFlags(fs, cfg)
 	privilegeFlags(fs, cfg)
 	httpFlags(fs, cfg)
+	proxyFlags(fs, cfg)
 	limitFlags(fs, &cfg.Limits)
 	recycleFlags(fs, &cfg.Recycle)
 	logFlags(fs, &cfg.Logs)

@@ -111,6 +111,9 @@ func processGroupConfig(f *File, g *ProcessGroup, path string, rest []string, st
 	if !given["pid-file"] {
 		cfg.PidFile = f.PidFile
 	}
+	if !given["trusted-proxy"] {
+		cfg.TrustedProxies = f.TrustedProxies.clone()
+	}
 	if _, err := ParseInterspersed(fs, rest); err != nil {
 		return cfg, err
 	}

@@ -27,6 +27,10 @@
 //     worker behind that front end, CloseWhenDraining and Forwarded stand between the two
 //     (Forwarded restores the client's address and the public listener from HeaderClient
 //     and HeaderListener, then uses that listener's Router).
+//     With --trusted-proxy, ProxyHeaders stands in front of it all (and of the caller's
+//     observers): from a trusted peer it rewrites the client's address and Host and marks
+//     the scheme (request.WithScheme) from Forwarded or X-Forwarded-*; in the supervisor's
+//     front it does so once, and the front passes the scheme on in HeaderScheme.
 //  4. The response goes back through the same writer: the fast path's, or net/http's, onto
 //     the guarded connection.
 //

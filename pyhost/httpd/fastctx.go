@@ -28,6 +28,16 @@ type requestContext struct {
 	watcher  chan struct{} // closed when the watcher stopped reading
 }
 
+// fastPathKey finds the requestContext under the contexts handlers put on top of it.
+type fastPathKey struct{}
+
+func (rc *requestContext) Value(key any) any {
+	if key == (fastPathKey{}) {
+		return rc
+	}
+	return rc.Context.Value(key)
+}
+
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (rc *requestContext) Done() <-chan struct{} {

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+
+	"github.com/pyhost/pyhost/wsgi/request"
 )
 
 // A worker of one of several process groups sits behind the supervisor's front end: its one
@@ -16,6 +18,10 @@ const (
 	HeaderClient = "Pyhost-Forwarded-Client"
 	// HeaderListener carries the index of the public listener (in --listen order).
 	HeaderListener = "Pyhost-Forwarded-Listener"
+	// HeaderScheme carries the scheme the client used, "http" or "https": the front's own
+	// listeners are plain HTTP, but a trusted proxy in front of it may say https
+	// (ProxyHeaders, which the front runs; the worker does not resolve again).
+	HeaderScheme = "Pyhost-Forwarded-Proto"
 )
 
 // Forwarded serves a routed worker's Unix socket: it restores the client's address and the
@@ -48,10 +54,19 @@ func (f *Forwarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if client := r.Header.Get(HeaderClient); client != "" {
 		r.RemoteAddr = client
 	}
+	https := r.Header.Get(HeaderScheme) == "https"
 	r.Header.Del(HeaderClient)
 	r.Header.Del(HeaderListener)
+	r.Header.Del(HeaderScheme)
+	ctx := r.Context()
 	if i < len(f.listeners) && f.listeners[i] != nil {
-		r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, f.listeners[i]))
+		ctx = context.WithValue(ctx, http.LocalAddrContextKey, f.listeners[i])
+	}
+	if https {
+		ctx = request.WithScheme(ctx, "https")
+	}
+	if ctx != r.Context() {
+		r = r.WithContext(ctx)
 	}
 	f.routers[i].ServeHTTP(w, r)
 }

@@ -49,8 +49,9 @@ func (h http1Rules) refuseTunnel(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "501 Not Implemented: CONNECT is not served here", http.StatusNotImplemented)
 }
 
-// onFastPath reports whether the fast path read r's head (fastconn.go) rather than net/http.
+// onFastPath reports whether the fast path read r's head (fastconn.go) rather than net/http,
+// also when a handler in front gave r a context of its own on top (ProxyHeaders does).
 func onFastPath(r *http.Request) bool {
-	_, ok := r.Context().(*requestContext)
+	_, ok := r.Context().Value(fastPathKey{}).(*requestContext)
 	return ok
 }

@@ -79,7 +79,8 @@ func (s *Server) serve() *serving {
 	errLog := slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	for i, ln := range s.listeners {
 		lim := s.cfg.Limits
-		srv := &http.Server{Handler: observe.Wrap(s.countRequests(s.handler(i)), s.observers),
+		srv := &http.Server{Handler: s.proxyHeaders().Wrap(
+			observe.Wrap(s.countRequests(s.handler(i)), s.observers)),
 			ErrorLog: errLog,
 			// net/http's bound on the whole head (it allows 4 KiB more and answers 431 by
 			// itself); the handler checks the precise limits and the request line.
@@ -114,6 +115,17 @@ func (s *Server) serve() *serving {
 		}(ln)
 	}
 	return sv
+}
+
+// proxyHeaders resolves --trusted-proxy's header fields in front of the observers (the access
+// log and metrics see the client); nil (nothing to do) when nobody is trusted, and behind the
+// supervisor's front, which has resolved them already (httpd.HeaderScheme).
+func (s *Server) proxyHeaders() *httpd.ProxyHeaders {
+	if s.routed != nil {
+		return nil
+	}
+	t := s.cfg.TrustedProxies
+	return httpd.NewProxyHeaders(t.Prefixes, t.Unix)
 }
 
 // handler is what answers on listener i: its router, or behind the supervisor's router the

@@ -179,6 +179,18 @@ func slotProxy(group, socket string, log *slog.Logger) (*httputil.ReverseProxy, 
 			pr.Out.URL.Host = "pyhost-group"
 			pr.Out.Host = pr.In.Host // the app sees the client's Host (SERVER_NAME)
 			pr.Out.Header.Set(httpd.HeaderClient, pr.In.RemoteAddr)
+			scheme := request.Scheme(pr.In.Context()) // a trusted proxy's word (startFront)
+			if scheme == "" {
+				scheme = "http"
+			}
+			pr.Out.Header.Set(httpd.HeaderScheme, scheme)
+			// ReverseProxy drops these before Rewrite; the app sees them as sent, as it
+			// would without the front (trusted or not, they are the client's headers).
+			for _, k := range proxyFields {
+				if v, ok := pr.In.Header[k]; ok {
+					pr.Out.Header[k] = v
+				}
+			}
 		},
 		Transport:     transport,
 		FlushInterval: -1,
@@ -194,10 +206,14 @@ func slotProxy(group, socket string, log *slog.Logger) (*httputil.ReverseProxy, 
 	}, transport
 }
 
+// proxyFields are the header fields httputil.ReverseProxy removes before Rewrite.
+var proxyFields = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"}
+
 // startFront serves each listener with an httpd.Router over the static aliases and the
-// mounts (a mount prefix and its group).
+// mounts (a mount prefix and its group). The trusted proxies' header fields are resolved here,
+// once: the workers behind take the client, Host and scheme the front forwards.
 func startFront(lns []net.Listener, mounts map[string]*frontGroup, static []config.StaticAlias,
-	lim request.Limits, log *slog.Logger) (*front, error) {
+	lim request.Limits, trust config.TrustedProxies, log *slog.Logger) (*front, error) {
 	var statics []httpd.Route
 	for _, a := range static {
 		sf, err := httpd.NewStaticFiles(a.Prefix, a.Dir)
@@ -213,7 +229,8 @@ func startFront(lns []net.Listener, mounts map[string]*frontGroup, static []conf
 			routes = append(routes, httpd.Route{Prefix: prefix,
 				Handler: atListener{strconv.Itoa(i), g}})
 		}
-		srv := &http.Server{Handler: httpd.HTTP1Rules(httpd.NewRouter(routes), log),
+		proxies := httpd.NewProxyHeaders(trust.Prefixes, trust.Unix)
+		srv := &http.Server{Handler: proxies.Wrap(httpd.HTTP1Rules(httpd.NewRouter(routes), log)),
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 			MaxHeaderBytes:    lim.MaxHeaderBytes,
 			ReadHeaderTimeout: lim.HeaderTimeout,

@@ -87,7 +87,8 @@ func RunProcessGroups(f *config.File, cfgs []config.Config, args []string, log *
 	for i, c := range cfgs {
 		lims[i] = c.Limits
 	}
-	s.front, err = startFront(lns, mounts, f.Static, httpd.LoosestLimits(lims), s.log)
+	s.front, err = startFront(lns, mounts, f.Static, httpd.LoosestLimits(lims),
+		cfgs[0].TrustedProxies, s.log)
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
