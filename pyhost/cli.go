@@ -33,6 +33,10 @@ Usage:
   pyhost serve --config FILE [flags]
                                serve what a config file (TOML) declares; flags given beside
                                it override the file's value of that key
+  pyhost serve --print-config [APP] [flags]
+                               print the configuration serve would run, each value with
+                               where it came from (flag, env PYHOST_X, FILE:LINE, default);
+                               starts nothing (exit 2 and the problem when it is wrong)
   pyhost check-config FILE     validate a config file without starting anything (exit 2 and
                                every problem with its line when it is wrong)
   pyhost import-apache FILE    write the config file equivalent to an Apache mod_wsgi snippet
@@ -78,6 +82,22 @@ tries again (no retries, no --boot-attempts limit). Without --processes it runs 
 under a supervisor (wsgi.multiprocess stays false); with --processes N all N reload. Not for
 production: a stray save reloads the server.
 
+Environment: every flag of serve is also PYHOST_ and its name in upper case with dashes as
+underscores: PYHOST_THREADS=16, PYHOST_LISTEN=0.0.0.0:8000, PYHOST_MAX_BODY_SIZE=10MiB;
+PYHOST_CONFIG=FILE stands for --config FILE. A repeatable flag takes its values separated by
+spaces (PYHOST_LISTEN="0.0.0.0:8000 [::]:8000"); a boolean true/false, 1/0, yes/no or on/off;
+an empty variable counts as unset. A flag beats its variable, which beats the config file,
+which beats the default. A PYHOST_ variable that looks like a misspelt flag (PYHOST_THREDS),
+an alias (PYHOST_BIND) or --timeout is refused; PYHOST_WORKER* (pyhost's workers) and
+PYHOST_TEST_* are not flags, and other PYHOST_ names are left alone.
+
+Familiar names: -b/--bind is --listen, -w/--workers is --processes (a supervisor and N workers),
+--max-requests[-jitter] is --maximum-requests[-jitter]; on the command line only (PYHOST_
+variables and config files say pyhost's name). gunicorn's --timeout is refused (see
+--request-timeout, --deadlock-timeout, --shutdown-timeout); its --graceful-timeout (time to
+finish requests on a stop or reload) is --shutdown-timeout here, and pyhost's --graceful-timeout
+is for recycled workers only.
+
 Flags of serve:
 `
 
@@ -90,6 +110,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "serve":
+		if rest, ok := config.CutPrintConfig(args[1:]); ok {
+			return printConfig(rest, stdout, stderr)
+		}
 		return serve(args[1:], stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
@@ -187,6 +210,16 @@ func withPIDFile(path string, log *slog.Logger, run func() int) int {
 	}
 	defer pf.Remove(log)
 	return run()
+}
+
+// printConfig is serve --print-config: the configuration and its sources, nothing started.
+func printConfig(args []string, stdout, stderr io.Writer) int {
+	err := config.PrintServeConfig(args, stdout, stderr, server.LinkedBuild())
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	return 0
 }
 
 // serveGroups is serve --config FILE for a file of several process groups: the supervisor

@@ -33,6 +33,9 @@ type File struct {
 	ProcessGroups  []ProcessGroup
 	Mounts         []FileMount
 	Static         []StaticAlias
+
+	// ListenLine and MetricsListenLine are the lines of those keys (0: not in the file).
+	ListenLine, MetricsListenLine int
 }
 
 // ProcessGroup is one [group.NAME] table.

@@ -197,7 +197,7 @@ prefix = "/"
 app = "app.py"
 application-group = "web"
 `)
-	cfg, found, err := parseServeConfig([]string{"--config", path}, os.Stderr, py311)
+	cfg, _, found, err := parseServeConfig([]string{"--config", path}, nil, os.Stderr, py311)
 	if !found || err != nil {
 		t.Fatal(found, err)
 	}
@@ -205,8 +205,8 @@ application-group = "web"
 		cfg.Mounts[0].AppGroup != "web" {
 		t.Errorf("from the file alone: %+v", cfg)
 	}
-	cfg, _, err = parseServeConfig([]string{"--threads", "5", "--config=" + path, "--listen",
-		"127.0.0.1:0", "--python-path", "/opt/c"}, os.Stderr, py311)
+	cfg, _, _, err = parseServeConfig([]string{"--threads", "5", "--config=" + path, "--listen",
+		"127.0.0.1:0", "--python-path", "/opt/c"}, nil, os.Stderr, py311)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,20 +214,20 @@ application-group = "web"
 		!slices.Equal(cfg.PythonPath, []string{"/opt/c"}) || cfg.ShutdownTimeout != 5*time.Second {
 		t.Errorf("command-line flags replace the file's values, the others stay: %+v", cfg)
 	}
-	if _, found, _ := parseServeConfig([]string{"app.py", "--threads", "2"}, os.Stderr, py311); found {
+	if _, _, found, _ := parseServeConfig([]string{"app.py", "--threads", "2"}, nil, os.Stderr, py311); found {
 		t.Error("found --config where there is none")
 	}
 	for _, args := range [][]string{{"--config", path, "other.py"}, {"--config", path, "--mount", "/x=x.py"}} {
-		if _, _, err := parseServeConfig(args, os.Stderr, py311); err == nil || !strings.Contains(err.Error(), "[[mount]] tables say what to serve") {
+		if _, _, _, err := parseServeConfig(args, nil, os.Stderr, py311); err == nil || !strings.Contains(err.Error(), "[[mount]] tables say what to serve") {
 			t.Errorf("%q: want the app refused, got %v", args, err)
 		}
 	}
-	if _, _, err := parseServeConfig([]string{"--config"}, os.Stderr, py311); err == nil {
+	if _, _, _, err := parseServeConfig([]string{"--config"}, nil, os.Stderr, py311); err == nil {
 		t.Error("--config without a file was accepted")
 	}
 	two := writeConfig(t, "[group.a]\n[group.b]\n[[mount]]\nprefix=\"/\"\napp=\"app.py\"\nprocess-group=\"a\"\n"+
 		"[[mount]]\nprefix=\"/b\"\napp=\"app.py\"\nprocess-group=\"b\"\n")
-	if _, _, err := parseServeConfig([]string{"--config", two}, os.Stderr, py311); !errors.Is(err, ErrSeveralProcessGroups) {
+	if _, _, _, err := parseServeConfig([]string{"--config", two}, nil, os.Stderr, py311); !errors.Is(err, ErrSeveralProcessGroups) {
 		t.Errorf("two groups: want ErrSeveralProcessGroups (serve then runs the router), got %v", err)
 	}
 	f, cfgs, _, err := ParseServeProcessGroups([]string{"--config", two, "--threads", "3"}, os.Stderr, py311)

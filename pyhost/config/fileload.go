@@ -49,6 +49,7 @@ func (l *fileLoader) sortedKeys(table map[string]any, prefix ...string) []string
 }
 
 func (l *fileLoader) readListen(v any) {
+	l.f.ListenLine = l.lines.line("listen")
 	values, ok := stringsOf(v)
 	if !ok {
 		l.problem(l.lines.line("listen"), "listen", "want a HOST:PORT string or a list of them")
@@ -70,6 +71,7 @@ func (l *fileLoader) readListen(v any) {
 
 func (l *fileLoader) readMetricsListen(v any) {
 	line := l.lines.line("metrics-listen")
+	l.f.MetricsListenLine = line
 	addr, ok := v.(string)
 	if !ok {
 		l.problem(line, "metrics-listen", "want a HOST:PORT string, e.g. \"127.0.0.1:9100\"")

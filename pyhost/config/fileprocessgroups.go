@@ -160,11 +160,11 @@ var keysOutsideProcessGroups = map[string]string{
 
 // applyOptions sets the group's options on serve's flags, skipping the flags in skip (given
 // on the command line); it returns a problem per option refused.
-func (g *ProcessGroup) applyOptions(fs *flag.FlagSet, skip map[string]bool) []Problem {
+func (g *ProcessGroup) applyOptions(fs *flag.FlagSet, skip origins) []Problem {
 	var probs []Problem
 	key := "group." + g.Name
 	for _, o := range g.Options {
-		if skip[o.Key] {
+		if skip[o.Key] != nil {
 			continue
 		}
 		bad := func(format string, args ...any) {
@@ -172,6 +172,15 @@ func (g *ProcessGroup) applyOptions(fs *flag.FlagSet, skip map[string]bool) []Pr
 		}
 		if why, ok := keysOutsideProcessGroups[o.Key]; ok {
 			bad("not a group option: %s", why)
+			continue
+		}
+		if name, ok := aliases[o.Key]; ok {
+			where := ""
+			if why, ok := keysOutsideProcessGroups[name]; ok {
+				where = " (" + why + ")"
+			}
+			bad("--%s is the command line's alias of --%s; a config file uses the flag's "+
+				"own name: %s%s", o.Key, name, name, where)
 			continue
 		}
 		f := fs.Lookup(o.Key)
@@ -195,6 +204,17 @@ func (g *ProcessGroup) applyOptions(fs *flag.FlagSet, skip map[string]bool) []Pr
 		}
 	}
 	return probs
+}
+
+// origins are the group's options, each from its line of the file, less those in skip.
+func (g *ProcessGroup) origins(path string, skip origins) origins {
+	got := origins{}
+	for _, o := range g.Options {
+		if skip[o.Key] == nil {
+			got[o.Key] = &origin{from: fmt.Sprintf("%s:%d", path, o.Line), values: o.Values}
+		}
+	}
+	return got
 }
 
 // valueKind says what a flag takes, from the type of its value ("" when its usage says it).

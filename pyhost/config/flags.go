@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -18,8 +19,11 @@ type StringList []string
 func (l *StringList) String() string     { return strings.Join(*l, ",") }
 func (l *StringList) Set(v string) error { *l = append(*l, v); return nil }
 
-// ServeFlags defines serve's flags on cfg, with their defaults. A config file's process
-// groups are set through them too (their keys are these flags' names).
+// ServeFlags defines serve's flags on cfg, with their defaults, then the familiar names
+// (aliases such as --bind). A config file's process groups are set through them too (their
+// keys are these flags' names), and so are PYHOST_ variables (EnvVar, readEnv): a flag
+// registered here has both at once. A repeatable flag is a StringList, or says
+// "repeatable" in its usage (its variable then holds values separated by spaces).
 func ServeFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -33,6 +37,7 @@ func ServeFlags(cfg *Config, stderr io.Writer) *flag.FlagSet {
 	recycleFlags(fs, &cfg.Recycle)
 	logFlags(fs, &cfg.Logs)
 	devFlags(fs, cfg)
+	addFamiliarNames(fs)
 	return fs
 }
 
@@ -105,7 +110,8 @@ func processFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.StringVar(&cfg.DisplayName, "display-name", "", "the worker processes' name in ps "+
 		"and top (default: pyhost's path)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second,
-		"on SIGTERM/SIGINT, how long in-flight requests may take to finish")
+		"on SIGTERM/SIGINT, how long in-flight requests may take to finish (gunicorn's "+
+			"--graceful-timeout)")
 	fs.StringVar(&cfg.PidFile, "pid-file", "", "write the pid of the supervisor (with "+
 		"--processes) or of the one process to this file, atomically; removed on exit; "+
 		"refused at start if it names a running process (one naming a dead process is replaced)")
@@ -157,27 +163,46 @@ func ParseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// ParseServe is `pyhost serve ARGS`: it accepts flags before and after the APP argument, as people type them.
+// ParseServe is `pyhost serve ARGS`: it accepts flags before and after the APP argument, as
+// people type them, and reads the flags not given there from PYHOST_ variables (EnvVar).
 func ParseServe(args []string, stderr io.Writer, build gil.Build) (Config, error) {
-	if cfg, found, err := parseServeConfig(args, stderr, build); found {
-		return cfg, err
+	cfg, _, err := parseServe(args, os.Environ(), stderr, build)
+	return cfg, err
+}
+
+// parseServe is ParseServe in the environment environ; it also says where each flag's value
+// came from. The order: flags, then the environment, then a config file, then the defaults.
+func parseServe(args, environ []string, stderr io.Writer, build gil.Build) (Config, origins, error) {
+	if cfg, got, found, err := parseServeConfig(args, environ, stderr, build); found {
+		return cfg, got, err
 	}
 	var cfg Config
 	fs := ServeFlags(&cfg, stderr)
+	got, _, err := readCommandLine(args)
+	if err == nil { // (else the parse below reports it, as it does without the environment)
+		env, _, err := readEnv(fs, environ)
+		if err == nil {
+			err = env.apply(fs, got)
+		}
+		if err != nil {
+			return cfg, nil, err
+		}
+		got = env.under(got)
+	}
 	positional, err := ParseInterspersed(fs, args)
 	if err != nil {
-		return cfg, err
+		return cfg, got, err
 	}
 	switch len(positional) {
 	case 0:
 		if len(cfg.Mounts) > 0 {
 			break
 		}
-		return cfg, errors.New("pyhost serve: which app? e.g. pyhost serve app.py")
+		return cfg, got, errors.New("pyhost serve: which app? e.g. pyhost serve app.py")
 	case 1:
 		cfg.App = positional[0]
 	default:
-		return cfg, fmt.Errorf("pyhost serve: one app at / (add others with --mount /PREFIX=APP), got %q", positional)
+		return cfg, got, fmt.Errorf("pyhost serve: one app at / (add others with --mount /PREFIX=APP), got %q", positional)
 	}
-	return cfg, cfg.Validate(build)
+	return cfg, got, cfg.Validate(build)
 }

@@ -34,7 +34,7 @@ const DefaultBootAttempts = 10
 // recycleFlags defines serve's recycling flags on r.
 func recycleFlags(fs *flag.FlagSet, r *Recycling) {
 	fs.IntVar(&r.MaximumRequests, "maximum-requests", 0, "with --processes: recycle a "+
-		"worker after it served this many requests (0: never)")
+		"worker after it served this many requests (0: never; gunicorn's --max-requests)")
 	fs.IntVar(&r.MaximumRequestsJitter, "maximum-requests-jitter", 0, "each worker picks "+
 		"its --maximum-requests at random up to this many above it, so workers do not "+
 		"recycle together")
@@ -55,7 +55,7 @@ func recycleFlags(fs *flag.FlagSet, r *Recycling) {
 		"exits with status 3, as gunicorn does when a worker cannot boot (0: retry for ever)")
 	fs.DurationVar(&r.GracefulTimeout, "graceful-timeout", 0, "with --processes: how long "+
 		"a recycled worker's in-flight requests get before it is killed (0: "+
-		"--shutdown-timeout)")
+		"--shutdown-timeout); not gunicorn's --graceful-timeout, which is --shutdown-timeout here")
 }
 
 // Recycles says whether any limit asks workers to watch themselves.
