@@ -25,12 +25,12 @@ func namesFacts(t *testing.T, f groupFacts, want string) {
 // records, and returns the worker number both give, failing unless they agree.
 func namesWorker(t *testing.T, log string, pid int, group string) string {
 	t.Helper()
-	started := regexp.MustCompile(fmt.Sprintf(`msg="started worker" .*\bworker=(\d+) pid=%d process_group=%s\b`,
-		pid, regexp.QuoteMeta(group)))
+	started := regexp.MustCompile(fmt.Sprintf(`msg="started worker" .*\bworker=(\d+) process_group=%s pid=%d\b`,
+		regexp.QuoteMeta(group), pid))
 	m := started.FindStringSubmatch(log)
 	if m == nil {
-		t.Fatalf("no supervisor record `started worker ... worker=N pid=%d process_group=%s`:\n%s",
-			pid, group, log)
+		t.Fatalf("no supervisor record `started worker ... worker=N process_group=%s pid=%d`:\n%s",
+			group, pid, log)
 	}
 	own := fmt.Sprintf(`msg=serving worker=%s pid=%d process_group=%s `, m[1], pid, group)
 	if countLines(log, own) == 0 {

@@ -76,7 +76,7 @@ func TestProcessesSIGTERMStopsEveryWorkerCleanly(t *testing.T) {
 			countLines(out, fmt.Sprintf(`msg="stopped cleanly" worker=1 pid=%d`, pid)) != 1 {
 			t.Errorf("worker %d did not log \"stopped cleanly\"\n%s", pid, out)
 		}
-		if countLines(out, fmt.Sprintf(`pid=%d process_group=default status="exit status 0"`, pid)) != 1 {
+		if countLines(out, fmt.Sprintf(`pid=%d status="exit status 0"`, pid)) != 1 {
 			t.Errorf("the supervisor did not log worker %d's exit status 0\n%s", pid, out)
 		}
 	}

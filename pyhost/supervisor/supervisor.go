@@ -48,11 +48,11 @@ func (sl *slot) logAttrs(more ...any) []any {
 	return append([]any{"worker", k.slot, "process_group", k.group}, more...)
 }
 
-// logAttrs names the child in log records: worker, pid and process_group (as the worker's own
-// records are prefixed), then more.
+// logAttrs names the child in log records: worker, process_group and pid (the worker's own
+// records carry the same three), then more.
 func (c *child) logAttrs(more ...any) []any {
 	k := c.slot.key()
-	return append([]any{"worker", k.slot, "pid", c.pid, "process_group", k.group}, more...)
+	return append([]any{"worker", k.slot, "process_group", k.group, "pid", c.pid}, more...)
 }
 
 // setServing makes c (or nobody) the worker serving the slot's sockets, and tells the front.
