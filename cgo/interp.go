@@ -91,7 +91,7 @@ func (rt *Runtime) Prepare(in *Interp, multithread, multiprocess bool) error {
 // threads_per_process; pymodule.go), the private _pyhost module and the environ
 // (pyhost.process_group, pyhost.application_group).
 type ProcessFacts struct {
-	ProcessGroup      string // "" outside a named process group
+	ProcessGroup      string // its name (config.ProcessGroupName: "default" for serve's command line)
 	GILMode           string // "shared", "own" or "free" ("" is taken as shared)
 	MaximumProcesses  int
 	ThreadsPerProcess int

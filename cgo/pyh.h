@@ -175,7 +175,7 @@ uint32_t pyh_signals_restore(const pyh_signal_snapshot *snap); /* bit i: kept si
 /* Per-interpreter setup (interp.c). Called with the interpreter's thread state attached. */
 /* What an interpreter tells its apps about the process it runs in. */
 typedef struct {
-    const char *process_group;     /* "" outside a named process group */
+    const char *process_group;     /* the process group's name ("default": serve's own) */
     const char *application_group; /* the interpreter's application group */
     const char *gil_mode;          /* "shared", "own" or "free" */
     long maximum_processes;

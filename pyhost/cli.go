@@ -165,7 +165,9 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	if env, isWorker, err := worker.LookupEnv(); isWorker {
-		log := log.With("worker", env.Slot, "pid", os.Getpid())
+		// As the supervisor names this worker, and its metrics label it.
+		log := log.With("worker", env.Slot, "pid", os.Getpid(),
+			"process_group", config.ProcessGroupName(cfg.ProcessGroup))
 		if err == nil {
 			err = proc.DropPrivileges(cfg.User, cfg.UnixGroup)
 		}
@@ -271,12 +273,12 @@ func serveGroups(args []string, stderr io.Writer) int {
 		cfg.Static = nil              // the supervisor's front serves them
 		cfg.Listen = []string{"unix"} // the supervisor's socket, inherited
 		if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
-			log.Error("pyhost worker could not start", "group", env.Group, "error", err)
+			log.Error("pyhost worker could not start", "process_group", env.Group, "error", err)
 			return 1
 		}
 		env.WatchSupervisor(log)
-		return server.WorkerMain(cfg, env, log.With("worker", env.Slot, "group", env.Group,
-			"pid", os.Getpid()))
+		return server.WorkerMain(cfg, env, log.With("worker", env.Slot, "pid", os.Getpid(),
+			"process_group", env.Group))
 	}
 	fmt.Fprintf(stderr, "pyhost worker: process group %q is not one of %s\n", env.Group, f.Path)
 	return 2

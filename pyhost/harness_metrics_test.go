@@ -186,7 +186,7 @@ type threadsJSON struct {
 	Processes []struct {
 		PID          int    `json:"pid"`
 		ProcessGroup string `json:"process_group"`
-		Slot         int    `json:"slot"`
+		Slot         int    `json:"worker"`
 		State        string `json:"state"`
 		Threads      int    `json:"threads"`
 		Busy         int    `json:"busy"`

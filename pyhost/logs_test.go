@@ -65,7 +65,8 @@ func testAccessLogFields(t *testing.T, format string) {
 		}
 		want := accessEntry{RemoteAddr: "127.0.0.1", Method: r.method, URI: r.uri,
 			Protocol: "HTTP/1.1", Status: r.status, Bytes: r.bytes, Referer: r.referer,
-			UserAgent: r.agent, RequestID: r.id, ApplicationGroup: "%{GLOBAL}", PID: r.pid}
+			UserAgent: r.agent, RequestID: r.id, ProcessGroup: "default", ApplicationGroup: "%{GLOBAL}",
+			PID: r.pid}
 		got := e
 		got.DurationUS, got.GILWaitUS, got.Time = 0, 0, ""
 		if got != want {

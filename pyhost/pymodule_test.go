@@ -45,7 +45,7 @@ func TestPymoduleConstantsAndRequestID(t *testing.T) {
 			for path, group := range map[string]string{"/facts": "%{GLOBAL}", "/sub/facts": "sub"} {
 				var f pymoduleFacts
 				s.getJSON(t, path, &f)
-				if f.ProcessGroup != "" || f.ApplicationGroup != group || f.GILMode != mode ||
+				if f.ProcessGroup != "default" || f.ApplicationGroup != group || f.GILMode != mode ||
 					f.ThreadsPerProcess != 3 || f.MaximumProcesses != 1 {
 					t.Errorf("GET %s: constants do not match --gil %s --threads 3 in group %s: %+v",
 						path, mode, group, f)

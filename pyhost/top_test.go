@@ -48,7 +48,7 @@ func TestTopOnce(t *testing.T) {
 		t.Errorf("no row for process group default with 2 workers:\n%s", frame)
 	}
 	for _, p := range v.Processes {
-		row := fmt.Sprintf("%-8d %-20s %4d %-9s", p.PID, "default", p.Slot, "ready")
+		row := fmt.Sprintf("%-8d %-20s %6d %-9s", p.PID, "default", p.Slot, "ready")
 		if !strings.Contains(frame, row) {
 			t.Errorf("no row %q for worker %d:\n%s", row, p.PID, frame)
 		}

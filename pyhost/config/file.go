@@ -72,8 +72,24 @@ type StaticAlias struct {
 	index  int // among the file's [[static]] tables, for error keys
 }
 
-// ImplicitProcessGroup names the process group of a file that declares none: serve's defaults.
+// ImplicitProcessGroup names the process group of a file that declares none, and of serve's
+// command line without a config file: serve's defaults.
 const ImplicitProcessGroup = "default"
+
+// RouterProcessGroup is the process_group under which the supervisor's router (several
+// process groups) counts and logs the requests it answers itself: static files, paths no
+// mount covers, a group with no worker ready. A file of several groups cannot name one so.
+const RouterProcessGroup = "router"
+
+// ProcessGroupName is the one name a process group goes by everywhere (the pyhost module,
+// environ, metrics, access log, logs, /debug/threads): its name, or ImplicitProcessGroup for
+// serve's command line ("").
+func ProcessGroupName(name string) string {
+	if name == "" {
+		return ImplicitProcessGroup
+	}
+	return name
+}
 
 // FileError lists every problem of a config file, each with its line and key.
 type FileError struct {

@@ -253,6 +253,10 @@ func (l *fileLoader) checkMounts() {
 	if len(l.f.ProcessGroups) == 0 && len(l.f.Mounts) > 0 {
 		l.f.ProcessGroups = []ProcessGroup{{Name: ImplicitProcessGroup}}
 	}
+	if g := l.f.processGroup(RouterProcessGroup); g != nil && len(l.f.ProcessGroups) > 1 {
+		l.problem(g.Line, "group."+g.Name, "%q is the name under which the supervisor's router "+
+			"counts and logs the requests it answers itself: rename the group", g.Name)
+	}
 	taken := map[string]int{}
 	mounts := l.f.Mounts[:0]
 	for i := range l.f.Mounts {

@@ -143,7 +143,10 @@ func httpFlags(fs *flag.FlagSet, cfg *Config) {
 		})
 	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve Prometheus /metrics, "+
 		"/healthz and /readyz on this HOST:PORT (off unless given; bind it to loopback or a "+
-		"private interface: it tells anyone who can reach it about the server)")
+		"private interface: it tells anyone who can reach it about the server); series carry "+
+		"process_group (\"default\" without a config file's groups; \"router\": the "+
+		"requests the router of several groups answers itself) and worker (0, 1, ... in "+
+		"its group, as the logs say worker=N)")
 }
 
 // ParseInterspersed parses flags that come before, between and after the positional

@@ -47,7 +47,8 @@ func logFlags(fs *flag.FlagSet, l *LogConfig) {
 	fs.StringVar(&l.ErrorLog, "error-log", "", "write pyhost's own log (and what apps write "+
 		"to wsgi.errors) to FILE instead of stderr, appending; SIGUSR1 reopens it")
 	fs.StringVar(&l.AccessLog, "access-log", "", "log every request to FILE (appending; "+
-		"SIGUSR1 reopens it) or to stdout with -; off unless given")
+		"SIGUSR1 reopens it) or to stdout with -; off unless given; with several process "+
+		"groups, the router's own answers go to the first group's, as process_group router")
 	fs.Func("access-log-format", "form of the access log: combined (Apache's combined "+
 		"format with request id, duration, process group, application group, pid and GIL "+
 		"wait appended; the default) or json", func(v string) error {

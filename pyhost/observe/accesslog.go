@@ -33,13 +33,14 @@ type AccessLog struct {
 }
 
 // OpenAccessLog opens the access log l names (nil when there is none); processGroup is the
-// config file's process group its lines name ("" for serve's command line).
+// process group its lines name ("" for serve's command line: config.ProcessGroupName).
 func OpenAccessLog(l config.LogConfig, processGroup string, log *slog.Logger) (*AccessLog, error) {
 	if l.AccessLog == "" {
 		return nil, nil
 	}
-	al := &AccessLog{json: l.AccessLogFormat == config.LogFormatJSON, processGroup: processGroup,
-		pid: os.Getpid(), log: log}
+	al := &AccessLog{json: l.AccessLogFormat == config.LogFormatJSON,
+		processGroup: config.ProcessGroupName(processGroup),
+		pid:          os.Getpid(), log: log}
 	if l.AccessLog == "-" {
 		al.w = os.Stdout
 	} else {

@@ -51,7 +51,11 @@ type Metrics struct {
 // MetricsOptions is what the metrics of a server process need to know of it.
 type MetricsOptions struct {
 	ProcessGroup string       // the config file's process group ("": serve's command line)
-	Threads      *gil.Limiter // the request threads, read at each scrape
+	Threads      *gil.Limiter // the request threads, read at each scrape; nil: RequestsOnly
+	// RequestsOnly keeps the request series only (no threads, interpreters, Go or process
+	// collectors): the supervisor's router, whose process the supervisor describes itself.
+	// Its series carry worker="supervisor", as the supervisor's own do.
+	RequestsOnly bool
 	// FreeThreaded: the process runs without the GIL (--gil free on a free-threaded Python),
 	// so an extension module can switch it back on: pyhost_gil_reenabled is kept.
 	FreeThreaded bool
@@ -71,20 +75,14 @@ type requestSeries struct {
 	queueWait, gilWait            prometheus.Observer // nil when no app ran
 }
 
-// ProcessGroupLabel is the process_group label value of a process group of that name.
-func ProcessGroupLabel(name string) string {
-	if name == "" {
-		return config.ImplicitProcessGroup
-	}
-	return name
-}
-
 // NewMetrics makes a server process's metrics.
 func NewMetrics(o MetricsOptions) *Metrics {
-	pg := ProcessGroupLabel(o.ProcessGroup)
 	threads := o.Threads
 	m := &Metrics{reg: prometheus.NewRegistry()}
-	constPG := prometheus.Labels{"process_group": pg}
+	constPG := prometheus.Labels{"process_group": config.ProcessGroupName(o.ProcessGroup)}
+	if o.RequestsOnly {
+		constPG["worker"] = "supervisor"
+	}
 	f := promauto.With(m.reg)
 	m.requests = f.NewCounterVec(prometheus.CounterOpts{Name: "pyhost_requests_total",
 		Help: "Requests answered, by application group, method class (GET, HEAD, POST, PUT, " +
@@ -109,6 +107,9 @@ func NewMetrics(o MetricsOptions) *Metrics {
 	m.interps = f.NewGaugeVec(prometheus.GaugeOpts{Name: "pyhost_interpreters",
 		Help: "Interpreters of each application group loaded in this process, with the " +
 			"process's GIL mode.", ConstLabels: constPG}, []string{"application_group", "gil_mode"})
+	if o.RequestsOnly {
+		return m
+	}
 	if o.FreeThreaded {
 		m.gilEnabled = f.NewGaugeVec(prometheus.GaugeOpts{Name: "pyhost_gil_reenabled",
 			Help: "1 when an extension module without free-threading support switched the GIL " +

@@ -19,6 +19,9 @@ type Finished struct {
 	// Aborted: the response was cut off (the handler panicked with http.ErrAbortHandler).
 	Aborted bool
 	WSGI    request.Record // zero (Interp -1 aside) for requests no WSGI app served
+	// passedOn: another process answered the request and observes it itself (the
+	// supervisor's router forwarded it to a worker): the observers skip it (PassedOn).
+	passedOn bool
 }
 
 // Observer is told about every request once it has ended, on the request's goroutine: it must
@@ -41,8 +44,10 @@ func Wrap(h http.Handler, observers []Observer) http.Handler {
 			f := &rw.f
 			f.Duration = time.Since(f.Start)
 			f.Aborted = p != nil
-			for _, o := range observers {
-				o(f)
+			if !f.passedOn {
+				for _, o := range observers {
+					o(f)
+				}
 			}
 			rw.reset(nil)
 			recordingWriterPool.Put(rw)
@@ -52,6 +57,24 @@ func Wrap(h http.Handler, observers []Observer) http.Handler {
 		}()
 		h.ServeHTTP(rw, r)
 	})
+}
+
+// PassedOn tells the observers of Wrap that w's request is (on: true) or is not (false: it
+// could not be passed on after all, and is answered here) answered by another process that
+// observes it itself, so that it is counted and logged once: the supervisor's router marks
+// the requests it forwards to a worker. A w that Wrap did not make is left alone.
+func PassedOn(w http.ResponseWriter, on bool) {
+	for {
+		switch rw := w.(type) {
+		case *recordingWriter:
+			rw.f.passedOn = on
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = rw.Unwrap()
+		default:
+			return
+		}
+	}
 }
 
 var recordingWriterPool = sync.Pool{New: func() any { return new(recordingWriter) }}

@@ -28,7 +28,7 @@ type ThreadsView struct {
 type ProcessThreads struct {
 	PID          int                  `json:"pid"`
 	ProcessGroup string               `json:"process_group"`
-	Slot         int                  `json:"slot"` // the worker's slot in its group; -1: no supervisor
+	Slot         int                  `json:"worker"` // the metrics' worker label: its slot in its group; -1: no supervisor
 	State        string               `json:"state,omitempty"`
 	Threads      int                  `json:"threads"`
 	Busy         int                  `json:"busy"`
@@ -110,7 +110,7 @@ func writeThreadsText(w io.Writer, v ThreadsView) {
 	for _, p := range v.Processes {
 		fmt.Fprintf(w, "\nprocess %d, process group %s", p.PID, p.ProcessGroup)
 		if p.Slot >= 0 {
-			fmt.Fprintf(w, ", worker slot %d", p.Slot)
+			fmt.Fprintf(w, ", worker %d", p.Slot)
 		}
 		if p.State != "" {
 			fmt.Fprintf(w, " (%s)", p.State)

@@ -59,8 +59,8 @@ func TestWriteThreads(t *testing.T) {
 	text := rec.Body.String()
 	for _, want := range []string{
 		"pyhost request threads at 2025-01-02T03:04:05Z\n",
-		"process 13, process group web, worker slot 0: no answer: timed out\n",
-		"process 12, process group web, worker slot 1 (serving): 1 of 4 request threads busy\n",
+		"process 13, process group web, worker 0: no answer: timed out\n",
+		"process 12, process group web, worker 1 (serving): 1 of 4 request threads busy\n",
 		"  thread 2: GET /slow  request r1  running 1.5s  application group %{GLOBAL}, interpreter 0\n    a\n    b\n",
 	} {
 		if !strings.Contains(text, want) {

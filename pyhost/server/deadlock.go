@@ -87,7 +87,7 @@ func (d *deadlockWatch) probe(in *cgo.Interp) {
 	delete(d.reported, in)
 	d.mu.Unlock()
 	if wasReported {
-		d.log.Warn("the GIL reported deadlocked could be taken again", "group", in.Name,
+		d.log.Warn("the GIL reported deadlocked could be taken again", "application_group", in.Name,
 			"after", time.Since(since).Round(time.Millisecond).String())
 	}
 }
@@ -97,7 +97,7 @@ func (d *deadlockWatch) report(in *cgo.Interp, waited time.Duration) {
 		"--deadlock-timeout: C code holds it without letting go, or is deadlocked"
 	d.log.Error("RECYCLE NEEDED: "+reason+"; every request of that group is stuck, and this "+
 		"worker should be recycled (with a process supervisor it is; a single process cannot "+
-		"get the GIL back)", "group", in.Name, "deadlock_timeout", d.timeout.String(),
+		"get the GIL back)", "application_group", in.Name, "deadlock_timeout", d.timeout.String(),
 		"waited", waited.Round(time.Millisecond).String())
 	if d.recycle != nil {
 		d.recycle(reason)

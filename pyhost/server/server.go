@@ -132,7 +132,7 @@ func New(opts Options) (*Server, error) {
 	s.observeRequests()
 	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
 	s.groups.SetMultiprocess(cfg.Processes > 0)
-	s.groups.SetProcessFacts(cgo.ProcessFacts{ProcessGroup: cfg.ProcessGroup, GILMode: string(cfg.GIL),
+	s.groups.SetProcessFacts(cgo.ProcessFacts{ProcessGroup: config.ProcessGroupName(cfg.ProcessGroup), GILMode: string(cfg.GIL),
 		MaximumProcesses: max(cfg.Processes, 1), ThreadsPerProcess: cfg.Threads})
 	if w := opts.Worker; w != nil {
 		s.newConnGrace = workerNewConnGrace
@@ -242,24 +242,24 @@ func (s *Server) load(group string, m config.Mount, spec cgo.AppSpec) (*subinter
 	start := time.Now()
 	g, err := s.groups.Group(group)
 	if err != nil {
-		s.log.Error("could not create the application group", "group", group, "error", err)
+		s.log.Error("could not create the application group", "application_group", group, "error", err)
 		return nil, err
 	}
 	app, err := s.groups.Load(g, spec)
 	if err != nil {
 		var pyErr *cgo.PythonError
 		if errors.As(err, &pyErr) {
-			attrs := []any{"app", m.App, "mount", m.Prefix, "group", group, "traceback", pyErr.Traceback}
+			attrs := []any{"app", m.App, "mount", m.Prefix, "application_group", group, "traceback", pyErr.Traceback}
 			if mod, ok := subinterp.UnsupportedModule(pyErr.Traceback); ok {
 				attrs = append(attrs, "module", mod, "remedy", subinterp.Remedy(mod, group))
 			}
 			s.log.Error("could not load the WSGI application", attrs...)
 			return nil, fmt.Errorf("%w: %s", ErrAppLoad, pyErr.Summary())
 		}
-		s.log.Error("could not load the WSGI application", "app", m.App, "group", group, "error", err)
+		s.log.Error("could not load the WSGI application", "app", m.App, "application_group", group, "error", err)
 		return nil, err
 	}
-	s.log.Info("loaded WSGI application", "app", m.App, "mount", m.Prefix, "group", group,
+	s.log.Info("loaded WSGI application", "app", m.App, "mount", m.Prefix, "application_group", group,
 		"interpreters", g.Size(), "gil", string(s.cfg.GIL), "took", time.Since(start).Round(time.Millisecond).String())
 	s.metrics.Loaded(g.Name, g.Size(), s.cfg.GIL)
 	s.reportGIL(g)
@@ -278,7 +278,7 @@ func (s *Server) reportGIL(g *subinterp.Group) {
 		if enabled {
 			s.log.Warn("the GIL is enabled again: an extension module did not declare "+
 				"free-threading support, so requests take turns on the GIL",
-				"group", g.Name, "modules", strings.Join(mods, ","))
+				"application_group", g.Name, "modules", strings.Join(mods, ","))
 			return
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/observe"
 	"github.com/pyhost/pyhost/pyhost/worker"
 	"github.com/pyhost/pyhost/wsgi/request"
@@ -40,7 +41,7 @@ func (s *Server) serveControl(ln net.Listener) {
 
 // localThreads is this process's part of the view.
 func (s *Server) localThreads(q observe.ThreadsQuery) observe.ProcessThreads {
-	p := observe.ProcessThreads{PID: os.Getpid(), ProcessGroup: observe.ProcessGroupLabel(s.cfg.ProcessGroup),
+	p := observe.ProcessThreads{PID: os.Getpid(), ProcessGroup: config.ProcessGroupName(s.cfg.ProcessGroup),
 		Slot: -1, Threads: s.threads.Threads(), Busy: s.threads.Busy(),
 		Requests: []request.BusyThread{}}
 	if s.table != nil {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/observe"
 )
 
@@ -191,7 +192,7 @@ func getControl(ctx context.Context, socket, path string) (int, []byte, error) {
 // binds the metrics listener; the supervisor calls it before it starts any worker.
 func (s *supervisor) startObservability() error {
 	for _, g := range s.groups {
-		s.directory.groups = append(s.directory.groups, observe.ProcessGroupLabel(g.cfg.ProcessGroup))
+		s.directory.groups = append(s.directory.groups, config.ProcessGroupName(g.cfg.ProcessGroup))
 	}
 	dir, err := newControlDir()
 	if err != nil {
@@ -243,7 +244,7 @@ func (s *supervisor) bindControl(sl *slot) (string, *os.File) {
 	path, f, err := s.controlDir.bind()
 	if err != nil {
 		s.log.Warn("a worker starts without a control channel: its metrics will be missing",
-			"slot", sl.index, "error", err)
+			sl.logAttrs("error", err)...)
 		return "", nil
 	}
 	return path, f

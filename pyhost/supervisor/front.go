@@ -12,6 +12,7 @@ import (
 
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/httpd"
+	"github.com/pyhost/pyhost/pyhost/observe"
 	"github.com/pyhost/pyhost/wsgi/request"
 )
 
@@ -101,7 +102,7 @@ func (g *frontGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if r.Context().Err() == nil {
 				g.log.Warn("request refused: no worker of its process group became ready in "+
 					"time; answered 503 (the group's workers are starting, or failing to: see "+
-					"their log lines above)", "group", g.name, "path", r.URL.Path,
+					"their log lines above)", "process_group", g.name, "path", r.URL.Path,
 					"waited", g.wait.String())
 				w.Header().Set("Retry-After", "1")
 				http.Error(w, "503 the application's processes are not ready",
@@ -112,6 +113,7 @@ func (g *frontGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	best.inflight.Add(1)
 	defer best.inflight.Add(-1)
+	observe.PassedOn(w, true) // the worker counts and logs it (unless ErrorHandler answers)
 	best.proxy.ServeHTTP(w, r)
 }
 
@@ -199,7 +201,8 @@ func slotProxy(group, socket string, log *slog.Logger) (*httputil.ReverseProxy, 
 			if r.Context().Err() != nil { // the client went away
 				return
 			}
-			log.Warn("could not pass a request to its process group's workers", "group", group,
+			observe.PassedOn(w, false) // no worker answered: the router did
+			log.Warn("could not pass a request to its process group's workers", "process_group", group,
 				"path", r.URL.Path, "error", err)
 			http.Error(w, "502 the application's processes did not answer", http.StatusBadGateway)
 		},
@@ -211,9 +214,11 @@ var proxyFields = []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "
 
 // startFront serves each listener with an httpd.Router over the static aliases and the
 // mounts (a mount prefix and its group). The trusted proxies' header fields are resolved here,
-// once: the workers behind take the client, Host and scheme the front forwards.
+// once: the workers behind take the client, Host and scheme the front forwards. observers see
+// the requests it answers itself.
 func startFront(lns []net.Listener, mounts map[string]*frontGroup, static []config.StaticAlias,
-	lim request.Limits, trust config.TrustedProxies, log *slog.Logger) (*front, error) {
+	lim request.Limits, trust config.TrustedProxies, observers []observe.Observer,
+	log *slog.Logger) (*front, error) {
 	var statics []httpd.Route
 	for _, a := range static {
 		sf, err := httpd.NewStaticFiles(a.Prefix, a.Dir)
@@ -230,7 +235,8 @@ func startFront(lns []net.Listener, mounts map[string]*frontGroup, static []conf
 				Handler: atListener{strconv.Itoa(i), g}})
 		}
 		proxies := httpd.NewProxyHeaders(trust.Prefixes, trust.Unix)
-		srv := &http.Server{Handler: proxies.Wrap(httpd.HTTP1Rules(httpd.NewRouter(routes), log)),
+		h := observe.Wrap(httpd.HTTP1Rules(httpd.NewRouter(routes), log), observers)
+		srv := &http.Server{Handler: proxies.Wrap(h),
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 			MaxHeaderBytes:    lim.MaxHeaderBytes,
 			ReadHeaderTimeout: lim.HeaderTimeout,

@@ -73,7 +73,7 @@ func RunProcessGroups(f *config.File, cfgs []config.Config, args []string, log *
 	for i, g := range f.ProcessGroups {
 		gr, err := s.addFrontGroup(dir, i, g.Name, cfgs[i], addrs)
 		if err != nil {
-			log.Error("pyhost could not create a process group's socket", "group", g.Name,
+			log.Error("pyhost could not create a process group's socket", "process_group", g.Name,
 				"error", err)
 			return 1
 		}
@@ -87,8 +87,13 @@ func RunProcessGroups(f *config.File, cfgs []config.Config, args []string, log *
 	for i, c := range cfgs {
 		lims[i] = c.Limits
 	}
+	observers, err := s.routerObservers(cfgs[0])
+	if err != nil {
+		log.Error("pyhost could not start", "error", err)
+		return 1
+	}
 	s.front, err = startFront(lns, mounts, f.Static, httpd.LoosestLimits(lims),
-		cfgs[0].TrustedProxies, s.log)
+		cfgs[0].TrustedProxies, observers, s.log)
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
@@ -115,7 +120,7 @@ func (s *supervisor) addFrontGroup(dir string, i int, name string, cfg config.Co
 		gr.slotFiles = append(gr.slotFiles, []*os.File{file})
 		gr.front.addSlot(path)
 	}
-	s.log.Info("process group", "group", name, "processes", max(cfg.Processes, 1),
+	s.log.Info("process group", "process_group", name, "processes", max(cfg.Processes, 1),
 		"threads", cfg.Threads, "gil", string(cfg.GIL))
 	return gr, nil
 }

@@ -51,6 +51,7 @@ type supervisorMetrics struct {
 	recycles     *prometheus.CounterVec
 	scrapeErrors *prometheus.CounterVec
 	query        func(ctx context.Context, path string) []workerReply
+	router       prometheus.Gatherer // the router's own answers (nil *observe.Metrics: none)
 	log          *slog.Logger
 
 	gatherMu sync.Mutex // one gathering at a time, so that answers are stored in order
@@ -67,7 +68,8 @@ type liveWorker struct {
 
 func newSupervisorMetrics(s *supervisor) *supervisorMetrics {
 	m := &supervisorMetrics{reg: prometheus.NewRegistry(), query: s.queryWorkers, log: s.log,
-		live: map[int]*liveWorker{}, retired: map[slotKey]familySet{}}
+		router: s.routerMetrics,
+		live:   map[int]*liveWorker{}, retired: map[slotKey]familySet{}}
 	f := promauto.With(m.reg)
 	m.starts = f.NewCounterVec(prometheus.CounterOpts{Name: "pyhost_worker_starts_total",
 		Help: "Worker processes started, by process group and slot."},
@@ -92,7 +94,7 @@ func newSupervisorMetrics(s *supervisor) *supervisorMetrics {
 }
 
 func (m *supervisorMetrics) handler() http.Handler {
-	return promhttp.HandlerFor(prometheus.Gatherers{m.reg, m},
+	return promhttp.HandlerFor(prometheus.Gatherers{m.reg, m, m.router},
 		promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError,
 			ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)})
 }

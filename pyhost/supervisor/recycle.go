@@ -30,8 +30,8 @@ func (s *supervisor) watchStartup(c *child) {
 			"make the app load faster (what does it wait for at import?) or raise "+
 			"--startup-timeout", d)
 		c.killedBy = "not ready within --startup-timeout " + d.String()
-		s.log.Error("worker not ready within --startup-timeout; killing it", "slot",
-			c.slot.index, "pid", c.pid, "startup_timeout", d.String())
+		s.log.Error("worker not ready within --startup-timeout; killing it", c.logAttrs(
+			"startup_timeout", d.String())...)
 	})
 }
 
@@ -44,7 +44,7 @@ func (s *supervisor) killAfterGrace(c *child) {
 		s.transition(c, workerStopping)
 		c.killedBy = "its requests still ran --graceful-timeout " + d.String() + " after it was replaced"
 		s.log.Warn("replaced worker still has requests running after --graceful-timeout; "+
-			"killing it", "slot", c.slot.index, "pid", c.pid, "graceful_timeout", d.String())
+			"killing it", c.logAttrs("graceful_timeout", d.String())...)
 	})
 }
 

@@ -36,7 +36,7 @@ func (s *supervisor) exited(c *child) {
 		// describeExit can only guess at "from outside"; the supervisor knows it sent it.
 		hint = "killed by the supervisor: " + c.killedBy
 	}
-	attrs := []any{"slot", sl.index, "pid", c.pid, "status", status}
+	attrs := c.logAttrs("status", status)
 	if c.fatal != "" {
 		attrs = append(attrs, "crash", c.fatal)
 		if hint == "" && c.crash == worker.CrashSignal {

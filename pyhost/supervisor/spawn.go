@@ -57,7 +57,7 @@ func (s *supervisor) spawn(sl *slot) {
 		defer controlFile.Close() // the worker has its copy
 	}
 	env := g.env
-	env.Slot = sl.index
+	env.Slot = sl.key().slot // the metrics' worker label, which the worker's log records carry
 	worker.Attach(cmd, env, worker.Files{Listeners: files, Status: w,
 		Lifeline: s.lifeline, Control: controlFile})
 	// Setpgid: a Ctrl-C in a terminal reaches the supervisor only, which stops the workers in
@@ -72,7 +72,7 @@ func (s *supervisor) spawn(sl *slot) {
 		if controlPath != "" {
 			os.Remove(controlPath)
 		}
-		s.log.Error("could not start a worker process", "slot", sl.index, "error", err)
+		s.log.Error("could not start a worker process", sl.logAttrs("error", err)...)
 		s.retryLater(sl, s.bootBackoff(sl))
 		return
 	}
@@ -82,7 +82,7 @@ func (s *supervisor) spawn(sl *slot) {
 	sl.pending = c
 	s.live[c] = true
 	s.childStarted(c)
-	s.log.Info("started worker", "slot", sl.index, "pid", c.pid, "group", g.name)
+	s.log.Info("started worker", c.logAttrs()...)
 	s.watchStartup(c)
 	pipeDone := make(chan struct{})
 	go s.readStatus(c, r, pipeDone)
@@ -102,8 +102,8 @@ func (s *supervisor) readStatus(c *child, r *os.File, done chan<- struct{}) {
 	defer r.Close()
 	err := worker.ReadStatus(r, func(ev worker.Event, err error) {
 		if err != nil {
-			s.log.Warn("could not read a worker's status line", "pid", c.pid,
-				"event", ev.Kind.String(), "error", err)
+			s.log.Warn("could not read a worker's status line", c.logAttrs(
+				"event", ev.Kind.String(), "error", err)...)
 			return
 		}
 		switch ev.Kind {
@@ -121,6 +121,6 @@ func (s *supervisor) readStatus(c *child, r *os.File, done chan<- struct{}) {
 		}
 	})
 	if err != nil {
-		s.log.Warn("could not read a worker's status pipe", "pid", c.pid, "error", err)
+		s.log.Warn("could not read a worker's status pipe", c.logAttrs("error", err)...)
 	}
 }

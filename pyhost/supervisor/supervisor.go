@@ -38,7 +38,21 @@ type slot struct {
 // key is the slot's identity in metrics and control queries: its group and its index there.
 func (sl *slot) key() slotKey {
 	g := sl.group
-	return slotKey{group: observe.ProcessGroupLabel(g.cfg.ProcessGroup), slot: sl.index - g.firstSlot}
+	return slotKey{group: config.ProcessGroupName(g.cfg.ProcessGroup), slot: sl.index - g.firstSlot}
+}
+
+// logAttrs names the slot in log records as its metrics are labelled (worker: its index in
+// its process group; process_group), then more.
+func (sl *slot) logAttrs(more ...any) []any {
+	k := sl.key()
+	return append([]any{"worker", k.slot, "process_group", k.group}, more...)
+}
+
+// logAttrs names the child in log records: worker, process_group and pid (the worker's own
+// records carry the same three), then more.
+func (c *child) logAttrs(more ...any) []any {
+	k := c.slot.key()
+	return append([]any{"worker", k.slot, "process_group", k.group, "pid", c.pid}, more...)
 }
 
 // setServing makes c (or nobody) the worker serving the slot's sockets, and tells the front.
@@ -119,6 +133,10 @@ type supervisor struct {
 	lifeline *worker.Lifeline
 	// watch sees the app's files change, for the groups run with --reload (devreload.go).
 	watch *watcher
+	// The router's own answers (routerobserve.go): its metrics (nil without
+	// --metrics-listen) and access log (nil without one).
+	routerMetrics *observe.Metrics
+	routerLog     *observe.AccessLog
 }
 
 // Run binds cfg.Listen, runs cfg.Processes workers (serve with args, re-executed) that accept
@@ -175,6 +193,7 @@ func (s *supervisor) run() int {
 	defer s.stopObservability()
 	changes := s.startWatching()
 	defer s.stopWatching()
+	defer s.routerLog.Flush() // the router has stopped by the time run returns
 	for _, g := range s.groups {
 		g.firstSlot = len(s.slots)
 		for i := 0; i < max(g.cfg.Processes, 1); i++ {
@@ -257,8 +276,8 @@ func (s *supervisor) ready(c *child) {
 	s.transition(c, workerReady)
 	c.readyAt = time.Now()
 	sl := c.slot
-	s.log.Info("worker ready", "slot", sl.index, "pid", c.pid,
-		"took", c.readyAt.Sub(c.started).Round(time.Millisecond).String())
+	s.log.Info("worker ready", c.logAttrs(
+		"took", c.readyAt.Sub(c.started).Round(time.Millisecond).String())...)
 	if sl.pending == c {
 		old := sl.serving
 		sl.setServing(c)
@@ -317,7 +336,7 @@ func (s *supervisor) recycle(c *child, reason worker.RecycleReason, detail strin
 	if s.stopping || c.state != workerReady || sl.serving != c || sl.pending != nil {
 		return
 	}
-	s.log.Warn("recycling worker", "slot", sl.index, "pid", c.pid, "reason", detail)
+	s.log.Warn("recycling worker", c.logAttrs("reason", detail)...)
 	s.metrics.recycled(sl.key(), reason.String())
 	s.spawn(sl)
 }
@@ -341,7 +360,7 @@ func (s *supervisor) drain(c *child, reason string) {
 		return
 	}
 	s.transition(c, workerDraining)
-	s.log.Info("stopping worker", "slot", c.slot.index, "pid", c.pid, "reason", reason)
+	s.log.Info("stopping worker", c.logAttrs("reason", reason)...)
 	_ = syscall.Kill(c.pid, syscall.SIGTERM)
 	if c.slot.front != nil {
 		c.slot.front.closeIdleSoon()
@@ -357,8 +376,7 @@ func (s *supervisor) killAll() {
 		s.transition(c, workerStopping)
 		s.killed++
 		c.killedBy = "still running --shutdown-timeout + " + stopMargin.String() + " after it was told to stop"
-		s.log.Error("worker still running after the shutdown timeout; killing it", "slot",
-			c.slot.index, "pid", c.pid)
+		s.log.Error("worker still running after the shutdown timeout; killing it", c.logAttrs()...)
 		_ = syscall.Kill(c.pid, syscall.SIGKILL)
 	}
 }

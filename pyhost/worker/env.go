@@ -25,7 +25,7 @@ var allVars = [...]string{slotVar, listenersVar, groupVar, frontVar, lifelineVar
 // Group and FrontAddrs and hands it to Attach, which fills the rest from the descriptors it
 // passes; a worker reads it back with LookupEnv.
 type Env struct {
-	Slot       int      // the supervisor's slot the worker serves in (CPU affinity, log lines)
+	Slot       int      // its slot in its process group, 0, 1, ...: the metrics' worker label (log lines, CPU affinity)
 	Group      string   // the process group it serves; "" for serve's one group
 	FrontAddrs []string // the public addresses the supervisor's front serves the group on (several groups)
 

@@ -89,7 +89,7 @@ func TestBuildFrame(t *testing.T) {
 	render(&out, "http://127.0.0.1:9100", f, false)
 	for _, want := range []string{
 		"\nweb                        2     10.0    100.0ms    982.0ms             -\n",
-		"\n2        web                     1 serving      1.0MiB      0.0     0/0  1.00s GET /a\n",
+		"\n2        web                       1 serving      1.0MiB      0.0     0/0  1.00s GET /a\n",
 		"\n1.00s      2             0                      GET /a ",
 	} {
 		if !strings.Contains(out.String(), want) {

@@ -26,8 +26,8 @@ func render(w io.Writer, source string, f frame, ansi bool) {
 		fmt.Fprintf(w, "%-20s %7d %8s %10s %10s %13s\n", clip(g.name, 20), g.workers,
 			fmtRate(g.reqPerSec), fmtSeconds(g.p50), fmtSeconds(g.p99), fmtSeconds(g.gilWaitP99))
 	}
-	fmt.Fprintf(w, "\n%s%-8s %-20s %4s %-9s %9s %8s %7s  %s%s\n", rev, "PID", "PROCESS GROUP",
-		"SLOT", "STATE", "RSS", "REQ/S", "BUSY", "LONGEST REQUEST", reset)
+	fmt.Fprintf(w, "\n%s%-8s %-20s %6s %-9s %9s %8s %7s  %s%s\n", rev, "PID", "PROCESS GROUP",
+		"WORKER", "STATE", "RSS", "REQ/S", "BUSY", "LONGEST REQUEST", reset)
 	for _, p := range f.workers {
 		writeWorkerRow(w, p)
 	}
@@ -43,8 +43,8 @@ func render(w io.Writer, source string, f frame, ansi bool) {
 	}
 }
 
-// writeWorkerRow is a worker's line: its pid, group, slot, state, RSS, requests per second,
-// busy threads and longest-running request (or why it did not answer).
+// writeWorkerRow is a worker's line: its pid, process group, worker (its slot in the group),
+// state, RSS, requests per second, busy threads and longest-running request (or why it did not answer).
 func writeWorkerRow(w io.Writer, p workerRow) {
 	slot, state := "-", p.State
 	if p.Slot >= 0 {
@@ -60,7 +60,7 @@ func writeWorkerRow(w io.Writer, p workerRow) {
 		r := p.Requests[0]
 		longest = fmt.Sprintf("%s %s %s", fmtSeconds(r.RunningSeconds), r.Method, r.Path)
 	}
-	fmt.Fprintf(w, "%-8d %-20s %4s %-9s %9s %8s %7s  %s\n", p.PID, clip(p.ProcessGroup, 20),
+	fmt.Fprintf(w, "%-8d %-20s %6s %-9s %9s %8s %7s  %s\n", p.PID, clip(p.ProcessGroup, 20),
 		slot, clip(state, 9), fmtBytes(p.rss), fmtRate(p.reqPerSec),
 		fmt.Sprintf("%d/%d", p.Busy, p.Threads), clip(longest, 60))
 }
