@@ -71,7 +71,7 @@ func TestPrintConfigSources(t *testing.T) {
 		`threads +3 +flag --threads`,
 		`listen +127.0.0.1:7003 +flag --bind`,
 		`shutdown-timeout +5s +env PYHOST_SHUTDOWN_TIMEOUT`,
-		`max-body-size +100M +default`,
+		`max-body-size +100MiB +default`,
 		`mount +/api=testdata/config/site/app.py +testdata/config/one-group.toml:11`,
 	} {
 		if !regexp.MustCompile(`(?m)^` + want + `$`).MatchString(r.Stdout) {
