@@ -200,8 +200,8 @@ func serveGroups(args []string, stderr io.Writer) int {
 			continue
 		}
 		cfg := cfgs[i]
-		cfg.Static = nil              // the supervisor's front serves them
-		cfg.Listen = []string{"unix"} // the supervisor's socket, inherited
+		cfg.Static = nil // the supervisor's front serves them
+		cfg.Listen = nil // it serves the supervisor's inherited socket, not these (listenRouted)
 		if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
 			log.Error("pyhost worker could not start", "group", env.Group, "error", err)
 			return 1
