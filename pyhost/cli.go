@@ -63,6 +63,15 @@ its URL prefix to its group's workers over Unix sockets, and serves static alias
 Started as root, workers run apps as --user/--group; apps never run as root without
 --allow-root.
 
+Unix sockets (the usual way behind nginx): --listen unix:/run/pyhost/pyhost.sock, beside or
+instead of HOST:PORT, also in a config file's listen list. A stale socket file (nobody accepts
+on it) is replaced; a live one, or a path that is not a socket, is refused; the file is removed
+at a clean exit, kept across a reload. Under --processes the supervisor binds it and, started
+as root, gives it to --user/--group; a single process binds it after becoming --user, so its
+folder must be writable by that user. --socket-mode 0660 sets its permissions (default: the
+umask's). On it REMOTE_ADDR is empty (a Unix peer has no address), SERVER_NAME/SERVER_PORT
+come from Host (localhost and 80 without one).
+
 Flags of serve:
 `
 

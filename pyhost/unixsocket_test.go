@@ -12,7 +12,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -115,7 +117,7 @@ func stopCleanlyAndGone(t *testing.T, p *process, sock string) {
 
 // One process on a Unix socket: a stale socket file is replaced; --socket-mode applies; the
 // app sees an empty REMOTE_ADDR and SERVER_NAME/PORT from Host (localhost and 80 without
-// one); keep-alive works; the access log and metrics take the request; a second server on
+// one); keep-alive works; a stalled head gets its 408; the access log and metrics take the request; a second server on
 // the same path is refused while the first serves, as is a path that is no socket; the file
 // goes at exit.
 func TestUnixSocketSingleProcess(t *testing.T) {
@@ -126,7 +128,7 @@ func TestUnixSocketSingleProcess(t *testing.T) {
 	access := filepath.Join(dir, "access.log")
 	staleSocket(t, sock)
 	p := startProcess(t, app, "--listen", "unix:"+sock, "--socket-mode", "0660",
-		"--access-log", access, "--metrics-listen", "127.0.0.1:0")
+		"--access-log", access, "--metrics-listen", "127.0.0.1:0", "--header-timeout", "1s")
 	c := unixClient(sock, true)
 	waitUnixServes(t, p, c, "/")
 
@@ -173,6 +175,20 @@ func TestUnixSocketSingleProcess(t *testing.T) {
 		}
 	}
 	conn.Close()
+	// The connection guards hold on a Unix socket too: a stalled head gets its 408.
+	slow, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	if _, err := slow.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	_ = slow.SetReadDeadline(time.Now().Add(20 * time.Second))
+	if resp, err := http.ReadResponse(bufio.NewReader(slow), nil); err != nil ||
+		resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("a head stalled past --header-timeout on the Unix socket: %v %v, want 408", resp, err)
+	}
 
 	// The access log names the peer "-"; the metrics counted the 5 requests.
 	if lines := readAccessLog(t, access, 5, false); lines[0].Status != 200 {
@@ -321,4 +337,46 @@ func TestUnixSocketProcessGroups(t *testing.T) {
 		t.Errorf("after the reload /b answered from %q", f.ProcessGroup)
 	}
 	stopCleanlyAndGone(t, p, sock)
+}
+
+// Started as root with --user nobody --group nogroup, the socket file is theirs: made by the
+// supervisor (root) and given to them under --processes, made by the one process after it
+// became them without.
+func TestUnixSocketOwnerAsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: the socket's owner comes from --user/--group when started as root")
+	}
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody:", err)
+	}
+	group, err := user.LookupGroup("nogroup")
+	if err != nil {
+		t.Skip("no group nogroup:", err)
+	}
+	for name, extra := range map[string][]string{
+		"--processes 1": {"--processes", "1"}, "one process": nil} {
+		t.Run(name, func(t *testing.T) {
+			dir := socketDir(t)
+			if err := os.Chmod(dir, 0o1777); err != nil { // one process binds as nobody
+				t.Fatal(err)
+			}
+			sock := filepath.Join(dir, "pyhost.sock")
+			p := startProcess(t, append([]string{"testdata/processes.py", "--listen", "unix:" + sock,
+				"--user", "nobody", "--group", "nogroup", "--socket-mode", "0660"}, extra...)...)
+			c := unixClient(sock, false)
+			waitUnixServes(t, p, c, "/")
+			fi, err := os.Lstat(sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := fi.Sys().(*syscall.Stat_t)
+			if strconv.Itoa(int(st.Uid)) != nobody.Uid || strconv.Itoa(int(st.Gid)) != group.Gid ||
+				fi.Mode().Perm() != 0o660 {
+				t.Errorf("socket file %v owned by %d:%d, want 0660 and nobody:nogroup (%s:%s)",
+					fi.Mode(), st.Uid, st.Gid, nobody.Uid, group.Gid)
+			}
+			stopCleanlyAndGone(t, p, sock)
+		})
+	}
 }
