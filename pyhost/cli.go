@@ -98,6 +98,15 @@ variables and config files say pyhost's name). gunicorn's --timeout is refused (
 finish requests on a stop or reload) is --shutdown-timeout here, and pyhost's --graceful-timeout
 is for recycled workers only.
 
+Unix sockets (the usual way behind nginx): --listen unix:/run/pyhost/pyhost.sock, beside or
+instead of HOST:PORT, also in a config file's listen list. A stale socket file (nobody accepts
+on it) is replaced; a live one, or a path that is not a socket, is refused; the file is removed
+at a clean exit, kept across a reload. Under --processes the supervisor binds it and, started
+as root, gives it to --user/--group; a single process binds it after becoming --user, so its
+folder must be writable by that user. --socket-mode 0660 sets its permissions (default: the
+umask's). On it REMOTE_ADDR is empty (a Unix peer has no address), SERVER_NAME/SERVER_PORT
+come from Host (localhost and 80 without one).
+
 Flags of serve:
 `
 
@@ -270,8 +279,8 @@ func serveGroups(args []string, stderr io.Writer) int {
 			continue
 		}
 		cfg := cfgs[i]
-		cfg.Static = nil              // the supervisor's front serves them
-		cfg.Listen = []string{"unix"} // the supervisor's socket, inherited
+		cfg.Static = nil // the supervisor's front serves them
+		cfg.Listen = nil // it serves the supervisor's inherited socket, not these (listenRouted)
 		if err := proc.DropPrivileges(cfg.User, cfg.UnixGroup); err != nil {
 			log.Error("pyhost worker could not start", "process_group", env.Group, "error", err)
 			return 1

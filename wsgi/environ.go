@@ -227,11 +227,15 @@ func appendEnviron(b []byte, r *http.Request, scriptName, requestID string) ([]b
 
 // serverNameAndPort follows the Host header (as gunicorn and mod_wsgi with UseCanonicalName
 // Off do; a Host without a port means the scheme's default) and falls back to the address the
-// connection came in on. https: the client's scheme (its own TLS, or a trusted proxy's word).
+// connection came in on (on a Unix socket, which has none, localhost and 80). https: the
+// client's scheme (its own TLS, or a trusted proxy's word).
 func serverNameAndPort(r *http.Request, https bool) (string, string) {
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 	lhost, lport := "", ""
-	if local != nil {
+	if local != nil && local.Network() == "unix" {
+		// A Unix socket has no host or port; PEP 3333 wants both non-empty.
+		lhost, lport = "localhost", "80"
+	} else if local != nil {
 		lhost, lport, _ = net.SplitHostPort(local.String())
 	}
 	if r.Host == "" {

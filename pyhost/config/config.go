@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -24,7 +25,7 @@ type Config struct {
 	App             string   // path/to/app.py or package.module[:callable], mounted at /
 	Callable        string   // WSGI callable name in a script ("" = application)
 	Mounts          []Mount  // more apps under URL prefixes (--mount)
-	Listen          []string // HOST:PORT, one listener each
+	Listen          []string // HOST:PORT or unix:PATH, one listener each
 	Threads         int      // request threads: requests running Python at once
 	PythonPath      []string
 	PythonHome      string
@@ -81,6 +82,9 @@ type Config struct {
 	// TrustedProxies is --trusted-proxy: whose proxy header fields are believed (pyhost/httpd
 	// resolves them; under several process groups the supervisor's front does).
 	TrustedProxies TrustedProxies
+	// SocketMode is --socket-mode: the permissions of the unix:PATH listeners' socket files
+	// (0: as the umask makes them).
+	SocketMode os.FileMode
 }
 
 // DefaultListen is where pyhost serves when no --listen is given.

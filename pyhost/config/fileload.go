@@ -6,7 +6,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -52,17 +51,13 @@ func (l *fileLoader) readListen(v any) {
 	l.f.ListenLine = l.lines.line("listen")
 	values, ok := stringsOf(v)
 	if !ok {
-		l.problem(l.lines.line("listen"), "listen", "want a HOST:PORT string or a list of them")
+		l.problem(l.lines.line("listen"), "listen", "want a HOST:PORT or unix:PATH string or a list of them")
 		return
 	}
 	for i, addr := range values {
 		line := l.lines.line("listen", strconv.Itoa(i))
-		_, port, err := net.SplitHostPort(addr)
-		if err == nil {
-			_, err = strconv.ParseUint(port, 10, 16)
-		}
-		if err != nil {
-			l.problem(line, "listen", "%q: want HOST:PORT, e.g. \"127.0.0.1:8000\" or \"[::1]:8000\"", addr)
+		if err := CheckListen(addr); err != nil {
+			l.problem(line, "listen", "%s", err)
 			continue
 		}
 		l.f.Listen = append(l.f.Listen, addr)

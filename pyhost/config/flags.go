@@ -130,7 +130,9 @@ func privilegeFlags(fs *flag.FlagSet, cfg *Config) {
 // httpFlags: where requests come in, who reads them, and where metrics are served.
 func httpFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.Var((*StringList)(&cfg.Listen), "listen",
-		"HOST:PORT to listen on; repeat for several (default "+DefaultListen+")")
+		"HOST:PORT, or unix:PATH for a Unix socket, to listen on; repeat for several "+
+			"(default "+DefaultListen+")")
+	fs.Var(socketModeFlag{&cfg.SocketMode}, "socket-mode", socketModeUsage)
 	fs.Func("http-server", "who reads requests and writes responses: fast (the default: "+
 		"pyhost's own HTTP/1 path for requests without a body, net/http for the rest of a "+
 		"connection from its first other request) or stdlib (net/http for every request)",

@@ -39,6 +39,7 @@ func (c Config) Check(build gil.Build) error {
 	}
 	for _, check := range []func() error{
 		c.checkProcesses,
+		c.checkListen,
 		c.checkMetrics,
 		c.checkTimeouts,
 		func() error { return checkLimits(c.Limits) },

@@ -28,7 +28,7 @@ type guardedListener struct {
 	beforeAccept  func() // nil, or run before each accept
 }
 
-// Guard wraps ln's TCP connections (others pass as they are) in the guards lim asks for (its
+// Guard wraps ln's TCP and Unix connections (others pass as they are) in the guards lim asks for (its
 // WriteTimeout and HeaderTimeout); the server serving it, an *http.Server or a FastServer,
 // must pass its connections' states on with NoteConnState. beforeAccept, if not nil, runs before each accept (a worker among siblings
 // holds back there while it is full: ConnTracker.WaitForRoom).
@@ -55,18 +55,36 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	tc, ok := c.(*net.TCPConn)
+	sc, ok := c.(streamConn)
 	if !ok {
 		return c, nil
 	}
-	return &guardedConn{TCPConn: tc, l: l}, nil
+	gc := &guardedConn{streamConn: sc, l: l}
+	if _, unix := c.(*net.UnixConn); unix {
+		gc.peer = unixPeer
+	}
+	return gc, nil
 }
 
-// guardedConn is one client connection. It embeds *net.TCPConn so net/http keeps its fast
-// paths (CloseWrite for a clean close after an error, ReadFrom for sendfile).
+// streamConn is what a TCP or a Unix stream connection offers beyond net.Conn and net/http
+// uses: CloseWrite for a clean close after an error. (*net.TCPConn also has ReadFrom, for
+// sendfile.)
+type streamConn interface {
+	net.Conn
+	CloseWrite() error
+}
+
+// unixPeer is the address of a client on a Unix socket, which has none (its socket is not
+// bound to a path; Go names it "@"): net/http gives it as the request's RemoteAddr, so the
+// app's REMOTE_ADDR is empty, as with gunicorn, and the access log writes "-".
+var unixPeer net.Addr = &net.UnixAddr{Name: "", Net: "unix"}
+
+// guardedConn is one client connection, TCP or Unix. It embeds the connection so net/http
+// keeps its fast paths (CloseWrite for a clean close after an error, ReadFrom for sendfile).
 type guardedConn struct {
-	*net.TCPConn
-	l *guardedListener
+	streamConn
+	l    *guardedListener
+	peer net.Addr // the client's address, if not the connection's own (unixPeer)
 	// state is the http.ConnState net/http last reported; headBytes counts the bytes read
 	// while waiting for a request head (New or Idle), to tell a stalled head from an idle
 	// keep-alive connection when a read times out.
@@ -86,6 +104,14 @@ type guardedConn struct {
 	deadlineSetAt time.Time
 }
 
+// RemoteAddr is the client's address.
+func (c *guardedConn) RemoteAddr() net.Addr {
+	if c.peer != nil {
+		return c.peer
+	}
+	return c.streamConn.RemoteAddr()
+}
+
 // connStateChanged is called from the server's ConnState hook.
 func (c *guardedConn) connStateChanged(st http.ConnState) {
 	if st == http.StateIdle || st == http.StateNew {
@@ -96,7 +122,7 @@ func (c *guardedConn) connStateChanged(st http.ConnState) {
 }
 
 func (c *guardedConn) Read(p []byte) (int, error) {
-	n, err := c.TCPConn.Read(p)
+	n, err := c.streamConn.Read(p)
 	got, waiting := c.noteHeadBytes(p[:n])
 	if !waiting {
 		return n, err
@@ -117,8 +143,8 @@ func (c *guardedConn) Read(p []byte) (int, error) {
 		// net/http closes such a connection without a word; a client that is merely slow
 		// deserves to know why (as Apache's mod_reqtimeout tells it). Nothing else is being
 		// written on this connection while its head is read.
-		_ = c.TCPConn.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = c.TCPConn.Write([]byte(requestTimeoutResponse))
+		_ = c.streamConn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = c.streamConn.Write([]byte(requestTimeoutResponse))
 	}
 	return n, err
 }
@@ -151,14 +177,14 @@ func (c *guardedConn) Write(p []byte) (int, error) {
 		if c.parserRefused(p) {
 			// The refusal is for a request line with no end in sight: say 414, as a
 			// shorter overlong line gets from wsgi's checkHead, not net/http's 431.
-			if _, err := c.TCPConn.Write([]byte(uriTooLongResponse)); err != nil {
+			if _, err := c.streamConn.Write([]byte(uriTooLongResponse)); err != nil {
 				c.writeFailed(err)
 				return 0, err
 			}
 			return len(p), nil
 		}
 	}
-	n, err := c.TCPConn.Write(p)
+	n, err := c.streamConn.Write(p)
 	if err != nil {
 		c.writeFailed(err)
 	}
@@ -178,7 +204,7 @@ func (c *guardedConn) moveWriteDeadline() {
 		return
 	}
 	c.deadlineSetAt = now
-	_ = c.TCPConn.SetWriteDeadline(now.Add(c.l.writeTimeout))
+	_ = c.streamConn.SetWriteDeadline(now.Add(c.l.writeTimeout))
 }
 
 // parserRefused logs a response net/http wrote by itself for a request it could not parse:
@@ -222,8 +248,12 @@ const sendfileStep = 4 << 20
 // ReadFrom keeps net/http's sendfile path (a file behind an io.LimitedReader) and moves the
 // write deadline along every step of it.
 func (c *guardedConn) ReadFrom(r io.Reader) (int64, error) {
+	rf, sendfile := c.streamConn.(io.ReaderFrom)
+	if !sendfile {
+		return io.Copy(struct{ io.Writer }{c}, r) // a Unix socket: plain writes
+	}
 	if c.l.writeTimeout <= 0 {
-		return c.TCPConn.ReadFrom(r)
+		return rf.ReadFrom(r)
 	}
 	lr, ok := r.(*io.LimitedReader)
 	if !ok {
@@ -233,7 +263,7 @@ func (c *guardedConn) ReadFrom(r io.Reader) (int64, error) {
 	for lr.N > 0 {
 		step := min(lr.N, sendfileStep)
 		c.moveWriteDeadline()
-		n, err := c.TCPConn.ReadFrom(&io.LimitedReader{R: lr.R, N: step})
+		n, err := rf.ReadFrom(&io.LimitedReader{R: lr.R, N: step})
 		lr.N -= n
 		total += n
 		if err != nil {

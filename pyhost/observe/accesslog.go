@@ -118,7 +118,11 @@ const (
 // gil_wait_us=N. Quoted values escape '"', '\' and bytes outside printable ASCII as \xHH.
 func (al *AccessLog) appendCombined(b []byte, f *Finished) []byte {
 	r := f.Request
-	b = append(b, remoteHost(r.RemoteAddr)...)
+	if host := remoteHost(r.RemoteAddr); host != "" {
+		b = append(b, host...)
+	} else {
+		b = append(b, '-') // a client on a Unix socket
+	}
 	b = append(b, " - - ["...)
 	b = appendCombinedTime(b, f.Start)
 	b = append(b, "] \""...)

@@ -124,3 +124,21 @@ func DropPrivileges(userName, group string) error {
 	}
 	return nil
 }
+
+// SocketOwner is the owner that a Unix socket bound for --listen unix:PATH gets: --user and
+// --group (the --user's own group without --group) when this process is root, so that the
+// app's user, and those of its group (nginx, say, with --socket-mode 0660), may connect;
+// -1, -1 (the file stays as made) otherwise.
+func SocketOwner(userName, group string) (uid, gid int, err error) {
+	if os.Geteuid() != 0 {
+		return -1, -1, nil
+	}
+	id, ok, err := resolveIdentity(userName, group)
+	if err != nil || !ok {
+		return -1, -1, err
+	}
+	if userName == "" {
+		id.uid = -1
+	}
+	return id.uid, id.gid, nil
+}

@@ -106,7 +106,7 @@ func (s *Server) serve() *serving {
 		}
 		sv.servers = append(sv.servers, hs)
 		sv.guarded = append(sv.guarded, ln)
-		s.log.Info("serving", "listen", "http://"+ln.Addr().String(), "threads", s.cfg.Threads,
+		s.log.Info("serving", "listen", worker.ListenURL(ln.Addr()), "threads", s.cfg.Threads,
 			"gil", string(s.cfg.GIL), "application_group", s.cfg.AppGroup, "python", LinkedBuild().Version)
 		sv.accepting.Add(1)
 		go func(ln net.Listener) {

@@ -194,16 +194,18 @@ func (s *Server) listen(w *WorkerLink) error {
 		if w != nil {
 			ln = w.Listeners[i]
 		} else {
-			var err error
-			if ln, err = net.Listen("tcp", addr); err != nil {
+			// Bound after --user/--group took effect: a Unix socket's file is theirs.
+			lns, _, err := worker.Listen([]string{addr}, worker.KeepOwner(s.cfg.SocketMode))
+			if err != nil {
 				s.closeListeners()
-				return fmt.Errorf("--listen %s: %w", addr, err)
+				return err
 			}
+			ln = lns[0]
 		}
 		s.listeners = append(s.listeners, ln)
 		var hs []*wsgi.Handler
 		for _, m := range s.mounts {
-			hs = append(hs, s.newHandler(m, ln.Addr().String()))
+			hs = append(hs, s.newHandler(m, worker.AddrString(ln.Addr())))
 		}
 		s.handlers = append(s.handlers, hs)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/httpd"
 	"github.com/pyhost/pyhost/pyhost/observe"
+	"github.com/pyhost/pyhost/pyhost/worker"
 	"github.com/pyhost/pyhost/wsgi/request"
 )
 
@@ -247,7 +248,7 @@ func startFront(lns []net.Listener, mounts map[string]*frontGroup, static []conf
 		// head, 414 for an endless request line, and a log line for net/http's refusals.
 		gl := httpd.Guard(ln, lim, log, nil)
 		f.servers = append(f.servers, srv)
-		log.Info("serving", "listen", "http://"+ln.Addr().String(), "routes", len(routes))
+		log.Info("serving", "listen", worker.ListenURL(ln.Addr()), "routes", len(routes))
 		go func() { _ = srv.Serve(gl) }()
 	}
 	return f, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/httpd"
+	"github.com/pyhost/pyhost/pyhost/proc"
 	"github.com/pyhost/pyhost/pyhost/worker"
 	"github.com/pyhost/pyhost/wsgi/request"
 )
@@ -53,7 +54,12 @@ func RunProcessGroups(f *config.File, cfgs []config.Config, args []string, log *
 		log.Error("pyhost could not find its own binary to start workers", "error", err)
 		return 1
 	}
-	lns, addrs, err := worker.Listen(cfgs[0].Listen)
+	so, err := socketOptions(cfgs[0])
+	var lns []net.Listener
+	var addrs []string
+	if err == nil {
+		lns, addrs, err = worker.Listen(cfgs[0].Listen, so) // a Unix one's Close removes its file
+	}
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
@@ -146,6 +152,14 @@ func bindUnix(path string) (*os.File, error) {
 	f, err := worker.ListenerFile(ln) // stays non-blocking for the workers that share it
 	ln.Close()
 	return f, err
+}
+
+// socketOptions is how the supervisor makes the files of unix:PATH listeners: with
+// --socket-mode and, as it stays root when started so, owned by --user and --group (the
+// app's, as a single process that dropped to them would make them).
+func socketOptions(cfg config.Config) (worker.SocketOptions, error) {
+	uid, gid, err := proc.SocketOwner(cfg.User, cfg.UnixGroup)
+	return worker.SocketOptions{Mode: cfg.SocketMode, UID: uid, GID: gid}, err
 }
 
 func closeListeners(lns []net.Listener) {

@@ -151,7 +151,12 @@ func Run(cfg config.Config, args []string, log *slog.Logger) int {
 		log.Error("pyhost could not find its own binary to start workers", "error", err)
 		return 1
 	}
-	files, addrs, err := worker.BindListeners(cfg.Listen)
+	so, err := socketOptions(cfg)
+	var files []*os.File
+	var addrs []string
+	if err == nil {
+		files, addrs, err = worker.BindListeners(cfg.Listen, so)
+	}
 	if err != nil {
 		log.Error("pyhost could not start", "error", err)
 		return 1
@@ -160,6 +165,7 @@ func Run(cfg config.Config, args []string, log *slog.Logger) int {
 		for _, f := range files {
 			f.Close()
 		}
+		worker.RemoveSocketFiles(addrs) // not on a reload: the supervisor keeps the sockets
 	}()
 	s := newSupervisor(cfg, args, exe, log)
 	s.groups = []*groupRun{{cfg: cfg, files: files}}

@@ -7,11 +7,13 @@ import (
 	"syscall"
 )
 
-// Listen opens a TCP listener on every --listen address, in order; on an error it closes
-// those it opened. bound are the addresses as bound (a port 0 resolved).
-func Listen(addrs []string) (lns []net.Listener, bound []string, err error) {
+// Listen opens a listener on every --listen address (HOST:PORT or unix:PATH, the socket file
+// made as o says), in order; on an error it closes those it opened. bound are the addresses
+// as bound (a port 0 resolved, a socket's path made absolute). Closing a Unix listener
+// removes its file.
+func Listen(addrs []string, o SocketOptions) (lns []net.Listener, bound []string, err error) {
 	for _, addr := range addrs {
-		ln, err := net.Listen("tcp", addr)
+		ln, err := listenOne(addr, o)
 		if err != nil {
 			for _, ln := range lns {
 				ln.Close()
@@ -19,24 +21,32 @@ func Listen(addrs []string) (lns []net.Listener, bound []string, err error) {
 			return nil, nil, fmt.Errorf("--listen %s: %w", addr, err)
 		}
 		lns = append(lns, ln)
-		bound = append(bound, ln.Addr().String())
+		bound = append(bound, AddrString(ln.Addr()))
 	}
 	return lns, bound, nil
 }
 
 // BindListeners opens every --listen address for the workers and returns their files, which
 // stay open in the supervisor for its whole life: workers come and go, the sockets do not, so
-// connections wait in the backlog while no worker accepts instead of being refused.
-func BindListeners(addrs []string) (files []*os.File, bound []string, err error) {
-	lns, bound, err := Listen(addrs)
+// connections wait in the backlog while no worker accepts instead of being refused. The
+// files of Unix sockets stay too, until RemoveSocketFiles at the supervisor's exit.
+func BindListeners(addrs []string, o SocketOptions) (files []*os.File, bound []string, err error) {
+	lns, bound, err := Listen(addrs, o)
 	if err != nil {
 		return nil, nil, err
 	}
 	for i, ln := range lns {
-		f, err := ListenerFile(ln.(*net.TCPListener))
+		if ul, ok := ln.(*net.UnixListener); ok {
+			ul.SetUnlinkOnClose(false) // the dup below keeps listening on the file
+		}
+		f, err := ListenerFile(ln.(interface {
+			syscall.Conn
+			Addr() net.Addr
+		}))
 		ln.Close() // the dup keeps the socket listening
 		if err != nil {
 			closeFiles(files)
+			RemoveSocketFiles(bound)
 			for _, rest := range lns[i+1:] {
 				rest.Close()
 			}
