@@ -50,8 +50,17 @@ type appLogRecord struct {
 // With --log-format json, every line on stderr (the server's whole life: the app's import, a
 // Flask view that raises, logging at every level, prints, warnings, a thread, the shutdown)
 // is one JSON object, and a record of logging has its level.
-func TestLogRecordsJSONEveryLine(t *testing.T) {
-	s := startLogRecords(t, "--log-format", "json")
+func TestLogRecordsJSONEveryLine(t *testing.T) { testLogRecordsJSON(t) }
+
+// The same in an own-GIL sub-interpreter (≥ 3.12) or free-threaded (3.13t), each with its
+// own sys.stderr.
+func TestLogRecordsJSONInMode(t *testing.T) {
+	mode := ownOrFree(t, "the app's records in own/free mode (TestLogRecordsJSONEveryLine covers 3.11)")
+	testLogRecordsJSON(t, "--gil", mode)
+}
+
+func testLogRecordsJSON(t *testing.T, args ...string) {
+	s := startLogRecords(t, append([]string{"--log-format", "json"}, args...)...)
 	if err := s.stop(); err != nil {
 		t.Fatalf("stop: %v\n%s", err, s.Log)
 	}
