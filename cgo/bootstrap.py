@@ -1,6 +1,7 @@
 # pyhost's Python-side helpers, executed once in every interpreter pyhost serves from (as the
 # module "_pyhost"). The hot path is in C; what lives here is either run once per interpreter
 # (loading the app) or rare (formatting a traceback, the file_wrapper fallback iteration).
+import _thread
 import io
 import os
 import sys
@@ -78,23 +79,49 @@ class RequestTimeout(TimeoutError):
 RequestTimeout.__module__ = "pyhost"
 
 
-class ErrorLog(io.TextIOBase):
-    """wsgi.errors: each line written here becomes one record of pyhost's log, with the id of
-    the request whose thread wrote it (applog.c). One object serves every request of the
-    interpreter; closing it does nothing, as closing sys.stderr would hurt every request."""
+class AppStream(io.TextIOBase):
+    """wsgi.errors (stream 0) and sys.stderr (stream 1): what is written here becomes records
+    of pyhost's log, with the id of the request whose thread wrote it (applog.c). A write that
+    ends a line ends a record, so a line printed in pieces is one record and so is a write of
+    several lines; a record of the logging module, written by one of its handlers, is one
+    record at its level, with its logger's name; a traceback printed by the traceback module
+    is one record. One object serves every request of the interpreter; closing it does
+    nothing, as closing sys.stderr would hurt every request."""
 
     encoding = "utf-8"
     errors = "backslashreplace"
 
+    def __init__(self, stream, name):
+        self._stream = stream
+        self.name = name
+
     def writable(self):
         return True
 
+    def isatty(self):
+        return False  # the log is no terminal: no colours in it
+
     def write(self, s):
-        return _log_errors(s)  # noqa: F821 - defined in C before this code runs
+        if s == "" and type(s) is str:  # print(end=""), which the traceback module uses
+            return 0
+        try:
+            found = _writer(sys._getframe(1))
+        except Exception:  # noqa: BLE001 - how a write is logged must never fail the write
+            found = None
+        if found is None:
+            return _log_write(self._stream, s)  # noqa: F821 - defined in C before this runs
+        kind, frame, record = found
+        if kind == "traceback":
+            return _traceback_write(self._stream, frame, s)
+        try:
+            level, level_name, name = int(record.levelno), str(record.levelname), str(record.name)
+        except Exception:  # noqa: BLE001 - a record tampered with: logged as a plain write
+            return _log_write(self._stream, s)  # noqa: F821
+        return _log_record(self._stream, s, level, level_name, name)  # noqa: F821
 
     def writelines(self, lines):
         for line in lines:
-            _log_errors(line)  # noqa: F821
+            self.write(line)
 
     def flush(self):
         _log_flush()  # noqa: F821
@@ -103,7 +130,106 @@ class ErrorLog(io.TextIOBase):
         pass
 
 
-errors = ErrorLog()
+class _StderrBytes(io.RawIOBase):
+    """sys.stderr.buffer: bytes written there are logged as sys.stderr's text is."""
+
+    def __init__(self, text):
+        self._text = text
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self._text.write(bytes(b).decode("utf-8", "backslashreplace"))
+        return len(b)
+
+    def flush(self):
+        self._text.flush()
+
+    def fileno(self):
+        return self._text.fileno()
+
+    def close(self):
+        pass
+
+
+class _Stderr(AppStream):
+    """sys.stderr. fileno() is the process's stderr, for code that writes there itself
+    (faulthandler): such output is not a record."""
+
+    def __init__(self):
+        super().__init__(1, "<stderr>")
+        self.buffer = _StderrBytes(self)
+
+    def fileno(self):
+        real = sys.__stderr__
+        if real is None:
+            raise io.UnsupportedOperation("fileno")
+        return real.fileno()
+
+
+def _writer(frame):
+    """What is writing to an AppStream, from the frames of the write's callers: ("record",
+    frame, LogRecord) in a logging handler's emit(), ("traceback", frame, None) in the
+    traceback module's print functions, or None."""
+    for _ in range(8):
+        if frame is None:
+            return None
+        code = frame.f_code
+        if code.co_name == "emit":
+            record = frame.f_locals.get("record")
+            logging = sys.modules.get("logging")
+            if logging is not None and isinstance(record, logging.LogRecord):
+                return "record", frame, record
+        elif code.co_name in ("print", "print_list") and \
+                frame.f_globals.get("__name__") == "traceback":
+            return "traceback", frame, None
+        frame = frame.f_back
+    return None
+
+
+_tb_state = _thread._local()
+
+
+def _traceback_text(frame):
+    """All that the traceback module's print function in frame writes, computed afresh from
+    its arguments (they write it a frame at a time)."""
+    local = frame.f_locals
+    if frame.f_code.co_name == "print_list":
+        summary = frame.f_globals["StackSummary"].from_list(local["extracted_list"])
+        return "".join(summary.format())
+    kwargs = {"chain": local.get("chain", True)}
+    if "colorize" in local:
+        kwargs["colorize"] = local["colorize"]
+    return "".join(local["self"].format(**kwargs))
+
+
+def _traceback_write(stream, frame, s):
+    """A write of the traceback module's print functions: the first logs all they will write
+    as one record, the rest (the same text, in order) are dropped."""
+    st = _tb_state
+    if getattr(st, "frame", None) is frame:
+        if st.text.startswith(s, st.pos):
+            st.pos += len(s)
+            if st.pos >= len(st.text):
+                st.frame = st.text = None
+            return len(s)
+        st.frame = st.text = None  # not what was expected: logged as it comes
+        return _log_write(stream, s)  # noqa: F821
+    st.frame = st.text = None
+    try:
+        text = _traceback_text(frame)
+    except Exception:  # noqa: BLE001 - then it is logged as written
+        text = ""
+    if len(text) <= len(s) or not text.startswith(s):
+        return _log_write(stream, s)  # noqa: F821
+    _log_write(stream, text)  # noqa: F821
+    st.frame, st.text, st.pos = frame, text, len(s)
+    return len(s)
+
+
+errors = AppStream(0, "wsgi.errors")
+sys.stderr = _Stderr()
 
 
 def _unraisable(u):
@@ -141,8 +267,6 @@ def _thread_exception(args):
 
 # threading copies its excepthook from _thread when an app imports it: set there, it costs no
 # import of threading in interpreters whose apps never use it.
-import _thread  # noqa: E402
-
 _python_thread_hook = getattr(_thread, "_excepthook", None)
 if _python_thread_hook is not None:
     _thread._excepthook = _thread_exception

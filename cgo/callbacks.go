@@ -8,7 +8,6 @@ import "C"
 
 import (
 	"errors"
-	"log/slog"
 	"runtime/cgo"
 	"sync/atomic"
 	"unsafe"
@@ -86,37 +85,4 @@ func pyhostSendFile(h C.uintptr_t, head *C.char, headLen C.size_t, fd C.int, off
 		return -1
 	}
 	return C.int64_t(n)
-}
-
-// AppLogger is implemented by a RequestIO that logs, with its request's id, what the app
-// writes to wsgi.errors and the exceptions Python reports as unraisable.
-type AppLogger interface {
-	// AppLog logs one wsgi.errors line (traceback == "") or one uncaught exception.
-	AppLog(text, traceback string, exception bool)
-}
-
-// appLog logs what no request owns (an app's own thread, import time).
-var appLog atomic.Pointer[slog.Logger]
-
-//export pyhostAppLog
-func pyhostAppLog(h C.uintptr_t, kind C.int, text *C.char, n C.size_t, tb *C.char, tbn C.size_t) {
-	callbacks.Add(1)
-	msg, traceback := string(bytesOf(text, n)), string(bytesOf(tb, tbn))
-	exception := kind != 0
-	if h != 0 {
-		if l, ok := cgo.Handle(h).Value().(AppLogger); ok {
-			l.AppLog(msg, traceback, exception)
-			return
-		}
-	}
-	log := appLog.Load()
-	if log == nil {
-		log = slog.Default()
-	}
-	if exception {
-		log.Error("uncaught exception in the app, outside any request", "error", msg,
-			"traceback", traceback)
-	} else {
-		log.Warn("wsgi.errors", "text", msg)
-	}
 }

@@ -88,7 +88,7 @@ int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
     if (set_template(env, "wsgi.multiprocess", PyBool_FromLong(multiprocess)) < 0) goto fail;
     if (set_template(env, "wsgi.run_once", PyBool_FromLong(0)) < 0) goto fail;
     if (set_template(env, "wsgi.input_terminated", PyBool_FromLong(1)) < 0) goto fail;
-    /* bootstrap's ErrorLog: lines into pyhost's log, with the request id (applog.c). */
+    /* bootstrap's AppStream: records of pyhost's log, with the request id (applog.c). */
     if (set_template(env, "wsgi.errors", bootstrap_attr(mod, "errors")) < 0) goto fail;
     Py_INCREF(in->file_wrapper_type);
     if (set_template(env, "wsgi.file_wrapper", in->file_wrapper_type) < 0) goto fail;

@@ -234,8 +234,8 @@ void pyh_restore_exception(PyObject *exc); /* steals exc */
 int pyh_get_optional_attr(PyObject *obj, PyObject *name, PyObject **result);
 int pyh_tstate_attached(void);
 
-/* wsgi.errors and unraisable exceptions into pyhost's log, with the request id (applog.c). */
-int pyh_applog_register(PyObject *module); /* _pyhost._log_errors, _log_flush, _log_exception */
+/* wsgi.errors, sys.stderr and unraisable exceptions into pyhost's log (applog.c). */
+int pyh_applog_register(PyObject *module); /* _pyhost._log_write, _log_record, ... */
 void pyh_applog_begin(pyh_req *r);         /* r is this OS thread's request now (detached) */
 void pyh_applog_end(pyh_req *r);           /* its unfinished wsgi.errors line is logged */
 void pyh_heap_dealloc(PyObject *self);

@@ -36,16 +36,18 @@ const (
 // logFlags defines serve's logging flags on l.
 func logFlags(fs *flag.FlagSet, l *LogConfig) {
 	l.Format, l.AccessLogFormat = LogFormatText, AccessLogCombined
-	fs.Func("log-format", "form of pyhost's own log records on stderr (or --error-log): "+
-		"text (key=value, the default) or json (one object a line)", func(v string) error {
+	fs.Func("log-format", "form of the log records on stderr (or --error-log), pyhost's and "+
+		"the app's (wsgi.errors, sys.stderr, Python logging at its level): text (key=value, "+
+		"the default) or json (one object); either way one record a line, a traceback "+
+		"included", func(v string) error {
 		if v != LogFormatText && v != LogFormatJSON {
 			return fmt.Errorf("want text or json, got %q", v)
 		}
 		l.Format = v
 		return nil
 	})
-	fs.StringVar(&l.ErrorLog, "error-log", "", "write pyhost's own log (and what apps write "+
-		"to wsgi.errors) to FILE instead of stderr, appending; SIGUSR1 reopens it")
+	fs.StringVar(&l.ErrorLog, "error-log", "", "write pyhost's log (and what apps write "+
+		"to wsgi.errors and sys.stderr) to FILE instead of stderr, appending; SIGUSR1 reopens it")
 	fs.StringVar(&l.AccessLog, "access-log", "", "log every request to FILE (appending; "+
 		"SIGUSR1 reopens it) or to stdout with -; off unless given; with several process "+
 		"groups, the router's own answers go to the first group's, as process_group router")
