@@ -100,13 +100,7 @@ func processFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.Func("go-procs", "Go processors of each worker: all (every core, as Go sizes itself; "+
 		"the default) or auto (with --processes N ≥ 2: cores ÷ N while requests stay under "+
 		"50 µs in Python, all above 100 µs; less CPU per request on tiny requests, a longer "+
-		"latency tail when other work competes for the cores)", func(v string) error {
-		if v != "all" && v != "auto" {
-			return fmt.Errorf("want all or auto, got %q", v)
-		}
-		cfg.GoProcs = v
-		return nil
-	})
+		"latency tail when other work competes for the cores)", oneOf(&cfg.GoProcs, "all", "auto"))
 	fs.StringVar(&cfg.DisplayName, "display-name", "", "the worker processes' name in ps "+
 		"and top (default: pyhost's path)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second,
@@ -136,13 +130,7 @@ func httpFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.Func("http-server", "who reads requests and writes responses: fast (the default: "+
 		"pyhost's own HTTP/1 path for requests without a body, net/http for the rest of a "+
 		"connection from its first other request) or stdlib (net/http for every request)",
-		func(v string) error {
-			if v != HTTPServerFast && v != HTTPServerStdlib {
-				return fmt.Errorf("want %s or %s, got %q", HTTPServerFast, HTTPServerStdlib, v)
-			}
-			cfg.HTTPServer = v
-			return nil
-		})
+		oneOf(&cfg.HTTPServer, HTTPServerFast, HTTPServerStdlib))
 	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve Prometheus /metrics, "+
 		"/healthz and /readyz on this HOST:PORT (off unless given; bind it to loopback or a "+
 		"private interface: it tells anyone who can reach it about the server); series carry "+

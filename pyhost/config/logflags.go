@@ -39,13 +39,7 @@ func logFlags(fs *flag.FlagSet, l *LogConfig) {
 	fs.Func("log-format", "form of the log records on stderr (or --error-log), pyhost's and "+
 		"the app's (wsgi.errors, sys.stderr, Python logging at its level): text (key=value, "+
 		"the default) or json (one object); either way one record a line, a traceback "+
-		"included", func(v string) error {
-		if v != LogFormatText && v != LogFormatJSON {
-			return fmt.Errorf("want text or json, got %q", v)
-		}
-		l.Format = v
-		return nil
-	})
+		"included", oneOf(&l.Format, LogFormatText, LogFormatJSON))
 	fs.StringVar(&l.ErrorLog, "error-log", "", "write pyhost's log (and what apps write "+
 		"to wsgi.errors and sys.stderr) to FILE instead of stderr, appending; SIGUSR1 reopens it")
 	fs.StringVar(&l.AccessLog, "access-log", "", "log every request to FILE (appending; "+
@@ -53,13 +47,7 @@ func logFlags(fs *flag.FlagSet, l *LogConfig) {
 		"groups, the router's own answers go to the first group's, as process_group router")
 	fs.Func("access-log-format", "form of the access log: combined (Apache's combined "+
 		"format with request id, duration, process group, application group, pid and GIL "+
-		"wait appended; the default) or json", func(v string) error {
-		if v != AccessLogCombined && v != LogFormatJSON {
-			return fmt.Errorf("want combined or json, got %q", v)
-		}
-		l.AccessLogFormat = v
-		return nil
-	})
+		"wait appended; the default) or json", oneOf(&l.AccessLogFormat, AccessLogCombined, LogFormatJSON))
 	fs.Var(intSize{&l.AccessLogBuffer}, "access-log-buffer", "gather access-log lines and "+
 		"write up to SIZE bytes of them at once (e.g. 64KiB), each line at most a second late; "+
 		"a crash loses up to a second of lines (0: each line written as its request ends; "+
@@ -90,4 +78,15 @@ func (l LogConfig) check() error {
 		}
 	}
 	return nil
+}
+
+// oneOf is a flag's setter that takes one of two values into *dst and refuses others.
+func oneOf(dst *string, a, b string) func(string) error {
+	return func(v string) error {
+		if v != a && v != b {
+			return fmt.Errorf("want %s or %s, got %q", a, b, v)
+		}
+		*dst = v
+		return nil
+	}
 }

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -41,11 +40,7 @@ func CheckListen(addr string) error {
 		}
 		return nil
 	}
-	_, port, err := net.SplitHostPort(addr)
-	if err == nil {
-		_, err = strconv.ParseUint(port, 10, 16)
-	}
-	if err != nil {
+	if !isHostPort(addr) {
 		return fmt.Errorf("%q: want HOST:PORT, e.g. 127.0.0.1:8000 or [::1]:8000, or "+
 			"unix:PATH, e.g. unix:/run/pyhost/pyhost.sock", addr)
 	}

@@ -100,13 +100,18 @@ func (c Config) checkMetrics() error {
 	return nil
 }
 
-// checkMetricsListen checks a --metrics-listen address.
-func checkMetricsListen(addr string) error {
+// isHostPort says whether addr is HOST:PORT with a port number (the host may be empty).
+func isHostPort(addr string) bool {
 	_, port, err := net.SplitHostPort(addr)
 	if err == nil {
 		_, err = strconv.ParseUint(port, 10, 16)
 	}
-	if err != nil {
+	return err == nil
+}
+
+// checkMetricsListen checks a --metrics-listen address.
+func checkMetricsListen(addr string) error {
+	if !isHostPort(addr) {
 		return fmt.Errorf("%q: want HOST:PORT, e.g. 127.0.0.1:9100 (bind it to loopback or a "+
 			"private interface)", addr)
 	}
