@@ -120,8 +120,8 @@ func (fc *fastConn) serve() {
 	}
 }
 
-// awaitRequest waits between requests, as net/http does, for the first byte of the next one
-// under the idle timeout; false if none came.
+// awaitRequest waits between requests, as net/http does, for the first bytes of the next one
+// under the idle timeout; false if they did not come.
 func (fc *fastConn) awaitRequest(br *bufio.Reader) bool {
 	fc.setWaiting(true)
 	idle := fc.fs.srv.IdleTimeout
@@ -133,7 +133,9 @@ func (fc *fastConn) awaitRequest(br *bufio.Reader) bool {
 		dl = time.Now().Add(idle)
 	}
 	_ = fc.c.SetReadDeadline(dl)
-	_, err := br.Peek(1)
+	// Four bytes, as net/http waits for (no request is shorter): fewer before the client falls
+	// silent or closes end the connection without a word from either server.
+	_, err := br.Peek(4)
 	return err == nil
 }
 
@@ -190,11 +192,15 @@ func peeked(br *bufio.Reader, n int) []byte {
 // blank line), or -1 if the head does not fit in br's buffer. It consumes nothing. A head
 // whose lines end in a bare LF ends at its first empty line, as net/http reads it: such a
 // head is never plain (plainhead.Is wants CRLF), so it goes to net/http, which serves or
-// refuses it, rather than waiting for a CRLF CRLF that never comes.
+// refuses it, rather than waiting for a CRLF CRLF that never comes. So does a head that starts
+// with an empty line (net/http refuses that request line at once, 400).
 func peekHead(br *bufio.Reader) (int, error) {
 	scanned := 0
 	for {
 		buf := peeked(br, br.Buffered())
+		if n := emptyLineAt0(buf); n > 0 {
+			return n, nil
+		}
 		if i := bytes.Index(buf[max(scanned-3, 0):], crlfcrlf); i >= 0 {
 			return max(scanned-3, 0) + i + 4, nil
 		}
@@ -213,6 +219,17 @@ func peekHead(br *bufio.Reader) (int, error) {
 }
 
 var crlfcrlf = []byte("\r\n\r\n")
+
+// emptyLineAt0 is the length of an empty line ("\n" or "\r\n") at the start of buf, else 0.
+func emptyLineAt0(buf []byte) int {
+	switch {
+	case len(buf) > 0 && buf[0] == '\n':
+		return 1
+	case len(buf) > 1 && buf[0] == '\r' && buf[1] == '\n':
+		return 2
+	}
+	return 0
+}
 
 // bareLFHeadEnd returns the length through the first empty line after a bare LF in buf
 // ("\n\n" or "\n\r\n"), looking from index from on, or -1 if there is none yet.
