@@ -178,7 +178,7 @@ func (w *fastResponse) Write(p []byte) (int, error) {
 			w.pending = append(w.pending, p...)
 			return len(p), nil
 		}
-		w.commit(false)
+		w.commitBefore(p)
 	}
 	return w.writeBody(p)
 }
@@ -202,9 +202,16 @@ func (w *fastResponse) writeBody(p []byte) (int, error) {
 
 // commit decides the framing and writes the head and the body held back; done: the handler
 // has returned, so what is held back is the whole body.
-func (w *fastResponse) commit(done bool) {
+func (w *fastResponse) commit(done bool) { w.commitWith(done, nil) }
+
+// commitBefore commits because next, a write that no longer fits what is held back, follows:
+// a missing Content-Type is sniffed from the body's first bytes, next's included, as net/http
+// sniffs what its buffer passes on first.
+func (w *fastResponse) commitBefore(next []byte) { w.commitWith(false, next) }
+
+func (w *fastResponse) commitWith(done bool, next []byte) {
 	w.committed = true
-	added, dropConnection := w.frame(done)
+	added, dropConnection := w.frame(done, next)
 	w.head = w.appendHead(w.head[:0], added, dropConnection)
 	_, _ = w.bw.Write(w.head)
 	if len(w.pending) > 0 {
@@ -219,7 +226,7 @@ type addedFields struct{ length, contentType, connection, encoding string }
 // frame decides the framing as net/http does (chunkWriter.writeHeader), decision for
 // decision: the server's fields, chunked or not, whether the connection closes after the
 // response, and whether the handler's Connection field is dropped for the server's.
-func (w *fastResponse) frame(done bool) (added addedFields, dropConnection bool) {
+func (w *fastResponse) frame(done bool, next []byte) (added addedFields, dropConnection bool) {
 	req := w.req
 	isHEAD := req.Method == http.MethodHead
 	allowed := bodyAllowed(w.status)
@@ -237,8 +244,8 @@ func (w *fastResponse) frame(done bool) (added addedFields, dropConnection bool)
 		w.declared = int64(len(w.pending))
 		added.length = strconv.Itoa(len(w.pending))
 	}
-	if allowed && encoding == "" && !hasType && len(w.pending) > 0 {
-		added.contentType = http.DetectContentType(w.pending)
+	if allowed && encoding == "" && !hasType && len(w.pending)+len(next) > 0 {
+		added.contentType = http.DetectContentType(sniffSample(w.pending, next))
 	}
 	if wants10KeepAlive && (isHEAD || w.declared >= 0 || !allowed) {
 		if !hasConn {
@@ -399,3 +406,16 @@ type dateText struct {
 }
 
 var cachedDate atomic.Pointer[dateText]
+
+// sniffSample is the body's first bytes, as many as http.DetectContentType reads, from what is
+// held back followed by the write that comes next.
+func sniffSample(pending, next []byte) []byte {
+	const sniffLen = 512 // what DetectContentType considers
+	if len(pending) >= sniffLen || len(next) == 0 {
+		return pending
+	}
+	if len(pending) == 0 {
+		return next[:min(len(next), sniffLen)]
+	}
+	return append(pending[:len(pending):len(pending)], next[:min(len(next), sniffLen-len(pending))]...)
+}
