@@ -72,6 +72,10 @@ func TestPrintConfigSources(t *testing.T) {
 		`listen +127.0.0.1:7003 +flag --bind`,
 		`shutdown-timeout +5s +env PYHOST_SHUTDOWN_TIMEOUT`,
 		`max-body-size +100MiB +default`,
+		// An empty default shows what serve runs with instead.
+		`gil +shared +default`,
+		`log-format +text +default`,
+		`http-server +fast +default`,
 		`mount +/api=testdata/config/site/app.py +testdata/config/one-group.toml:11`,
 	} {
 		if !regexp.MustCompile(`(?m)^` + want + `$`).MatchString(r.Stdout) {

@@ -82,7 +82,7 @@ func CutPrintConfig(args []string) (rest []string, found bool) {
 func PrintServeConfig(args []string, w, stderr io.Writer, build gil.Build) error {
 	environ := os.Environ()
 	_, ignored, _ := readEnv(ServeFlags(&Config{}, io.Discard), environ)
-	f, _, gots, found, err := parseProcessGroups(args, environ, stderr, build)
+	f, cfgs, gots, found, err := parseProcessGroups(args, environ, stderr, build)
 	if !found {
 		cfg, got, err := parseServe(args, environ, stderr, build)
 		if err != nil {
@@ -93,7 +93,7 @@ func PrintServeConfig(args []string, w, stderr io.Writer, build gil.Build) error
 		if cfg.App != "" {
 			fmt.Fprintf(tw, "app\t%s\targument\n", cfg.App)
 		}
-		printFlags(tw, got)
+		printFlags(tw, got, effectiveDefaults(cfg))
 		tw.Flush()
 		printIgnored(w, ignored)
 		return nil
@@ -111,7 +111,7 @@ func PrintServeConfig(args []string, w, stderr io.Writer, build gil.Build) error
 				fmt.Fprintf(tw, "mount\t%s=%s\t%s:%d\n", m.Prefix, m.App, f.Path, m.Line)
 			}
 		}
-		printFlags(tw, gots[i], "mount") // (the file's, above)
+		printFlags(tw, gots[i], effectiveDefaults(cfgs[i]), "mount") // (the file's, above)
 	}
 	for _, s := range f.Static {
 		fmt.Fprintf(tw, "\nstatic\t%s=%s\t%s:%d\n", s.Prefix, s.Dir, f.Path, s.Line)
@@ -135,9 +135,28 @@ func configOrigin(args []string) string {
 	return "env " + EnvConfig
 }
 
+// effectiveDefaults are the values that flags left unset take in cfg (validated) where the
+// flag's own default is empty: what serve runs with, not "".
+func effectiveDefaults(cfg Config) map[string]string {
+	or := func(v, dflt string) string {
+		if v == "" {
+			return dflt
+		}
+		return v
+	}
+	return map[string]string{
+		"gil":               string(cfg.GIL),
+		"application-group": cfg.AppGroup,
+		"log-format":        cfg.Logs.Format,
+		"access-log-format": cfg.Logs.AccessLogFormat,
+		"http-server":       or(cfg.HTTPServer, HTTPServerFast),
+		"go-procs":          or(cfg.GoProcs, "all"),
+	}
+}
+
 // printFlags writes one line per value of each of serve's flags (by their own names), with
-// its source; flags nothing set show their default.
-func printFlags(w io.Writer, got origins, except ...string) {
+// its source; flags nothing set show their default (effective: what an empty default means).
+func printFlags(w io.Writer, got origins, effective map[string]string, except ...string) {
 	ServeFlags(&Config{}, io.Discard).VisitAll(func(f *flag.Flag) {
 		if aliases[f.Name] != "" || misnomers[f.Name] != "" || slices.Contains(except, f.Name) {
 			return
@@ -147,6 +166,9 @@ func printFlags(w io.Writer, got origins, except ...string) {
 			def := f.DefValue
 			if f.Name == "listen" {
 				def = DefaultListen
+			}
+			if def == "" && effective[f.Name] != "" {
+				def = effective[f.Name]
 			}
 			fmt.Fprintf(w, "%s\t%s\tdefault\n", f.Name, shown(def))
 			return
