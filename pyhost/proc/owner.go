@@ -2,13 +2,12 @@ package proc
 
 import "os"
 
-// GiveToUser makes --user (and --group, else the user's own group) the owner of path, a file
-// that root created for a process that drops to that user later (a log file both write to).
-// It does nothing when neither is set.
+// GiveToUser makes path, a file this process created, FileOwner's: the app's user's when
+// this process is root. It does nothing when neither --user nor --group is set.
 func GiveToUser(path, userName, group string) error {
-	id, ok, err := resolveIdentity(userName, group)
-	if err != nil || !ok {
+	uid, gid, err := FileOwner(userName, group)
+	if err != nil || uid == -1 && gid == -1 {
 		return err
 	}
-	return os.Chown(path, id.uid, id.gid)
+	return os.Chown(path, uid, gid)
 }

@@ -125,11 +125,12 @@ func DropPrivileges(userName, group string) error {
 	return nil
 }
 
-// SocketOwner is the owner that a Unix socket bound for --listen unix:PATH gets: --user and
-// --group (the --user's own group without --group) when this process is root, so that the
-// app's user, and those of its group (nginx, say, with --socket-mode 0660), may connect;
-// -1, -1 (the file stays as made) otherwise.
-func SocketOwner(userName, group string) (uid, gid int, err error) {
+// FileOwner is the owner a file that root makes for the app gets (a unix:PATH listener's
+// socket, an access log the workers append to): --user and --group (the --user's own group
+// without --group) when this process is root, so that the app's user, and those of its group
+// (nginx, say, with --socket-mode 0660), may use it; -1, -1 (the file stays as made)
+// otherwise.
+func FileOwner(userName, group string) (uid, gid int, err error) {
 	if os.Geteuid() != 0 {
 		return -1, -1, nil
 	}

@@ -158,7 +158,7 @@ func bindUnix(path string) (*os.File, error) {
 // --socket-mode and, as it stays root when started so, owned by --user and --group (the
 // app's, as a single process that dropped to them would make them).
 func socketOptions(cfg config.Config) (worker.SocketOptions, error) {
-	uid, gid, err := proc.SocketOwner(cfg.User, cfg.UnixGroup)
+	uid, gid, err := proc.FileOwner(cfg.User, cfg.UnixGroup)
 	return worker.SocketOptions{Mode: cfg.SocketMode, UID: uid, GID: gid}, err
 }
 
