@@ -52,7 +52,9 @@ if mode == "static":
     # pyexpat into it), and the symbol table that extension modules link against at dlopen.
     libs = " ".join([archive, v("MODLIBS") or "", v("LIBS") or "", v("SYSLIBS") or "",
                      "-Wl,--export-dynamic"])
-    libs = " ".join(dict.fromkeys(libs.split()))
+    # Makefile line continuations can survive into sysconfig (3.15's MODLIBS holds "\\ "): a
+    # lone backslash is not a flag, and cgo refuses the whole line for it.
+    libs = " ".join(dict.fromkeys(w for w in libs.split() if w != "\\"))
 else:
     if not v("Py_ENABLE_SHARED"):
         sys.exit(f"{sys.executable} was built without --enable-shared: link it with "
