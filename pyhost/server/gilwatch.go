@@ -1,6 +1,8 @@
 package server
 
 import (
+	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"sort"
@@ -142,4 +144,18 @@ func (s *Server) gilView() []observe.GILState {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ApplicationGroup < out[j].ApplicationGroup })
 	return out
+}
+
+// printGILCheck is `pyhost check`'s part on a free-threaded build: whether importing the app
+// left the GIL on, what switched it on, what that means and what to do.
+func printGILCheck(w io.Writer, mode gil.Mode, enabled bool, by []string) {
+	if mode == gil.Free && enabled {
+		if len(by) == 0 {
+			by = []string{"unknown"}
+		}
+		fmt.Fprintf(w, "GIL re-enabled by: %v\n", by)
+		fmt.Fprintf(w, "  what it means: %s\n", gilMeaning(by))
+		fmt.Fprintf(w, "  what to do: %s\n", gilRemedy(by))
+	}
+	fmt.Fprintf(w, "GIL enabled after import: %v\n", enabled)
 }
