@@ -379,31 +379,50 @@ def _forget_app_modules(before):
             del sys.modules[name]
 
 
-# Free-threaded builds: an extension without Py_mod_gil support switches the GIL back on and
-# CPython says so with a RuntimeWarning. Record the module so pyhost can report it.
+# Free-threaded builds: an extension module that does not declare free-threading support
+# (Py_mod_gil, or PyUnstable_Module_SetGIL for single-phase init) switches its interpreter's GIL
+# back on for good while it is created, in _imp.create_dynamic (or create_builtin). CPython
+# says so with a RuntimeWarning, which the app's warnings filters may hide ("ignore") or turn
+# into an ImportError ("error", the GIL on all the same), so pyhost does not read the warning:
+# it wraps the two creators and compares sys._is_gil_enabled() before and after. Imports of
+# other modules cost nothing; the wrapper only runs for extension modules.
 gil_enabled_by = []
-if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():
-    import warnings
 
-    warnings.filterwarnings("always", message="The global interpreter lock", category=RuntimeWarning)
-    _show = warnings.showwarning
 
-    def _showwarning(message, category, filename, lineno, file=None, line=None):
-        text = str(message)
-        if issubclass(category, RuntimeWarning) and "to load module '" in text:
-            module = text.split("to load module '", 1)[1].split("'", 1)[0]
-            gil_enabled_by.append(module)
-            sys.stderr.write("pyhost: extension module %r re-enabled the GIL (it does not "
-                             "declare free-threading support)\n" % module)
-            return
-        _show(message, category, filename, lineno, file, line)
+def _watch_gil(create):
+    def create_watched(spec, *args):
+        was_on = sys._is_gil_enabled()
+        try:
+            return create(spec, *args)
+        finally:
+            if not was_on and sys._is_gil_enabled() and len(gil_enabled_by) < 16:
+                gil_enabled_by.append(getattr(spec, "name", "?"))
+    create_watched.__wrapped__ = create
+    return create_watched
 
-    warnings.showwarning = _showwarning
+
+if hasattr(sys, "_is_gil_enabled"):
+    import _imp
+    for _name in ("create_dynamic", "create_builtin"):
+        _create = getattr(_imp, _name, None)
+        if _create is not None and not hasattr(_create, "__wrapped__"):
+            setattr(_imp, _name, _watch_gil(_create))
+    del _name, _create
+    # Already on before pyhost could watch: PYTHON_GIL=1 (-X gil=1), or an extension imported
+    # by site (a .pth file, sitecustomize) before this module ran.
+    if sys._is_gil_enabled():
+        if os.environ.get("PYTHON_GIL") == "1":
+            gil_enabled_by.append("PYTHON_GIL=1")
+        elif getattr(sys.flags, "gil", None) == 1:
+            gil_enabled_by.append("the interpreter's configuration (enable_gil=1)")
+        else:
+            gil_enabled_by.append("an extension module imported before pyhost's bootstrap "
+                                  "(site, a .pth file or sitecustomize)")
 
 
 def gil_report():
     enabled = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
-    return "%d\t%s" % (enabled, ",".join(gil_enabled_by))
+    return "%d\t%s" % (enabled, "\x1f".join(gil_enabled_by))
 
 
 def _extension_modules():

@@ -188,20 +188,6 @@ func (rt *Runtime) callBootstrap(in *Interp, fn string, args ...string) (string,
 	return out, err
 }
 
-// GILReport says whether the GIL is on in the interpreter (always, except on a free-threaded
-// build) and which extension modules switched it back on.
-func (rt *Runtime) GILReport(in *Interp) (enabled bool, enabledBy []string) {
-	out, err := rt.callBootstrap(in, "gil_report")
-	if err != nil {
-		return true, nil
-	}
-	flag, mods, _ := strings.Cut(out, "\t")
-	if mods != "" {
-		enabledBy = strings.Split(mods, ",")
-	}
-	return flag == "1", enabledBy
-}
-
 // CheckApp imports app in the interpreter and returns the bootstrap's JSON report.
 func (rt *Runtime) CheckApp(in *Interp, app AppSpec) (string, error) {
 	return rt.callBootstrap(in, "check_app", app.args()...)

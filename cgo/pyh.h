@@ -50,6 +50,7 @@ typedef struct pyh_interp {
     PyObject *request_timeout_type; /* bootstrap: RequestTimeout, raised at the deadline */
     PyObject *str_close, *str_filelike, *str_blksize, *str_fileno, *str_tell, *str_write;
     PyObject *str_wsgi_input;
+    int gil_noticed;              /* atomic: its GIL was found switched back on (gil_probe.c) */
 } pyh_interp;
 
 /* What a request's one C call hands back to Go. */
@@ -72,6 +73,8 @@ typedef struct pyh_result {
     char *err;            /* malloc'd traceback / reason text, or NULL */
     int64_t gil_wait_ns;  /* time spent waiting to attach the thread state */
     int client_gone;      /* the client disconnected while we wrote or read */
+    int gil_turned_on;    /* free-threading: the interpreter's GIL found on for the first time
+                           * at this request's end: 1 it was off when it began, 2 it was on */
 } pyh_result;
 
 /* One request's C state (request_state.c). It lives on the heap, not on pyh_serve's stack,
@@ -200,6 +203,12 @@ PyThreadState *pyh_thread_state(pyh_interp *in); /* this OS thread's, made if ne
 void pyh_attach_state(PyThreadState *ts, int64_t *wait_ns);
 void pyh_detach(void);
 int pyh_gil_held(PyInterpreterState *interp); /* gil_probe.c */
+/* Free-threading (gil_probe.c): whether an interpreter's GIL is switched on for good (1 on
+ * builds with the GIL), and, once per interpreter, that it has been found so. pyh_gil_watching
+ * (set before serving in --gil free) makes each request look until it has. */
+extern int pyh_gil_watching;
+int pyh_gil_on(pyh_interp *in);
+int pyh_gil_notice(pyh_interp *in);
 void pyh_register_tstate(pyh_interp *in, PyThreadState *ts);
 void pyh_delete_made_tstates(pyh_interp *in); /* with in's owner attached, no request running */
 

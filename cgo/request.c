@@ -258,6 +258,9 @@ void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, u
     pyh_obs obs; /* the pyhost module's metrics and events (pymodule.h): a flag when unused */
     pyh_obs_begin(in, &obs);
     pyh_attach_state(ts, &out->gil_wait_ns);
+    /* --gil free: was the GIL still off as the app began (until it has been found on)? */
+    int gil_watch = pyh_gil_watching && !__atomic_load_n(&in->gil_noticed, __ATOMIC_RELAXED);
+    int gil_was_on = gil_watch && pyh_gil_on(in);
 
     if (app < 0 || app >= in->napps) {
         PyErr_SetString(PyExc_RuntimeError, "no such WSGI application in this interpreter");
@@ -315,5 +318,6 @@ done:
     finish(r, failed, out);
     pyh_req_end(r);
     if (obs.flags) pyh_obs_end(in, &obs, out);
+    if (gil_watch && pyh_gil_notice(in)) out->gil_turned_on = gil_was_on ? 2 : 1;
     pyh_detach();
 }

@@ -105,6 +105,12 @@ func (c *Call) Err() string {
 // GILWait is how long the request waited to attach its thread state.
 func (c *Call) GILWait() time.Duration { return time.Duration(c.res.gil_wait_ns) }
 
+// GILTurnedOn says, once per interpreter, that this request found the interpreter's GIL
+// switched back on (free-threading, with WatchGIL): GILOnDuring when it was still off as the
+// request began (an import in this request, or in a concurrent one, did it), GILOnBefore when
+// it was on already (a thread outside any request did it); GILOff otherwise.
+func (c *Call) GILTurnedOn() GILChange { return GILChange(c.res.gil_turned_on) }
+
 // ClientGone reports that the client disconnected mid-request.
 func (c *Call) ClientGone() bool { return c.res.client_gone != 0 }
 

@@ -43,6 +43,9 @@ type Handler struct {
 	// queued behind it just before its call into Python, so a long call does not leave them
 	// for another thread to be woken for (pyhost/server, goprocs.go).
 	YieldBeforeCall *atomic.Bool
+	// GILTurnedOn, if set, is told (once per interpreter) that a request found its
+	// interpreter's GIL switched back on (free-threading: cgo.WatchGIL). It must not block.
+	GILTurnedOn func(member *subinterp.Member, change cgo.GILChange, r *http.Request, requestID string)
 
 	app    atomic.Pointer[subinterp.App]
 	loadMu sync.Mutex

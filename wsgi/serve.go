@@ -191,6 +191,9 @@ func (h *Handler) callApp(w http.ResponseWriter, r *http.Request, s *scratch, th
 		dl.stop()
 		*abandoned = h.InFlight.unwound(dl)
 	}
+	if change := call.GILTurnedOn(); change != cgo.GILOff && h.GILTurnedOn != nil {
+		h.GILTurnedOn(member, change, r, requestID)
+	}
 	gilWait := gateWait + call.GILWait()
 	gil.RecordWait(gilWait)
 	return gilWait

@@ -42,6 +42,8 @@ type Metrics struct {
 	queueWait  *prometheus.HistogramVec
 	interps    *prometheus.GaugeVec
 	gilEnabled *prometheus.GaugeVec
+	// gilEnabledBy: per group, what switched its GIL back on (GILModulesPerGroup at most).
+	gilEnabledBy *prometheus.GaugeVec
 
 	// series caches the label-resolved metrics of each kind of request, so that a request
 	// costs a map lookup instead of hashing its labels once per metric.
@@ -113,8 +115,12 @@ func NewMetrics(o MetricsOptions) *Metrics {
 	if o.FreeThreaded {
 		m.gilEnabled = f.NewGaugeVec(prometheus.GaugeOpts{Name: "pyhost_gil_reenabled",
 			Help: "1 when an extension module without free-threading support switched the GIL " +
-				"back on in the application group (checked when its app loads), else 0.",
+				"back on in the application group (when its app loaded or in a request since), else 0.",
 			ConstLabels: constPG}, []string{"application_group"})
+		m.gilEnabledBy = f.NewGaugeVec(prometheus.GaugeOpts{Name: "pyhost_gil_reenabled_by",
+			Help: "1 for each extension module (or PYTHON_GIL=1) that switched the GIL back on in " +
+				"the application group; at most 8 modules a group, the rest as module=\"other\".",
+			ConstLabels: constPG}, []string{"application_group", "module"})
 	}
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pyhost_request_threads",
@@ -205,6 +211,18 @@ func (m *Metrics) GILReport(group string, enabled bool) {
 		v = 1
 	}
 	m.gilEnabled.WithLabelValues(group).Set(v)
+}
+
+// GILModulesPerGroup bounds the pyhost_gil_reenabled_by series of a group: past it, the
+// caller passes module "other".
+const GILModulesPerGroup = 8
+
+// GILReenabledBy notes what switched the GIL back on in a group (see GILModulesPerGroup).
+func (m *Metrics) GILReenabledBy(group, module string) {
+	if m == nil || m.gilEnabledBy == nil {
+		return
+	}
+	m.gilEnabledBy.WithLabelValues(group, module).Set(1)
 }
 
 // Handler serves the metrics in Prometheus's text format (/metrics); the no-op metrics

@@ -33,6 +33,8 @@ type ProcessThreads struct {
 	Threads      int                  `json:"threads"`
 	Busy         int                  `json:"busy"`
 	Requests     []request.BusyThread `json:"requests"`
+	// GIL, on a free-threaded build in --gil free, is each loaded application group's GIL.
+	GIL []GILState `json:"gil,omitempty"`
 	// Error says why a worker's threads are missing (it did not answer in time).
 	Error string `json:"error,omitempty"`
 }
@@ -120,6 +122,7 @@ func writeThreadsText(w io.Writer, v ThreadsView) {
 			continue
 		}
 		fmt.Fprintf(w, ": %d of %d request threads busy\n", p.Busy, p.Threads)
+		writeGILText(w, p.GIL)
 		for _, rt := range p.Requests {
 			fmt.Fprintf(w, "  thread %d: %s %s  request %s  running %s  application group %s, interpreter %d\n",
 				rt.Thread, rt.Method, rt.Path, rt.RequestID,

@@ -97,10 +97,7 @@ func printCheck(w io.Writer, app string, mode gil.Mode, r *checkReport) {
 		fmt.Fprintf(w, "  FAILS  %-30s %s\n", failed, r.Error)
 	}
 	if cgo.IsFreeThreadedBuild() {
-		if len(r.GILEnabledBy) > 0 {
-			fmt.Fprintf(w, "GIL re-enabled by: %v\n", r.GILEnabledBy)
-		}
-		fmt.Fprintf(w, "GIL enabled after import: %v\n", r.GILEnabled)
+		printGILCheck(w, mode, r.GILEnabled, r.GILEnabledBy)
 	}
 	switch {
 	case r.OK:

@@ -94,6 +94,8 @@ type Server struct {
 	// procs shapes Go's scheduler to the app's requests in a worker among siblings (nil
 	// otherwise: goprocs.go).
 	procs *goProcsTuner
+	// gil: what switched the GIL back on, per application group (gilwatch.go).
+	gil gilWatch
 }
 
 // workerNewConnGrace: a worker drains while its listening sockets stay open elsewhere (in the
@@ -130,6 +132,7 @@ func New(opts Options) (*Server, error) {
 		groups: subinterp.NewRegistry(rt, cfg.GIL, cfg.Interpreters, cfg.Threads != 1),
 		mounts: cfg.AllMounts(), accessLog: al}
 	s.observeRequests()
+	s.startGILWatch()
 	// wsgi.multiprocess follows the seed's rule: true whenever --processes is given.
 	s.groups.SetMultiprocess(cfg.Processes > 0)
 	s.groups.SetProcessFacts(cgo.ProcessFacts{ProcessGroup: config.ProcessGroupName(cfg.ProcessGroup), GILMode: string(cfg.GIL),
@@ -235,6 +238,7 @@ func (s *Server) newHandler(m config.Mount, listenAddr string) *wsgi.Handler {
 		Table:           s.table,
 		CallClock:       s.procs.callClock(),
 		YieldBeforeCall: s.procs.yieldFlag(),
+		GILTurnedOn:     s.gilTurnedOnHook(group),
 	}
 }
 
@@ -266,24 +270,6 @@ func (s *Server) load(group string, m config.Mount, spec cgo.AppSpec) (*subinter
 	s.metrics.Loaded(g.Name, g.Size(), s.cfg.GIL)
 	s.reportGIL(g)
 	return app, nil
-}
-
-// reportGIL says when an extension switched the GIL back on in a free-threaded build (each
-// interpreter has its own switch).
-func (s *Server) reportGIL(g *subinterp.Group) {
-	if !cgo.IsFreeThreadedBuild() || s.cfg.GIL != gil.Free {
-		return
-	}
-	for _, in := range g.Interps() {
-		enabled, mods := s.rt.GILReport(in)
-		s.metrics.GILReport(g.Name, enabled)
-		if enabled {
-			s.log.Warn("the GIL is enabled again: an extension module did not declare "+
-				"free-threading support, so requests take turns on the GIL",
-				"application_group", g.Name, "modules", strings.Join(mods, ","))
-			return
-		}
-	}
 }
 
 // preload loads %{GLOBAL}'s apps (always: an import error there stops the start, as with

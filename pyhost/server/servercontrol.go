@@ -43,7 +43,7 @@ func (s *Server) serveControl(ln net.Listener) {
 func (s *Server) localThreads(q observe.ThreadsQuery) observe.ProcessThreads {
 	p := observe.ProcessThreads{PID: os.Getpid(), ProcessGroup: config.ProcessGroupName(s.cfg.ProcessGroup),
 		Slot: -1, Threads: s.threads.Threads(), Busy: s.threads.Busy(),
-		Requests: []request.BusyThread{}}
+		Requests: []request.BusyThread{}, GIL: s.gilView()}
 	if s.table != nil {
 		for _, rt := range s.table.Busy(q.Stacks, q.Wait) {
 			p.Requests = append(p.Requests, rt.BusyThread)
