@@ -125,6 +125,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
+	case server.PlaceProbeCommand:
+		return server.PlaceProbe(args[1:], stdout)
 	case "check-config":
 		return checkConfig(args[1:], stdout, stderr)
 	case "import-apache":

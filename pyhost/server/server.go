@@ -91,6 +91,8 @@ type Server struct {
 	accessLog *observe.AccessLog
 	// inflight tells a stop which requests still owe a response (abandoned.go).
 	inflight wsgi.InFlight
+	// auto: where --application-group auto placed each mount (placement.go).
+	auto placements
 	// procs shapes Go's scheduler to the app's requests in a worker among siblings (nil
 	// otherwise: goprocs.go).
 	procs *goProcsTuner
@@ -241,6 +243,9 @@ func (s *Server) newHandler(m config.Mount, listenAddr string) *wsgi.Handler {
 // load creates the group if needed and imports the app into it, logging a failure in full
 // once (with advice when an extension cannot live in a sub-interpreter).
 func (s *Server) load(group string, m config.Mount, spec cgo.AppSpec) (*subinterp.App, error) {
+	if m.AppGroup == config.AppGroupAuto {
+		return s.loadAuto(group, m, spec)
+	}
 	start := time.Now()
 	g, err := s.groups.Group(group)
 	if err != nil {
@@ -249,23 +254,29 @@ func (s *Server) load(group string, m config.Mount, spec cgo.AppSpec) (*subinter
 	}
 	app, err := s.groups.Load(g, spec)
 	if err != nil {
-		var pyErr *cgo.PythonError
-		if errors.As(err, &pyErr) {
-			attrs := []any{"app", m.App, "mount", m.Prefix, "application_group", group, "traceback", pyErr.Traceback}
-			if mod, ok := subinterp.UnsupportedModule(pyErr.Traceback); ok {
-				attrs = append(attrs, "module", mod, "remedy", subinterp.Remedy(mod, group))
-			}
-			s.log.Error("could not load the WSGI application", attrs...)
-			return nil, fmt.Errorf("%w: %s", ErrAppLoad, pyErr.Summary())
-		}
-		s.log.Error("could not load the WSGI application", "app", m.App, "application_group", group, "error", err)
-		return nil, err
+		return nil, s.loadFailed(group, m, err)
 	}
 	s.log.Info("loaded WSGI application", "app", m.App, "mount", m.Prefix, "application_group", group,
 		"interpreters", g.Size(), "gil", string(s.cfg.GIL), "took", time.Since(start).Round(time.Millisecond).String())
 	s.metrics.Loaded(g.Name, g.Size(), s.cfg.GIL)
 	s.reportGIL(g)
 	return app, nil
+}
+
+// loadFailed logs why the app could not load into group, in full, and returns the error for
+// the handler.
+func (s *Server) loadFailed(group string, m config.Mount, err error) error {
+	var pyErr *cgo.PythonError
+	if errors.As(err, &pyErr) {
+		attrs := []any{"app", m.App, "mount", m.Prefix, "application_group", group, "traceback", pyErr.Traceback}
+		if mod, ok := subinterp.UnsupportedModule(pyErr.Traceback); ok {
+			attrs = append(attrs, "module", mod, "remedy", subinterp.Remedy(mod, group))
+		}
+		s.log.Error("could not load the WSGI application", attrs...)
+		return fmt.Errorf("%w: %s", ErrAppLoad, pyErr.Summary())
+	}
+	s.log.Error("could not load the WSGI application", "app", m.App, "application_group", group, "error", err)
+	return err
 }
 
 // reportGIL says when an extension switched the GIL back on in a free-threaded build (each
