@@ -40,7 +40,7 @@ func TestAutoPlacementSinglePhase(t *testing.T) {
 		t.Skipf("Python %s does not refuse single-phase modules in sub-interpreters; "+
 			"TestAutoPlacementNumPy covers 3.11", linked.Version)
 	}
-	if !hasSinglePhase(t) {
+	if r := runPyhost(t, together, "check", "testdata/singlephase.py"); strings.Contains(r.Out, "No module named") {
 		t.Skipf("Python %s was built without CPython's test modules (_testsinglephase)", linked.Version)
 	}
 	for _, mode := range gilModes() {
@@ -73,14 +73,13 @@ func TestAutoPlacementSinglePhase(t *testing.T) {
 }
 
 // Under --gil own a pure-Python app gets K own-GIL interpreters, and two mounts get a group
-// each: neither sees the other's globals, and neither runs in the main interpreter.
+// each: neither sees the other's globals.
 func TestAutoPlacementIsolated(t *testing.T) {
 	if linked.FreeThreaded || linked.Minor < 12 {
 		t.Skipf("own-GIL sub-interpreters need a GIL build ≥ 3.12; this is %s", linked.Version)
 	}
 	s := startServer(t, "--gil", "own", "--interpreters", "2", "--application-group", "auto",
-		"--mount", "/a=testdata/isolation.py", "--mount", "/b=testdata/isolation.py",
-		"--mount", "/g=testdata/isolation.py,group=%{GLOBAL}")
+		"--mount", "/a=testdata/isolation.py", "--mount", "/b=testdata/isolation.py")
 	seen := map[int64]bool{}
 	for i := 0; i < 10; i++ {
 		seen[s.report(t, s.URL+"/a?set=apple").Interp] = true
@@ -88,9 +87,8 @@ func TestAutoPlacementIsolated(t *testing.T) {
 	if len(seen) != 2 {
 		t.Errorf("10 requests to /a reached %d interpreters, want 2 (--interpreters 2)", len(seen))
 	}
-	b, g := s.report(t, s.URL+"/b"), s.report(t, s.URL+"/g")
-	if b.Value != nil || seen[b.Interp] || seen[g.Interp] || b.Interp == g.Interp {
-		t.Errorf("mounts not isolated: /a in %v, /b %+v, %%{GLOBAL} %+v", seen, b, g)
+	if b := s.report(t, s.URL+"/b"); b.Value != nil || seen[b.Interp] {
+		t.Errorf("mounts not isolated: /a in %v, /b %+v", seen, b)
 	}
 	for _, prefix := range []string{"/a", "/b"} {
 		wantIn(t, prefix, placedLine(t, s, prefix), "placement=isolated", "interpreters=2",
@@ -136,5 +134,26 @@ func TestAutoPlacementProcesses(t *testing.T) {
 	}
 	if r := s.report(t, s.URL+"/"); r.Requests != 1 {
 		t.Errorf("%+v", r)
+	}
+}
+
+// The config file's application-group = "auto", in a group's table and on one mount: valid
+// for check-config, and each mount gets a sub-interpreter group of its own.
+func TestAutoPlacementConfigFile(t *testing.T) {
+	path := groupsConfig(t, groupTable("web", `application-group = "auto"`)+
+		mountTable("/a", "app.py", "web")+mountTable("/b", "app.py", "web", `application-group = "auto"`))
+	if r := runPyhost(t, together, "check-config", path); r.Code != 0 || !strings.Contains(r.Out, "application group auto") {
+		t.Fatalf("check-config: exit %d\n%s", r.Code, r.Out)
+	}
+	s := startServer(t, "--config", path, "--preload")
+	var a, b groupFacts
+	s.getJSON(t, "/a", &a)
+	s.getJSON(t, "/b", &b)
+	if !strings.HasSuffix(a.ApplicationGroup, "|/a") || !strings.HasSuffix(b.ApplicationGroup, "|/b") {
+		t.Errorf("application groups: /a in %q, /b in %q; want one host:port|SCRIPT_NAME group each",
+			a.ApplicationGroup, b.ApplicationGroup)
+	}
+	for _, prefix := range []string{"/a", "/b"} {
+		wantIn(t, prefix, placedLine(t, s, prefix), "placement=shared-gil")
 	}
 }
