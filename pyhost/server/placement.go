@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -55,7 +56,7 @@ func (s *Server) loadAuto(group string, m config.Mount, spec cgo.AppSpec) (*subi
 			continue
 		}
 		if err != nil {
-			return nil, s.loadFailed(group, m, err)
+			return nil, s.autoLoadFailed(group, m, err)
 		}
 		if s.auto.placed == nil {
 			s.auto.placed = map[string]subinterp.Placement{}
@@ -65,7 +66,7 @@ func (s *Server) loadAuto(group string, m config.Mount, spec cgo.AppSpec) (*subi
 		return app, nil
 	}
 	// Not reached: the main interpreter refuses no module.
-	return nil, s.loadFailed(group, m, refused[len(refused)-1])
+	return nil, s.autoLoadFailed(group, m, refused[len(refused)-1])
 }
 
 // placed logs, once per load, where an auto mount's app went and why, and notes its group in
@@ -107,4 +108,18 @@ func placedWhy(mode gil.Mode, p subinterp.Placement) string {
 			"--interpreters K > 1 for a pool of sub-interpreters)"
 	}
 	return "the main interpreter is the only one --gil " + string(mode) + " allows"
+}
+
+// autoLoadFailed logs, as load does for any group, why the app could not load into group,
+// with its whole traceback, and returns the error for the handler.
+func (s *Server) autoLoadFailed(group string, m config.Mount, err error) error {
+	var pyErr *cgo.PythonError
+	if errors.As(err, &pyErr) {
+		s.log.Error("could not load the WSGI application", "app", m.App, "mount", m.Prefix,
+			"application_group", group, "traceback", pyErr.Traceback)
+		return fmt.Errorf("%w: %s", ErrAppLoad, pyErr.Summary())
+	}
+	s.log.Error("could not load the WSGI application", "app", m.App, "mount", m.Prefix,
+		"application_group", group, "error", err)
+	return err
 }

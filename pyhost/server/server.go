@@ -254,29 +254,23 @@ func (s *Server) load(group string, m config.Mount, spec cgo.AppSpec) (*subinter
 	}
 	app, err := s.groups.Load(g, spec)
 	if err != nil {
-		return nil, s.loadFailed(group, m, err)
+		var pyErr *cgo.PythonError
+		if errors.As(err, &pyErr) {
+			attrs := []any{"app", m.App, "mount", m.Prefix, "application_group", group, "traceback", pyErr.Traceback}
+			if mod, ok := subinterp.UnsupportedModule(pyErr.Traceback); ok {
+				attrs = append(attrs, "module", mod, "remedy", subinterp.Remedy(mod, group))
+			}
+			s.log.Error("could not load the WSGI application", attrs...)
+			return nil, fmt.Errorf("%w: %s", ErrAppLoad, pyErr.Summary())
+		}
+		s.log.Error("could not load the WSGI application", "app", m.App, "application_group", group, "error", err)
+		return nil, err
 	}
 	s.log.Info("loaded WSGI application", "app", m.App, "mount", m.Prefix, "application_group", group,
 		"interpreters", g.Size(), "gil", string(s.cfg.GIL), "took", time.Since(start).Round(time.Millisecond).String())
 	s.metrics.Loaded(g.Name, g.Size(), s.cfg.GIL)
 	s.reportGIL(g)
 	return app, nil
-}
-
-// loadFailed logs why the app could not load into group, in full, and returns the error for
-// the handler.
-func (s *Server) loadFailed(group string, m config.Mount, err error) error {
-	var pyErr *cgo.PythonError
-	if errors.As(err, &pyErr) {
-		attrs := []any{"app", m.App, "mount", m.Prefix, "application_group", group, "traceback", pyErr.Traceback}
-		if mod, ok := subinterp.UnsupportedModule(pyErr.Traceback); ok {
-			attrs = append(attrs, "module", mod, "remedy", subinterp.Remedy(mod, group))
-		}
-		s.log.Error("could not load the WSGI application", attrs...)
-		return fmt.Errorf("%w: %s", ErrAppLoad, pyErr.Summary())
-	}
-	s.log.Error("could not load the WSGI application", "app", m.App, "application_group", group, "error", err)
-	return err
 }
 
 // reportGIL says when an extension switched the GIL back on in a free-threaded build (each
