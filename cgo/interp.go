@@ -46,11 +46,13 @@ type GILMode int
 
 // SharedGIL: a legacy sub-interpreter on the main GIL. OwnGIL: PEP 684, its own GIL and
 // allocator, multi-phase-init extensions only. FreeThreaded: PEP 703 build, no GIL;
-// sub-interpreters get the isolated config.
+// sub-interpreters get the isolated config. SharedGILChecked: SharedGIL refusing, as OwnGIL
+// does, extensions without multi-interpreter support (≥ 3.12; SharedGIL before).
 const (
-	SharedGIL    GILMode = C.PYH_GIL_SHARED
-	OwnGIL       GILMode = C.PYH_GIL_OWN
-	FreeThreaded GILMode = C.PYH_GIL_FREE
+	SharedGIL        GILMode = C.PYH_GIL_SHARED
+	SharedGILChecked GILMode = C.PYH_GIL_SHARED_CHECKED
+	OwnGIL           GILMode = C.PYH_GIL_OWN
+	FreeThreaded     GILMode = C.PYH_GIL_FREE
 )
 
 // GILHeld reports whether the interpreter's GIL (the main one, unless it has its own) is held
@@ -60,6 +62,17 @@ func (in *Interp) GILHeld() bool { return C.pyh_gil_held(in.c.state) != 0 }
 // NewInterpreter creates a sub-interpreter in the given mode for the application group name.
 // It lives until Finalize.
 func (rt *Runtime) NewInterpreter(mode GILMode, name string) (*Interp, error) {
+	in, err := rt.NewTrialInterpreter(mode, name)
+	if err == nil {
+		rt.Publish(in)
+	}
+	return in, err
+}
+
+// NewTrialInterpreter is NewInterpreter for an interpreter that may be ended again
+// (EndInterpreter) before it serves: Interps (the GIL probes) sees it only once Publish is
+// called, so that no probe attaches to an interpreter while it ends.
+func (rt *Runtime) NewTrialInterpreter(mode GILMode, name string) (*Interp, error) {
 	var in *Interp
 	var err error
 	rt.do("while creating application group "+name, func() {
@@ -71,11 +84,15 @@ func (rt *Runtime) NewInterpreter(mode GILMode, name string) (*Interp, error) {
 		}
 		in = &Interp{c: c, Name: name}
 		rt.subs = append(rt.subs, in)
-		rt.listMu.Lock()
-		rt.listed = append(rt.listed, in)
-		rt.listMu.Unlock()
 	})
 	return in, err
+}
+
+// Publish adds an interpreter made by NewTrialInterpreter to Interps.
+func (rt *Runtime) Publish(in *Interp) {
+	rt.listMu.Lock()
+	rt.listed = append(rt.listed, in)
+	rt.listMu.Unlock()
 }
 
 // Prepare readies the interpreter for serving: interned environ keys, pyhost's types and the

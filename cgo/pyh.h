@@ -193,7 +193,10 @@ char *pyh_bootstrap_call(pyh_interp *in, const char *fn, const char *a1, const c
 pyh_interp *pyh_interp_new_slot(PyInterpreterState *state, PyThreadState *owner);
 
 /* Sub-interpreters (subinterp.c). */
-enum pyh_gil_mode { PYH_GIL_SHARED = 0, PYH_GIL_OWN = 1, PYH_GIL_FREE = 2 };
+/* PYH_GIL_SHARED_CHECKED: a legacy sub-interpreter on the main GIL that, like an own-GIL one,
+ * refuses extensions without multi-interpreter support (single-phase init): how
+ * --application-group auto learns that an app's modules need the main interpreter. */
+enum pyh_gil_mode { PYH_GIL_SHARED = 0, PYH_GIL_OWN = 1, PYH_GIL_FREE = 2, PYH_GIL_SHARED_CHECKED = 3 };
 pyh_interp *pyh_new_interp(int mode, char **err);
 int pyh_end_interp(pyh_interp *in); /* 0 ended; 1 left alive: app daemon threads still run */
 

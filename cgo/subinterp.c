@@ -11,8 +11,9 @@
 #if PY_VERSION_HEX >= 0x030C0000
 static PyInterpreterConfig config_for(int mode) {
     PyInterpreterConfig c = {0};
-    if (mode == PYH_GIL_SHARED) {
-        /* Legacy sub-interpreter: the main GIL and allocator, everything allowed. */
+    if (mode == PYH_GIL_SHARED || mode == PYH_GIL_SHARED_CHECKED) {
+        /* Legacy sub-interpreter: the main GIL and allocator, everything allowed (checked:
+         * but extensions without multi-interpreter support). */
         c.use_main_obmalloc = 1;
         c.allow_fork = 1;
         c.allow_exec = 1;
@@ -22,7 +23,7 @@ static PyInterpreterConfig config_for(int mode) {
         /* Free-threaded builds refuse single-phase-init extensions in any sub-interpreter. */
         c.check_multi_interp_extensions = 1;
 #else
-        c.check_multi_interp_extensions = 0;
+        c.check_multi_interp_extensions = mode == PYH_GIL_SHARED_CHECKED;
 #endif
         c.gil = PyInterpreterConfig_SHARED_GIL;
     } else {
@@ -56,7 +57,7 @@ pyh_interp *pyh_new_interp(int mode, char **err) {
         return NULL;
     }
 #else
-    if (mode != PYH_GIL_SHARED) {
+    if (mode != PYH_GIL_SHARED && mode != PYH_GIL_SHARED_CHECKED) {
         *err = pyh_strdup("a per-interpreter GIL needs CPython 3.12 or newer");
         PyEval_SaveThread();
         return NULL;
@@ -74,7 +75,7 @@ pyh_interp *pyh_new_interp(int mode, char **err) {
         *err = pyh_strdup("too many interpreters (pyhost supports 255 sub-interpreters)");
         return NULL;
     }
-    in->own_gil = mode != PYH_GIL_SHARED;
+    in->own_gil = mode == PYH_GIL_OWN || mode == PYH_GIL_FREE;
     PyEval_SaveThread();
     return in;
 }

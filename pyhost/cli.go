@@ -53,6 +53,12 @@ mount (host:port|SCRIPT_NAME); any other name a sub-interpreter of that name (an
 %{...}, such as the typo %{GLOBALS}, is refused). Apps in one group
 share module globals; different groups do not. Only %{GLOBAL} can import extension modules
 that do not support sub-interpreters (NumPy and other single-phase-init modules).
+auto (--application-group auto, ,group=auto, application-group = "auto") puts each mount's
+app in the most isolated interpreter its extension modules allow, tried with a real import in
+a probe process: --gil own: own-GIL sub-interpreters, else a shared-GIL one, else %{GLOBAL};
+--gil shared: a shared-GIL sub-interpreter, else %{GLOBAL}; --gil free: %{GLOBAL} (with
+--interpreters K > 1, K sub-interpreters first). A log record says where each app went and
+which module kept it out of the more isolated place.
 
 GIL modes: shared (default; every interpreter on one GIL; CPython ≥ 3.11), own (PEP 684: each
 sub-interpreter its own GIL; ≥ 3.12), free (PEP 703 free-threaded build, 3.13t: no GIL).
@@ -125,6 +131,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "check":
 		return check(args[1:], stdout, stderr)
+	case server.PlaceProbeCommand:
+		return server.PlaceProbe(args[1:], stdout)
 	case "check-config":
 		return checkConfig(args[1:], stdout, stderr)
 	case "import-apache":

@@ -16,6 +16,11 @@ const (
 	AppGroupGlobal   = "%{GLOBAL}"
 	AppGroupServer   = "%{SERVER}"   // one per listener: its host:port
 	AppGroupResource = "%{RESOURCE}" // one per listener and mount: host:port|SCRIPT_NAME
+	// AppGroupAuto places each mount's app in the most isolated interpreter its extension
+	// modules allow: a %{RESOURCE} group of sub-interpreters, or %{GLOBAL} (subinterp.Placements).
+	// A plain word, not a %{...} pattern: it names a policy, not an interpreter, and it is
+	// what users type; a sub-interpreter group can no longer be called "auto".
+	AppGroupAuto = "auto"
 )
 
 // defaultAppGroup is the application group used when none is named: %{GLOBAL}, where every
@@ -34,7 +39,7 @@ func AppGroupName(pattern, listenAddr, scriptName string) string {
 	switch pattern {
 	case AppGroupServer:
 		return listenAddr
-	case AppGroupResource:
+	case AppGroupResource, AppGroupAuto:
 		return listenAddr + "|" + scriptName
 	}
 	return pattern
@@ -63,7 +68,8 @@ func checkAppGroup(pattern string) error {
 		hint = "mod_wsgi's %{ENV:NAME} is not supported: name the group itself. "
 	}
 	return fmt.Errorf("unknown application group %s: %sthe patterns are %s (the main "+
-		"interpreter), %s (one per listener) and %s (one per listener and mount); a name "+
-		"without %%{ is a sub-interpreter of that name", pattern, hint, AppGroupGlobal,
-		AppGroupServer, AppGroupResource)
+		"interpreter), %s (one per listener), %s (one per listener and mount) and %s (the "+
+		"most isolated interpreter the app's extension modules allow); a name without %%{ is "+
+		"a sub-interpreter of that name", pattern, hint, AppGroupGlobal,
+		AppGroupServer, AppGroupResource, AppGroupAuto)
 }

@@ -69,8 +69,9 @@ func pythonFlags(fs *flag.FlagSet, cfg *Config) {
 	fs.Func("gil", "GIL mode: shared, own (Python ≥ 3.12) or free (free-threaded 3.13t build)",
 		func(v string) (err error) { cfg.GIL, err = gil.ParseMode(v); return err })
 	fs.StringVar(&cfg.AppGroup, "application-group", "", "application group of the "+
-		"app: %{GLOBAL}, %{SERVER}, %{RESOURCE} or a name (default %{GLOBAL}; %{RESOURCE} "+
-		"under --gil own)")
+		"app: %{GLOBAL}, %{SERVER}, %{RESOURCE}, a name, or auto: the most isolated "+
+		"interpreter the app's extension modules allow, tried at load and logged (default "+
+		"%{GLOBAL}; %{RESOURCE} under --gil own)")
 	fs.IntVar(&cfg.Interpreters, "interpreters", 1, "interpreters per sub-interpreter "+
 		"group; with K > 1 (--gil own or free) each loads the app and a request goes to the "+
 		"least busy, so one process uses K cores")

@@ -91,6 +91,8 @@ type Server struct {
 	accessLog *observe.AccessLog
 	// inflight tells a stop which requests still owe a response (abandoned.go).
 	inflight wsgi.InFlight
+	// auto: where --application-group auto placed each mount (placement.go).
+	auto placements
 	// procs shapes Go's scheduler to the app's requests in a worker among siblings (nil
 	// otherwise: goprocs.go).
 	procs *goProcsTuner
@@ -245,6 +247,9 @@ func (s *Server) newHandler(m config.Mount, listenAddr string) *wsgi.Handler {
 // load creates the group if needed and imports the app into it, logging a failure in full
 // once (with advice when an extension cannot live in a sub-interpreter).
 func (s *Server) load(group string, m config.Mount, spec cgo.AppSpec) (*subinterp.App, error) {
+	if m.AppGroup == config.AppGroupAuto {
+		return s.loadAuto(group, m, spec)
+	}
 	start := time.Now()
 	g, err := s.groups.Group(group)
 	if err != nil {
