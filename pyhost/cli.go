@@ -14,6 +14,7 @@ import (
 	"github.com/pyhost/pyhost/pyhost/proc"
 	"github.com/pyhost/pyhost/pyhost/server"
 	"github.com/pyhost/pyhost/pyhost/supervisor"
+	"github.com/pyhost/pyhost/pyhost/systemd"
 	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
@@ -191,6 +192,9 @@ func serve(args []string, stderr io.Writer) int {
 		}
 		return server.WorkerMain(cfg, env, log)
 	}
+	if !takeSystemd(log) {
+		return 1
+	}
 	return withPIDFile(cfg.PidFile, log, func() int {
 		if cfg.Processes > 0 || cfg.Reload { // --reload alone: one worker, reloaded on a change
 			return supervisor.Run(cfg, args, log)
@@ -205,6 +209,16 @@ func serve(args []string, stderr io.Writer) int {
 		}
 		return server.Main(cfg, log)
 	})
+}
+
+// takeSystemd takes what systemd passed (sockets, NOTIFY_SOCKET, the watchdog) and removes its
+// variables from the environment, before any worker or Python starts (pyhost/systemd).
+func takeSystemd(log *slog.Logger) bool {
+	if _, err := systemd.Take(); err != nil {
+		log.Error("pyhost could not start: systemd passed what it cannot use", "error", err)
+		return false
+	}
+	return true
 }
 
 // withPIDFile runs serve's own process (the supervisor, or the one process) with its pid
@@ -264,6 +278,9 @@ func serveGroups(args []string, stderr io.Writer) int {
 		return 1
 	}
 	if !isWorker {
+		if !takeSystemd(log) {
+			return 1
+		}
 		// Static aliases given on the command line join the file's, in the router.
 		f.Static = append(f.Static, cfgs[0].Static...)
 		return withPIDFile(cfgs[0].PidFile, log, func() int {
