@@ -70,6 +70,11 @@ its URL prefix to its group's workers over Unix sockets, and serves static alias
 Started as root, workers run apps as --user/--group; apps never run as root without
 --allow-root.
 
+systemd: sockets a socket unit passes (LISTEN_FDS) replace --listen; with NOTIFY_SOCKET set,
+serve sends READY=1 once the apps are loaded (every worker's, with --processes), RELOADING=1
+then READY=1 around a SIGHUP reload, STOPPING=1 at shutdown, STATUS= lines, and WATCHDOG=1 when
+WatchdogSec= asks. Units to install: deploy/systemd/ (README, "systemd").
+
 Sizes (--max-body-size, --memory-limit, ...) mean what they say: kB, MB, GB, TB (and K, M,
 G, T alone) are powers of 1000, KiB, MiB, GiB, TiB powers of 1024: 100MB is 100,000,000
 bytes, 100MiB is 104,857,600; a bare number is bytes; decimals are allowed (1.5GiB).
