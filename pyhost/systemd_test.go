@@ -264,6 +264,32 @@ func TestSystemdSocketActivationUnixProcesses(t *testing.T) {
 	}
 }
 
+// A reload whose new code does not import still ends with READY=1 (systemctl reload must not
+// hang in "reloading"), its status line saying so, and the old worker keeps serving.
+func TestSystemdReloadThatFailsEndsReloading(t *testing.T) {
+	n := listenNotify(t)
+	addr := freeTCPAddr(t)
+	app := writeSDApp(t)
+	p := socketActivate(t, addr, []string{"NOTIFY_SOCKET=" + n.Path}, app, "--processes", "1",
+		"--preload")
+	first := getSD(t, p, freshClient(), "http://"+addr+"/")
+	ready := n.waitFor(t, p, 0, "READY=1")
+	if err := os.WriteFile(app, []byte("raise ImportError('broken on purpose')\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	reloading := n.waitFor(t, p, ready+1, "RELOADING=1")
+	done := n.waitFor(t, p, reloading+1, "READY=1")
+	if msg := n.all()[done]; !strings.Contains(msg, "reload failed for 1 of 1 workers") {
+		t.Errorf("READY=1 after a failed reload: %q, want its status to say it failed", msg)
+	}
+	if again := getSD(t, p, freshClient(), "http://"+addr+"/"); again.PID != first.PID {
+		t.Errorf("served by %d, want the old worker %d still", again.PID, first.PID)
+	}
+}
+
 // WATCHDOG_USEC set: WATCHDOG=1 every half of it, from the single process and from the
 // supervisor of --processes.
 func TestSystemdWatchdogPings(t *testing.T) {
@@ -281,6 +307,48 @@ func TestSystemdWatchdogPings(t *testing.T) {
 				t.Errorf("exit after SIGTERM: %v\nlog:\n%s", err, p.Log)
 			}
 		})
+	}
+}
+
+// In one process the pings stop while C code holds the GIL (a request that nothing but a new
+// process can get back), and start again once it lets go.
+func TestSystemdWatchdogStopsWhileTheGILIsHeld(t *testing.T) {
+	n := listenNotify(t)
+	addr := freeTCPAddr(t)
+	p := socketActivate(t, addr, []string{"NOTIFY_SOCKET=" + n.Path, "WATCHDOG_USEC=400000"},
+		"testdata/threads.py", "--threads", "2")
+	if code, _ := getTextRetrying(t, p, "http://"+addr+"/sleep?ms=1"); code != 200 {
+		t.Fatalf("GET /sleep: %d", code)
+	}
+	n.waitFor(t, p, 0, "WATCHDOG=1")
+	held := make(chan int, 1)
+	go func() {
+		code, _ := getTextRetrying(t, p, "http://"+addr+"/hold?ms=3000")
+		held <- code
+	}()
+	waitForLog(t, p, "no watchdog ping to systemd: an interpreter's GIL could not be taken")
+	if code := <-held; code != 200 {
+		t.Fatalf("GET /hold: %d", code)
+	}
+	after := len(n.all())
+	n.waitFor(t, p, after, "WATCHDOG=1")
+}
+
+// getTextRetrying is getText, retried while systemd-socket-activate has not yet bound.
+func getTextRetrying(t *testing.T, p *process, url string) (int, string) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		resp, err := freshClient().Get(url)
+		if err == nil {
+			b, err := readAll(resp)
+			if err == nil {
+				return resp.StatusCode, string(b)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("GET %s: %v\nlog:\n%s", url, err, p.Log)
+			return 0, ""
+		}
 	}
 }
 

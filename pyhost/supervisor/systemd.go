@@ -18,8 +18,8 @@ import (
 //
 //   - READY=1 once every slot has a worker that loaded its apps (%{GLOBAL}'s always, every
 //     group's with --preload), STATUS= with what it serves;
-//   - RELOADING=1 on SIGHUP, READY=1 again once every slot's replacement is serving (or its
-//     slot gave up on it and the old worker keeps serving: the status line says so);
+//   - RELOADING=1 on SIGHUP, READY=1 again once every slot's replacement is serving (or could
+//     not start, and the old worker keeps serving: the status line says so);
 //   - STOPPING=1 when a SIGTERM/SIGINT starts the drain;
 //   - WATCHDOG=1 from the supervisor's event loop, the one goroutine that handles every
 //     signal, worker status and exit: a ping proves that loop is turning, not just that a
@@ -126,14 +126,16 @@ func (s *supervisor) sdReloading() {
 }
 
 // sdAfterEvent sends READY=1 once the reload under way has settled: no slot has a worker
-// starting or a retry scheduled.
+// starting. A slot whose new worker could not start keeps its old one serving (and retries
+// with back-off, up to --boot-attempts): the reload is over for systemd, and the status line
+// says it failed there, rather than systemctl reload waiting for the retries.
 func (s *supervisor) sdAfterEvent() {
 	if s.sd.reloadSince.IsZero() || s.stopping || !s.announced {
 		return
 	}
 	old := 0
 	for _, sl := range s.slots {
-		if sl.pending != nil || sl.retry != nil || sl.serving == nil {
+		if sl.pending != nil || sl.serving == nil {
 			return
 		}
 		if sl.serving.started.Before(s.sd.reloadSince) {
