@@ -14,6 +14,7 @@ import (
 	"github.com/pyhost/pyhost/pyhost/proc"
 	"github.com/pyhost/pyhost/pyhost/server"
 	"github.com/pyhost/pyhost/pyhost/supervisor"
+	"github.com/pyhost/pyhost/pyhost/systemd"
 	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
@@ -74,6 +75,11 @@ group's own workers; the supervisor then accepts on the listeners and routes eac
 its URL prefix to its group's workers over Unix sockets, and serves static aliases itself.
 Started as root, workers run apps as --user/--group; apps never run as root without
 --allow-root.
+
+systemd: sockets a socket unit passes (LISTEN_FDS) replace --listen; with NOTIFY_SOCKET set,
+serve sends READY=1 once the apps are loaded (every worker's, with --processes), RELOADING=1
+then READY=1 around a SIGHUP reload, STOPPING=1 at shutdown, STATUS= lines, and WATCHDOG=1 when
+WatchdogSec= asks. Units to install: deploy/systemd/ (README, "systemd").
 
 Sizes (--max-body-size, --memory-limit, ...) mean what they say: kB, MB, GB, TB (and K, M,
 G, T alone) are powers of 1000, KiB, MiB, GiB, TiB powers of 1024: 100MB is 100,000,000
@@ -199,6 +205,9 @@ func serve(args []string, stderr io.Writer) int {
 		}
 		return server.WorkerMain(cfg, env, log)
 	}
+	if !takeSystemd(log) {
+		return 1
+	}
 	return withPIDFile(cfg.PidFile, log, func() int {
 		if cfg.Processes > 0 || cfg.Reload { // --reload alone: one worker, reloaded on a change
 			return supervisor.Run(cfg, args, log)
@@ -213,6 +222,16 @@ func serve(args []string, stderr io.Writer) int {
 		}
 		return server.Main(cfg, log)
 	})
+}
+
+// takeSystemd takes what systemd passed (sockets, NOTIFY_SOCKET, the watchdog) and removes its
+// variables from the environment, before any worker or Python starts (pyhost/systemd).
+func takeSystemd(log *slog.Logger) bool {
+	if _, err := systemd.Take(); err != nil {
+		log.Error("pyhost could not start: systemd passed what it cannot use", "error", err)
+		return false
+	}
+	return true
 }
 
 // withPIDFile runs serve's own process (the supervisor, or the one process) with its pid
@@ -272,6 +291,9 @@ func serveGroups(args []string, stderr io.Writer) int {
 		return 1
 	}
 	if !isWorker {
+		if !takeSystemd(log) {
+			return 1
+		}
 		// Static aliases given on the command line join the file's, in the router.
 		f.Static = append(f.Static, cfgs[0].Static...)
 		return withPIDFile(cfgs[0].PidFile, log, func() int {

@@ -19,7 +19,7 @@ layer() {
 	wsgi) echo 4 ;;
 	pyhost/config) echo 10 ;;
 	pyhost/config/apache) echo 11 ;;
-	pyhost/httpd | pyhost/observe | pyhost/worker | pyhost/proc) echo 20 ;;
+	pyhost/httpd | pyhost/observe | pyhost/worker | pyhost/proc | pyhost/systemd) echo 20 ;;
 	pyhost/observe/top) echo 21 ;;
 	pyhost/server | pyhost/supervisor) echo 30 ;;
 	pyhost) echo 40 ;;
@@ -59,7 +59,7 @@ while read -r pkg imports; do
 done < <(go list -f '{{.ImportPath}} {{join .Imports " "}}' ./...)
 
 # Without a Python build: these must compile and vet with cgo off (their tests run so too).
-cgo_free=(./wsgi/request ./gil ./pyhost/config/... ./pyhost/httpd/... ./pyhost/observe/... ./pyhost/worker/... ./pyhost/proc/... ./pyhost/supervisor/...)
+cgo_free=(./wsgi/request ./gil ./pyhost/config/... ./pyhost/httpd/... ./pyhost/observe/... ./pyhost/worker/... ./pyhost/proc/... ./pyhost/systemd/... ./pyhost/supervisor/...)
 present=()
 for p in "${cgo_free[@]}"; do
 	[ -d "${p%/...}" ] && present+=("$p")

@@ -118,3 +118,15 @@ func (d *deadlockWatch) stopAndWait(limit time.Duration) bool {
 		return false
 	}
 }
+
+// longestProbe is how long the oldest probe in flight has waited for its GIL (0: none
+// waits).
+func (d *deadlockWatch) longestProbe() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var longest time.Duration
+	for _, since := range d.probing {
+		longest = max(longest, time.Since(since))
+	}
+	return longest
+}

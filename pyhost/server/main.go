@@ -56,6 +56,7 @@ func serveHere(opts Options, status *worker.Status) int {
 		log.Error("pyhost could not start", "error", err)
 		return 1
 	}
+	srv.sdReady() // a single process's READY=1 (a worker's status.Ready is its supervisor's)
 	if ml != nil {
 		// The single-process server's control handlers (/metrics, ...) answer there too.
 		mux := http.NewServeMux()

@@ -15,6 +15,7 @@ import (
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/httpd"
 	"github.com/pyhost/pyhost/pyhost/observe"
+	"github.com/pyhost/pyhost/pyhost/systemd"
 	"github.com/pyhost/pyhost/pyhost/worker"
 )
 
@@ -37,12 +38,9 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.cfg.DeadlockTimeout > 0 {
 		watch = startDeadlockWatch(s.rt, s.log, s.cfg.DeadlockTimeout, s.deadlockRecycle)
 	}
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-sv.errc:
-	}
+	serveErr := s.serveUntil(ctx, sv, &watch)
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	s.sdStopping()
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	if err := s.shutdown(sctx, sv); err != nil {
@@ -59,6 +57,27 @@ func (s *Server) Run(ctx context.Context) error {
 		return serveErr
 	}
 	return nil
+}
+
+// serveUntil waits for ctx or a listener's failure (its error), pinging systemd's watchdog
+// meanwhile when it asked for one (which may start *watch, the GIL probes the pings read).
+func (s *Server) serveUntil(ctx context.Context, sv *serving, watch **deadlockWatch) error {
+	tick, ticker, w := s.sdWatchdog(*watch)
+	*watch = w
+	if ticker != nil {
+		defer ticker.Stop()
+	}
+	sd, _ := systemd.Take()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-sv.errc:
+			return err
+		case <-tick:
+			s.sdPing(w, sd.Watchdog)
+		}
+	}
 }
 
 // serving is what Run keeps of the listeners it serves on.

@@ -98,6 +98,9 @@ type Server struct {
 	procs *goProcsTuner
 	// gil: what switched the GIL back on, per application group (gilwatch.go).
 	gil gilWatch
+	// single: the single-process server, which talks to systemd (systemd.go); false in a
+	// worker, whose supervisor does.
+	single bool
 }
 
 // workerNewConnGrace: a worker drains while its listening sockets stay open elsewhere (in the
@@ -139,6 +142,7 @@ func New(opts Options) (*Server, error) {
 	s.groups.SetMultiprocess(cfg.Processes > 0)
 	s.groups.SetProcessFacts(cgo.ProcessFacts{ProcessGroup: config.ProcessGroupName(cfg.ProcessGroup), GILMode: string(cfg.GIL),
 		MaximumProcesses: max(cfg.Processes, 1), ThreadsPerProcess: cfg.Threads})
+	s.single = opts.Worker == nil
 	if w := opts.Worker; w != nil {
 		s.newConnGrace = workerNewConnGrace
 		s.procs = newGoProcsTuner(cfg, log)
@@ -190,31 +194,39 @@ func (s *Server) listen(w *WorkerLink) error {
 		s.frontAddrs = w.FrontAddrs
 		return s.listenRouted(w.Listeners)
 	}
-	if w != nil && len(w.Listeners) != len(s.cfg.Listen) {
-		return fmt.Errorf("pyhost worker: inherited %d listeners for %d --listen addresses",
-			len(w.Listeners), len(s.cfg.Listen))
+	if w != nil {
+		// The supervisor's sockets: its --listen, or those systemd passed it (which a
+		// worker's --listen, read from the same arguments, does not know).
+		s.listeners = w.Listeners
+		s.addHandlers()
+		return nil
 	}
-	for i, addr := range s.cfg.Listen {
-		var ln net.Listener
-		if w != nil {
-			ln = w.Listeners[i]
-		} else {
-			// Bound after --user/--group took effect: a Unix socket's file is theirs.
-			lns, _, err := worker.Listen([]string{addr}, worker.KeepOwner(s.cfg.SocketMode))
-			if err != nil {
-				s.closeListeners()
-				return err
-			}
-			ln = lns[0]
+	if activated, err := s.activatedListeners(); err != nil || activated {
+		s.addHandlers()
+		return err
+	}
+	for _, addr := range s.cfg.Listen {
+		// Bound after --user/--group took effect: a Unix socket's file is theirs.
+		lns, _, err := worker.Listen([]string{addr}, worker.KeepOwner(s.cfg.SocketMode))
+		if err != nil {
+			s.closeListeners()
+			return err
 		}
-		s.listeners = append(s.listeners, ln)
+		s.listeners = append(s.listeners, lns[0])
+	}
+	s.addHandlers()
+	return nil
+}
+
+// addHandlers gives every listener its handlers, one per mount.
+func (s *Server) addHandlers() {
+	for _, ln := range s.listeners {
 		var hs []*wsgi.Handler
 		for _, m := range s.mounts {
 			hs = append(hs, s.newHandler(m, worker.AddrString(ln.Addr())))
 		}
 		s.handlers = append(s.handlers, hs)
 	}
-	return nil
 }
 
 func (s *Server) closeListeners() {

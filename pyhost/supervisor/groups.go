@@ -54,10 +54,12 @@ func RunProcessGroups(f *config.File, cfgs []config.Config, args []string, log *
 		log.Error("pyhost could not find its own binary to start workers", "error", err)
 		return 1
 	}
-	so, err := socketOptions(cfgs[0])
-	var lns []net.Listener
-	var addrs []string
-	if err == nil {
+	lns, addrs, err := activatedListeners() // a systemd socket unit's replace --listen
+	so, soErr := socketOptions(cfgs[0])
+	if err == nil && soErr != nil {
+		err = soErr
+	}
+	if err == nil && lns == nil {
 		lns, addrs, err = worker.Listen(cfgs[0].Listen, so) // a Unix one's Close removes its file
 	}
 	if err != nil {
@@ -106,6 +108,7 @@ func RunProcessGroups(f *config.File, cfgs []config.Config, args []string, log *
 	}
 	s.log.Info("supervisor listening; routing to process groups", "addresses",
 		strings.Join(addrs, ","), "groups", len(f.ProcessGroups))
+	s.startSystemd(addrs)
 	return s.run()
 }
 

@@ -137,6 +137,8 @@ type supervisor struct {
 	// --metrics-listen) and access log (nil without one).
 	routerMetrics *observe.Metrics
 	routerLog     *observe.AccessLog
+	// sd is what it tells systemd (systemd.go).
+	sd sdState
 }
 
 // Run binds cfg.Listen, runs cfg.Processes workers (serve with args, re-executed) that accept
@@ -151,10 +153,14 @@ func Run(cfg config.Config, args []string, log *slog.Logger) int {
 		log.Error("pyhost could not find its own binary to start workers", "error", err)
 		return 1
 	}
-	so, err := socketOptions(cfg)
-	var files []*os.File
-	var addrs []string
-	if err == nil {
+	// The sockets of a systemd socket unit replace --listen (systemd.go).
+	files, addrs, err := activatedFiles()
+	owned := files == nil // the supervisor made the socket files: it removes them
+	so, soErr := socketOptions(cfg)
+	if err == nil && soErr != nil {
+		err = soErr
+	}
+	if err == nil && files == nil {
 		files, addrs, err = worker.BindListeners(cfg.Listen, so)
 	}
 	if err != nil {
@@ -165,12 +171,15 @@ func Run(cfg config.Config, args []string, log *slog.Logger) int {
 		for _, f := range files {
 			f.Close()
 		}
-		worker.RemoveSocketFiles(addrs) // not on a reload: the supervisor keeps the sockets
+		if owned {
+			worker.RemoveSocketFiles(addrs) // not on a reload: the supervisor keeps the sockets
+		}
 	}()
 	s := newSupervisor(cfg, args, exe, log)
 	s.groups = []*groupRun{{cfg: cfg, files: files}}
 	s.log.Info("supervisor listening; starting workers", "addresses", strings.Join(addrs, ","),
-		"processes", max(cfg.Processes, 1), "threads", cfg.Threads)
+		"processes", max(cfg.Processes, 1), "threads", cfg.Threads, "systemd_sockets", !owned)
+	s.startSystemd(addrs)
 	return s.run()
 }
 
@@ -197,6 +206,7 @@ func (s *supervisor) run() int {
 		return 1
 	}
 	defer s.stopObservability()
+	defer s.stopSystemd()
 	changes := s.startWatching()
 	defer s.stopWatching()
 	defer s.routerLog.Flush() // the router has stopped by the time run returns
@@ -226,12 +236,16 @@ func (s *supervisor) run() int {
 			default:
 				s.log.Info("stopping: workers finish their requests", "signal", sig.String(),
 					"timeout", s.shutdownTimeout().String())
+				s.sdStopping()
 				s.front.shutdown(s.shutdownTimeout())
 				s.stop()
 				killAt = time.After(s.shutdownTimeout() + stopMargin)
 			}
 		case ev := <-s.events:
 			s.handle(ev)
+			s.sdAfterEvent()
+		case <-s.watchdogC():
+			s.sdSend(s.sd.notify.Watchdog()) // the loop turns: see systemd.go
 		case paths := <-changes:
 			if !s.stopping {
 				s.sourceChanged(paths)
@@ -297,6 +311,7 @@ func (s *supervisor) ready(c *child) {
 	if !s.announced && s.allServing() {
 		s.announced = true
 		s.log.Info("all workers ready", "processes", len(s.slots))
+		s.sdReady()
 	}
 }
 
@@ -311,7 +326,10 @@ func (s *supervisor) allServing() bool {
 
 // reload starts a new worker in every slot; each old one drains once its replacement is
 // ready, so the listeners always have a worker accepting and no request is refused.
-func (s *supervisor) reload() { s.reloadSlots(s.slots) }
+func (s *supervisor) reload() {
+	s.sdReloading()
+	s.reloadSlots(s.slots)
+}
 
 // reloadSlots is reload for some slots (--reload's: those of the groups that asked for it).
 func (s *supervisor) reloadSlots(slots []*slot) {
