@@ -437,3 +437,30 @@ def check_app(target, callable_name, paths, chdir):
     report["gil_enabled"] = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
     report["gil_enabled_by"] = list(gil_enabled_by)
     return json.dumps(report)
+
+
+def extension_modules():
+    """Every extension module in sys.modules with what its PyModuleDef declares (extmodule.c),
+    as JSON for cgo.ExtModule."""
+    import json
+    return json.dumps(_declarations(_extension_modules()))
+
+
+def _declarations(found):
+    out = []
+    for name, origin in sorted(found.items()):
+        entry = {"name": name, "file": origin, "init": "no-def", "state_size": None,
+                 "multiple_interpreters": "", "gil": ""}
+        decl = _module_def(sys.modules.get(name))  # noqa: F821 - defined in C (extmodule.c)
+        if decl is not None:
+            multi_phase, size, multi, gil = decl
+            entry["init"] = "multi-phase" if multi_phase else "single-phase"
+            entry["state_size"] = size
+            entry["multiple_interpreters"] = _MULTI_INTERP.get(multi, "" if multi is None else str(multi))
+            entry["gil"] = _MOD_GIL.get(gil, "" if gil is None else str(gil))
+        out.append(entry)
+    return out
+
+
+_MULTI_INTERP = {0: "not_supported", 1: "supported", 2: "per_interpreter_gil_supported"}
+_MOD_GIL = {0: "used", 1: "not_used"}
