@@ -432,8 +432,7 @@ def check_app(target, callable_name, paths, chdir):
         # A module that cannot load in a sub-interpreter is named by pyhost from the message.
         report["failed_module"] = getattr(e, "name", None)
     loaded = _extension_modules()
-    report["extensions"] = [{"name": n, "file": f} for n, f in sorted(loaded.items())
-                            if n not in before]
+    report["extensions"] = _declarations({n: f for n, f in loaded.items() if n not in before})
     report["gil_enabled"] = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
     report["gil_enabled_by"] = list(gil_enabled_by)
     return json.dumps(report)

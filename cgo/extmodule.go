@@ -36,6 +36,7 @@ type ExtModule struct {
 	Name        string `json:"name"`
 	File        string `json:"file"`
 	Init        Init   `json:"init"`
+	StateSize   *int64 `json:"state_size"`            // PyModuleDef.m_size; nil without a def
 	MultiInterp string `json:"multiple_interpreters"` // the declared slot value, "" absent
 	GIL         string `json:"gil"`                   // the declared Py_mod_gil value, "" absent
 }
@@ -52,6 +53,9 @@ type Place struct {
 	// GILOff: a free-threaded build running without the GIL, which a module that does not
 	// declare Py_mod_gil not_used switches back on.
 	GILOff bool
+	// FreeBuild: a free-threaded CPython, whose every sub-interpreter is Checked.
+	FreeBuild bool
+	Python    uint32 // PY_VERSION_HEX
 }
 
 // PlaceFor is where an interpreter of mode runs on this build: in the main interpreter
@@ -59,7 +63,7 @@ type Place struct {
 // (subinterp.c's config).
 func PlaceFor(mode GILMode, sub bool) Place {
 	free := IsFreeThreadedBuild()
-	p := Place{Sub: sub}
+	p := Place{Sub: sub, FreeBuild: free, Python: VersionHex()}
 	if sub {
 		p.OwnGIL = mode != SharedGIL && VersionHex() >= 0x030C0000
 		p.Checked = VersionHex() >= 0x030C0000 && (mode != SharedGIL || free)
