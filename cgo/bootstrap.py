@@ -451,6 +451,11 @@ def _declarations(found):
         entry = {"name": name, "file": origin, "init": "no-def", "state_size": None,
                  "multiple_interpreters": "", "gil": ""}
         decl = _module_def(sys.modules.get(name))  # noqa: F821 - defined in C (extmodule.c)
+        if decl is None and _exports(origin, "PyInit_" + name.rpartition(".")[2]):  # noqa: F821
+            # PyInit_ returned a module, not a def: single-phase. CPython makes the module of
+            # every import after the first from a copy of the first one's dict, without a def.
+            entry["init"] = "single-phase"
+            entry["copied"] = True
         if decl is not None:
             multi_phase, size, multi, gil = decl
             entry["init"] = "multi-phase" if multi_phase else "single-phase"

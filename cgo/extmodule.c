@@ -1,7 +1,8 @@
 /* extmodule.c — what an extension module declares about itself, read from its PyModuleDef:
- * _pyhost._module_def(module) for the bootstrap's extension_modules() (extmodule.go says what
+ * _pyhost._module_def(module) and _exports(file, symbol) for the bootstrap's extension_modules() (extmodule.go says what
  * CPython then does with each declaration in each place pyhost runs an app). */
 #include "pyh.h"
+#include <dlfcn.h>
 
 /* The slot numbers a PyModuleDef's m_slots uses. 3.15 renumbered slots (slots_generated.h:
  * Py_mod_multiple_interpreters is 86 for code compiled against its full API) but still takes
@@ -52,8 +53,23 @@ static PyObject *module_def(PyObject *self, PyObject *module) {
                          multi, gil);
 }
 
+/* _exports(file, symbol) -> whether the shared object at file, already loaded in this process,
+ * exports symbol: a module without a PyModuleDef came from a PyInit_ (single-phase: CPython
+ * made it from the first import's copy in another interpreter, or PyInit_ built it by hand)
+ * or, on 3.15, from a PyModExport_ slots export. */
+static PyObject *exports(PyObject *self, PyObject *args) {
+    const char *file, *symbol;
+    if (!PyArg_ParseTuple(args, "ss", &file, &symbol)) return NULL;
+    void *h = dlopen(file, RTLD_LAZY | RTLD_NOLOAD);
+    if (h == NULL) Py_RETURN_NONE; /* not loaded from that path: cannot tell */
+    void *sym = dlsym(h, symbol);
+    dlclose(h); /* drops only the reference RTLD_NOLOAD took */
+    return PyBool_FromLong(sym != NULL);
+}
+
 static PyMethodDef extmodule_functions[] = {
     {"_module_def", module_def, METH_O, NULL},
+    {"_exports", exports, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 

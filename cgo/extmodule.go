@@ -33,10 +33,13 @@ const (
 
 // ExtModule is one extension module loaded in an interpreter.
 type ExtModule struct {
-	Name        string `json:"name"`
-	File        string `json:"file"`
-	Init        Init   `json:"init"`
-	StateSize   *int64 `json:"state_size"`            // PyModuleDef.m_size; nil without a def
+	Name      string `json:"name"`
+	File      string `json:"file"`
+	Init      Init   `json:"init"`
+	StateSize *int64 `json:"state_size"` // PyModuleDef.m_size; nil without a def
+	// Copied: a single-phase module without a def of its own here: CPython made it from the
+	// copy of the module dict the first import (in another interpreter) left.
+	Copied      bool   `json:"copied,omitempty"`
 	MultiInterp string `json:"multiple_interpreters"` // the declared slot value, "" absent
 	GIL         string `json:"gil"`                   // the declared Py_mod_gil value, "" absent
 }

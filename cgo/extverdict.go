@@ -43,6 +43,10 @@ func (m ExtModule) Declares(python uint32) string {
 		if m.StateSize != nil {
 			size = fmt.Sprintf(" (m_size %d)", *m.StateSize)
 		}
+		if m.Copied {
+			size = " (this interpreter's module is CPython's copy of the first import's: no " +
+				"PyModuleDef of its own)"
+		}
 		return "single-phase init" + size
 	}
 	parts := []string{"multi-phase init"}
@@ -156,7 +160,7 @@ func (p Place) fix(loadsInShared bool) string {
 func singlePhaseShared(m ExtModule) string {
 	s := "single-phase init in a sub-interpreter: its C state is one copy per process, " +
 		"shared with the main interpreter and every other interpreter that imports it"
-	if m.StateSize != nil && *m.StateSize < 0 {
+	if m.Copied || (m.StateSize != nil && *m.StateSize < 0) {
 		s += " (CPython runs its PyInit_ once and copies that first module's dict into " +
 			"each interpreter, so objects made in one interpreter are used in another)"
 	} else if m.StateSize != nil {
