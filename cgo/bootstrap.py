@@ -341,7 +341,7 @@ def _import_target(target, callable_name):
     return obj
 
 
-def load_app(target, callable_name, paths, chdir):
+def load_app(target, callable_name, paths, chdir, forget=True):
     if chdir:
         os.chdir(chdir)
     for p in reversed([p for p in paths.split("\n") if p]):
@@ -357,7 +357,9 @@ def load_app(target, callable_name, paths, chdir):
     except BaseException:
         # ...and the app's modules that imported fine before the failure must be imported
         # afresh then, not served from sys.modules as they were (the fix may be in them).
-        _forget_app_modules(before)
+        # (check_app keeps them: its interpreter is thrown away, and it lists them.)
+        if forget:
+            _forget_app_modules(before)
         raise
 
 
@@ -424,7 +426,7 @@ def check_app(target, callable_name, paths, chdir):
     before = set(_extension_modules())
     report = {"ok": True, "error": None, "failed_module": None}
     try:
-        load_app(target, callable_name, paths, chdir)
+        load_app(target, callable_name, paths, chdir, forget=False)
     except BaseException as e:  # noqa: BLE001 - the report is the point
         report["ok"] = False
         import traceback
