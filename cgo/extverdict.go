@@ -97,8 +97,7 @@ func (m ExtModule) subInterpVerdict(p Place) Verdict {
 			return Verdict{Refused, "single-phase init: CPython refuses it in " + checkingSub(p),
 				p.fix(true)}
 		}
-		return Verdict{Warns, singlePhaseShared(m), "serve the app in the main interpreter " +
-			"(--application-group %{GLOBAL}), in this process group or in one of its own"}
+		return Verdict{Warns, singlePhaseShared(m), mainFix}
 	}
 	value, declared := m.effectiveMultiInterp(p.Python)
 	switch {
@@ -109,8 +108,7 @@ func (m ExtModule) subInterpVerdict(p Place) Verdict {
 		return Verdict{Warns, "declares Py_mod_multiple_interpreters not_supported, yet CPython " +
 			"loads it here: pyhost's shared-GIL sub-interpreters are legacy ones that do not " +
 			"check (check_multi_interp_extensions off); its authors say it breaks in a " +
-			"sub-interpreter", "serve the app in the main interpreter " +
-			"(--application-group %{GLOBAL}), in this process group or in one of its own"}
+			"sub-interpreter", mainFix}
 	case value == MultiInterpSupported && p.OwnGIL:
 		what := "declares Py_mod_multiple_interpreters supported"
 		if !declared {
@@ -137,6 +135,11 @@ func (m ExtModule) gilVerdict() Verdict {
 	return Verdict{Severity: Runs}
 }
 
+// mainFix is the advice for a module that belongs in a main interpreter.
+const mainFix = "run the app in a main interpreter: --application-group %{GLOBAL}, in this " +
+	"process group, or in a process group of its own (a config file's [group.NAME]) when other " +
+	"apps here need sub-interpreters"
+
 func checkingSub(p Place) string {
 	if p.FreeBuild {
 		return "a sub-interpreter of a free-threaded build (each one checks for " +
@@ -148,8 +151,7 @@ func checkingSub(p Place) string {
 // fix is the advice for a module refused in a sub-interpreter; loadsInShared: CPython loads
 // it in the shared-GIL sub-interpreters of a GIL build (with its state shared).
 func (p Place) fix(loadsInShared bool) string {
-	s := "serve the app in the main interpreter (--application-group %{GLOBAL}), in this " +
-		"process group or in one of its own"
+	s := mainFix
 	if loadsInShared && !p.FreeBuild {
 		s += ", or use --gil shared (where it loads, with its state shared between " +
 			"interpreters)"

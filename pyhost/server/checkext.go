@@ -129,7 +129,7 @@ func checked(m cgo.ExtModule, how string, place cgo.Place, importErr string) Che
 	}
 	if how == "refused" && c.Severity != cgo.Refused {
 		c.Verdict = cgo.Verdict{Severity: cgo.Refused, Why: "CPython refused it here: " + importErr,
-			Fix: "serve the app in the main interpreter (--application-group %{GLOBAL}), in this " +
+			Fix: "run the app in a main interpreter: --application-group %{GLOBAL}, in this " +
 				"process group or in one of its own"}
 	}
 	for _, np := range buildPlaces() {
