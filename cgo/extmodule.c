@@ -30,6 +30,7 @@ static int is_gil_slot(int slot) {
  * Py_MOD_PER_INTERPRETER_GIL_SUPPORTED 2; Py_MOD_GIL_USED 0, _NOT_USED 1), None when the def
  * does not declare them. */
 static PyObject *module_def(PyObject *self, PyObject *module) {
+    (void)self;
     if (!PyModule_Check(module)) Py_RETURN_NONE;
     PyModuleDef *def = PyModule_GetDef(module);
     if (def == NULL) {
@@ -58,6 +59,7 @@ static PyObject *module_def(PyObject *self, PyObject *module) {
  * made it from the first import's copy in another interpreter, or PyInit_ built it by hand)
  * or, on 3.15, from a PyModExport_ slots export. */
 static PyObject *exports(PyObject *self, PyObject *args) {
+    (void)self;
     const char *file, *symbol;
     if (!PyArg_ParseTuple(args, "ss", &file, &symbol)) return NULL;
     void *h = dlopen(file, RTLD_LAZY | RTLD_NOLOAD);
