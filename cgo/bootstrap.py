@@ -341,7 +341,7 @@ def _import_target(target, callable_name):
     return obj
 
 
-def load_app(target, callable_name, paths, chdir):
+def load_app(target, callable_name, paths, chdir, forget=True):
     if chdir:
         os.chdir(chdir)
     for p in reversed([p for p in paths.split("\n") if p]):
@@ -357,7 +357,9 @@ def load_app(target, callable_name, paths, chdir):
     except BaseException:
         # ...and the app's modules that imported fine before the failure must be imported
         # afresh then, not served from sys.modules as they were (the fix may be in them).
-        _forget_app_modules(before)
+        # (check_app keeps them: its interpreter is thrown away, and it lists them.)
+        if forget:
+            _forget_app_modules(before)
         raise
 
 
@@ -443,7 +445,7 @@ def check_app(target, callable_name, paths, chdir):
     before = set(_extension_modules())
     report = {"ok": True, "error": None, "failed_module": None}
     try:
-        load_app(target, callable_name, paths, chdir)
+        load_app(target, callable_name, paths, chdir, forget=False)
     except BaseException as e:  # noqa: BLE001 - the report is the point
         report["ok"] = False
         import traceback
@@ -451,8 +453,39 @@ def check_app(target, callable_name, paths, chdir):
         # A module that cannot load in a sub-interpreter is named by pyhost from the message.
         report["failed_module"] = getattr(e, "name", None)
     loaded = _extension_modules()
-    report["extensions"] = [{"name": n, "file": f} for n, f in sorted(loaded.items())
-                            if n not in before]
+    report["extensions"] = _declarations({n: f for n, f in loaded.items() if n not in before})
     report["gil_enabled"] = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else True
     report["gil_enabled_by"] = list(gil_enabled_by)
     return json.dumps(report)
+
+
+def extension_modules():
+    """Every extension module in sys.modules with what its PyModuleDef declares (extmodule.c),
+    as JSON for cgo.ExtModule."""
+    import json
+    return json.dumps(_declarations(_extension_modules()))
+
+
+def _declarations(found):
+    out = []
+    for name, origin in sorted(found.items()):
+        entry = {"name": name, "file": origin, "init": "no-def", "state_size": None,
+                 "multiple_interpreters": "", "gil": ""}
+        decl = _module_def(sys.modules.get(name))  # noqa: F821 - defined in C (extmodule.c)
+        if decl is None and _exports(origin, "PyInit_" + name.rpartition(".")[2]):  # noqa: F821
+            # PyInit_ returned a module, not a def: single-phase. CPython makes the module of
+            # every import after the first from a copy of the first one's dict, without a def.
+            entry["init"] = "single-phase"
+            entry["copied"] = True
+        if decl is not None:
+            multi_phase, size, multi, gil = decl
+            entry["init"] = "multi-phase" if multi_phase else "single-phase"
+            entry["state_size"] = size
+            entry["multiple_interpreters"] = _MULTI_INTERP.get(multi, "" if multi is None else str(multi))
+            entry["gil"] = _MOD_GIL.get(gil, "" if gil is None else str(gil))
+        out.append(entry)
+    return out
+
+
+_MULTI_INTERP = {0: "not_supported", 1: "supported", 2: "per_interpreter_gil_supported"}
+_MOD_GIL = {0: "used", 1: "not_used"}

@@ -59,6 +59,7 @@ int pyh_interp_setup(pyh_interp *in, const char *bootstrap_src, int multithread,
     if (mod == NULL) goto fail;
     Py_INCREF(mod);
     if (pyh_applog_register(mod) < 0) goto fail;
+    if (pyh_extmodule_register(mod) < 0) goto fail;
     PyObject *globals = PyModule_GetDict(mod);
     if (PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0) goto fail;
     code = Py_CompileString(bootstrap_src, "<pyhost bootstrap>", Py_file_input);

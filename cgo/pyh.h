@@ -250,6 +250,8 @@ int pyh_tstate_attached(void);
 int pyh_applog_register(PyObject *module); /* _pyhost._log_write, _log_record, ... */
 void pyh_applog_begin(pyh_req *r);         /* r is this OS thread's request now (detached) */
 void pyh_applog_end(pyh_req *r);           /* its unfinished wsgi.errors line is logged */
+/* What an extension module's PyModuleDef declares (extmodule.c). */
+int pyh_extmodule_register(PyObject *module); /* _pyhost._module_def */
 void pyh_heap_dealloc(PyObject *self);
 
 #endif

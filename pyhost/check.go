@@ -26,6 +26,16 @@ func check(args []string, stdout, stderr io.Writer) int {
 	fs.Var((*config.StringList)(&opts.PythonPath), "python-path", "directory to prepend to sys.path")
 	fs.StringVar(&opts.Chdir, "chdir", "", "change to this directory before loading the app")
 	fs.StringVar(&opts.PythonHome, "python-home", "", "Python prefix or virtualenv")
+	fs.Func("application-group", "%{GLOBAL}: check the main interpreter instead of a "+
+		"sub-interpreter of the mode", func(v string) error {
+		if v != "%{GLOBAL}" {
+			return fmt.Errorf("check knows %%{GLOBAL} (the main interpreter); any other " +
+				"group is a sub-interpreter of --gil, the default")
+		}
+		opts.Global = true
+		return nil
+	})
+	fs.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	positional, err := config.ParseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0

@@ -28,9 +28,10 @@ Usage:
                                package.module:callable (gunicorn style; "module:factory()" calls
                                a factory)
   pyhost check APP [flags]     import APP in a throwaway interpreter of a GIL mode and report,
-                               per extension module, whether it loads there (exit 1 if the app
-                               cannot run in that mode); takes --gil, --python-path, --chdir,
-                               --callable
+                               per extension module, its init kind, what it declares and whether
+                               CPython runs it there (exit 1 if the app cannot run in that mode);
+                               takes --gil, --application-group %{GLOBAL}, --json,
+                               --python-path, --chdir, --callable
   pyhost serve --config FILE [flags]
                                serve what a config file (TOML) declares; flags given beside
                                it override the file's value of that key

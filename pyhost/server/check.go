@@ -12,15 +12,12 @@ import (
 
 // checkReport is what the bootstrap's check_app returns.
 type checkReport struct {
-	OK           bool     `json:"ok"`
-	Error        string   `json:"error"`
-	FailedModule string   `json:"failed_module"`
-	GILEnabled   bool     `json:"gil_enabled"`
-	GILEnabledBy []string `json:"gil_enabled_by"`
-	Extensions   []struct {
-		Name string `json:"name"`
-		File string `json:"file"`
-	} `json:"extensions"`
+	OK           bool            `json:"ok"`
+	Error        string          `json:"error"`
+	FailedModule string          `json:"failed_module"`
+	GILEnabled   bool            `json:"gil_enabled"`
+	GILEnabledBy []string        `json:"gil_enabled_by"`
+	Extensions   []cgo.ExtModule `json:"extensions"`
 }
 
 // CheckOptions is what `pyhost check` imports an app with.
@@ -31,23 +28,32 @@ type CheckOptions struct {
 	Chdir      string   // the directory to change to before importing
 	PythonHome string   // Python prefix or virtualenv
 	GIL        gil.Mode
+	Global     bool // import in the main interpreter (--application-group %{GLOBAL})
+	JSON       bool // print the CheckResult as JSON instead of text
 }
 
 // Check is `pyhost check`: it imports the app in a throwaway interpreter of the GIL mode
-// (own/shared: a sub-interpreter of that kind; free: the free-threaded main interpreter),
-// reports per extension module on w whether it loads there, and says whether the app can run
-// in that mode. The caller checks first that this build has the mode (gil.Mode.Check). An
-// error means the check itself could not run.
+// (own/shared: a sub-interpreter of that kind; free, or Global: the main interpreter) and
+// reports on w, per extension module the app loaded, its init kind, what it declares and what
+// CPython does with it there; when that interpreter refused a module, the app is imported
+// again in the main interpreter to list every module it needs. ok is false when the app cannot
+// run there. The caller checks first that this build has the mode (gil.Mode.Check). An error
+// means the check itself could not run.
 func Check(w io.Writer, opts CheckOptions) (ok bool, err error) {
-	report, err := runCheck(opts)
+	res, err := runCheck(opts)
 	if err != nil {
 		return false, err
 	}
-	printCheck(w, opts.App, opts.GIL, report)
-	return report.OK, nil
+	if opts.JSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return res.OK, enc.Encode(res)
+	}
+	printCheck(w, res)
+	return res.OK, nil
 }
 
-func runCheck(opts CheckOptions) (*checkReport, error) {
+func runCheck(opts CheckOptions) (*CheckResult, error) {
 	mode := opts.GIL
 	rt, err := cgo.Initialize(cgo.Config{ProgramName: "pyhost", PythonHome: opts.PythonHome,
 		EnableGIL: mode.EnableGIL()})
@@ -55,21 +61,48 @@ func runCheck(opts CheckOptions) (*checkReport, error) {
 		return nil, err
 	}
 	defer rt.Finalize()
+	kind := interpMode(mode)
+	sub := mode != gil.Free && !opts.Global
 	in := rt.Main()
-	if mode != gil.Free {
-		kind := cgo.SharedGIL
-		if mode == gil.Own {
-			kind = cgo.OwnGIL
-		}
+	if sub {
 		if in, err = rt.NewInterpreter(kind, "check"); err != nil {
 			return nil, err
 		}
 	}
+	spec := cgo.AppSpec{Target: opts.App, Callable: opts.Callable, PythonPath: opts.PythonPath,
+		Chdir: opts.Chdir}
+	target, err := importForCheck(rt, in, spec)
+	if err != nil {
+		return nil, err
+	}
+	// The target's import is the truth; only when it stopped (a module refused, or any other
+	// error) does the main interpreter import the app too, after it, to list what the target
+	// never reached. Importing there first would change what the target sees (a single-phase
+	// module's first import is the one CPython copies).
+	var inventory *checkReport
+	if !target.OK && sub {
+		if inventory, err = importForCheck(rt, rt.Main(), spec); err != nil {
+			inventory = nil
+		}
+	}
+	return judge(opts, cgo.PlaceFor(kind, sub), target, inventory), nil
+}
+
+func interpMode(mode gil.Mode) cgo.GILMode {
+	switch mode {
+	case gil.Own:
+		return cgo.OwnGIL
+	case gil.Free:
+		return cgo.FreeThreaded
+	}
+	return cgo.SharedGIL
+}
+
+func importForCheck(rt *cgo.Runtime, in *cgo.Interp, spec cgo.AppSpec) (*checkReport, error) {
 	if err := rt.Prepare(in, false, false); err != nil {
 		return nil, err
 	}
-	out, err := rt.CheckApp(in, cgo.AppSpec{Target: opts.App, Callable: opts.Callable,
-		PythonPath: opts.PythonPath, Chdir: opts.Chdir})
+	out, err := rt.CheckApp(in, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -80,33 +113,10 @@ func runCheck(opts CheckOptions) (*checkReport, error) {
 	return &r, nil
 }
 
-func printCheck(w io.Writer, app string, mode gil.Mode, r *checkReport) {
-	where := map[gil.Mode]string{gil.Shared: "a shared-GIL sub-interpreter",
-		gil.Own:  "an own-GIL sub-interpreter (PEP 684)",
-		gil.Free: "the main interpreter of a free-threaded build"}[mode]
-	fmt.Fprintf(w, "pyhost check %s --gil %s: imported in %s, Python %s\n", app, mode, where,
-		LinkedBuild().Version)
-	for _, e := range r.Extensions {
-		fmt.Fprintf(w, "  ok     %-30s %s\n", e.Name, e.File)
+// refusedModule is the module the interpreter refused, from the import's error.
+func (r *checkReport) refusedModule() string {
+	if m, ok := subinterp.UnsupportedModule(r.Error); ok {
+		return m
 	}
-	failed, unsupported := subinterp.UnsupportedModule(r.Error)
-	if !unsupported {
-		failed = r.FailedModule
-	}
-	if failed != "" {
-		fmt.Fprintf(w, "  FAILS  %-30s %s\n", failed, r.Error)
-	}
-	if cgo.IsFreeThreadedBuild() {
-		printGILCheck(w, mode, r.GILEnabled, r.GILEnabledBy)
-	}
-	switch {
-	case r.OK:
-		fmt.Fprintf(w, "result: the app can run with --gil %s\n", mode)
-	case unsupported:
-		fmt.Fprintf(w, "result: the app cannot run in a sub-interpreter of this mode because "+
-			"%s does not support sub-interpreters: serve it with --application-group %%{GLOBAL} "+
-			"or --gil shared\n", failed)
-	default:
-		fmt.Fprintf(w, "result: the app failed to import: %s\n", r.Error)
-	}
+	return ""
 }

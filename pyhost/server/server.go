@@ -89,6 +89,8 @@ type Server struct {
 	draining atomic.Bool
 	// accessLog, when buffered, is flushed as Run ends.
 	accessLog *observe.AccessLog
+	// extNotes: what was said about the apps' extension modules (extload.go).
+	extNotes extNotes
 	// inflight tells a stop which requests still owe a response (abandoned.go).
 	inflight wsgi.InFlight
 	// auto: where --application-group auto placed each mount (placement.go).
@@ -272,11 +274,18 @@ func (s *Server) load(group string, m config.Mount, spec cgo.AppSpec) (*subinter
 	if err != nil {
 		var pyErr *cgo.PythonError
 		if errors.As(err, &pyErr) {
-			attrs := []any{"app", m.App, "mount", m.Prefix, "application_group", group, "traceback", pyErr.Traceback}
+			attrs := []any{"app", m.App, "mount", m.Prefix, "application_group", group}
+			msg := "could not load the WSGI application"
 			if mod, ok := subinterp.UnsupportedModule(pyErr.Traceback); ok {
-				attrs = append(attrs, "module", mod, "remedy", subinterp.Remedy(mod, group))
+				more, first := s.refusalAttrs(group, m, mod)
+				attrs = append(attrs, more...)
+				msg += ": an extension module it imports cannot run in its interpreter"
+				if !first { // the mount's retry: explained in full the first time
+					s.log.Error(msg+" (explained above)", append(attrs[:6], "module", mod)...)
+					return nil, fmt.Errorf("%w: %s", ErrAppLoad, pyErr.Summary())
+				}
 			}
-			s.log.Error("could not load the WSGI application", attrs...)
+			s.log.Error(msg, append(attrs, "traceback", pyErr.Traceback)...)
 			return nil, fmt.Errorf("%w: %s", ErrAppLoad, pyErr.Summary())
 		}
 		s.log.Error("could not load the WSGI application", "app", m.App, "application_group", group, "error", err)
@@ -286,6 +295,7 @@ func (s *Server) load(group string, m config.Mount, spec cgo.AppSpec) (*subinter
 		"interpreters", g.Size(), "gil", string(s.cfg.GIL), "took", time.Since(start).Round(time.Millisecond).String())
 	s.metrics.Loaded(g.Name, g.Size(), s.cfg.GIL)
 	s.reportGIL(g)
+	s.warnSharedExtensions(g)
 	return app, nil
 }
 
