@@ -68,7 +68,8 @@ func PlaceFor(mode GILMode, sub bool) Place {
 	free := IsFreeThreadedBuild()
 	p := Place{Sub: sub, FreeBuild: free, Python: VersionHex()}
 	if sub {
-		p.OwnGIL = mode != SharedGIL && VersionHex() >= 0x030C0000
+		shared := mode == SharedGIL || mode == SharedGILChecked
+		p.OwnGIL = !shared && VersionHex() >= 0x030C0000
 		p.Checked = VersionHex() >= 0x030C0000 && (mode != SharedGIL || free)
 	}
 	p.GILOff = free && mode == FreeThreaded
