@@ -252,7 +252,8 @@ func TestNumPyInGlobal(t *testing.T) {
 
 // hasSinglePhase reports whether CPython's _testsinglephase test module is importable.
 func hasSinglePhase(t *testing.T) bool {
-	r := runPyhost(t, together, "check", "testdata/singlephase.py", "--gil", "shared")
+	// In %{GLOBAL}: a free-threaded build refuses single-phase modules in every sub-interpreter.
+	r := runPyhost(t, together, "check", "testdata/singlephase.py", "--application-group", "%{GLOBAL}")
 	return r.Code == 0 && strings.Contains(r.Out, "_testsinglephase")
 }
 
@@ -333,9 +334,11 @@ func TestFreeModeReportsGILReenabled(t *testing.T) {
 	if !hasSinglePhase(t) {
 		t.Skipf("no _testsinglephase in Python %s", linked.Version)
 	}
-	s := startServer(t, "testdata/singlephase.py", "--gil", "free")
+	// _testsinglephase itself declares it can run without the GIL (3.13.5); its
+	// _check_cache_first variant, loaded from the same file by gil_at_import.py, does not.
+	s := startServer(t, "testdata/gil_at_import.py", "--gil", "free", "--python-path", "testdata")
 	if resp, _ := s.get(t, "/"); resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	waitForLog(t, s, "modules=_testsinglephase")
+	waitForLog(t, s, "enabled_by=_testsinglephase_check_cache_first")
 }
