@@ -1,0 +1,189 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// load is what the generator sends and for how long.
+type load struct {
+	addr        string
+	method      string
+	paths       []weightedPath
+	body        []byte
+	concurrency int           // connections
+	rate        float64       // requests/s in open loop; 0: closed loop
+	duration    time.Duration // measured time (0: until requests)
+	requests    int           // measured requests (0: until duration)
+	warmup      time.Duration
+	timeout     time.Duration // per request
+}
+
+// weightedPath is one --path: PATH or WEIGHT:PATH (paths start with "/", so a weight before
+// a colon cannot be mistaken for one).
+type weightedPath struct {
+	path   string
+	weight int
+}
+
+func parsePath(s string) (weightedPath, error) {
+	if strings.HasPrefix(s, "/") || s == "*" {
+		return weightedPath{s, 1}, nil
+	}
+	w, p, ok := strings.Cut(s, ":")
+	n, err := strconv.Atoi(w)
+	if !ok || err != nil || n < 1 || n > 1000 || !strings.HasPrefix(p, "/") {
+		return weightedPath{}, fmt.Errorf("--path %q: want /PATH or WEIGHT:/PATH (WEIGHT 1..1000)", s)
+	}
+	return weightedPath{p, n}, nil
+}
+
+// loadResult is what one measured phase saw.
+type loadResult struct {
+	hist      *histogram // latency of every request answered (any status)
+	completed uint64     // requests answered with 1xx-3xx
+	errors    map[errKind]uint64
+	lastError map[errKind]string
+	elapsed   time.Duration
+	clientCPU time.Duration // the generator's own CPU (this whole process) during the phase
+	scheduled uint64        // open loop: requests due by the end; the rest were never sent
+}
+
+func (r *loadResult) answered() uint64 { return r.hist.n }
+
+// run warms up (unmeasured) then measures, stopping early when ctx ends. progress, if not
+// nil, is called about every 250 ms with the requests answered so far.
+func (l *load) run(ctx context.Context, progress func(done uint64, elapsed time.Duration)) *loadResult {
+	reqs := l.requestSchedule()
+	if l.warmup > 0 {
+		w := *l
+		w.duration, w.requests = l.warmup, 0
+		w.phase(ctx, reqs, nil)
+	}
+	return l.phase(ctx, reqs, progress)
+}
+
+func (l *load) requestSchedule() [][]byte {
+	var reqs [][]byte
+	for _, p := range l.paths {
+		r := buildRequest(l.method, l.addr, p.path, l.body)
+		for range p.weight {
+			reqs = append(reqs, r)
+		}
+	}
+	return reqs
+}
+
+type worker struct {
+	hist      *histogram
+	errs      map[errKind]uint64
+	lastError map[errKind]string
+	ok        uint64
+}
+
+func (l *load) phase(ctx context.Context, reqs [][]byte, progress func(uint64, time.Duration)) *loadResult {
+	var ticket atomic.Int64
+	var done atomic.Uint64
+	start := time.Now()
+	var deadline time.Time
+	if l.duration > 0 {
+		deadline = start.Add(l.duration)
+	}
+	var interval time.Duration
+	if l.rate > 0 {
+		interval = time.Duration(float64(time.Second) / l.rate)
+	}
+	cpu0 := selfCPU()
+	workers := make([]*worker, l.concurrency)
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := &worker{hist: newHistogram(), errs: map[errKind]uint64{}, lastError: map[errKind]string{}}
+		workers[i] = w
+		wg.Go(func() {
+			c := &conn{addr: l.addr, timeout: l.timeout}
+			defer c.close()
+			for ctx.Err() == nil {
+				n := ticket.Add(1) - 1
+				if l.requests > 0 && n >= int64(l.requests) {
+					return
+				}
+				sched := time.Now()
+				if interval > 0 {
+					sched = start.Add(time.Duration(n) * interval)
+					if !deadline.IsZero() && sched.After(deadline) {
+						return
+					}
+					if d := time.Until(sched); d > 0 {
+						time.Sleep(d)
+					}
+				}
+				if !deadline.IsZero() && time.Now().After(deadline) {
+					return
+				}
+				status, err := c.do(reqs[n%int64(len(reqs))])
+				if status > 0 {
+					w.hist.record(time.Since(sched))
+				}
+				if err != nil {
+					w.errs[err.kind]++
+					w.lastError[err.kind] = err.err.Error()
+					if err.kind == errConnect {
+						time.Sleep(10 * time.Millisecond) // not a busy loop on a dead server
+					}
+				} else {
+					w.ok++
+				}
+				done.Add(1)
+			}
+		})
+	}
+	stop := make(chan struct{})
+	if progress != nil {
+		go func() {
+			t := time.NewTicker(250 * time.Millisecond)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					progress(done.Load(), time.Since(start))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	res := &loadResult{hist: newHistogram(), errors: map[errKind]uint64{}, lastError: map[errKind]string{},
+		elapsed: time.Since(start), clientCPU: selfCPU() - cpu0}
+	for _, w := range workers {
+		res.hist.merge(w.hist)
+		res.completed += w.ok
+		for k, v := range w.errs {
+			res.errors[k] += v
+			res.lastError[k] = w.lastError[k]
+		}
+	}
+	if interval > 0 {
+		res.scheduled = uint64(res.elapsed / interval)
+		if l.requests > 0 {
+			res.scheduled = min(res.scheduled, uint64(l.requests))
+		}
+	}
+	return res
+}
+
+// selfCPU is this process's user+system CPU so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
