@@ -57,16 +57,19 @@ type loadResult struct {
 
 func (r *loadResult) answered() uint64 { return r.hist.n }
 
-// run warms up (unmeasured) then measures, stopping early when ctx ends. progress, if not
-// nil, is called about every 250 ms with the requests answered so far.
-func (l *load) run(ctx context.Context, progress func(done uint64, elapsed time.Duration)) *loadResult {
-	reqs := l.requestSchedule()
+// warm sends unmeasured load for the warm-up time (if any).
+func (l *load) warm(ctx context.Context) {
 	if l.warmup > 0 {
 		w := *l
 		w.duration, w.requests = l.warmup, 0
-		w.phase(ctx, reqs, nil)
+		w.phase(ctx, w.requestSchedule(), nil)
 	}
-	return l.phase(ctx, reqs, progress)
+}
+
+// run measures (after warm, if wanted), stopping early when ctx ends. progress, if not
+// nil, is called about every 250 ms with the requests answered so far.
+func (l *load) run(ctx context.Context, progress func(done uint64, elapsed time.Duration)) *loadResult {
+	return l.phase(ctx, l.requestSchedule(), progress)
 }
 
 func (l *load) requestSchedule() [][]byte {

@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The server's process tree, read from /proc: the pyhost process and every descendant (the
+// workers of --processes). CPU is utime+stime in clock ticks; Linux exposes USER_HZ as 100
+// to user space on every architecture pyhost builds for.
+const clockTick = 10 * time.Millisecond
+
+var pageSize = int64(os.Getpagesize())
+
+// procStat is one process's parent, CPU and RSS.
+type procStat struct {
+	ppid int
+	cpu  time.Duration
+	rss  int64
+}
+
+func readStat(pid int) (procStat, bool) {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return procStat{}, false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')') // the command name may hold spaces and parentheses
+	if i < 0 {
+		return procStat{}, false
+	}
+	f := strings.Fields(s[i+1:]) // f[0] is field 3 (state)
+	if len(f) < 22 {
+		return procStat{}, false
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	rss, _ := strconv.ParseInt(f[21], 10, 64)
+	return procStat{ppid: ppid, cpu: time.Duration(ut+st) * clockTick, rss: rss * pageSize}, true
+}
+
+// treeUsage is the CPU so far and the RSS now of root and its descendants.
+func treeUsage(root int) (cpu time.Duration, rss int64) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, 0
+	}
+	stats := map[int]procStat{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, ok := readStat(pid); ok {
+			stats[pid] = st
+		}
+	}
+	in := map[int]bool{root: true}
+	for changed := true; changed; { // parents before children is not guaranteed: iterate
+		changed = false
+		for pid, st := range stats {
+			if !in[pid] && in[st.ppid] {
+				in[pid] = true
+				changed = true
+			}
+		}
+	}
+	for pid := range in {
+		if st, ok := stats[pid]; ok {
+			cpu += st.cpu
+			rss += st.rss
+		}
+	}
+	return cpu, rss
+}
+
+// rssSampler samples the tree's RSS while a cell is measured: its peak, and its steady
+// value (the mean of the samples of the second half of the run).
+type rssSampler struct {
+	stop    chan struct{}
+	done    chan struct{}
+	samples []int64
+	peak    int64
+}
+
+func sampleRSS(root int, every time.Duration) *rssSampler {
+	s := &rssSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			_, rss := treeUsage(root)
+			s.samples = append(s.samples, rss)
+			s.peak = max(s.peak, rss)
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return s
+}
+
+// end stops sampling and returns the peak and steady RSS.
+func (s *rssSampler) end() (peak, steady int64) {
+	close(s.stop)
+	<-s.done
+	half := s.samples[len(s.samples)/2:]
+	var sum int64
+	for _, v := range half {
+		sum += v
+	}
+	return s.peak, sum / int64(len(half))
+}
