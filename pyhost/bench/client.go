@@ -3,26 +3,10 @@ package bench
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"net"
-	"os"
 	"strconv"
-	"time"
 )
-
-// conn is one keep-alive HTTP/1.1 connection of the load generator: it writes a request
-// prepared once (request line, headers, body) and reads the response just far enough to
-// know its status and where it ends (Content-Length, chunked, or close), discarding the body.
-// A minimal client costs a fraction of net/http's CPU per request, which matters when the
-// generator shares the machine's cores with the server it measures.
-type conn struct {
-	addr    string
-	timeout time.Duration
-	c       net.Conn
-	r       *bufio.Reader
-}
 
 // errKind names why a request failed, for the report's errors by kind.
 type errKind string
@@ -35,89 +19,28 @@ const (
 	errStatus5 errKind = "status 5xx"
 )
 
-// reqError is a failed request and its kind.
-type reqError struct {
-	kind errKind
-	err  error
-}
-
-func (e *reqError) Error() string { return string(e.kind) + ": " + e.err.Error() }
-
-func classify(kind errKind, err error) *reqError {
-	var ne net.Error
-	if errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		kind = errTimeout
-	}
-	return &reqError{kind, err}
-}
-
-// do sends req and reads its response, (re)connecting first when needed. It returns the
-// response status, or an error of a kind.
-func (c *conn) do(req []byte) (int, *reqError) {
-	if c.c == nil {
-		nc, err := net.DialTimeout("tcp", c.addr, c.timeout)
-		if err != nil {
-			return 0, classify(errConnect, err)
-		}
-		c.c = nc
-		if c.r == nil {
-			c.r = bufio.NewReaderSize(nc, 32<<10)
-		} else {
-			c.r.Reset(nc)
-		}
-	}
-	if c.timeout > 0 {
-		c.c.SetDeadline(time.Now().Add(c.timeout))
-	}
-	if _, err := c.c.Write(req); err != nil {
-		c.close()
-		return 0, classify(errIO, err)
-	}
-	status, keep, err := readResponse(c.r)
-	if err != nil {
-		c.close()
-		return 0, classify(errIO, err)
-	}
-	if !keep {
-		c.close()
-	}
-	switch {
-	case status >= 500:
-		return status, &reqError{errStatus5, fmt.Errorf("status %d", status)}
-	case status >= 400:
-		return status, &reqError{errStatus4, fmt.Errorf("status %d", status)}
-	}
-	return status, nil
-}
-
-func (c *conn) close() {
-	if c.c != nil {
-		c.c.Close()
-		c.c = nil
-	}
-}
-
 // readResponse reads one response (skipping 1xx), its body discarded; keep says whether the
-// connection can carry another request.
-func readResponse(r *bufio.Reader) (status int, keep bool, err error) {
+// connection can carry another request, framed whether the body had a length (or chunks)
+// rather than ending with the connection.
+func readResponse(r *bufio.Reader) (status int, keep, framed bool, err error) {
 	for {
 		line, err := r.ReadSlice('\n')
 		if err != nil {
-			return 0, false, err
+			return 0, false, false, err
 		}
 		if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
-			return 0, false, fmt.Errorf("malformed status line %q", line)
+			return 0, false, false, fmt.Errorf("malformed status line %q", line)
 		}
 		status, err = strconv.Atoi(string(line[9:12]))
 		if err != nil {
-			return 0, false, fmt.Errorf("malformed status line %q", line)
+			return 0, false, false, fmt.Errorf("malformed status line %q", line)
 		}
 		keep = line[7] == '1'
 		length, chunked := int64(-1), false
 		for {
 			h, err := r.ReadSlice('\n')
 			if err != nil {
-				return 0, false, err
+				return 0, false, false, err
 			}
 			h = bytes.TrimRight(h, "\r\n")
 			if len(h) == 0 {
@@ -132,7 +55,7 @@ func readResponse(r *bufio.Reader) (status int, keep bool, err error) {
 			case bytes.EqualFold(name, []byte("content-length")):
 				length, err = strconv.ParseInt(string(value), 10, 64)
 				if err != nil {
-					return 0, false, fmt.Errorf("malformed Content-Length %q", value)
+					return 0, false, false, fmt.Errorf("malformed Content-Length %q", value)
 				}
 			case bytes.EqualFold(name, []byte("transfer-encoding")):
 				chunked = bytes.Contains(bytes.ToLower(value), []byte("chunked"))
@@ -148,6 +71,7 @@ func readResponse(r *bufio.Reader) (status int, keep bool, err error) {
 		if status >= 100 && status < 200 {
 			continue
 		}
+		framed = true
 		switch {
 		case status == 204 || status == 304:
 		case chunked:
@@ -156,9 +80,9 @@ func readResponse(r *bufio.Reader) (status int, keep bool, err error) {
 			_, err = r.Discard(int(length))
 		default: // until the connection closes
 			_, err = io.Copy(io.Discard, r)
-			keep = false
+			keep, framed = false, false
 		}
-		return status, keep, err
+		return status, keep, framed, err
 	}
 }
 

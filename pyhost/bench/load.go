@@ -3,10 +3,10 @@ package bench
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -91,58 +91,37 @@ type worker struct {
 }
 
 func (l *load) phase(ctx context.Context, reqs [][]byte, progress func(uint64, time.Duration)) *loadResult {
-	var ticket atomic.Int64
-	var done atomic.Uint64
-	start := time.Now()
-	var deadline time.Time
+	sh := &shared{ctx: ctx, start: time.Now(), limit: int64(l.requests), timeout: l.timeout, reqs: reqs}
 	if l.duration > 0 {
-		deadline = start.Add(l.duration)
+		sh.deadline = sh.start.Add(l.duration)
 	}
-	var interval time.Duration
 	if l.rate > 0 {
-		interval = time.Duration(float64(time.Second) / l.rate)
+		sh.interval = time.Duration(float64(time.Second) / l.rate)
+	}
+	res := &loadResult{hist: newHistogram(), errors: map[errKind]uint64{}, lastError: map[errKind]string{}}
+	var err error
+	sh.sa, sh.family, err = resolve(l.addr)
+	if err != nil {
+		res.errors[errConnect], res.lastError[errConnect] = 1, err.Error()
+		return res
 	}
 	cpu0 := selfCPU()
-	workers := make([]*worker, l.concurrency)
+	loops := min(l.concurrency, runtime.NumCPU())
+	// Each loop holds a P while it waits in epoll (see epollWait): room for the rest.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(runtime.NumCPU() + loops))
+	workers := make([]*worker, loops)
 	var wg sync.WaitGroup
 	for i := range workers {
 		w := &worker{hist: newHistogram(), errs: map[errKind]uint64{}, lastError: map[errKind]string{}}
 		workers[i] = w
+		n := l.concurrency / loops
+		if i < l.concurrency%loops {
+			n++
+		}
 		wg.Go(func() {
-			c := &conn{addr: l.addr, timeout: l.timeout}
-			defer c.close()
-			for ctx.Err() == nil {
-				n := ticket.Add(1) - 1
-				if l.requests > 0 && n >= int64(l.requests) {
-					return
-				}
-				sched := time.Now()
-				if interval > 0 {
-					sched = start.Add(time.Duration(n) * interval)
-					if !deadline.IsZero() && sched.After(deadline) {
-						return
-					}
-					if d := time.Until(sched); d > 0 {
-						time.Sleep(d)
-					}
-				}
-				if !deadline.IsZero() && time.Now().After(deadline) {
-					return
-				}
-				status, err := c.do(reqs[n%int64(len(reqs))])
-				if status > 0 {
-					w.hist.record(time.Since(sched))
-				}
-				if err != nil {
-					w.errs[err.kind]++
-					w.lastError[err.kind] = err.err.Error()
-					if err.kind == errConnect {
-						time.Sleep(10 * time.Millisecond) // not a busy loop on a dead server
-					}
-				} else {
-					w.ok++
-				}
-				done.Add(1)
+			if err := runLoop(sh, n, w); err != nil {
+				w.errs[errIO]++
+				w.lastError[errIO] = "event loop: " + err.Error()
 			}
 		})
 	}
@@ -156,15 +135,14 @@ func (l *load) phase(ctx context.Context, reqs [][]byte, progress func(uint64, t
 				case <-stop:
 					return
 				case <-t.C:
-					progress(done.Load(), time.Since(start))
+					progress(sh.done.Load(), time.Since(sh.start))
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	close(stop)
-	res := &loadResult{hist: newHistogram(), errors: map[errKind]uint64{}, lastError: map[errKind]string{},
-		elapsed: time.Since(start), clientCPU: selfCPU() - cpu0}
+	res.elapsed, res.clientCPU = time.Since(sh.start), selfCPU()-cpu0
 	for _, w := range workers {
 		res.hist.merge(w.hist)
 		res.completed += w.ok
@@ -173,8 +151,8 @@ func (l *load) phase(ctx context.Context, reqs [][]byte, progress func(uint64, t
 			res.lastError[k] = w.lastError[k]
 		}
 	}
-	if interval > 0 {
-		res.scheduled = uint64(res.elapsed / interval)
+	if sh.interval > 0 {
+		res.scheduled = uint64(res.elapsed / sh.interval)
 		if l.requests > 0 {
 			res.scheduled = min(res.scheduled, uint64(l.requests))
 		}
