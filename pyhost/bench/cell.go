@@ -7,6 +7,9 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -81,6 +84,28 @@ func (t *tail) lastLines(n int) string {
 	return strings.Join(lines, " | ")
 }
 
+var reErrorAttr = regexp.MustCompile(`\berror=("(?:[^"\\]|\\.)*"|\S+)`)
+
+// reason is why the server failed, from what it wrote: the error of its last error record
+// (pyhost's text log: level=ERROR ... error="..."), else its last lines.
+func (t *tail) reason() string {
+	t.mu.Lock()
+	lines := strings.Split(strings.TrimSpace(string(t.buf)), "\n")
+	t.mu.Unlock()
+	for i := len(lines) - 1; i >= 0; i-- {
+		if !strings.Contains(lines[i], "level=ERROR") {
+			continue
+		}
+		if m := reErrorAttr.FindStringSubmatch(lines[i]); m != nil {
+			if v, err := strconv.Unquote(m[1]); err == nil {
+				return v
+			}
+			return m[1]
+		}
+	}
+	return t.lastLines(3)
+}
+
 func freePort() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -109,6 +134,12 @@ func startServer(c *cell, o *options) (*server, string, string, error) {
 	}
 	args := append([]string{"serve", o.app, "--listen", addr, "--metrics-listen", maddr}, c.serveArgs()...)
 	args = append(args, o.serveArgs...)
+	if c.Mode == modeProcesses && !slices.ContainsFunc(o.serveArgs, func(a string) bool {
+		return strings.HasPrefix(strings.TrimLeft(a, "-"), "boot-attempts")
+	}) {
+		// An app that cannot load fails the cell now, not after ten retries with back-off.
+		args = append(args, "--boot-attempts", "1")
+	}
 	s := &server{cmd: exec.Command(c.Build.Path, args...), out: &tail{}, exited: make(chan struct{})}
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -126,7 +157,7 @@ func (s *server) ready(ctx context.Context, maddr string, within time.Duration) 
 	for {
 		select {
 		case <-s.exited:
-			return fmt.Errorf("the server exited (%v): %s", s.err, s.out.lastLines(3))
+			return fmt.Errorf("the server exited (%v): %s", s.err, s.out.reason())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
@@ -139,7 +170,7 @@ func (s *server) ready(ctx context.Context, maddr string, within time.Duration) 
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %v: %s", within, s.out.lastLines(3))
+			return fmt.Errorf("not ready after %v (--ready-timeout): %s", within, s.out.reason())
 		}
 	}
 }
@@ -205,7 +236,7 @@ func measure(ctx context.Context, r *result, s *server, l *load, maddr string, p
 	}
 	select {
 	case <-s.exited:
-		return fmt.Errorf("the server exited during the run (%v): %s", s.err, s.out.lastLines(3))
+		return fmt.Errorf("the server exited during the run (%v): %s", s.err, s.out.reason())
 	default:
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {

@@ -9,8 +9,9 @@ import (
 )
 
 // The server's process tree, read from /proc: the pyhost process and every descendant (the
-// workers of --processes). CPU is utime+stime in clock ticks; Linux exposes USER_HZ as 100
-// to user space on every architecture pyhost builds for.
+// workers of --processes). CPU is each thread's scheduler run time in nanoseconds
+// (schedstat), or utime+stime in clock ticks where that is missing (Linux exposes USER_HZ
+// as 100 to user space on every architecture pyhost builds for).
 const clockTick = 10 * time.Millisecond
 
 var pageSize = int64(os.Getpagesize())
@@ -48,11 +49,37 @@ func readStat(pid int) (procStat, bool) {
 func treeUsage(root int) (cpu time.Duration, rss int64) {
 	for _, pid := range descendants(root) {
 		if st, ok := readStat(pid); ok {
+			if ns, ok := schedRuntime(pid); ok {
+				st.cpu = ns // nanoseconds, where ticks are too coarse for a short cell
+			}
 			cpu += st.cpu
 			rss += st.rss
 		}
 	}
 	return cpu, rss
+}
+
+// schedRuntime is the CPU time of pid's live threads in nanoseconds (the first field of each
+// /proc/PID/task/TID/schedstat: utime+stime as the scheduler counts it).
+func schedRuntime(pid int) (time.Duration, bool) {
+	files, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(pid), "task", "*", "schedstat"))
+	var sum int64
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		fs := strings.Fields(string(b))
+		if len(fs) == 0 {
+			return 0, false
+		}
+		ns, err := strconv.ParseInt(fs[0], 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		sum += ns
+	}
+	return time.Duration(sum), len(files) > 0
 }
 
 // descendants is root and every process below it.
