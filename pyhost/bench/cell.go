@@ -243,7 +243,7 @@ func measure(ctx context.Context, r *result, s *server, l *load, maddr string, p
 		return errors.New("interrupted")
 	}
 	if r.OK == 0 {
-		return fmt.Errorf("no request succeeded (%s)", errorSummary(r))
+		return fmt.Errorf("no request succeeded (%s); the server's last error: %s", errorSummary(r), s.out.reason())
 	}
 	return nil
 }
