@@ -28,7 +28,21 @@ type series struct {
 
 // lineChart draws series against parallelism as an inline SVG.
 func lineChart(title, unit string, ss []series) string {
-	const w, h, ml, mr, mt, mb = 540, 320, 70, 20, 36, 64
+	const w, ml, mr, mt = 540, 70, 20, 36
+	// The legend wraps into rows under the axis; the chart grows by a row each.
+	type entry struct{ x, row int }
+	var legend []entry
+	lx, row := ml, 0
+	for _, s := range ss {
+		width := 24 + 7*len([]rune(s.name))
+		if lx+width > w-mr && lx > ml {
+			lx, row = ml, row+1
+		}
+		legend = append(legend, entry{lx, row})
+		lx += width
+	}
+	mb := 64 + 16*row
+	h := 320 + 16*row
 	var xs []int
 	seen := map[int]bool{}
 	ymax := 0.0
@@ -87,11 +101,11 @@ func lineChart(title, unit string, ss []series) string {
 		}
 	}
 	// Legend under the axis label, translucent swatches.
-	lx := ml
-	for _, s := range ss {
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="12" height="12" fill="%s" fill-opacity="0.55"/>`, lx, h-18, s.color)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11">%s</text>`, lx+16, h-8, html.EscapeString(s.name))
-		lx += 24 + 7*len([]rune(s.name))
+	for i, s := range ss {
+		e := legend[i]
+		y := h - mb + 46 + 16*e.row
+		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="12" height="12" fill="%s" fill-opacity="0.55"/>`, e.x, y-10, s.color)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11">%s</text>`, e.x+16, y, html.EscapeString(s.name))
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
