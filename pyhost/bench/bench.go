@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,11 +41,17 @@ same run (a 3.13 and a 3.13t binary: the free-threading experiment in one comman
 
 Flags after "--" go to every serve (--python-path DIR, --chdir DIR, ...).
 
+pyhost bench --render FILE.json [--html OUT.html]: the table (and the HTML page) of an
+earlier run's --json report, without running anything.
+
 Flags:
 `
 
 // Run is `pyhost bench`; self is this pyhost binary (benchmarked unless --pyhost is given).
 func Run(args []string, self string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "--render" || args[0] == "-render") {
+		return render(args[1:], stdout, stderr)
+	}
 	o, builds, cells, err := parseFlags(args, self, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -251,4 +258,33 @@ func buildMatrix(bins []string, self, modes, par, threads, interps, procs string
 		return nil, nil, errors.New("no cell to run: no build has any of the --modes")
 	}
 	return builds, cells, nil
+}
+
+// render is bench --render FILE.json [--html OUT]: an earlier report, shown again.
+func render(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench --render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	htmlFile := fs.String("html", "", "write the HTML report to FILE")
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "pyhost bench --render FILE.json [--html OUT.html]")
+		return 2
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	b, err := os.ReadFile(args[0])
+	var rep report
+	if err == nil {
+		err = json.Unmarshal(b, &rep)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "pyhost bench --render: %s: %v\n", args[0], err)
+		return 2
+	}
+	rep.writeTable(stdout)
+	if err := rep.writeFiles("", *htmlFile); err != nil {
+		fmt.Fprintf(stderr, "pyhost bench --render: %v\n", err)
+		return 1
+	}
+	return 0
 }

@@ -41,8 +41,8 @@ func lineChart(title, unit string, ss []series) string {
 		legend = append(legend, entry{lx, row})
 		lx += width
 	}
-	mb := 64 + 16*row
-	h := 320 + 16*row
+	mb := 72 + 16*row
+	h := 328 + 16*row
 	var xs []int
 	seen := map[int]bool{}
 	ymax := 0.0
@@ -103,7 +103,7 @@ func lineChart(title, unit string, ss []series) string {
 	// Legend under the axis label, translucent swatches.
 	for i, s := range ss {
 		e := legend[i]
-		y := h - mb + 46 + 16*e.row
+		y := h - mb + 54 + 16*e.row
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="12" height="12" fill="%s" fill-opacity="0.55"/>`, e.x, y-10, s.color)
 		fmt.Fprintf(&b, `<text x="%d" y="%d" font-size="11">%s</text>`, e.x+16, y, html.EscapeString(s.name))
 	}
