@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/pyhost/pyhost/pyhost/bench"
 	"github.com/pyhost/pyhost/pyhost/config"
 	"github.com/pyhost/pyhost/pyhost/observe"
 	"github.com/pyhost/pyhost/pyhost/observe/top"
@@ -46,6 +47,11 @@ Usage:
   pyhost top [--metrics ADDR]  a live view of a running server (its --metrics-listen ADDR):
                                per group and worker requests/s, latency, GIL wait, busy
                                threads and the longest-running requests; --once prints once
+  pyhost bench APP [flags]     serve APP in each GIL mode (shared, own, free), thread and
+                               process count, one at a time, load it with a built-in
+                               generator and compare req/s, latency, CPU and memory per
+                               request, GIL wait; --pyhost BIN adds other builds (3.13t);
+                               --json/--html FILE write reports; pyhost bench -h for the rest
   pyhost version               pyhost's version and the linked Python's version and build
   pyhost help                  this text
 
@@ -146,6 +152,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return importApache(args[1:], stdout, stderr)
 	case "top":
 		return top.Run(args[1:], stdout, stderr)
+	case "bench":
+		self, err := os.Executable()
+		if err != nil {
+			fmt.Fprintln(stderr, "pyhost bench: finding this binary:", err)
+			return 1
+		}
+		return bench.Run(args[1:], self, stdout, stderr)
 	case "version", "--version", "-version":
 		printVersion(stdout)
 		return 0

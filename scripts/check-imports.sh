@@ -21,6 +21,7 @@ layer() {
 	pyhost/config/apache) echo 11 ;;
 	pyhost/httpd | pyhost/observe | pyhost/worker | pyhost/proc | pyhost/systemd) echo 20 ;;
 	pyhost/observe/top) echo 21 ;;
+	pyhost/bench) echo 21 ;; # runs pyhost binaries; imports nothing of pyhost's
 	pyhost/server | pyhost/supervisor) echo 30 ;;
 	pyhost) echo 40 ;;
 	.) echo 50 ;; # the main package
@@ -59,7 +60,7 @@ while read -r pkg imports; do
 done < <(go list -f '{{.ImportPath}} {{join .Imports " "}}' ./...)
 
 # Without a Python build: these must compile and vet with cgo off (their tests run so too).
-cgo_free=(./wsgi/request ./gil ./pyhost/config/... ./pyhost/httpd/... ./pyhost/observe/... ./pyhost/worker/... ./pyhost/proc/... ./pyhost/systemd/... ./pyhost/supervisor/...)
+cgo_free=(./wsgi/request ./gil ./pyhost/config/... ./pyhost/httpd/... ./pyhost/observe/... ./pyhost/worker/... ./pyhost/proc/... ./pyhost/systemd/... ./pyhost/supervisor/... ./pyhost/bench)
 present=()
 for p in "${cgo_free[@]}"; do
 	[ -d "${p%/...}" ] && present+=("$p")

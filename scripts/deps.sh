@@ -3,7 +3,7 @@
 set -euo pipefail
 case ${1:-build} in
 build) pkgs=(gcc pkg-config python3-dev) ;;
-test) pkgs=(curl python3-flask python3-django python3-bottle python3-falcon python3-numpy) ;;
+test) pkgs=(curl python3-flask python3-django python3-bottle python3-falcon python3-numpy chromium) ;; # chromium: pyhost bench's HTML report, looked at
 bench) pkgs=(wrk gunicorn) ;;
 *) echo "deps.sh: unknown set '$1' (build, test, bench)" >&2; exit 2 ;;
 esac
