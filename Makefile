@@ -4,6 +4,7 @@
 #   make build                       bin/pyhost against the system python3-embed
 #   make build PYTHON=/p/bin/python3.13   bin/pyhost against another CPython installation
 #   make build LIBPYTHON=shared      link libpython3.11.so rather than the static archive
+#   make image                       the container image (build/image; scripts/image.sh)
 
 SHELL := /bin/bash
 PYTHON ?=
@@ -16,7 +17,7 @@ BIN := bin/pyhost
 # shared libraries everywhere else; LIBPYTHON=shared or static forces one (scripts/python-pc.sh).
 WITH_PYTHON := scripts/with-python.sh "$(PYTHON)"
 
-.PHONY: build run test deps test-deps vet lint clean
+.PHONY: build run test deps test-deps image image-test vet lint clean
 
 build: deps
 	@$(WITH_PYTHON) $(GO) build -o $(BIN) .
@@ -26,6 +27,16 @@ deps:
 
 test-deps:
 	@scripts/deps.sh test
+	@scripts/deps.sh image
+
+# The container image from Debian's archive: APP=, PACKAGES=, IMAGE_ENV= (scripts/image.sh).
+image: build
+	@scripts/deps.sh image
+	@scripts/image.sh
+
+# Unpacks the image and runs it in its own namespaces (scripts/image-test.sh; make test runs it).
+image-test: image
+	@scripts/image-test.sh
 
 # pyhost refuses to run apps as root unless told to: this example app may.
 run: build

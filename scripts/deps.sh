@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# deps.sh build|test — installs the Debian packages pyhost needs, only those missing, quietly.
+# deps.sh build|test|image|bench — installs the Debian packages pyhost needs, only those missing, quietly.
 set -euo pipefail
 case ${1:-build} in
 build) pkgs=(gcc pkg-config python3-dev) ;;
 test) pkgs=(curl python3-flask python3-django python3-bottle python3-falcon python3-numpy chromium) ;; # chromium: pyhost bench's HTML report, looked at
+image) pkgs=(mmdebstrap umoci skopeo jq curl iproute2 util-linux) ;; # make image, scripts/image-test.sh
 bench) pkgs=(wrk gunicorn) ;;
-*) echo "deps.sh: unknown set '$1' (build, test, bench)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown set '$1' (build, test, image, bench)" >&2; exit 2 ;;
+bench) pkgs=(wrk gunicorn) ;;
+*) echo "deps.sh: unknown set '$1' (build, test, image, bench)" >&2; exit 2 ;;
 esac
 # promtool (the metrics tests check the exposition with it) comes out of Debian's prometheus
 # package without installing it: installing would add a user and start a Prometheus daemon.

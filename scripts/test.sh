@@ -32,6 +32,17 @@ echo "== soak check (system python3)" >&2
 scripts/soak-check.sh
 results+=("soak check (system python3): passed")
 
+# The container image (scripts/image.sh; built once, ~2 min, then cached): unpacked and run in
+# its own namespaces, it serves the example app and stops cleanly (scripts/image-test.sh).
+# It needs root (namespaces, chroot): skipped, and said so, without it.
+echo "== container image" >&2
+if [ "$(id -u)" -eq 0 ]; then
+	scripts/image-test.sh
+	results+=("container image (unshare + chroot): passed")
+else
+	results+=("container image: SKIPPED (scripts/image-test.sh needs root)")
+fi
+
 extra=()
 extra+=("$(scripts/build-python.sh 3.13 | tail -n 1)/bin/python3.13")
 extra+=("$(scripts/build-python.sh 3.13 --free-threaded | tail -n 1)/bin/python3.13t")
