@@ -23,7 +23,7 @@ img=${IMAGE_DIR:-build/image}
 work=$(mktemp -d "${TMPDIR:-/tmp}/pyhost-image-test.XXXXXX")
 upid=""
 cleanup() {
-	[ -n "$upid" ] && kill -KILL "$upid" 2>/dev/null && wait "$upid" 2>/dev/null
+	if [ -n "$upid" ]; then kill -KILL "$upid" 2>/dev/null || true; wait "$upid" 2>/dev/null || true; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
