@@ -15,9 +15,9 @@
 #   PYHOST_DEBIAN_MIRROR=URI   a Debian archive instead of this machine's apt sources
 #   PYHOST_IMAGE_CACHE=DIR     the cached Debian roots (default /var/cache/pyhost/image)
 #
-# The root (two layers: Debian, then pyhost and the app) is cached by its package list and apt
-# sources; the image is rebuilt only when the binary, the app, this script or the settings change,
-# and nothing is printed then.
+# Two layers: the Debian root (cached in PYHOST_IMAGE_CACHE by its package list, its recipe and
+# the apt sources), then pyhost, its health check and the app. The image is rebuilt only when one
+# of those, this script or the settings change; when nothing did, nothing is printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 readonly PROG=${0##*/}
