@@ -7,8 +7,6 @@ test) pkgs=(curl python3-flask python3-django python3-bottle python3-falcon pyth
 image) pkgs=(mmdebstrap umoci skopeo jq curl iproute2 util-linux) ;; # make image, scripts/image-test.sh
 bench) pkgs=(wrk gunicorn) ;;
 *) echo "deps.sh: unknown set '$1' (build, test, image, bench)" >&2; exit 2 ;;
-bench) pkgs=(wrk gunicorn) ;;
-*) echo "deps.sh: unknown set '$1' (build, test, image, bench)" >&2; exit 2 ;;
 esac
 # promtool (the metrics tests check the exposition with it) comes out of Debian's prometheus
 # package without installing it: installing would add a user and start a Prometheus daemon.
