@@ -240,6 +240,10 @@ func launch(t testing.TB, args []string) *process {
 	cmd.Dir = repoPath()
 	p := &process{t: t, cmd: cmd, Log: &logBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.Log, p.Log
+	// A child the app forked that outlives the server (a hung multiprocessing worker) keeps
+	// the log pipe open: without a bound, Wait, and with it the test and the whole run, would
+	// wait for that child forever.
+	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
