@@ -23,7 +23,14 @@ func TestDebugThreadsStack(t *testing.T) {
 					"--application-group", group, "--metrics-listen", "127.0.0.1:0")
 				addr := metricsAddr(t, s)
 				id := requestInApp(t, s, "/sleep?ms=4000")
-				v, body := getThreads(t, addr, "stacks=1")
+				// The app logs its start line from inside wsgi.errors.write: a look at once
+				// can still find the thread there, before it reaches sleeping_in_the_app.
+				var v threadsJSON
+				var body string
+				eventually(3*time.Second, func() bool {
+					v, body = getThreads(t, addr, "stacks=1")
+					return strings.Contains(body, "in sleeping_in_the_app")
+				})
 				if len(v.Processes) != 1 {
 					t.Fatalf("want one process, got:\n%s", body)
 				}

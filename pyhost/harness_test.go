@@ -35,8 +35,10 @@ type linkedPython struct {
 	Version      string // "3.13.5"
 	Minor        int    // 13
 	FreeThreaded bool
-	// System: Debian's own python3 (3.11), whose dist-packages hold the frameworks the tests
-	// use. scripts/test.sh sets PYHOST_TEST_PYTHON to the interpreter of every other run.
+	// System: a Debian-packaged interpreter, whose /usr/lib/python3/dist-packages hold the
+	// frameworks the tests use, built for it: the system's python3 (3.11), or /usr/bin/python3.14
+	// and 3.15 in the forky root (scripts/in-forky.sh). scripts/test.sh sets PYHOST_TEST_PYTHON
+	// to the interpreter of every run but the system one's.
 	System bool
 }
 
@@ -47,16 +49,19 @@ func parseLinked(version string) linkedPython {
 		fmt.Sscan(m[2], &lp.Minor)
 	}
 	lp.FreeThreaded = strings.Contains(version, "free-threaded")
-	lp.System = os.Getenv("PYHOST_TEST_PYTHON") == "" && lp.Minor == 11
+	py := os.Getenv("PYHOST_TEST_PYTHON")
+	lp.System = (py == "" && lp.Minor == 11) || strings.HasPrefix(py, "/usr/bin/python3")
 	return lp
 }
 
-// needSystemPython skips tests that use Debian's python3-* packages on other builds, saying so.
+// needSystemPython skips tests that use Debian's python3-* packages on builds of our own,
+// saying so.
 func needSystemPython(t *testing.T, what string) {
 	t.Helper()
 	if !linked.System {
-		t.Skipf("%s uses Debian's packages, built for the system Python 3.11; this run embeds "+
-			"Python %s (covered by the system-Python run of make test)", what, linked.Version)
+		t.Skipf("%s uses Debian's packages, built for Debian's own interpreters; this run embeds "+
+			"Python %s built from source (covered by the 3.11, 3.14 and 3.15 runs of make test)",
+			what, linked.Version)
 	}
 }
 
@@ -235,6 +240,10 @@ func launch(t testing.TB, args []string) *process {
 	cmd.Dir = repoPath()
 	p := &process{t: t, cmd: cmd, Log: &logBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.Log, p.Log
+	// A child the app forked that outlives the server (a hung multiprocessing worker) keeps
+	// the log pipe open: without a bound, Wait, and with it the test and the whole run, would
+	// wait for that child forever.
+	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,10 @@
 # - auto picks static where the archive holds non-PIC code (x86-64 absolute relocations in its
 #   code sections; debug sections have them in any build), and
 #   shared otherwise: a --enable-shared source build's archive is made of the same PIC objects
-#   as its .so, so linking it statically would only make the binary bigger.
+#   as its .so, so linking it statically would only make the binary bigger. A static candidate
+#   must also link a program on its own (the libs below, no PIE, as Go links): Debian forky's
+#   libpython3.14.a and libpython3.15.a do not, their _sha2/_sha3/... objects need the HACL*
+#   archives (libHacl_*.a) that the packages leave out, so auto links their .so.
 set -euo pipefail
 py=$1 out=$2
 mode=${LIBPYTHON:-auto}
@@ -27,6 +30,21 @@ if ! "$py" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
 	echo "python-pc.sh: $py is not a runnable CPython ≥ 3.11" >&2
 	exit 1
 fi
+# Whether a program calling Py_Initialize links against the archive and the libs its built-in
+# modules need (those the .pc below names; ~0.2 s).
+links_static() {
+	local inc libs tmp rc=0
+	inc=$("$py" -c 'import sysconfig; print(sysconfig.get_config_var("INCLUDEPY"))')
+	libs=$("$py" -c 'import sysconfig as s
+print(" ".join(w for k in ("MODLIBS", "LIBS", "SYSLIBS") for w in (s.get_config_var(k) or "").split() if w != "\\"))')
+	tmp=$(mktemp)
+	# shellcheck disable=SC2086 # the libs are separate words
+	printf '#include <Python.h>\nint main(void) { Py_Initialize(); return 0; }\n' |
+		"${CC:-gcc}" -no-pie -o "$tmp" -I"$inc" -x c - -x none "$archive" $libs \
+			-Wl,--export-dynamic >/dev/null 2>&1 || rc=$?
+	rm -f "$tmp"
+	return "$rc"
+}
 archive=$("$py" -c 'import os, sysconfig as s; print(os.path.join(s.get_config_var("LIBPL"), s.get_config_var("LIBRARY")))')
 if [ "$mode" = auto ]; then
 	mode=shared
@@ -36,6 +54,7 @@ if [ "$mode" = auto ]; then
 			code && / R_X86_64_32S? / { found = 1; exit }
 			END { exit !found }'; then
 		mode=static
+		if ! links_static; then mode=shared; fi
 	fi
 fi
 if [ "$mode" = static ] && [ ! -f "$archive" ]; then
