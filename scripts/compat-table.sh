@@ -15,7 +15,6 @@ cd "$(dirname "$0")/.."
 readonly FORKY_PYTHONS='/usr/bin/python3.14 /usr/bin/python3.15'
 readonly APPS='flask django bottle falcon numpy'
 readonly PLACEMENTS='global sub own free'
-dist=/usr/lib/python3/dist-packages
 fw=$PWD/testdata/frameworks
 
 say() { printf 'compat-table: %s\n' "$*" >&2; }
@@ -39,21 +38,34 @@ placement_args() {
 	esac
 }
 
+# get URL: the body (curl where there is one; the forky root has Python but no curl).
+get() {
+	if command -v curl >/dev/null; then
+		curl -sS --max-time 10 "$1"
+	else
+		python3 -c 'import sys, urllib.request
+try:
+    sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())
+except Exception as e:
+    sys.exit(str(e))' "$1"
+	fi
+}
+
 # check_pages APP BASE: prints nothing when the pages are right, else what was wrong.
 check_pages() {
 	local app=$1 base=$2 body
 	if [ "$app" = numpy ]; then
-		body=$(curl -sS --max-time 10 "$base/" 2>&1) || { echo "GET /: $body"; return; }
+		body=$(get "$base/" 2>&1) || { echo "GET /: $body"; return; }
 		case $body in numpy*sum=45*) ;; *) echo "GET /: ${body:0:80}" ;; esac
 		return
 	fi
-	body=$(curl -sS --max-time 10 "$base/" 2>&1) || { echo "GET /: $body"; return; }
+	body=$(get "$base/" 2>&1) || { echo "GET /: $body"; return; }
 	[ "$body" = "index $app" ] || { echo "GET /: ${body:0:80}"; return; }
-	body=$(curl -sS --max-time 10 "$base/hello/J%C3%BCrgen" 2>&1) || { echo "GET /hello: $body"; return; }
+	body=$(get "$base/hello/J%C3%BCrgen" 2>&1) || { echo "GET /hello: $body"; return; }
 	[ "$body" = "hello Jürgen" ] || { echo "GET /hello: ${body:0:80}"; return; }
 	# Eight at once, so the threads (and interpreters) of the mode are all used.
 	local i codes
-	codes=$(for i in 1 2 3 4 5 6 7 8; do curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 "$base/hello/x$i" & done; wait)
+	codes=$(for i in 1 2 3 4 5 6 7 8; do (get "$base/hello/x$i" >/dev/null 2>&1 && echo 200 || echo failed) & done; wait 2>/dev/null)
 	[ "$(grep -c '^200$' <<<"$codes")" = 8 ] || echo "8 parallel GETs: $(tr '\n' ' ' <<<"$codes")"
 }
 
@@ -83,6 +95,7 @@ cell() {
 		*"needs Python ≥ 3.12"*) echo "— (needs ≥ 3.12)" ;;
 		*"needs a free-threaded"*) echo "— (needs a free-threaded build)" ;;
 		*"needs a CPython built with the GIL"*) echo "— (free-threaded build)" ;;
+		*"No module named 'numpy"*) echo "— (no NumPy built for this Python)" ;;
 		*) echo "**no**: ${problem:-did not start}" ;;
 		esac
 		rm -f "$log" "$PYHOST_DJANGO_DB"
@@ -96,6 +109,9 @@ cell() {
 		echo "**no**: $problem"
 	elif [ "$status" != 0 ]; then
 		echo "**no**: exit status $status after SIGTERM"
+	elif grep -q 'level=WARN.*modules=' "$log"; then
+		# pyhost's own warning names the modules that load there against their nature.
+		echo "ok, warns: $(grep -m1 -o 'level=WARN.*modules=[^ ]*' "$log" | sed 's/.*modules=//; s/,/, /g') (single-phase)"
 	elif grep -q 'level=WARN' "$log"; then
 		# The warning's own words, without the record's fields or a file name before them.
 		echo "ok, warns: $(grep -m1 'level=WARN' "$log" | sed -E 's/.*(text|msg)="?//; s/^[^ ]*: ([A-Za-z]*Warning: )?//; s/"? *$//' | cut -c1-80)"
@@ -105,9 +121,16 @@ cell() {
 	rm -f "$log" "$PYHOST_DJANGO_DB"
 }
 
-# rows PYTHON: builds pyhost against PYTHON and prints its table rows.
+# rows PYTHON: builds pyhost against PYTHON and prints its table rows. The frameworks are
+# Debian's for the interpreter's own Debian (12 for the system 3.11, forky for 3.14/3.15); our
+# 3.13 builds take forky's pure-Python ones (Flask 3.1, Django 5.2, Bottle 0.13, Falcon 4.3),
+# since Debian 12's Django 3.2 and Bottle 0.12 need the cgi module 3.13 removed.
 rows() {
 	local py=$1 name bin ver app place line
+	dist=/usr/lib/python3/dist-packages
+	if [[ -n $py && $py != /usr/bin/* && -d ${FORKY_ROOT:-/var/cache/pyhost/forky}$dist ]]; then
+		dist=${FORKY_ROOT:-/var/cache/pyhost/forky}$dist
+	fi
 	name=$(echo "${py:-system}" | tr / _)
 	bin=build/compat/$name/pyhost
 	mkdir -p "$(dirname "$bin")"
@@ -132,6 +155,8 @@ fi
 echo "| Python | app | \`%{GLOBAL}\` (shared GIL) | shared-GIL sub-interpreter | own GIL ×2 | free-threaded |"
 echo "|---|---|---|---|---|---|"
 rows ""
+FORKY_ROOT=$(scripts/forky-root.sh | tail -n 1)
+export FORKY_ROOT
 rows "$(scripts/build-python.sh 3.13 | tail -n 1)/bin/python3.13"
 rows "$(scripts/build-python.sh 3.13 --free-threaded | tail -n 1)/bin/python3.13t"
 for py in $FORKY_PYTHONS; do
