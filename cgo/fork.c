@@ -8,7 +8,12 @@
  * OSError, and a child that reaches the end of pyh_serve exits there as plain Python would at
  * the end of its program. Signals Go handles in the parent get their default action back in
  * the child, since no Go code will ever read them there: multiprocessing stops its workers with
- * SIGTERM. */
+ * SIGTERM. Until the child has reset them, a signal sent to it would run Go's handler, which
+ * queues it for a goroutine the child does not have: it would be lost, and a Pool worker that
+ * Pool.terminate() signalled right after forking it would live on and hang the request in
+ * join(). So the forking thread blocks signals across fork(): one sent to the child in that
+ * window stays pending and is delivered, with its default action, once the child has reset the
+ * handlers and unblocked it. */
 #include "pyh.h"
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +21,10 @@
 
 static volatile int forked_child;
 static void *go_signal_handler; /* the handler Go installed, seen just before the fork */
+/* The forking thread's signal mask before before_fork blocked signals; glibc holds its fork
+ * lock from the prepare handlers to the parent and child ones, so forks do not interleave. */
+static __thread sigset_t mask_before_fork;
+static __thread int mask_saved;
 
 static void *handler_of(const struct sigaction *sa) {
     return (sa->sa_flags & SA_SIGINFO) ? (void *)sa->sa_sigaction : (void *)sa->sa_handler;
@@ -25,10 +34,21 @@ static void before_fork(void) {
     /* Go handles SIGURG (goroutine preemption) itself whatever the app does. */
     struct sigaction sa;
     if (sigaction(SIGURG, NULL, &sa) == 0) go_signal_handler = handler_of(&sa);
+    /* Faults stay unblocked: one blocked while it happens kills the process without a report. */
+    sigset_t all;
+    sigfillset(&all);
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) sigdelset(&all, faults[i]);
+    mask_saved = pthread_sigmask(SIG_BLOCK, &all, &mask_before_fork) == 0;
 }
 
-static void in_child(void) {
-    forked_child = 1;
+static void restore_mask(void) {
+    if (!mask_saved) return;
+    mask_saved = 0;
+    pthread_sigmask(SIG_SETMASK, &mask_before_fork, NULL);
+}
+
+static void reset_go_handlers(void) {
     if (go_signal_handler == NULL) return;
     for (int sig = 1; sig < NSIG; sig++) {
         struct sigaction sa;
@@ -42,8 +62,14 @@ static void in_child(void) {
     }
 }
 
+static void in_child(void) {
+    forked_child = 1;
+    reset_go_handlers();
+    restore_mask(); /* a signal that came meanwhile is delivered now, to the default handler */
+}
+
 __attribute__((constructor)) static void watch_forks(void) {
-    pthread_atfork(before_fork, NULL, in_child);
+    pthread_atfork(before_fork, restore_mask, in_child);
 }
 
 int pyh_forked_child(void) { return forked_child; }

@@ -77,6 +77,24 @@ func TestMultiprocessingForkPoolInsideARequest(t *testing.T) {
 	plainRequestServed(t, s)
 }
 
+// A signal sent to a child the moment os.fork() returns, as Pool.terminate() does to a worker
+// that is still starting, must kill it as it kills a plain Python child. Before, one that came
+// before the child had reset Go's signal handlers ran Go's, which queued it for a goroutine the
+// child does not have: lost, and the worker lived on and hung the request in Pool.join() (seen
+// as TestMultiprocessingForkPoolInsideARequest hanging on a loaded machine). One in six was lost
+// here; 50 children make a pass without the fix unlikely.
+func TestSignalRightAfterForkKillsTheChild(t *testing.T) {
+	s := startServer(t, freeThreadedArgs("testdata/fork.py", "--threads", "2")...)
+	for i := 0; i < 2; i++ {
+		resp, body := s.get(t, "/fork-kill?n=50")
+		if resp.StatusCode != http.StatusOK || string(body) != "killed 50\n" {
+			t.Fatalf("round %d: status %d, %q: want every child killed by its SIGTERM\n%s",
+				i, resp.StatusCode, body, s.Log)
+		}
+	}
+	plainRequestServed(t, s)
+}
+
 // An isolated sub-interpreter (--gil own, or free on a free-threaded build) may not fork:
 // CPython refuses with a RuntimeError, the app's request gets a 500 and the server lives on.
 func TestForkRefusedInAnIsolatedInterpreter(t *testing.T) {

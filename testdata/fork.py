@@ -9,6 +9,11 @@
 #   /pool-terminate  a fork-context Pool(2) whose workers sleep is terminated (SIGTERM to each
 #       worker, as Pool.terminate() and a `with Pool()` block that raises do) and joined; the
 #       answer says how long that took (a worker that ignored SIGTERM would hang it)
+#   /fork-kill?n=N  forks N children and sends each SIGTERM as soon as os.fork() returns, as
+#       Pool.terminate() does to a worker that is still starting; each child sleeps, then exits
+#       6. Under plain Python every child dies of the signal however early it comes; the
+#       answer counts how the children ended ("killed N" when all did). A child still running
+#       10 s after its signal is counted as hung and killed.
 #   /             hello
 import multiprocessing
 import os
@@ -82,5 +87,39 @@ def application(environ, start_response):
         pool.join()
         start_response("200 OK", plain)
         return [b"terminated in %.0f s\n" % (time.monotonic() - started)]
+    if path == "/fork-kill":
+        n = int(environ["QUERY_STRING"].partition("n=")[2] or 20)
+        ends = _fork_and_kill(n)
+        start_response("200 OK", plain)
+        return [" ".join("%s %d" % kv for kv in sorted(ends.items())).encode() + b"\n"]
     start_response("200 OK", plain)
     return [b"Hello, World!\n"]
+
+
+def _fork_and_kill(n):
+    pids = []
+    for _ in range(n):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(2)
+            os._exit(6)
+        os.kill(pid, signal.SIGTERM)
+        pids.append(pid)
+    ends = {}
+    deadline = time.monotonic() + 10
+    while pids:
+        for pid in list(pids):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                key = "killed" if code == -signal.SIGTERM else "exit%d" % code
+                ends[key] = ends.get(key, 0) + 1
+                pids.remove(pid)
+        if pids and time.monotonic() > deadline:
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            ends["hung"] = len(pids)
+            break
+        time.sleep(0.01)
+    return ends
