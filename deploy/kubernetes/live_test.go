@@ -225,16 +225,15 @@ func TestPyhostServesWhatTheManifestsExpect(t *testing.T) {
 	}
 }
 
-// stopSignal maps a container's stopSignal to the signal.
+// stopSignal maps a container's stopSignal (Kubernetes spells them SIGTERM, ...) to the signal.
 func stopSignal(t *testing.T, s corev1.Signal) syscall.Signal {
 	t.Helper()
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGKILL} {
-		if "SIG"+strings.ToUpper(strings.TrimPrefix(sig.String(), "SIG")) == string(s) || strings.EqualFold(sig.String(), strings.TrimPrefix(string(s), "SIG")) {
-			return sig
-		}
+	sig, ok := map[corev1.Signal]syscall.Signal{"SIGTERM": syscall.SIGTERM, "SIGINT": syscall.SIGINT,
+		"SIGQUIT": syscall.SIGQUIT, "SIGHUP": syscall.SIGHUP, "SIGKILL": syscall.SIGKILL, "SIGUSR1": syscall.SIGUSR1}[s]
+	if !ok {
+		t.Fatalf("deployment.yaml stopSignal %s: not a signal this test knows", s)
 	}
-	t.Fatalf("deployment.yaml stopSignal %s: not a signal this test knows", s)
-	return 0
+	return sig
 }
 
 // TestPyhostNeedsTheWritableTmp: the Deployment's only writable place is the emptyDir at
