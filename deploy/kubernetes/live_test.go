@@ -201,7 +201,10 @@ func TestPyhostServesWhatTheManifestsExpect(t *testing.T) {
 	notReady := false
 	for deadline := time.Now().Add(cfg.ShutdownTimeout); !notReady && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		code, _ := get(p.probeURL(c.ReadinessProbe))
-		notReady = code != http.StatusOK
+		notReady = code == http.StatusServiceUnavailable
+		if code, body := get(p.probeURL(c.LivenessProbe)); notReady && code != http.StatusOK {
+			t.Errorf("liveness probe %s during the drain: %d %s, want 200 (a failing liveness probe restarts the container mid-drain)", c.LivenessProbe.HTTPGet.Path, code, body)
+		}
 		select {
 		case a := <-answer:
 			answer <- a
@@ -210,7 +213,7 @@ func TestPyhostServesWhatTheManifestsExpect(t *testing.T) {
 		}
 	}
 	if !notReady {
-		t.Errorf("readiness probe %s kept answering 200 while pyhost drained after %v", c.ReadinessProbe.HTTPGet.Path, sig)
+		t.Errorf("readiness probe %s never answered 503 while pyhost drained after %v", c.ReadinessProbe.HTTPGet.Path, sig)
 	}
 	if a := <-answer; a != "200 slept 3000 id=drain" {
 		t.Errorf("the request in flight at %v got %q, want 200 and its body", sig, a)
