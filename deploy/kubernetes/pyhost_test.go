@@ -168,6 +168,27 @@ func TestPortsAndPathsAgree(t *testing.T) {
 	}
 }
 
+// TestEnvironmentLeavesTheConfigFileAlone: a PYHOST_ variable beats the config file, so one
+// the container sets for a key the ConfigMap sets would silently replace the file's value
+// (the probes and ports above are checked against the file). Empty counts as unset.
+func TestEnvironmentLeavesTheConfigFileAlone(t *testing.T) {
+	m := load(t, ".")
+	f, _ := pyhostConfig(t, m)
+	keys := []string{"listen", "metrics-listen", "pid-file", "trusted-proxy"}
+	for _, o := range f.ProcessGroups[0].Options {
+		keys = append(keys, o.Key)
+	}
+	set := map[string]string{}
+	for _, k := range keys {
+		set[config.EnvVar(k)] = k
+	}
+	for _, e := range m.container(t).Env {
+		if k, ok := set[e.Name]; ok && (e.Value != "" || e.ValueFrom != nil) {
+			t.Errorf("deployment.yaml env %s=%q replaces pyhost.toml's %s: set it in configmap.yaml, or leave the variable empty", e.Name, e.Value, k)
+		}
+	}
+}
+
 // preStopSleep is the Deployment's preStop sleep: the time the pod keeps accepting after the
 // endpoint's removal, before SIGTERM.
 func preStopSleep(t *testing.T, c *corev1.Container) time.Duration {
