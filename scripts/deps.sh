@@ -26,6 +26,9 @@ fetch_promtool() {
 	rm -rf "$tmp"
 }
 [ "${1:-build}" = test ] && fetch_promtool
+# deploy/kubernetes is a Go module of its own (Kubernetes' types stay out of pyhost's): its
+# modules, for its test (scripts/test.sh).
+[ "${1:-build}" = test ] && (cd "$(dirname "$0")/../deploy/kubernetes" && go mod download)
 
 missing=()
 for p in "${pkgs[@]}"; do

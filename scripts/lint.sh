@@ -19,3 +19,5 @@ if ! "$sc" -version 2>/dev/null | grep -q "$STATICCHECK_VERSION"; then
 	go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_MODULE"
 fi
 "$sc" ./...
+# deploy/kubernetes is a module of its own (its test imports Kubernetes' types).
+(cd deploy/kubernetes && go vet ./... && "$sc" ./...)

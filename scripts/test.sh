@@ -25,6 +25,12 @@ run_suite() { # run_suite LABEL PYTHON(empty = system) PACKAGES...
 	results+=("$label: passed in $((SECONDS - start)) s")
 }
 
+# The Kubernetes manifests, decoded strictly into Kubernetes' types and checked against the
+# real binary (a module of its own: deploy/kubernetes/go.mod).
+echo "== go test deploy/kubernetes" >&2
+scripts/with-python.sh "" sh -c 'cd deploy/kubernetes && go test -count=1 -timeout 5m ./...'
+results+=("deploy/kubernetes manifests: passed")
+
 run_suite "system python3 $(pkg-config --modversion python3-embed) ($(scripts/with-python.sh "" sh -c 'cat "$PKG_CONFIG_PATH/linkage"') libpython)" "" ./...
 
 # Memory under the everyday Flask mix, system Python: ~90 s (a deliberate leak must fail the
