@@ -23,7 +23,8 @@
  *   thread state pyhost attached for the request: callbacks run in the request's own
  *   interpreter, %{GLOBAL} or not. That is the only correct answer for a sub-interpreter
  *   with its own GIL (its objects must never run under another interpreter's GIL) and for
- *   the free-threaded build, so nothing is done there. */
+ *   the free-threaded build, so nothing is done there while serving. Ending an interpreter
+ *   needs care on 3.12+: see pyh_delete_made_tstates. */
 #include "pyh.h"
 #include <pthread.h>
 #include <time.h>
