@@ -213,7 +213,8 @@ extern int pyh_gil_watching;
 int pyh_gil_on(pyh_interp *in);
 int pyh_gil_notice(pyh_interp *in);
 void pyh_register_tstate(pyh_interp *in, PyThreadState *ts);
-void pyh_delete_made_tstates(pyh_interp *in); /* with in's owner attached, no request running */
+void pyh_delete_made_tstates(pyh_interp *in); /* with in's owner attached (and again on return,
+                                                  bound for PyGILState), no request running */
 
 /* Requests (request.c). */
 void pyh_serve(pyh_interp *in, int app, const char *packed, size_t packed_len, uintptr_t handle,

@@ -23,7 +23,8 @@
  *   thread state pyhost attached for the request: callbacks run in the request's own
  *   interpreter, %{GLOBAL} or not. That is the only correct answer for a sub-interpreter
  *   with its own GIL (its objects must never run under another interpreter's GIL) and for
- *   the free-threaded build, so nothing is done there. */
+ *   the free-threaded build, so nothing is done there while serving. Ending an interpreter
+ *   needs care on 3.12+: see pyh_delete_made_tstates. */
 #include "pyh.h"
 #include <pthread.h>
 #include <time.h>
@@ -91,13 +92,46 @@ PyThreadState *pyh_attach(pyh_interp *in, int64_t *wait_ns) {
 
 void pyh_detach(void) { PyEval_SaveThread(); }
 
+/* Deletes the thread states pyhost made for request threads, on the thread that ends the
+ * interpreter (the runtime's main thread, with in's owner attached).
+ *
+ * 3.12+: deleting a thread state that PyGILState is bound to (every request thread's last
+ * attached one is) clears the binding of the CALLING thread, whatever thread it was bound on
+ * (pystate.c: tstate_delete_common() -> unbind_gilstate_tstate() -> gilstate_tss_clear()).
+ * Done naively, that unbinds the owner on this thread, and the owner cannot be bound again:
+ * its "bound" flag stays set, so attaching it no longer rebinds. Every later PyGILState_Ensure
+ * on this thread — sqlite3 calling the destructor of a function Django registered while
+ * Py_EndInterpreter frees the connection, a ctypes callback freed with a module — then finds
+ * no thread state, makes one in the MAIN interpreter and frees the sub-interpreter's objects
+ * there: with an own GIL, another allocator ("free(): invalid size", abort).
+ *
+ * So: clear them all first, with the owner attached and bound (clearing runs the app's
+ * destructors: thread-locals, contexts); then delete them with a spare thread state bound in
+ * the owner's place, which takes the unbinding; delete the spare while it is current (which
+ * leaves this thread unbound), and attach the owner again, which binds it. 3.11 unbinds only
+ * a thread state bound to the calling thread, so nothing more is needed there. */
 void pyh_delete_made_tstates(pyh_interp *in) {
     pthread_mutex_lock(&made_lock);
-    for (int i = 0; i < in->nmade; i++) {
-        if (in->made[i] == in->owner) continue;
-        PyThreadState_Clear(in->made[i]);
-        PyThreadState_Delete(in->made[i]);
-    }
-    in->nmade = 0;
+    PyThreadState **made = in->made;
+    int n = in->nmade;
+    in->made = NULL;
+    in->nmade = in->capmade = 0;
     pthread_mutex_unlock(&made_lock);
+
+    for (int i = 0; i < n; i++) {
+        if (made[i] != in->owner) PyThreadState_Clear(made[i]);
+    }
+#if PY_VERSION_HEX >= 0x030C0000
+    PyThreadState *spare = PyThreadState_New(in->state);
+    PyThreadState_Swap(spare); /* binds spare, unbinding the owner */
+#endif
+    for (int i = 0; i < n; i++) {
+        if (made[i] != in->owner) PyThreadState_Delete(made[i]);
+    }
+#if PY_VERSION_HEX >= 0x030C0000
+    PyThreadState_Clear(spare);
+    PyThreadState_DeleteCurrent(); /* this thread: no binding, nothing attached */
+    PyEval_RestoreThread(in->owner); /* binds the owner */
+#endif
+    PyMem_RawFree(made);
 }
