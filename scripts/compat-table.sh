@@ -111,7 +111,7 @@ cell() {
 		echo "**no**: exit status $status after SIGTERM"
 	elif grep -q 'level=WARN.*modules=' "$log"; then
 		# pyhost's own warning names the modules that load there against their nature.
-		echo "ok, warns: $(grep -m1 -o 'level=WARN.*modules=[^ ]*' "$log" | sed 's/.*modules=//; s/,/, /g') (single-phase)"
+		echo "ok, warns: $(grep -m1 -o 'level=WARN.*modules=[^ ]*' "$log" | sed 's/.*modules=//; s/,/, /g') (no sub-interpreter support)"
 	elif grep -q 'level=WARN' "$log"; then
 		# The warning's own words, without the record's fields or a file name before them.
 		echo "ok, warns: $(grep -m1 'level=WARN' "$log" | sed -E 's/.*(text|msg)="?//; s/^[^ ]*: ([A-Za-z]*Warning: )?//; s/"? *$//' | cut -c1-80)"
