@@ -276,6 +276,9 @@ func (p *process) endWith(sig os.Signal, within time.Duration) error {
 	p.ended = true
 	after := "later"
 	if sig != nil {
+		// The shared client's idle connections would hold each stop for the drain's window
+		// (1 s: a kept-alive connection gets that long to send one more request).
+		client.CloseIdleConnections()
 		_ = p.cmd.Process.Signal(sig)
 		after = fmt.Sprintf("after signal %q", sig)
 	}

@@ -110,6 +110,13 @@ func (n *ConnTracker) WaitForRequests(d time.Duration) {
 	}
 }
 
+// Open is how many connections are open, whatever their state.
+func (n *ConnTracker) Open() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.open
+}
+
 // WaitAllClosed waits until every connection has closed, or ctx ends.
 func (n *ConnTracker) WaitAllClosed(ctx context.Context) {
 	for {

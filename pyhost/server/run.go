@@ -152,11 +152,11 @@ func (s *Server) proxyHeaders() *httpd.ProxyHeaders {
 func (s *Server) handler(i int) http.Handler {
 	var h http.Handler
 	if s.routed != nil {
-		h = httpd.CloseWhenDraining(&s.draining, httpd.NewForwarded(s.routed, s.frontAddrs))
+		h = httpd.NewForwarded(s.routed, s.frontAddrs)
 	} else {
 		h = httpd.NewRouter(s.routes(s.handlers[i]))
 	}
-	return httpd.HTTP1Rules(h, s.log)
+	return httpd.CloseWhenDraining(&s.draining, httpd.HTTP1Rules(h, s.log))
 }
 
 // shutdown stops accepting and waits until every request still owed a response has had it,
@@ -168,16 +168,14 @@ func (s *Server) shutdown(sctx context.Context, sv *serving) error {
 	wctx, cutShort := context.WithCancel(sctx)
 	defer cutShort()
 	go cutShortForAbandoned(wctx, &s.inflight, cutShort)
-	if s.newConnGrace > 0 {
-		s.drainBeforeShutdown(wctx, sv)
-	}
+	s.drain(wctx, sv)
 	shutdowns := make(chan error, len(sv.servers))
 	for _, srv := range sv.servers {
 		go func(srv httpServer) { shutdowns <- srv.Shutdown(wctx) }(srv)
 	}
 	sv.fresh.CloseNew()
 	for range sv.servers {
-		// A worker's drain closed its listeners already, and net/http may close one again
+		// The drain closed the listeners already, and net/http may close one again
 		// (if its Serve loop has not yet noticed): that is no timeout.
 		if err := <-shutdowns; err != nil && !errors.Is(err, net.ErrClosed) {
 			if left := s.inflight.Abandoned(); sctx.Err() == nil && len(left) > 0 {
@@ -192,39 +190,6 @@ func (s *Server) shutdown(sctx context.Context, sv *serving) error {
 		}
 	}
 	return nil
-}
-
-// drainBeforeShutdown is a worker's graceful stop, done before Shutdown because net/http's
-// Shutdown drops a request it reads after shutdown began (it closes the connection
-// unanswered), and a worker's connections are requests on their way, not ones to refuse.
-// It stops accepting, turns keep-alive off (idle connections close, busy ones close after
-// their response; behind the router, the router closes the idle ones instead:
-// httpd.CloseWhenDraining), lets connections accepted just before deliver their requests,
-// and waits until every connection has closed or ctx ends; Shutdown then has nothing left
-// to drop.
-// A connection accept(2) returned just before the close reaches the ConnState hook a moment
-// later, from the Serve loop: waiting for the loops to return first keeps it from being
-// missed (the process then exited under it, and its client read EOF).
-func (s *Server) drainBeforeShutdown(ctx context.Context, sv *serving) {
-	for _, ln := range sv.guarded {
-		ln.Close()
-	}
-	loopsDone := make(chan struct{})
-	go func() { sv.accepting.Wait(); close(loopsDone) }()
-	select {
-	case <-loopsDone:
-	case <-ctx.Done():
-	}
-	if s.routed != nil {
-		s.draining.Store(true) // the router closes the idle connections (httpd.CloseWhenDraining)
-	} else {
-		for _, srv := range sv.servers {
-			srv.SetKeepAlivesEnabled(false)
-		}
-	}
-	sv.fresh.WaitForRequests(s.newConnGrace)
-	sv.fresh.CloseNew()
-	sv.fresh.WaitAllClosed(ctx)
 }
 
 // waitForProbes ends the deadlock watch (nil: none) and waits for the probes that take an

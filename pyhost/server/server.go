@@ -84,8 +84,8 @@ type Server struct {
 	metrics *observe.Metrics
 	// table follows what every request thread does now (/debug/threads).
 	table *wsgi.ThreadTable
-	// draining: a worker behind the router is draining (its answers close their connections:
-	// httpd.CloseWhenDraining).
+	// draining: the process drains (its answers close their connections:
+	// httpd.CloseWhenDraining; drain.go).
 	draining atomic.Bool
 	// accessLog, when buffered, is flushed as Run ends.
 	accessLog *observe.AccessLog
