@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -63,18 +64,28 @@ const (
 // full answer with Connection: close, and then the connection closes; a connection that
 // stays idle is closed by the drain window, long before the stop ends; a request in flight
 // completes; the process exits 0. Before, the idle connections were closed at the signal,
-// and a request sent at that moment read EOF (README, "Rollouts").
+// and a request sent at that moment read EOF (README, "Rollouts"). With two process groups
+// the supervisor's front holds the clients' connections and drains them the same way (the
+// requests go to /a and /b, one group each; the front has no fast path, both go through
+// net/http).
 func TestDrainAnswersKeptAliveConnectionsWithClose(t *testing.T) {
 	for _, mode := range []struct {
 		name string
-		args []string
-	}{{"single", nil}, {"processes", []string{"--processes", "2"}}} {
+		args func(t *testing.T) []string // what serves testdata/slow.py
+		a, b string                      // the paths requests go to (raw's "/" replaced)
+	}{
+		{"single", drainApp(), "/", "/"},
+		{"processes", drainApp("--processes", "2"), "/", "/"},
+		{"process_groups", drainGroupsConfig, "/a/", "/b/"},
+	} {
 		t.Run(mode.name, func(t *testing.T) {
-			s := startServer(t, append([]string{"testdata/slow.py", "--threads", "4",
-				"--shutdown-timeout", "20s"}, mode.args...)...)
+			s := startServer(t, append(mode.args(t), "--shutdown-timeout", "20s")...)
+			if mode.a != "/" {
+				waitForLines(t, s, `msg="all workers ready"`, 1)
+			}
 			busy := map[*keptAliveConn]string{
-				openKeptAlive(t, s, "fast path"): drainGET,
-				openKeptAlive(t, s, "net/http"):  drainPOST,
+				openKeptAlive(t, s, "fast path"): at(drainGET, mode.a),
+				openKeptAlive(t, s, "net/http"):  at(drainPOST, mode.b),
 			}
 			for k, raw := range busy {
 				if _, _, err := k.send(raw, 0); err != nil {
@@ -82,13 +93,13 @@ func TestDrainAnswersKeptAliveConnectionsWithClose(t *testing.T) {
 				}
 			}
 			idle := openKeptAlive(t, s, "idle")
-			if _, _, err := idle.send(drainGET, 0); err != nil {
+			if _, _, err := idle.send(at(drainGET, mode.a), 0); err != nil {
 				t.Fatalf("idle, before SIGTERM: %v", err)
 			}
 			inflight := openKeptAlive(t, s, "in flight")
 			answer := make(chan string, 1)
 			go func() {
-				body, closes, err := inflight.send("GET /?ms=5000&id=drain-inflight HTTP/1.1\r\nHost: x\r\n\r\n", 0)
+				body, closes, err := inflight.send(at("GET /?ms=5000&id=drain-inflight HTTP/1.1\r\nHost: x\r\n\r\n", mode.b), 0)
 				answer <- fmt.Sprintf("%s close=%v err=%v", body, closes, err)
 			}()
 			waitForLog(t, s, "slow.py: started id=drain-inflight")
@@ -143,4 +154,26 @@ func TestDrainAnswersKeptAliveConnectionsWithClose(t *testing.T) {
 			}
 		})
 	}
+}
+
+// at is the raw request sent to path instead of /.
+func at(raw, path string) string {
+	return strings.Replace(raw, " /?", " "+path+"?", 1)
+}
+
+// drainApp is the arguments that serve testdata/slow.py with 4 threads, and more.
+func drainApp(more ...string) func(*testing.T) []string {
+	return func(*testing.T) []string {
+		return append([]string{"testdata/slow.py", "--threads", "4"}, more...)
+	}
+}
+
+// drainGroupsConfig is the arguments for two process groups behind the supervisor's front,
+// each serving testdata/slow.py: a (2 processes of 1 thread) at /a, b (4 threads) at /b.
+func drainGroupsConfig(t *testing.T) []string {
+	cfg := groupsConfig(t, groupTable("a", "processes = 2", "threads = 1")+
+		groupTable("b", "threads = 4")+
+		mountTable("/a", "slow.py", "a")+mountTable("/b", "slow.py", "b"))
+	copyTestdata(t, "slow.py", filepath.Join(filepath.Dir(cfg), "slow.py"))
+	return []string{"--config", cfg}
 }

@@ -10,8 +10,9 @@
 //     the client for --write-timeout), answer 408 to a head that stalls past
 //     --header-timeout, and log the requests net/http refuses by itself. The server on it
 //     passes its connection states on with NoteConnState; a ConnTracker may follow them too
-//     (how many are open, which have not sent a request yet) for a worker's accept and its
-//     drain.
+//     (how many are open, which have not sent a request yet) for a worker's accept and the
+//     drain of kept-alive connections (DrainKeptAlive, a server's and the supervisor's
+//     front's alike).
 //  2. A FastServer (--http-server fast, the default) accepts the connection and reads each
 //     head itself. A plain head (package plainhead: a method, a path, clean fields, no body)
 //     is served on the connection's own goroutine with a response writer that frames as

@@ -2,11 +2,13 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,8 +26,15 @@ import (
 
 // front is the supervisor's HTTP servers on the public listeners.
 type front struct {
-	servers []*http.Server
-	log     *slog.Logger
+	servers  []*http.Server
+	guarded  []net.Listener // the listeners, behind their connection guards
+	draining atomic.Bool    // answers say Connection: close (httpd.CloseWhenDraining)
+	// conns follows the clients' connections, for the drain (httpd.DrainKeptAlive).
+	conns httpd.ConnTracker
+	// accepting ends when every Serve loop has returned: every connection they accepted has
+	// then passed the ConnState hook, so conns knows it.
+	accepting sync.WaitGroup
+	log       *slog.Logger
 }
 
 // frontGroup is one process group behind the front. It sends each request to the slot with
@@ -236,36 +245,50 @@ func startFront(lns []net.Listener, mounts map[string]*frontGroup, static []conf
 				Handler: atListener{strconv.Itoa(i), g}})
 		}
 		proxies := httpd.NewProxyHeaders(trust.Prefixes, trust.Unix)
-		h := observe.Wrap(httpd.HTTP1Rules(httpd.NewRouter(routes), log), observers)
+		h := observe.Wrap(httpd.CloseWhenDraining(&f.draining,
+			httpd.HTTP1Rules(httpd.NewRouter(routes), log)), observers)
 		srv := &http.Server{Handler: proxies.Wrap(h),
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 			MaxHeaderBytes:    lim.MaxHeaderBytes,
 			ReadHeaderTimeout: lim.HeaderTimeout,
 			IdleTimeout:       lim.KeepAliveTimeout,
-			ConnState:         httpd.NoteConnState,
+			ConnState: func(c net.Conn, st http.ConnState) {
+				f.conns.Track(c, st)
+				httpd.NoteConnState(c, st)
+			},
 		}
 		// The same guards as a worker's own listeners: the write timeout, 408 for a stalled
 		// head, 414 for an endless request line, and a log line for net/http's refusals.
 		gl := httpd.Guard(ln, lim, log, nil)
 		f.servers = append(f.servers, srv)
+		f.guarded = append(f.guarded, gl)
 		log.Info("serving", "listen", worker.ListenURL(ln.Addr()), "routes", len(routes))
-		go func() { _ = srv.Serve(gl) }()
+		f.accepting.Add(1)
+		go func() {
+			defer f.accepting.Done()
+			_ = srv.Serve(gl)
+		}()
 	}
 	return f, nil
 }
 
-// shutdown stops accepting and waits for the requests in flight (up to timeout), so the
-// workers drain only once nothing more can reach them. A nil front does nothing.
+// shutdown stops accepting, drains the clients' kept-alive connections as a single process
+// does (drain) and waits for the requests in flight (up to timeout), so the workers drain
+// only once nothing more can reach them. A nil front does nothing.
 func (f *front) shutdown(timeout time.Duration) {
 	if f == nil {
 		return
 	}
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	f.drain(ctx, start, timeout)
 	done := make(chan struct{}, len(f.servers))
 	for _, srv := range f.servers {
 		go func(srv *http.Server) {
-			if err := srv.Shutdown(ctx); err != nil {
+			// The drain closed the listeners already: net/http closing one again is no
+			// timeout.
+			if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
 				f.log.Warn("requests still in flight at the shutdown timeout", "error", err)
 			}
 			done <- struct{}{}
@@ -274,4 +297,27 @@ func (f *front) shutdown(timeout time.Duration) {
 	for range f.servers {
 		<-done
 	}
+}
+
+// drain is how the front's stop begins: it stops accepting, marks every answer from now on
+// Connection: close, closes the connections that have not sent a request yet, and gives the
+// kept-alive ones the drain window to send one more request before the idle ones are closed
+// (httpd.DrainKeptAlive). http.Server.Shutdown alone closes those at once, and a client that
+// sent a request on one at that instant read EOF (README, "Rollouts").
+// A connection accept(2) returned just before the listener closed reaches the ConnState
+// hook a moment later, from the Serve loop: waiting for the loops first keeps it from being
+// missed.
+func (f *front) drain(ctx context.Context, start time.Time, timeout time.Duration) {
+	for _, ln := range f.guarded {
+		ln.Close()
+	}
+	loopsDone := make(chan struct{})
+	go func() { f.accepting.Wait(); close(loopsDone) }()
+	select {
+	case <-loopsDone:
+	case <-ctx.Done():
+	}
+	f.draining.Store(true)
+	f.conns.CloseNew()
+	httpd.DrainKeptAlive(ctx, &f.conns, start, httpd.DrainIdleWindow(timeout), f.servers, f.log)
 }
