@@ -27,6 +27,7 @@ type groupRow struct {
 	reqPerSec  float64
 	p50, p99   float64 // seconds; NaN: no request in the interval
 	gilWaitP99 float64
+	gilOn      []gilOnAgain // --gil free: application groups whose GIL is on again
 }
 
 type workerRow struct {
@@ -122,6 +123,7 @@ func buildGroupRow(prev, cur *sample, name string, only bool, dt float64) groupR
 	d := histogramDelta(prev.families[metricDuration], cur.families[metricDuration], match)
 	g.p50, g.p99 = d.quantile(0.5), d.quantile(0.99)
 	g.gilWaitP99 = histogramDelta(prev.families[metricGILWait], cur.families[metricGILWait], match).quantile(0.99)
+	g.gilOn = gilOnAgainIn(cur, match)
 	return g
 }
 

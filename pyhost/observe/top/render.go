@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,7 @@ func render(w io.Writer, source string, f frame, ansi bool) {
 	for _, g := range f.groups {
 		fmt.Fprintf(w, "%-20s %7d %8s %10s %10s %13s\n", clip(g.name, 20), g.workers,
 			fmtRate(g.reqPerSec), fmtSeconds(g.p50), fmtSeconds(g.p99), fmtSeconds(g.gilWaitP99))
+		writeGILOnAgain(w, g.gilOn, bold, reset)
 	}
 	fmt.Fprintf(w, "\n%s%-8s %-20s %6s %-9s %9s %8s %7s  %s%s\n", rev, "PID", "PROCESS GROUP",
 		"WORKER", "STATE", "RSS", "REQ/S", "BUSY", "LONGEST REQUEST", reset)
@@ -63,6 +65,20 @@ func writeWorkerRow(w io.Writer, p workerRow) {
 	fmt.Fprintf(w, "%-8d %-20s %6s %-9s %9s %8s %7s  %s\n", p.PID, clip(p.ProcessGroup, 20),
 		slot, clip(state, 9), fmtBytes(p.rss), fmtRate(p.reqPerSec),
 		fmt.Sprintf("%d/%d", p.Busy, p.Threads), clip(longest, 60))
+}
+
+// writeGILOnAgain marks, under a process group's line, each application group whose GIL an
+// extension module switched back on under --gil free (its threads now take turns), and the
+// modules that did (pyhost check names them before a deploy).
+func writeGILOnAgain(w io.Writer, on []gilOnAgain, bold, reset string) {
+	for _, g := range on {
+		by := "module not named"
+		if len(g.modules) > 0 {
+			by = strings.Join(g.modules, ", ")
+		}
+		fmt.Fprintf(w, "  %sGIL on again%s: %s (application group %s)\n", bold, reset,
+			clip(by, 60), clip(g.appGroup, 30))
+	}
 }
 
 func clip(s string, n int) string {

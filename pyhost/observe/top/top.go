@@ -28,7 +28,8 @@ const usage = `Usage: pyhost top [--metrics ADDR] [--interval 1s] [--once]
 
 Shows a running pyhost server (started with --metrics-listen ADDR), redrawn every interval:
 per process group its requests per second, p50/p99 latency and GIL-wait p99 over the last
-interval; per worker its pid, state, RSS, requests per second and busy request threads; and
+interval, and under --gil free a "GIL on again" line for each application group whose GIL
+an extension module switched back on (naming the module); per worker its pid, state, RSS, requests per second and busy request threads; and
 the longest-running requests. q quits.
 
 `
