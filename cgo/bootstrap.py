@@ -386,30 +386,71 @@ def _forget_app_modules(before):
 # back on for good while it is created, in _imp.create_dynamic (or create_builtin). CPython
 # says so with a RuntimeWarning, which the app's warnings filters may hide ("ignore") or turn
 # into an ImportError ("error", the GIL on all the same), so pyhost does not read the warning:
-# it wraps the two creators and compares sys._is_gil_enabled() before and after. Imports of
-# other modules cost nothing; the wrapper only runs for extension modules.
+# it wraps the two creators and compares sys._is_gil_enabled() before and after.
+#
+# Every build: some extension modules load in one interpreter per process only, whatever they
+# declare (Cython < 3.1's "Interpreter change detected", NumPy 2's "cannot load module more
+# than once per process", PyO3's "do not yet support subinterpreters"), and their ImportError
+# does not name them. The wrappers of create_dynamic and exec_dynamic add the module's name to
+# such an error's message, which pyhost reads (subinterp/oneinterp.go). Imports of other
+# modules cost nothing; the wrappers only run for extension modules.
 gil_enabled_by = []
+_ONE_INTERPRETER = ("Interpreter change detected", "more than once per process",
+                    "do not yet support subinterpreters")
+_NAMED = " [pyhost: raised by extension module %s]"
 
 
-def _watch_gil(create):
+def _name_one_interpreter_error(e, name):
+    msg = getattr(e, "msg", None)
+    if isinstance(msg, str) and "[pyhost: raised by" not in msg and any(
+            p in msg for p in _ONE_INTERPRETER):
+        e.msg = msg + _NAMED % name  # str(e) and the traceback show it; e.args stay
+        if e.name is None:
+            e.name = name
+
+
+def _watch_create(create):
+    watch_gil = hasattr(sys, "_is_gil_enabled")
+
     def create_watched(spec, *args):
-        was_on = sys._is_gil_enabled()
+        was_on = watch_gil and sys._is_gil_enabled()
         try:
             return create(spec, *args)
+        except ImportError as e:
+            _name_one_interpreter_error(e, getattr(spec, "name", "?"))
+            raise
         finally:
-            if not was_on and sys._is_gil_enabled() and len(gil_enabled_by) < 16:
+            if (watch_gil and not was_on and sys._is_gil_enabled()
+                    and len(gil_enabled_by) < 16):
                 gil_enabled_by.append(getattr(spec, "name", "?"))
     create_watched.__wrapped__ = create
     return create_watched
 
 
-if hasattr(sys, "_is_gil_enabled"):
+def _watch_exec(exec_dynamic):
+    def exec_watched(module):
+        try:
+            return exec_dynamic(module)
+        except ImportError as e:
+            _name_one_interpreter_error(e, getattr(module, "__name__", "?"))
+            raise
+    exec_watched.__wrapped__ = exec_dynamic
+    return exec_watched
+
+
+def _wrap_imp():
     import _imp
-    for _name in ("create_dynamic", "create_builtin"):
-        _create = getattr(_imp, _name, None)
-        if _create is not None and not hasattr(_create, "__wrapped__"):
-            setattr(_imp, _name, _watch_gil(_create))
-    del _name, _create
+    for name, wrap in (("create_dynamic", _watch_create), ("create_builtin", _watch_create),
+                       ("exec_dynamic", _watch_exec)):
+        if name == "create_builtin" and not hasattr(sys, "_is_gil_enabled"):
+            continue
+        fn = getattr(_imp, name, None)
+        if fn is not None and not hasattr(fn, "__wrapped__"):
+            setattr(_imp, name, wrap(fn))
+
+
+_wrap_imp()
+if hasattr(sys, "_is_gil_enabled"):
     # Already on before pyhost could watch: PYTHON_GIL=1 (-X gil=1), or an extension imported
     # by site (a .pth file, sitecustomize) before this module ran.
     if sys._is_gil_enabled():
@@ -489,3 +530,28 @@ def _declarations(found):
 
 _MULTI_INTERP = {0: "not_supported", 1: "supported", 2: "per_interpreter_gil_supported"}
 _MOD_GIL = {0: "used", 1: "not_used"}
+
+
+def load_again(modules, _unused1="", _unused2="", _unused3=""):
+    """Creates and runs again here, outside sys.modules, each extension module of `modules`
+    ("name\\tfile" lines) that another interpreter of this process loaded, and reports as JSON
+    {name: message} those that refused with a one-interpreter-per-process ImportError. A module
+    this interpreter has in sys.modules already loaded here too; other failures say nothing."""
+    import importlib.machinery
+    import importlib.util
+    import json
+    refused = {}
+    for line in modules.split("\n"):
+        name, _, origin = line.partition("\t")
+        if not name or not origin or name in sys.modules:
+            continue
+        loader = importlib.machinery.ExtensionFileLoader(name, origin)
+        spec = importlib.util.spec_from_file_location(name, origin, loader=loader)
+        try:
+            loader.exec_module(loader.create_module(spec))
+        except ImportError as e:
+            if any(p in str(e) for p in _ONE_INTERPRETER):
+                refused[name] = str(e)
+        except BaseException:  # noqa: BLE001 - only the one refusal is the question here
+            pass
+    return json.dumps(refused)

@@ -74,6 +74,9 @@ type Refusal struct {
 	Placement Placement
 	Module    string
 	Reason    string
+	// MainOnly: the module loads in one interpreter per process, so no sub-interpreter
+	// placement can take the app: it goes straight to the main interpreter.
+	MainOnly bool
 }
 
 func (r *Refusal) Error() string {
@@ -147,6 +150,9 @@ func (r *Registry) trial(name string, p Placement, spec cgo.AppSpec) (*Group, *A
 			if errors.As(err, &pyErr) {
 				if mod, ok := UnsupportedModule(pyErr.Summary()); ok {
 					return fail(&Refusal{Placement: p, Module: mod, Reason: refusedWhy(p)})
+				}
+				if mod, _, ok := OneInterpreterModule(pyErr.Summary()); ok {
+					return fail(OneInterpreterRefusal(p, mod))
 				}
 			}
 			return fail(err)

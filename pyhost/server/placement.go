@@ -39,11 +39,16 @@ func (s *Server) loadAuto(group string, m config.Mount, spec cgo.AppSpec) (*subi
 		}
 	}
 	var refused []*subinterp.Refusal
+	mainOnly := false // a module loads in one interpreter per process: %{GLOBAL} it is
 	for i, p := range tries {
+		if mainOnly && p != subinterp.MainInterpreter {
+			continue
+		}
 		if i < len(tries)-1 { // the main interpreter refuses nothing: no probe for it
 			if res := s.probe(p, spec); res.Module != "" {
 				refused = append(refused, &subinterp.Refusal{Placement: p, Module: res.Module,
-					Reason: res.Reason})
+					Reason: res.Reason, MainOnly: res.MainOnly})
+				mainOnly = res.MainOnly
 				continue
 			}
 			// It imported there, or failed as it will in any interpreter: the load below
@@ -53,6 +58,7 @@ func (s *Server) loadAuto(group string, m config.Mount, spec cgo.AppSpec) (*subi
 		var r *subinterp.Refusal
 		if errors.As(err, &r) {
 			refused = append(refused, r)
+			mainOnly = r.MainOnly
 			continue
 		}
 		if err != nil {
@@ -115,8 +121,12 @@ func placedWhy(mode gil.Mode, p subinterp.Placement) string {
 func (s *Server) autoLoadFailed(group string, m config.Mount, err error) error {
 	var pyErr *cgo.PythonError
 	if errors.As(err, &pyErr) {
-		s.log.Error("could not load the WSGI application", "app", m.App, "mount", m.Prefix,
-			"application_group", group, "traceback", pyErr.Traceback)
+		attrs := []any{"app", m.App, "mount", m.Prefix, "application_group", group}
+		msg := "could not load the WSGI application"
+		if more, what, _, ok := s.explainExtFailure(group, m, pyErr.Traceback); ok {
+			attrs, msg = append(attrs, more...), msg+": "+what
+		}
+		s.log.Error(msg, append(attrs, "traceback", pyErr.Traceback)...)
 		return fmt.Errorf("%w: %s", ErrAppLoad, pyErr.Summary())
 	}
 	s.log.Error("could not load the WSGI application", "app", m.App, "mount", m.Prefix,

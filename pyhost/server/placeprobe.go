@@ -41,6 +41,9 @@ type probeResult struct {
 	Module string `json:"module,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// MainOnly: Module loads in one interpreter per process, so the app goes to the main
+	// interpreter whatever the placement (oneinterp.go).
+	MainOnly bool `json:"main_only,omitempty"`
 }
 
 // probe imports spec at placement p in a fresh process and says how it went. A probe that
@@ -55,12 +58,13 @@ func (s *Server) probe(p subinterp.Placement, spec cgo.AppSpec) probeResult {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
-	var res probeResult
-	if err == nil {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		err = json.Unmarshal([]byte(lines[len(lines)-1]), &res)
+	res, found := lastProbeResult(out)
+	if err == nil && !found {
+		err = errors.New("the probe gave no answer")
 	}
-	if err != nil {
+	// A probe that answered and then ended during its second loads (oneinterp.go) answered:
+	// that the module crashes when loaded again says nothing about the placement.
+	if err != nil && !(found && res.OK) {
 		tail := strings.TrimSpace(stderr.String())
 		if i := strings.LastIndex(tail, "Fatal Python error"); i >= 0 {
 			tail = tail[i:]
@@ -88,23 +92,42 @@ func PlaceProbe(args []string, w io.Writer) int {
 	rt, err := cgo.Initialize(cgo.Config{ProgramName: exe, PythonHome: req.PythonHome,
 		EnableGIL: req.GIL.EnableGIL(), Log: log})
 	var res probeResult
+	var app *subinterp.App
 	if err == nil {
 		reg := subinterp.NewRegistry(rt, req.GIL, 1, true)
-		_, err = reg.Place("placement probe", req.Placement, req.Spec)
+		app, err = reg.Place("placement probe", req.Placement, req.Spec)
 	}
 	var refusal *subinterp.Refusal
 	var pyErr *cgo.PythonError
 	switch {
 	case err == nil:
 		res.OK = true
+		writeProbeResult(w, res) // the answer, should the second loads end the process
+		res = loadAgainInMain(rt, app, req.Placement)
 	case errors.As(err, &refusal):
-		res.Module, res.Reason = refusal.Module, refusal.Reason
+		res.Module, res.Reason, res.MainOnly = refusal.Module, refusal.Reason, refusal.MainOnly
 	case errors.As(err, &pyErr):
 		res.Error = pyErr.Summary()
 	default:
 		res.Error = err.Error()
 	}
+	writeProbeResult(w, res)
+	return 0
+}
+
+func writeProbeResult(w io.Writer, res probeResult) {
 	b, _ := json.Marshal(res)
 	fmt.Fprintf(w, "%s\n", b)
-	return 0
+}
+
+// lastProbeResult is the last answer in the probe's output.
+func lastProbeResult(out []byte) (probeResult, bool) {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		var res probeResult
+		if json.Unmarshal([]byte(lines[i]), &res) == nil {
+			return res, true
+		}
+	}
+	return probeResult{}, false
 }

@@ -276,12 +276,11 @@ func (s *Server) load(group string, m config.Mount, spec cgo.AppSpec) (*subinter
 		if errors.As(err, &pyErr) {
 			attrs := []any{"app", m.App, "mount", m.Prefix, "application_group", group}
 			msg := "could not load the WSGI application"
-			if mod, ok := subinterp.UnsupportedModule(pyErr.Traceback); ok {
-				more, first := s.refusalAttrs(group, m, mod)
+			if more, what, first, ok := s.explainExtFailure(group, m, pyErr.Traceback); ok {
 				attrs = append(attrs, more...)
-				msg += ": an extension module it imports cannot run in its interpreter"
+				msg += ": " + what
 				if !first { // the mount's retry: explained in full the first time
-					s.log.Error(msg+" (explained above)", append(attrs[:6], "module", mod)...)
+					s.log.Error(msg+" (explained above)", attrs[:8]...)
 					return nil, fmt.Errorf("%w: %s", ErrAppLoad, pyErr.Summary())
 				}
 			}
