@@ -39,8 +39,8 @@ func OneInterpreterModule(text string) (module, message string, ok bool) {
 func OneInterpreterWhy(module string) string {
 	return fmt.Sprintf("extension module %s loads in one interpreter per process: only the "+
 		"first interpreter of a process that imports it can use it, and its import fails in "+
-		"every other one; CPython's rules would allow it in any interpreter (it declares "+
-		"nothing against that), so pyhost cannot know it from its declarations", module)
+		"every other one; nothing CPython reads from the module says so (its rules would let "+
+		"it into such an interpreter), so pyhost cannot know it from its declarations", module)
 }
 
 // OneInterpreterFix is the advice for such a module.

@@ -85,7 +85,11 @@ func runCheck(opts CheckOptions) (*CheckResult, error) {
 			inventory = nil
 		}
 	}
-	return judge(opts, cgo.PlaceFor(kind, sub), target, inventory), nil
+	res := judge(opts, cgo.PlaceFor(kind, sub), target, inventory)
+	if sub {
+		markOneInterpreter(res, loadAgain(rt, target, inventory != nil))
+	}
+	return res, nil
 }
 
 func interpMode(mode gil.Mode) cgo.GILMode {

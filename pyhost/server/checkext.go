@@ -36,6 +36,8 @@ type CheckedModule struct {
 	// Seen: "loaded" (imported in the checked interpreter), "refused" (the interpreter refused
 	// it) or "not reached" (the import stopped before it; known from the main interpreter).
 	Seen string `json:"seen"`
+	// OneInterpreter: loaded again in a second interpreter, it refused (oneinterp.go).
+	OneInterpreter bool `json:"one_interpreter_per_process,omitempty"`
 	cgo.Verdict
 	Elsewhere []PlaceSeverity `json:"elsewhere"`
 }

@@ -57,3 +57,52 @@ func loadAgainInMain(rt *cgo.Runtime, app *subinterp.App, p subinterp.Placement)
 	r := subinterp.OneInterpreterRefusal(p, strings.Join(names, ","))
 	return probeResult{Module: r.Module, Reason: r.Reason, MainOnly: true}
 }
+
+// loadAgain is pyhost check's second look at the modules the target interpreter loaded: each
+// is loaded again in the main interpreter (prepared already when the inventory ran there).
+// It returns those that refused, with their message.
+func loadAgain(rt *cgo.Runtime, target *checkReport, mainPrepared bool) map[string]string {
+	if !mainPrepared && rt.Prepare(rt.Main(), false, false) != nil {
+		return nil
+	}
+	again, err := rt.LoadAgain(rt.Main(), target.Extensions)
+	if err != nil {
+		return nil
+	}
+	return again
+}
+
+// markOneInterpreter gives each module that loads in one interpreter per process a warning
+// (at least) in sub-interpreters: here and in the places listed for it and for the app.
+func markOneInterpreter(res *CheckResult, again map[string]string) {
+	if len(again) == 0 {
+		return
+	}
+	for i := range res.Modules {
+		m := &res.Modules[i]
+		msg, ok := again[m.Name]
+		if !ok {
+			continue
+		}
+		msg, _, _ = strings.Cut(msg, " [pyhost: raised by")
+		m.OneInterpreter = true
+		m.Declares += "; loads in one interpreter per process (found by loading it again)"
+		why := subinterp.OneInterpreterWhy(m.Name) + "; loaded again in a second " +
+			"interpreter of this check, it failed: ImportError: " + msg
+		switch m.Severity {
+		case cgo.Runs:
+			m.Verdict = cgo.Verdict{Severity: cgo.Warns, Why: why, Fix: subinterp.OneInterpreterFix}
+		default:
+			m.Why += "; and " + why
+			m.Fix += "; " + subinterp.OneInterpreterFix
+		}
+		for j, e := range m.Elsewhere {
+			if strings.HasPrefix(e.Place, "sub-interpreter") && e.Verdict == cgo.Runs {
+				m.Elsewhere[j].Verdict = cgo.Warns
+			}
+		}
+	}
+	if res.Elsewhere != nil {
+		res.Elsewhere = worstPerPlace(res.Modules)
+	}
+}
