@@ -550,8 +550,11 @@ def load_again(modules, _unused1="", _unused2="", _unused3=""):
         try:
             loader.exec_module(loader.create_module(spec))
         except ImportError as e:
-            if any(p in str(e) for p in _ONE_INTERPRETER):
-                refused[name] = str(e)
+            # Its own refusal, not one of a module its init imported (named otherwise).
+            text = str(e)
+            if any(p in text for p in _ONE_INTERPRETER) and (
+                    "[pyhost: raised by" not in text or text.endswith(_NAMED % name)):
+                refused[name] = text
         except BaseException:  # noqa: BLE001 - only the one refusal is the question here
             pass
     return json.dumps(refused)
