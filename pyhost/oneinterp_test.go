@@ -23,14 +23,16 @@ func needCythonYAML(t *testing.T) {
 	needSystemPython(t, "PyYAML (python3-yaml)")
 	r := runPyhost(t, apart, "check", yamlApp, "--application-group", "%{GLOBAL}", "--json")
 	var c struct {
+		Error   string `json:"error"`
 		Modules []struct {
 			Name string `json:"name"`
 			File string `json:"file"`
 		} `json:"modules"`
 	}
-	if r.Code != 0 || json.Unmarshal([]byte(r.Stdout), &c) != nil {
-		t.Skipf("PyYAML's C extension does not import here (install python3-yaml, "+
-			"scripts/deps.sh test): %s", lastLine(r.Stdout+r.Stderr))
+	if err := json.Unmarshal([]byte(r.Stdout), &c); err != nil || r.Code != 0 {
+		t.Skipf("PyYAML's C extension does not import in Python %s (Debian's python3-yaml, "+
+			"for the system Python: scripts/deps.sh test): %s%s", linked.Version, c.Error,
+			lastLine(r.Stderr))
 	}
 	for _, m := range c.Modules {
 		if m.Name != "yaml._yaml" {
@@ -112,5 +114,35 @@ func TestCheckOneInterpreterPerProcess(t *testing.T) {
 	j := runPyhost(t, apart, "check", yamlApp, "--gil", "shared", "--json")
 	if !strings.Contains(j.Stdout, `"one_interpreter_per_process": true`) {
 		t.Errorf("--json lacks one_interpreter_per_process:\n%s", j.Stdout)
+	}
+}
+
+// NumPy 2 (forky's 2.4 on 3.14 and 3.15) refuses a second exec in a process ("cannot load
+// module more than once per process") after loading, against its word, in a shared-GIL
+// sub-interpreter: two named groups with it, and the second's failure names the module.
+func TestLoadOneInterpreterPerProcessNumPy2(t *testing.T) {
+	needSystemPython(t, "NumPy 2 (python3-numpy)")
+	if linked.Minor < 14 || linked.FreeThreaded {
+		t.Skipf("Debian's NumPy for Python %s is not NumPy 2 (forky's 2.4 is, on 3.14 and 3.15)",
+			linked.Version)
+	}
+	s := startServer(t, "--gil", "shared", "--mount", "/a=testdata/numpy_app.py,group=A",
+		"--mount", "/b=testdata/numpy_app.py,group=B")
+	if resp, body := s.get(t, "/a/"); resp.StatusCode != 200 {
+		t.Fatalf("/a: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := s.get(t, "/b/"); resp.StatusCode != 503 {
+		t.Fatalf("/b, second interpreter: %d %s, want 503", resp.StatusCode, body)
+	}
+	waitForLog(t, s, "loads in one interpreter per process")
+	if log := s.Log.String(); !strings.Contains(log,
+		"module=numpy._core._multiarray_umath why=\"extension module numpy._core._multiarray_umath "+
+			"loads in one interpreter per process") {
+		t.Errorf("the load failure does not name NumPy's module:\n%s", log)
+	}
+	r := runPyhost(t, together, "check", "testdata/numpy_app.py", "--gil", "shared")
+	if !strings.Contains(r.Out, "numpy._core._multiarray_umath: multi-phase init, "+
+		"multiple_interpreters=not_supported, gil=not_used; loads in one interpreter per process") {
+		t.Errorf("check --gil shared does not mark NumPy's module:\n%s", r.Out)
 	}
 }

@@ -4,8 +4,9 @@ set -euo pipefail
 case ${1:-build} in
 build) pkgs=(gcc pkg-config python3-dev) ;;
 # chromium: pyhost bench's HTML report, looked at; mmdebstrap lays out the forky root that 3.14
-# and 3.15 are tested in (scripts/forky-root.sh).
-test) pkgs=(curl python3-flask python3-django python3-bottle python3-falcon python3-numpy chromium mmdebstrap) ;;
+# and 3.15 are tested in (scripts/forky-root.sh); python3-yaml: PyYAML's C extension, built by
+# Cython < 3.1, loads in one interpreter per process (pyhost/oneinterp_test.go).
+test) pkgs=(curl python3-flask python3-django python3-bottle python3-falcon python3-numpy python3-yaml chromium mmdebstrap) ;;
 image) pkgs=(mmdebstrap umoci skopeo jq curl iproute2 util-linux) ;; # make image, scripts/image-test.sh
 bench) pkgs=(wrk gunicorn) ;;
 *) echo "deps.sh: unknown set '$1' (build, test, image, bench)" >&2; exit 2 ;;
