@@ -66,7 +66,9 @@ app in the most isolated interpreter its extension modules allow, tried with a r
 a probe process: --gil own: own-GIL sub-interpreters, else a shared-GIL one, else %{GLOBAL};
 --gil shared: a shared-GIL sub-interpreter, else %{GLOBAL}; --gil free: %{GLOBAL} (with
 --interpreters K > 1, K sub-interpreters first). A log record says where each app went and
-which module kept it out of the more isolated place.
+which module kept it out of the more isolated place. A module that loads in one interpreter
+per process (Cython < 3.1, NumPy 2; found by loading it again in the probe) sends every app
+that imports it to %{GLOBAL}.
 
 GIL modes: shared (default; every interpreter on one GIL; CPython ≥ 3.11), own (PEP 684: each
 sub-interpreter its own GIL; ≥ 3.12), free (PEP 703 free-threaded build, 3.13t: no GIL).
