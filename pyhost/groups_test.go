@@ -307,9 +307,16 @@ func TestCheckCommand(t *testing.T) {
 		if r := check("testdata/hello.py", "free"); r.Code != 0 || !strings.Contains(r.Out, "GIL enabled after import: false") {
 			t.Errorf("check hello free: exit %d\n%s", r.Code, r.Out)
 		}
+		// 3.13.5's _testsinglephase declares it needs no GIL; its _check_cache_first variant
+		// (loaded by gil_at_import.py) does not, and switches the GIL back on.
 		if hasSinglePhase(t) {
-			if r := check("testdata/singlephase.py", "free"); !strings.Contains(r.Out, "GIL re-enabled by: [_testsinglephase]") {
+			r := check("testdata/gil_at_import.py", "free")
+			if !strings.Contains(r.Out, "GIL re-enabled by: [_testsinglephase_check_cache_first]") ||
+				!strings.Contains(r.Out, "GIL enabled after import: true") {
 				t.Errorf("check does not report the module that re-enabled the GIL:\n%s", r.Out)
+			}
+			if r := check("testdata/singlephase.py", "free"); !strings.Contains(r.Out, "GIL enabled after import: false") {
+				t.Errorf("check singlephase free: _testsinglephase keeps the GIL off on 3.13.5:\n%s", r.Out)
 			}
 		}
 	case linked.Minor >= 12:
