@@ -18,9 +18,9 @@ import (
 const reloadWithin = 30 * time.Second
 
 // reloadApp is the app's script: it answers with its version, the words of the modules it
-// imports, and wsgi.multiprocess. Versions differ in length, so that Python's bytecode cache
-// (keyed on the source's mtime in seconds and its size) never serves an edit made within the
-// same second as stale.
+// imports, and wsgi.multiprocess. "five---5" and "six----6" have the same length: Python's
+// bytecode cache is keyed on the source's mtime in whole seconds and its size, so an edit of
+// the same size within the same second is served only because --reload writes no bytecode.
 func reloadApp(version string, imports ...string) string {
 	var b strings.Builder
 	words := []string{}

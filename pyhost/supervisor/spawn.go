@@ -58,6 +58,12 @@ func (s *supervisor) spawn(sl *slot) {
 	}
 	env := g.env
 	env.Slot = sl.key().slot // the metrics' worker label, which the worker's log records carry
+	if g.cfg.Reload {
+		// Python checks a .pyc against its source's size and mtime in whole seconds: an edit
+		// that keeps the size, saved in the same second as the import that wrote the .pyc,
+		// would be served as the old code. Under --reload no bytecode is written at all.
+		cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	}
 	worker.Attach(cmd, env, worker.Files{Listeners: files, Status: w,
 		Lifeline: s.lifeline, Control: controlFile})
 	// Setpgid: a Ctrl-C in a terminal reaches the supervisor only, which stops the workers in
