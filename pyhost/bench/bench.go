@@ -44,6 +44,10 @@ Flags after "--" go to every serve (--python-path DIR, --chdir DIR, ...).
 pyhost bench --render FILE.json [--html OUT.html]: the table (and the HTML page) of an
 earlier run's --json report, without running anything.
 
+pyhost bench --load HOST:PORT [--rate R] [--concurrency N] [--pid PID] ...: drive a server
+that is already running (any HTTP/1.1 server) and print what the generator saw as JSON
+(pyhost bench --load -h).
+
 Flags:
 `
 
@@ -51,6 +55,9 @@ Flags:
 func Run(args []string, self string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && (args[0] == "--render" || args[0] == "-render") {
 		return render(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && (args[0] == "--load" || args[0] == "-load") {
+		return runLoadOnly(args[1:], stdout, stderr)
 	}
 	o, builds, cells, err := parseFlags(args, self, stderr)
 	if errors.Is(err, flag.ErrHelp) {

@@ -132,7 +132,7 @@ func NewMetrics(o MetricsOptions) *Metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pyhost_requests_queued",
 			Help: "Requests waiting for a free request thread now.", ConstLabels: constPG},
 			func() float64 { return float64(threads.Waiting()) }),
-		collectors.NewGoCollector(),
+		GoRuntimeCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return m

@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pyhost/pyhost/pyhost/observe"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -88,7 +90,7 @@ func newSupervisorMetrics(s *supervisor) *supervisorMetrics {
 		Help: "Scrapes in which a live worker could not be read (its last values were used)."},
 		[]string{"process_group", "worker"})
 	own := prometheus.WrapRegistererWith(prometheus.Labels{"worker": "supervisor"}, m.reg)
-	own.MustRegister(collectors.NewGoCollector(),
+	own.MustRegister(observe.GoRuntimeCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -4,10 +4,13 @@
 # In one run, serves each app with pyhost and with the WSGI servers a user would
 # pick instead (uWSGI, gunicorn, Apache mod_wsgi, waitress), plus a bare Go
 # net/http handler as the ceiling on hello; runs wrk against each one in turn on
-# 127.0.0.1 and reports, per app and server: req/s, p99 latency, server CPU per
+# 127.0.0.1 and reports, per app and server: req/s, p99 and p99.9 latency (from
+# wrk's own histogram, printed by scripts/bench/wrk-percentiles.lua), server CPU per
 # request, and the ratios of req/s and of CPU to pyhost's (or to the bare Go
 # handler's when pyhost is skipped). One markdown table per app is written to
-# $OUT/bench-peers.md and printed.
+# $OUT/bench-peers.md and printed; the same rows, tab-separated, go to
+# $OUT/bench-peers.tsv (app server shape req_s p99_ms p999_ms errors cpu_us_per_req procs)
+# for scripts that judge them (scripts/bench/tail-targets.sh).
 #
 # Apps (the same file is served by every server, at /):
 #   hello   testdata/hello.py              the smallest complete WSGI response
@@ -55,6 +58,17 @@
 #   PYHOST        the pyhost binary (default bin/pyhost, built by make build)
 #   PYHOST_ARGS   more flags for pyhost serve (e.g. "--cpu-affinity 1"), shown in its config
 #   KEEP          non-empty: keep the temp folder (server logs, configs, wrk output)
+#   FAIRNESS      seconds of the connection check after each run (default 2; 0 = none):
+#                 conn_fairness.py keeps one request in flight on each of $CONNECTIONS
+#                 connections and the table's "conns answered" says how many got any answer.
+#                 uWSGI --http11-socket keeps each connection on one thread for its life and
+#                 leaves the rest unanswered in the listen queue, so with more connections than
+#                 threads wrk's percentiles cover only the connections it served.
+#   RATES         space-separated request rates (req/s): after the closed-loop run, an
+#                 open-loop run at each rate with `pyhost bench --load --rate` (every request
+#                 timed from when it was due, so stalls are charged to the requests that
+#                 queued behind them), $OPEN_CONNECTIONS connections (default PROCS × THREADS:
+#                 as many as every server here can serve at once); one more table per app
 #
 # Server names: baregohttp pyhost uwsgi uwsgi-http11 gunicorn-sync
 #   gunicorn-gthread modwsgi-embedded modwsgi-daemon waitress
@@ -79,11 +93,14 @@ PORT_BASE=${PORT_BASE:-18400}
 READY_TIMEOUT=${READY_TIMEOUT:-30}
 PYHOST=${PYHOST:-$ROOT/bin/pyhost}
 PYHOST_ARGS=${PYHOST_ARGS:-}
+FAIRNESS=${FAIRNESS:-2}
+RATES=${RATES:-}
 
 PY=/usr/bin/python3 # the system Python, which the Debian peers are built for
 # Same process x thread counts for every peer that has both knobs.
 PROCS=${PROCS:-2}
 THREADS=${THREADS:-8}
+OPEN_CONNECTIONS=${OPEN_CONNECTIONS:-$((PROCS * THREADS))}
 
 ALL_SERVERS="baregohttp pyhost uwsgi uwsgi-http11 gunicorn-sync gunicorn-gthread modwsgi-embedded modwsgi-daemon waitress"
 ALL_APPS="hello flask django"
@@ -92,7 +109,10 @@ ALL_APPS="hello flask django"
 unset PYTHONHOME PYTHONPATH
 
 
-whole_numbers PROCS THREADS DURATION CONNECTIONS WRK_THREADS WARMUP PORT_BASE READY_TIMEOUT
+whole_numbers PROCS THREADS DURATION CONNECTIONS WRK_THREADS WARMUP PORT_BASE READY_TIMEOUT FAIRNESS OPEN_CONNECTIONS
+for r in $RATES; do
+	[[ $r =~ ^[0-9]+$ && $r != 0 ]] || die "RATES must hold whole numbers of requests per second, got '$r'"
+done
 ((DURATION > 0)) || die "DURATION must be at least 1"
 
 SERVERS=$ALL_SERVERS
@@ -484,31 +504,25 @@ start_modwsgi-daemon() {
 
 # ------------------------------------------------------------------ bench --
 
-# p99_ms VALUE: wrk's latency ("812.00us", "3.12ms", "1.02s") in milliseconds.
-p99_ms() {
-	awk -v v="$1" 'BEGIN {
-		n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-		if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
-		printf "%.2f", n }'
-}
-
 # One row per app and server, tab-separated:
-# app name shape req/s p99ms errors cpu_us_per_req tree_procs
+# app name shape req/s p99ms p999ms errors cpu_us_per_req tree_procs
 # (req/s is FAILED or skipped when the server did not run.)
 ROWS=()
+OROWS=() # open loop: app name rate connections req/s p50 p99 p999 errors unsent cpu
+declare -A ANSWERED=()   # app/server -> "answered/connections" from conn_fairness.py
 declare -A CONFIGS=()    # server name -> CONFIG (the same for every app)
 declare -A CROSSINGS=()  # app -> pyhost's cgo crossings per request
 declare -A TREES=()      # server name -> processes in its tree at the end of a run, per app
 
-# row NAME REQS [P99 ERRS CPU PROCS]: append a row for the current app.
+# row NAME REQS [P99 P999 ERRS CPU PROCS]: append a row for the current app.
 row() {
-	ROWS+=("$APP_NAME"$'\t'"$1"$'\t'"${SHAPE:--}"$'\t'"$2"$'\t'"${3:--}"$'\t'"${4:--}"$'\t'"${5:--}"$'\t'"${6:--}")
+	ROWS+=("$APP_NAME"$'\t'"$1"$'\t'"${SHAPE:--}"$'\t'"$2"$'\t'"${3:--}"$'\t'"${4:--}"$'\t'"${5:--}"$'\t'"${6:--}"$'\t'"${7:--}")
 	[[ -z $CONFIG ]] || CONFIGS[$1]=$CONFIG
 }
 
 # bench NAME: start, check, measure and stop one server on the current app; appends to ROWS.
 bench() {
-	local name=$1 lname=$1-$APP_NAME port rc=0 url out rps p99 errs reqs
+	local name=$1 lname=$1-$APP_NAME port rc=0 url out rps p99 p999 errs reqs
 	local t0 n0 t1 n1 cpu
 	applies "$name" || return 0
 	free_port
@@ -531,7 +545,8 @@ bench() {
 		timeout $((WARMUP + 30)) wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true
 	fi
 	read -r t0 n0 < <(tree_ticks "$SERVER_PID")
-	if ! out=$(timeout $((DURATION + 30)) wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$url" 2>&1); then
+	if ! out=$(timeout $((DURATION + 30)) wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+		-s "$ROOT/scripts/bench/wrk-percentiles.lua" "$url" 2>&1); then
 		log "$name: wrk failed:"
 		log "$out"
 		stop_server
@@ -540,15 +555,22 @@ bench() {
 	fi
 	read -r t1 n1 < <(tree_ticks "$SERVER_PID")
 	printf '%s\n' "$out" >"$WORK/$lname.wrk"
+	if ((FAIRNESS > 0)); then
+		ANSWERED[$APP_NAME/$name]=$(timeout $((FAIRNESS + 30)) "$PY" "$ROOT/scripts/bench/conn_fairness.py" \
+			127.0.0.1 "$port" "$CONNECTIONS" "$FAIRNESS" 2>>"$WORK/$lname.fairness" | awk '{print $2}') || true
+	fi
+	open_loop "$name" "$port"
 	rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
-	p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+	# Percentiles in µs from wrk's histogram (wrk-percentiles.lua), as ms.
+	p99=$(awk '$1 == "percentile" && $2 == "99" { printf "%.2f", $3 / 1000 }' <<<"$out")
+	p999=$(awk '$1 == "percentile" && $2 == "99.9" { printf "%.2f", $3 / 1000 }' <<<"$out")
 	reqs=$(awk '/ requests in / { print $1 }' <<<"$out")
 	# Socket errors (connect, read, write, timeout) plus non-2xx/3xx answers.
 	errs=$(awk '
 		/Socket errors:/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 }
 		/Non-2xx or 3xx responses:/ { e += $NF }
 		END { print e + 0 }' <<<"$out")
-	if [[ -z $rps || -z $p99 || ! $reqs =~ ^[0-9]+$ ]]; then
+	if [[ -z $rps || -z $p99 || -z $p999 || ! $reqs =~ ^[0-9]+$ ]]; then
 		log "$name: could not read wrk's output:"
 		log "$out"
 		stop_server
@@ -568,12 +590,35 @@ bench() {
 	if [[ $name == pyhost ]]; then
 		CROSSINGS[$APP_NAME]=$(pyhost_crossings)
 	fi
-	log "   $rps req/s, p99 $(p99_ms "$p99") ms, $errs errors, CPU $cpu µs/req ($((t1 - t0)) ticks over $reqs requests, tree of $n0 → $n1 processes)"
+	log "   $rps req/s, p99 $p99 ms, p99.9 $p999 ms, $errs errors, CPU $cpu µs/req ($((t1 - t0)) ticks over $reqs requests, tree of $n0 → $n1 processes)"
 	if ((errs > 0)); then
 		grep -E 'Socket errors|Non-2xx' <<<"$out" | sed 's/^ */   /' >&2 || true
 	fi
-	row "$name" "$rps" "$(p99_ms "$p99")" "$errs" "$cpu" "$n1"
+	row "$name" "$rps" "$p99" "$p999" "$errs" "$cpu" "$n1"
 	TREES[$name]="${TREES[$name]:+${TREES[$name]}, }$APP_NAME $n1"
+}
+
+# open_loop NAME PORT: one `pyhost bench --load --rate R` run per rate in $RATES against the
+# running server; appends to OROWS.
+open_loop() {
+	local r j
+	for r in $RATES; do
+		j=$(timeout $((DURATION + 60)) "$PYHOST" bench --load "127.0.0.1:$2" --rate "$r" \
+			--concurrency "$OPEN_CONNECTIONS" --duration "${DURATION}s" --warmup 1s --timeout 5s \
+			--pid "$SERVER_PID" 2>>"$WORK/$1-$APP_NAME.open") || true
+		if [[ -z $j ]]; then
+			OROWS+=("$APP_NAME"$'\t'"$1"$'\t'"$r"$'\t'"$OPEN_CONNECTIONS"$'\t'FAILED)
+			continue
+		fi
+		OROWS+=("$APP_NAME"$'\t'"$1"$'\t'"$r"$'\t'"$OPEN_CONNECTIONS"$'\t'"$("$PY" -c '
+import json, sys
+r = json.load(sys.stdin)
+l = r["latency_ms"]
+errs = sum((r.get("errors") or {}).values())
+print("%.0f\t%.2f\t%.2f\t%.2f\t%d\t%d\t%.0f" % (r["requests_per_second"], l["p50"], l["p99"], l["p99_9"],
+      errs, r.get("unsent", 0), r["server_cpu_per_request_us"]))' <<<"$j")")
+		log "   open loop at $r req/s: $(tail -n 1 "$WORK/$1-$APP_NAME.open")"
+	done
 }
 
 START=$SECONDS
@@ -642,7 +687,7 @@ MD=$OUT/bench-peers.md
 		ref_name= ref_rps= ref_cpu=
 		for want in pyhost baregohttp; do
 			for r in "${ROWS[@]}"; do
-				IFS=$'\t' read -r a n _ q _ _ c _ <<<"$r"
+				IFS=$'\t' read -r a n _ q _ _ _ c _ <<<"$r"
 				if [[ $a == "$APP_NAME" && $n == "$want" && $q =~ ^[0-9]+$ && $q != 0 ]]; then
 					ref_name=$n ref_rps=$q ref_cpu=$c
 					break 2
@@ -650,20 +695,35 @@ MD=$OUT/bench-peers.md
 			done
 		done
 		printf '\n### %s (%s)\n\n' "$APP_NAME" "$(app_file "$APP_NAME" | sed "s|^$ROOT/||")"
-		printf '| server | processes × threads | req/s | req/s ÷ %s | p99 ms | CPU µs/req | CPU ÷ %s | errors |\n' "${ref_name:-ref}" "${ref_name:-ref}"
-		printf '|---|--:|--:|--:|--:|--:|--:|--:|\n'
+		printf '| server | processes × threads | req/s | req/s ÷ %s | p99 ms | p99.9 ms | CPU µs/req | CPU ÷ %s | errors | conns answered |\n' "${ref_name:-ref}" "${ref_name:-ref}"
+		printf '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n'
 		for r in "${ROWS[@]}"; do
-			IFS=$'\t' read -r a n sh q p e c _ <<<"$r"
+			IFS=$'\t' read -r a n sh q p p3 e c _ <<<"$r"
 			[[ $a == "$APP_NAME" ]] || continue
-			printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$sh" "$(group "$q")" "$(ratio "$q" "$ref_rps")" \
-				"$p" "$c" "$(ratio "$c" "$ref_cpu")" "$e"
+			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$sh" "$(group "$q")" "$(ratio "$q" "$ref_rps")" \
+				"$p" "$p3" "$c" "$(ratio "$c" "$ref_cpu")" "$e" "${ANSWERED[$APP_NAME/$n]:--}"
 		done
+		if [[ -n $RATES ]]; then
+			printf '\nOpen loop (`pyhost bench --load --rate`, %s connections, latency from when each request was due):\n\n' "$OPEN_CONNECTIONS"
+			printf '| server | rate req/s | served req/s | p50 ms | p99 ms | p99.9 ms | errors | unsent | CPU µs/req |\n'
+			printf '|---|--:|--:|--:|--:|--:|--:|--:|--:|\n'
+			for r in "${OROWS[@]}"; do
+				IFS=$'\t' read -r a n rate oc q p50 p p3 e u c <<<"$r"
+				[[ $a == "$APP_NAME" ]] || continue
+				printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$(group "$rate")" "$(group "$q")" \
+					"${p50:--}" "${p:--}" "${p3:--}" "${e:--}" "${u:--}" "${c:--}"
+			done
+		fi
 		if [[ -n ${CROSSINGS[$APP_NAME]:-} ]]; then
 			printf '\npyhost cgo crossings per request: %s\n' "${CROSSINGS[$APP_NAME]}"
 		fi
 	done
 	printf '\ntotal time: %ss\n' "$ELAPSED"
 } >"$MD"
+{
+	printf '%s\n' "${ROWS[@]}"
+	for r in "${OROWS[@]}"; do printf 'open\t%s\n' "$r"; done
+} >"$OUT/bench-peers.tsv"
 printf '\n'
 cat "$MD"
 log "wrote $MD"

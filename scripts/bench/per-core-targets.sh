@@ -21,7 +21,7 @@ OUT=$work/one APPS="hello flask" ONLY="pyhost uwsgi-http11" PROCS=1 THREADS=1 \
 	"$here/peers.sh" >/dev/null
 OUT=$work/eight APPS="flask" ONLY="pyhost" PROCS=1 THREADS=8 "$here/peers.sh" >/dev/null
 
-# figure FILE APP SERVER COLUMN: a number from peers.sh's table (3 = req/s, 6 = CPU µs/req).
+# figure FILE APP SERVER COLUMN: a number from peers.sh's table (3 = req/s, 7 = CPU µs/req).
 figure() {
 	awk -v app="$2" -v server="$3" -v col="$4" -F'|' '
 		/^### / { cur = $0; sub(/^### /, "", cur); sub(/ .*/, "", cur) }
@@ -30,13 +30,13 @@ figure() {
 }
 one=$work/one/bench-peers.md
 eight=$work/eight/bench-peers.md
-f1=$(figure "$one" flask pyhost 6)
+f1=$(figure "$one" flask pyhost 7)
 f1r=$(figure "$one" flask pyhost 3)
-u1=$(figure "$one" flask uwsgi-http11 6)
+u1=$(figure "$one" flask uwsgi-http11 7)
 u1r=$(figure "$one" flask uwsgi-http11 3)
-f8=$(figure "$eight" flask pyhost 6)
-h1=$(figure "$one" hello pyhost 6)
-hu=$(figure "$one" hello uwsgi-http11 6)
+f8=$(figure "$eight" flask pyhost 7)
+h1=$(figure "$one" hello pyhost 7)
+hu=$(figure "$one" hello uwsgi-http11 7)
 for v in f1 f1r u1 u1r f8 h1 hu; do
 	[[ ${!v} =~ ^[0-9.]+$ ]] || {
 		echo "per-core-targets.sh: could not read $v from peers.sh's tables (in $work)" >&2
