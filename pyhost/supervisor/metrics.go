@@ -19,10 +19,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/pyhost/pyhost/pyhost/observe"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/pyhost/pyhost/pyhost/observe"
 	"google.golang.org/protobuf/proto"
 )
 
