@@ -145,6 +145,7 @@ func New(opts Options) (*Server, error) {
 	s.groups.SetProcessFacts(cgo.ProcessFacts{ProcessGroup: config.ProcessGroupName(cfg.ProcessGroup), GILMode: string(cfg.GIL),
 		MaximumProcesses: max(cfg.Processes, 1), ThreadsPerProcess: cfg.Threads})
 	s.single = opts.Worker == nil
+	sizeProcsForParallelPython(cfg, log)
 	if w := opts.Worker; w != nil {
 		s.newConnGrace = workerNewConnGrace
 		s.procs = newGoProcsTuner(cfg, log)
