@@ -9,7 +9,8 @@
 # request, and the ratios of req/s and of CPU to pyhost's (or to the bare Go
 # handler's when pyhost is skipped). One markdown table per app is written to
 # $OUT/bench-peers.md and printed; the same rows, tab-separated, go to
-# $OUT/bench-peers.tsv (app server shape req_s p99_ms p999_ms errors cpu_us_per_req procs)
+# $OUT/bench-peers.tsv (app server shape req_s p99_ms p999_ms errors cpu_us_per_req procs
+# conns_answered; open-loop rows start with "open")
 # for scripts that judge them (scripts/bench/tail-targets.sh).
 #
 # Apps (the same file is served by every server, at /):
@@ -721,7 +722,10 @@ MD=$OUT/bench-peers.md
 	printf '\ntotal time: %ss\n' "$ELAPSED"
 } >"$MD"
 {
-	printf '%s\n' "${ROWS[@]}"
+	for r in "${ROWS[@]}"; do
+		IFS=$'\t' read -r a n _ <<<"$r"
+		printf '%s\t%s\n' "$r" "${ANSWERED[$a/$n]:--}"
+	done
 	for r in "${OROWS[@]}"; do printf 'open\t%s\n' "$r"; done
 } >"$OUT/bench-peers.tsv"
 printf '\n'
