@@ -21,13 +21,20 @@ def main():
     req = ("GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (path, host, port)).encode()
     sel = selectors.DefaultSelector()
     state = []
-    for i in range(conns):
+
+    def connect(st):
+        """(Re)opens st's connection and sends its request: a server without keep-alive
+        closes each connection after one response, and the client then opens the next."""
         s = socket.create_connection((host, port), timeout=5)
         s.setblocking(False)
         s.sendall(req)
-        st = {"buf": b"", "n": 0, "sock": s}
-        state.append(st)
+        st["sock"], st["buf"] = s, b""
         sel.register(s, selectors.EVENT_READ, st)
+
+    for i in range(conns):
+        st = {"buf": b"", "n": 0, "sock": None}
+        state.append(st)
+        connect(st)
     end = time.monotonic() + seconds
     while True:
         left = end - time.monotonic()
@@ -37,15 +44,20 @@ def main():
             st = key.data
             try:
                 data = st["sock"].recv(65536)
+                if data:
+                    st["buf"] += data
+                    while complete(st):
+                        st["n"] += 1
+                        st["sock"].sendall(req)
+                    continue
             except BlockingIOError:
                 continue
-            if not data:
-                sel.unregister(st["sock"])
-                continue
-            st["buf"] += data
-            while complete(st):
-                st["n"] += 1
-                st["sock"].sendall(req)
+            except OSError:
+                pass
+            # Closed (after a response without keep-alive) or reset: the next connection.
+            sel.unregister(st["sock"])
+            st["sock"].close()
+            connect(st)
     counts = [st["n"] for st in state]
     print("answered %d/%d min %d max %d" % (sum(1 for c in counts if c), conns, min(counts), max(counts)))
 
