@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 // The runtime's histograms are in /metrics, as histograms with samples, for a single process
@@ -36,17 +38,11 @@ func TestMetricsGoRuntimeHistograms(t *testing.T) {
 				if mf == nil {
 					t.Fatalf("%s missing from /metrics", name)
 				}
+				if mf.GetType() != dto.MetricType_HISTOGRAM {
+					t.Errorf("%s is a %v, not a histogram", name, mf.GetType())
+				}
 				for _, match := range tc.series {
-					found := false
-					for _, m := range mf.Metric {
-						if hasLabels(m, match...) {
-							found = true
-							if m.Histogram == nil {
-								t.Errorf("%s%v is not a histogram", name, match)
-							}
-						}
-					}
-					if !found {
+					if !hasAnySeries(mf, match...) {
 						t.Errorf("%s has no series %v", name, match)
 					}
 				}

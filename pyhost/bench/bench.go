@@ -129,14 +129,7 @@ func parseFlags(args []string, self string, stderr io.Writer) (*options, []*buil
 	threads := fs.String("threads", "", "request threads of shared and free cells (default: --parallelism)")
 	interps := fs.String("interpreters", "", "own-GIL interpreters of own cells, one thread each (default: --parallelism)")
 	procs := fs.String("processes", "", "worker processes of processes cells (default: --parallelism)")
-	fs.IntVar(&o.load.concurrency, "concurrency", 4*runtime.NumCPU(), "connections of the load generator (closed loop: requests in flight)")
-	fs.Float64Var(&o.load.rate, "rate", 0, "open loop: requests per second, each timed from when it was due (0: closed loop)")
-	fs.DurationVar(&o.load.duration, "duration", 10*time.Second, "measured time per cell (with --requests: whichever ends first)")
-	fs.IntVar(&o.load.requests, "requests", 0, "measured requests per cell (0: no limit)")
-	fs.DurationVar(&o.load.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
-	fs.DurationVar(&o.load.timeout, "timeout", 10*time.Second, "per request: a slower answer counts as a timeout error")
-	fs.Var(&paths, "path", "request path (repeatable; WEIGHT:/PATH weighs it, e.g. 3:/api 1:/; default /)")
-	fs.StringVar(&o.load.method, "method", "GET", "request method")
+	loadFlags(fs, &o.load, &paths, " per cell")
 	bodyFile := fs.String("body-file", "", "request body: this file's contents")
 	fs.IntVar(&o.rounds, "rounds", 1, "rounds over the matrix, alternating its order; the report shows the spread")
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 60*time.Second, "how long a server may take to load the app")
@@ -172,6 +165,19 @@ func parseFlags(args []string, self string, stderr io.Writer) (*options, []*buil
 	}
 	builds, cells, err := buildMatrix(bins, self, *modes, *par, *threads, *interps, *procs, stderr)
 	return o, builds, cells, err
+}
+
+// loadFlags defines the load generator's flags on fs, into l and paths; per says what the
+// measured time and requests are counted over (" per cell"; empty for --load).
+func loadFlags(fs *flag.FlagSet, l *load, paths *listFlag, per string) {
+	fs.IntVar(&l.concurrency, "concurrency", 4*runtime.NumCPU(), "connections of the load generator (closed loop: requests in flight)")
+	fs.Float64Var(&l.rate, "rate", 0, "open loop: requests per second, each timed from when it was due (0: closed loop)")
+	fs.DurationVar(&l.duration, "duration", 10*time.Second, "measured time"+per+" (with --requests: whichever ends first)")
+	fs.IntVar(&l.requests, "requests", 0, "measured requests"+per+" (0: no limit)")
+	fs.DurationVar(&l.warmup, "warmup", 2*time.Second, "unmeasured load before each measurement")
+	fs.DurationVar(&l.timeout, "timeout", 10*time.Second, "per request: a slower answer counts as a timeout error")
+	fs.Var(paths, "path", "request path (repeatable; WEIGHT:/PATH weighs it, e.g. 3:/api 1:/; default /)")
+	fs.StringVar(&l.method, "method", "GET", "request method")
 }
 
 // isModuleSpec says whether app is package.module:callable rather than a file.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"syscall"
 	"time"
 )
@@ -38,14 +37,7 @@ func runLoadOnly(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, LoadUsage); fs.PrintDefaults() }
 	l := &load{}
 	var paths listFlag
-	fs.IntVar(&l.concurrency, "concurrency", 4*runtime.NumCPU(), "connections")
-	fs.Float64Var(&l.rate, "rate", 0, "open loop: requests per second, each timed from when it was due (0: closed loop)")
-	fs.DurationVar(&l.duration, "duration", 10*time.Second, "measured time")
-	fs.IntVar(&l.requests, "requests", 0, "measured requests (0: no limit)")
-	fs.DurationVar(&l.warmup, "warmup", 2*time.Second, "unmeasured load first")
-	fs.DurationVar(&l.timeout, "timeout", 10*time.Second, "per request: a slower answer counts as a timeout error")
-	fs.Var(&paths, "path", "request path (repeatable; WEIGHT:/PATH weighs it; default /)")
-	fs.StringVar(&l.method, "method", "GET", "request method")
+	loadFlags(fs, l, &paths, "")
 	pid := fs.Int("pid", 0, "the server's pid: report its process tree's CPU per request")
 	if len(args) == 0 || args[0] == "" || args[0][0] == '-' {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
@@ -86,10 +78,7 @@ func runLoadOnly(args []string, stdout, stderr io.Writer) int {
 		serverCPU = cpu1 - cpu0
 	}
 	r := &result{Cell: "load " + l.addr, Mode: "external", Parallel: l.concurrency}
-	fill(r, l, res, serverCPU)
-	if *pid <= 0 {
-		r.ServerCPUPerReqUs = 0
-	}
+	fill(r, l, res, serverCPU) // without --pid, serverCPU is 0 and so is its per-request figure
 	fmt.Fprintln(stderr, resultLine(r))
 	enc := json.NewEncoder(stdout)
 	if err := enc.Encode(r); err != nil {
