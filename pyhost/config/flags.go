@@ -99,7 +99,7 @@ func processFlags(fs *flag.FlagSet, cfg *Config) {
 		"process) to N CPUs, worker i to the i-th N of them round robin; helps when the server "+
 		"has the cores to itself, hurts when other work shares them (0: not bound)")
 	fs.Func("go-procs", "Go processors of each worker: all (every core, as Go sizes itself; "+
-		"the default) or auto (with --processes N ≥ 2: cores ÷ N while requests stay under "+
+		"the default, plus one per request thread with --gil own or free and --threads ≥ 2) or auto (with --processes N ≥ 2: cores ÷ N while requests stay under "+
 		"50 µs in Python, all above 100 µs; less CPU per request on tiny requests, a longer "+
 		"latency tail when other work competes for the cores)", oneOf(&cfg.GoProcs, "all", "auto"))
 	fs.StringVar(&cfg.DisplayName, "display-name", "", "the worker processes' name in ps "+
